@@ -1,0 +1,145 @@
+/**
+ * The control API, one handler on two listeners: a Unix socket in the data dir for the CLI,
+ * and, when asked, HTTP on 127.0.0.1 for the dashboard. Reads are open to whoever can reach
+ * them; anything that changes state needs the token from the data dir.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { timingSafeEqual } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { toJsonSafe } from '../tasks/values.js'
+import { ParamError } from '../tasks/contract.js'
+import { UnknownTaskError } from '../tasks/registry.js'
+import type { Peer } from './peer.js'
+import type { JobSpec } from './coordinator.js'
+import { serveDashboard } from './dashboard-files.js'
+
+/** Request bodies larger than this are refused: a job spec is small. */
+const MAX_BODY_BYTES = 1024 * 1024
+
+type Handler = (peer: Peer, req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void> | void
+
+interface Route { method: string; pattern: RegExp; auth: boolean; handler: Handler }
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) { super(message) }
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(toJsonSafe(value))
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  res.end(body)
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')
+  } catch {
+    throw new HttpError(400, 'request body is not JSON')
+  }
+}
+
+function jobOr404(peer: Peer, id: string) {
+  const view = peer.status(id)
+  if (!view) throw new HttpError(404, `no job ${id} on this peer`)
+  return view
+}
+
+const routes: Route[] = [
+  { method: 'GET', pattern: /^\/api\/info$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, {
+    key: peer.key, grid: peer.grid, roles: peer.roles, url: peer.url, tasks: peer.registry.list(), donor: peer.donorStats()
+  }) },
+  { method: 'GET', pattern: /^\/api\/jobs$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.jobs()) },
+  { method: 'POST', pattern: /^\/api\/jobs$/, auth: true, handler: async (peer, req, res) => {
+    const spec = await readJson(req) as JobSpec
+    if (!spec || typeof spec.task !== 'string') throw new HttpError(400, 'a job needs "task"')
+    sendJson(res, 201, await peer.submit(spec))
+  } },
+  { method: 'GET', pattern: /^\/api\/jobs\/([0-9a-f]+)$/, auth: false, handler: (peer, _req, res, [id]) => sendJson(res, 200, jobOr404(peer, id)) },
+  { method: 'POST', pattern: /^\/api\/jobs\/([0-9a-f]+)\/cancel$/, auth: true, handler: async (peer, _req, res, [id]) => {
+    const view = await peer.cancel(jobOr404(peer, id).id)
+    if (!view) throw new HttpError(409, `job ${id} is not running`)
+    sendJson(res, 200, view)
+  } },
+  { method: 'GET', pattern: /^\/api\/peers$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.peers()) },
+  { method: 'GET', pattern: /^\/api\/log$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.log) }
+]
+
+export class ControlServer {
+  private readonly servers: Server[] = []
+  private readonly extraRoutes: Route[] = []
+  private socketPath: string | null = null
+  private peer: Peer | null = null
+
+  constructor(private readonly token: string) {}
+
+  /** Adds a route beside the built-in ones; the dashboard's live feed comes in this way. */
+  route(method: string, pattern: RegExp, handler: Handler, auth = false): void {
+    this.extraRoutes.push({ method, pattern, handler, auth })
+  }
+
+  /** Listens on the socket, and on 127.0.0.1:port unless port is false; resolves with the HTTP URL or null. */
+  async listen(peer: Peer, { socket, port }: { socket: string; port: number | false }): Promise<string | null> {
+    this.peer = peer
+    rmSync(socket, { force: true })
+    await this.open(socket)
+    this.socketPath = socket
+    if (port === false) return null
+    const server = await this.open(port, '127.0.0.1')
+    const address = server.address() as { port: number }
+    return `http://127.0.0.1:${address.port}/`
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })))
+    this.servers.length = 0
+    if (this.socketPath) rmSync(this.socketPath, { force: true })
+  }
+
+  private open(where: string | number, host?: string): Promise<Server> {
+    const server = createServer((req, res) => void this.handle(req, res))
+    this.servers.push(server)
+    return new Promise((resolve, reject) => {
+      server.once('error', reject)
+      const done = () => { server.off('error', reject); resolve(server) }
+      if (typeof where === 'string') server.listen(where, done)
+      else server.listen(where, host, done)
+    })
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer\s+/i, ''))
+    const expected = Buffer.from(this.token)
+    return given.length === expected.length && timingSafeEqual(given, expected)
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const peer = this.peer!
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    try {
+      for (const route of [...routes, ...this.extraRoutes]) {
+        const match = route.pattern.exec(url.pathname)
+        if (!match || route.method !== req.method) continue
+        if (route.auth && !this.authorized(req)) throw new HttpError(401, 'this needs the token in the peer\'s data dir (Authorization: Bearer TOKEN)')
+        await route.handler(peer, req, res, match.slice(1))
+        return
+      }
+      if (req.method === 'GET' && await serveDashboard(url.pathname, res)) return
+      throw new HttpError(404, `no ${req.method} ${url.pathname}`)
+    } catch (err) {
+      const status = err instanceof HttpError ? err.status
+        : err instanceof ParamError || err instanceof UnknownTaskError ? 400 : 500
+      if (!res.headersSent) sendJson(res, status, { error: (err as Error).message })
+      else res.destroy()
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The view of a job that `submit --json`, `status --json`, the control API and the dashboard
+ * all show: one shape, built from the store alone or from a running job's machine.
+ */
+import type { Params } from '../tasks/contract.js'
+import { decodeValue } from '../tasks/values.js'
+import type { JobMachine, JobState, UnitState } from './job-machine.js'
+import type { JobRecord } from './store.js'
+
+export interface JobView {
+  id: string
+  task: string
+  params: Params
+  state: JobState
+  units: number
+  accepted: number
+  /** Every result received, replicas included. */
+  results: number
+  quorum: number
+  unitStates: Record<UnitState, number>
+  /** Accepted units plus the progress of those running, over all units: 0 to 1. */
+  progress: number
+  /** Results received per accepted unit. */
+  redundancy: number | null
+  /** Peers whose results lost a vote in this job. */
+  outvoted: string[]
+  createdAt: number
+  finishedAt: number | null
+  error: string | null
+  result: unknown
+}
+
+export interface LiveJob {
+  machine: JobMachine
+  outvoted: string[]
+  progress: Map<number, number>
+  result?: Uint8Array
+}
+
+export function jobView(record: JobRecord, live?: LiveJob, storedResult?: Uint8Array): JobView {
+  const accepted = live?.machine.acceptedCount ?? record.accepted
+  const results = live?.machine.resultsReceived ?? record.results
+  const unitStates = live?.machine.counts() ?? storedCounts(record)
+  let partial = 0
+  for (const fraction of live?.progress.values() ?? []) partial += fraction
+  const resultBytes = live?.result ?? storedResult
+  return {
+    id: record.id,
+    task: record.task,
+    params: record.params,
+    state: record.state,
+    units: record.units,
+    accepted,
+    results,
+    quorum: record.policy.quorum,
+    unitStates,
+    progress: record.state === 'done' ? 1 : Math.min(1, (accepted + partial) / record.units),
+    redundancy: accepted > 0 ? results / accepted : null,
+    outvoted: live?.outvoted ?? record.outvoted,
+    createdAt: record.createdAt,
+    finishedAt: record.finishedAt,
+    error: record.error,
+    result: resultBytes ? decodeValue(resultBytes) : null
+  }
+}
+
+/** Without a live machine the store knows only which units were accepted. */
+function storedCounts(record: JobRecord): Record<UnitState, number> {
+  const open = record.units - record.accepted
+  const settledAsFailed = record.state === 'failed' ? 1 : 0
+  return {
+    waiting: record.state === 'running' ? open : 0,
+    running: 0,
+    'awaiting-agreement': 0,
+    accepted: record.accepted,
+    failed: Math.min(open, settledAsFailed)
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * A swarmgrid peer: joins the grid's topic, speaks the wire protocol on every connection,
+ * coordinates the jobs submitted to it, donates its threads, and serves its control API.
+ * Its public face is a few verbs: start, submit, status, stop.
+ */
+import { EventEmitter } from 'node:events'
+import { createHash } from 'node:crypto'
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import Hyperswarm, { type SecretStream } from 'hyperswarm'
+import HyperDHT from 'hyperdht'
+import { TaskRegistry } from '../tasks/registry.js'
+import { Coordinator, short, type JobSpec, type LogEntry } from './coordinator.js'
+import { Donor, type DonorStats } from './donor.js'
+import { jobView, type JobView } from './job-view.js'
+import { localLinks, type CoordinatorLink, type DonorLink } from './links.js'
+import { Store } from './store.js'
+import * as dataDir from './data-dir.js'
+import { ControlServer } from './control-server.js'
+import { WireChannel } from './wire-channel.js'
+import { PROTOCOL_VERSION, ROLE_COORDINATOR, ROLE_DONOR, type HelloMessage } from './wire.js'
+import { parseBootstrap, type HostPort } from './bootstrap.js'
+
+export const DEFAULT_GRID = 'public'
+const DEFAULT_MAX_PEERS = 64
+/** The log the dashboard and `status` can show; older entries fall off. */
+const LOG_LENGTH = 500
+
+export interface PeerOptions {
+  grid?: string
+  /** Bootstrap nodes, as HOST:PORT strings or objects; default $SWARMGRID_BOOTSTRAP or the public DHT. */
+  bootstrap?: Array<string | HostPort> | string
+  /** Address the DHT node binds; loopback when every bootstrap node is on loopback. */
+  host?: string
+  dataDir?: string
+  threads?: number
+  donate?: boolean
+  coordinate?: boolean
+  tasksDir?: string
+  /** Port of the dashboard and control API on 127.0.0.1 (0: any free port), or false for none. */
+  http?: number | false
+  maxPeers?: number
+  /** Public keys (hex) whose connections are refused. */
+  block?: string[]
+  /** Heap limit of each unit's thread, in MiB. */
+  memoryMb?: number
+  /** A DHT node to use instead of making one (tests pass `testnet.createNode()`). */
+  dht?: HyperDHT
+}
+
+export interface PeerView {
+  key: string
+  host: string
+  connected: boolean
+  roles: string[]
+  tasks: string[]
+  threads: number
+  validated: number
+  invalidated: number
+  errors: number
+  agreement: number | null
+  outvoted: boolean
+}
+
+export function gridTopic(grid: string): Buffer {
+  return createHash('sha256').update(`swarmgrid grid ${grid}`).digest()
+}
+
+export class Peer extends EventEmitter {
+  readonly key: string
+  readonly grid: string
+  readonly dataDir: string
+  readonly log: LogEntry[] = []
+  url: string | null = null
+
+  private readonly channels = new Set<WireChannel>()
+  private selfLinks: { toDonor: DonorLink; toCoordinator: CoordinatorLink } | null = null
+  private closing: Promise<void> | null = null
+
+  private constructor(
+    readonly options: PeerOptions,
+    readonly store: Store,
+    readonly registry: TaskRegistry,
+    readonly swarm: Hyperswarm,
+    readonly coordinator: Coordinator,
+    readonly donor: Donor | null,
+    private readonly control: ControlServer
+  ) {
+    super()
+    this.key = swarm.keyPair.publicKey.toString('hex')
+    this.grid = options.grid ?? DEFAULT_GRID
+    this.dataDir = options.dataDir!
+    coordinator.on('log', (entry: LogEntry) => this.record(entry))
+    coordinator.on('progress', (id: string) => this.emit('progress', id))
+    coordinator.on('finished', (view: JobView) => this.emit('finished', view))
+    coordinator.on('violation', (link: DonorLink, reason: string) => {
+      for (const channel of this.channels) if (channel === link) channel.destroy(new Error(reason))
+    })
+  }
+
+  /** Starts a peer and resolves once it has joined its grid and its control API listens. */
+  static async start(options: PeerOptions = {}): Promise<Peer> {
+    const opts: PeerOptions = { ...options, dataDir: resolve(options.dataDir ?? dataDir.defaultDataDir()) }
+    dataDir.ensureDataDir(opts.dataDir!)
+    const registry = await TaskRegistry.load(opts.tasksDir)
+    const store = Store.open(opts.dataDir!)
+    const blocked = new Set((opts.block ?? []).map((k) => k.toLowerCase()))
+    const swarm = new Hyperswarm({
+      keyPair: HyperDHT.keyPair(dataDir.identitySeed(opts.dataDir!)),
+      dht: opts.dht ?? makeDht(opts),
+      maxPeers: opts.maxPeers ?? DEFAULT_MAX_PEERS,
+      firewall: (remoteKey) => blocked.has(remoteKey.toString('hex'))
+    })
+    const coordinator = new Coordinator(store, registry)
+    const donor = opts.donate === false ? null : new Donor({ threads: opts.threads, registry, memoryMb: opts.memoryMb })
+    const control = new ControlServer(dataDir.controlToken(opts.dataDir!))
+    const peer = new Peer(opts, store, registry, swarm, coordinator, donor, control)
+    try {
+      await peer.open()
+    } catch (err) {
+      await peer.stop()
+      throw err
+    }
+    return peer
+  }
+
+  get roles(): { donate: boolean; coordinate: boolean } {
+    return { donate: this.donor !== null, coordinate: this.options.coordinate !== false }
+  }
+
+  hello(): HelloMessage {
+    return {
+      version: PROTOCOL_VERSION,
+      roles: (this.donor ? ROLE_DONOR : 0) | (this.roles.coordinate ? ROLE_COORDINATOR : 0),
+      threads: this.donor?.threads ?? 0,
+      tasks: this.donor ? this.registry.list() : []
+    }
+  }
+
+  async submit(spec: JobSpec): Promise<JobView> {
+    if (!this.roles.coordinate) throw new Error('this peer does not coordinate jobs (started with --no-coordinate)')
+    return this.coordinator.submit(spec)
+  }
+
+  /** The job as it stands now, live if it is running here, else as stored. */
+  status(id: string): JobView | undefined {
+    const record = this.store.findJob(id)
+    if (!record) return undefined
+    return this.coordinator.status(record.id) ?? jobView(record, undefined, this.store.result(record.id))
+  }
+
+  jobs(): JobView[] {
+    return this.store.listJobs().map((record) => this.status(record.id)!).filter(Boolean)
+  }
+
+  /** Resolves with the job's final view. */
+  async wait(id: string): Promise<JobView> {
+    const running = this.coordinator.waitFor(id)
+    if (running) return running
+    const view = this.status(id)
+    if (!view) throw new Error(`no job ${id}`)
+    return view
+  }
+
+  cancel(id: string): Promise<JobView | undefined> { return this.coordinator.cancel(id) }
+
+  donorStats(): DonorStats | null { return this.donor?.snapshot() ?? null }
+
+  peers(): PeerView[] {
+    const connected = new Map([...this.channels].filter((c) => c.hello).map((c) => [c.key, c]))
+    const outvoted = new Set(this.jobs().flatMap((j) => j.outvoted))
+    const keys = new Set([...connected.keys(), ...this.store.allReputations().map((r) => r.key)])
+    keys.delete(this.key)
+    return [...keys].map((key) => {
+      const channel = connected.get(key)
+      const reputation = this.store.reputation(key)
+      const judged = (reputation?.validated ?? 0) + (reputation?.invalidated ?? 0)
+      const hello = channel?.hello
+      return {
+        key,
+        host: channel?.host ?? reputation?.host ?? 'unknown',
+        connected: !!channel,
+        roles: hello ? rolesOf(hello.roles) : [],
+        tasks: hello?.tasks.map((t) => t.name) ?? [],
+        threads: hello?.threads ?? 0,
+        validated: reputation?.validated ?? 0,
+        invalidated: reputation?.invalidated ?? 0,
+        errors: reputation?.errors ?? 0,
+        agreement: judged > 0 ? reputation!.validated / judged : null,
+        outvoted: outvoted.has(key) || (reputation?.invalidated ?? 0) > 0
+      }
+    })
+  }
+
+  connectionCount(): number { return this.channels.size }
+
+  /** Stops cleanly: units in flight are handed back, connections and the store closed. */
+  stop(): Promise<void> {
+    this.closing ??= this.close()
+    return this.closing
+  }
+
+  private async open(): Promise<void> {
+    this.swarm.on('connection', (conn: SecretStream) => this.onConnection(conn))
+    if (this.donor && this.roles.coordinate) {
+      this.selfLinks = localLinks(this.key, this.hello(), this.coordinator, this.donor)
+    }
+    this.coordinator.resume()
+    if (this.selfLinks) this.donor!.attach(this.selfLinks.toCoordinator)
+    const socket = dataDir.controlSocketPath(this.dataDir)
+    this.url = await this.control.listen(this, { socket, port: this.options.http ?? false })
+    dataDir.writeRunningPeer(this.dataDir, { pid: process.pid, key: this.key, socket, url: this.url })
+    const discovery = this.swarm.join(gridTopic(this.grid), { server: true, client: true })
+    await discovery.flushed()
+    this.record({ at: Date.now(), kind: 'peer', text: `joined grid "${this.grid}" as ${short(this.key)}` })
+  }
+
+  private onConnection(conn: SecretStream): void {
+    const donor = this.donor
+    const coordinator = this.roles.coordinate ? this.coordinator : null
+    const refuse = (what: string) => () => { throw new Error(`unexpected ${what}: this peer does not ${what === 'assign' || what === 'cancel' || what === 'verdict' ? 'donate' : 'coordinate'}`) }
+    let channel: WireChannel
+    try {
+      channel = new WireChannel(conn, {
+        hello: (msg) => {
+          this.record({ at: Date.now(), kind: 'peer', text: `peer ${short(channel.key)} joined (${channel.host}, ${msg.threads} threads)`, peer: channel.key })
+          if (donor && msg.roles & ROLE_COORDINATOR) donor.attach(channel)
+        },
+        want: coordinator ? (msg) => coordinator.want(channel, msg) : refuse('want'),
+        progress: coordinator ? (msg) => coordinator.progress(channel, msg) : refuse('progress'),
+        result: coordinator ? (msg) => coordinator.result(channel, msg) : refuse('result'),
+        failure: coordinator ? (msg) => coordinator.failure(channel, msg) : refuse('failure'),
+        assign: donor ? (msg) => donor.assign(channel, msg) : refuse('assign'),
+        cancel: donor ? (msg) => donor.cancel(channel, msg) : refuse('cancel'),
+        verdict: donor ? (msg) => donor.verdict(channel, msg) : refuse('verdict'),
+        close: (error) => {
+          this.channels.delete(channel)
+          this.coordinator.removeDonor(channel)
+          donor?.detach(channel)
+          const why = error ? `: ${error.message}` : ''
+          this.record({ at: Date.now(), kind: error ? 'violation' : 'peer', text: `peer ${short(channel.key)} left${why}`, peer: channel.key })
+        }
+      }, this.hello())
+    } catch (err) {
+      conn.destroy(err as Error)
+      return
+    }
+    this.channels.add(channel)
+  }
+
+  private record(entry: LogEntry): void {
+    this.log.push(entry)
+    if (this.log.length > LOG_LENGTH) this.log.splice(0, this.log.length - LOG_LENGTH)
+    this.emit('log', entry)
+  }
+
+  private async close(): Promise<void> {
+    await this.donor?.close()
+    this.coordinator.close()
+    await this.control.close()
+    dataDir.clearRunningPeer(this.dataDir)
+    await this.swarm.destroy()
+    await this.store.close()
+  }
+}
+
+function rolesOf(bits: number): string[] {
+  return [bits & ROLE_DONOR ? 'donor' : '', bits & ROLE_COORDINATOR ? 'coordinator' : ''].filter(Boolean)
+}
+
+function makeDht(opts: PeerOptions): HyperDHT {
+  const bootstrap = parseBootstrap(opts.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)
+  const allLoopback = bootstrap !== undefined && bootstrap.every((b) => b.host.startsWith('127.') || b.host === 'localhost')
+  const host = opts.host ?? (allLoopback ? '127.0.0.1' : undefined)
+  return new HyperDHT({ bootstrap, ...(host ? { host } : {}) })
+}
+
+export function defaultThreads(): number { return availableParallelism() }

@@ -1,0 +1,148 @@
+/**
+ * The peer's crash-safe store (lmdb) under --data: jobs, unit inputs, accepted outputs, job
+ * results and peer reputation. lmdb lets the CLI read it while the owning peer writes it.
+ */
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { open, type Database, type RootDatabase } from 'lmdb'
+import type { JobPolicy, JobState } from './job-machine.js'
+import type { Params } from '../tasks/contract.js'
+
+export interface JobRecord {
+  id: string
+  task: string
+  taskVersion: number
+  params: Params
+  units: number
+  policy: JobPolicy
+  state: JobState
+  createdAt: number
+  finishedAt: number | null
+  error: string | null
+  /** Every result received, replicas included. */
+  results: number
+  accepted: number
+  /** Peers whose results lost a vote in this job. */
+  outvoted: string[]
+}
+
+export interface AcceptedOutput {
+  output: Uint8Array
+  digest: string
+  peers: string[]
+  at: number
+}
+
+export interface Reputation {
+  key: string
+  host: string
+  validated: number
+  invalidated: number
+  errors: number
+  /** Results in a row that agreed with the accepted answer. */
+  consecutiveValid: number
+  lastSeen: number
+}
+
+type UnitKey = [string, number]
+
+export function storePath(dataDir: string): string {
+  return join(dataDir, 'store')
+}
+
+export class Store {
+  private readonly jobs: Database<JobRecord, string>
+  private readonly inputs: Database<Uint8Array, UnitKey>
+  private readonly accepted: Database<AcceptedOutput, UnitKey>
+  private readonly results: Database<Uint8Array, string>
+  private readonly peers: Database<Reputation, string>
+
+  private constructor(private readonly root: RootDatabase) {
+    this.jobs = root.openDB({ name: 'jobs' })
+    this.inputs = root.openDB({ name: 'inputs', encoding: 'binary' })
+    this.accepted = root.openDB({ name: 'accepted' })
+    this.results = root.openDB({ name: 'results', encoding: 'binary' })
+    this.peers = root.openDB({ name: 'peers' })
+  }
+
+  static open(dataDir: string, { readOnly = false } = {}): Store {
+    const path = storePath(dataDir)
+    if (readOnly && !existsSync(path)) throw noStore(dataDir)
+    if (!readOnly) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    return new Store(open({ path, maxDbs: 8, readOnly }))
+  }
+
+  /** Writes the job and all its unit inputs in one transaction: a job is stored whole or not at all. */
+  async createJob(job: JobRecord, inputs: Iterable<Uint8Array>): Promise<void> {
+    await this.root.transaction(() => {
+      let index = 0
+      for (const input of inputs) this.inputs.put([job.id, index++], input)
+      this.jobs.put(job.id, job)
+    })
+  }
+
+  job(id: string): JobRecord | undefined { return this.jobs.get(id) }
+
+  listJobs(): JobRecord[] {
+    return [...this.jobs.getRange({}).map(({ value }) => value)].sort((a, b) => a.createdAt - b.createdAt)
+  }
+
+  /** Finds a job by a prefix of its id, as users type the first few characters. */
+  findJob(idOrPrefix: string): JobRecord | undefined {
+    const exact = this.job(idOrPrefix)
+    if (exact) return exact
+    const matches = this.listJobs().filter((j) => j.id.startsWith(idOrPrefix))
+    return matches.length === 1 ? matches[0] : undefined
+  }
+
+  updateJob(id: string, change: Partial<JobRecord>): Promise<boolean> {
+    const job = this.job(id)
+    if (!job) return Promise.resolve(false)
+    return this.jobs.put(id, { ...job, ...change })
+  }
+
+  input(jobId: string, unit: number): Uint8Array | undefined { return this.inputs.get([jobId, unit]) }
+
+  /** Resolves once the output is on disk: only then may the verdict go out. */
+  async accept(jobId: string, unit: number, output: AcceptedOutput, counters: Pick<JobRecord, 'results' | 'accepted'>): Promise<void> {
+    await this.root.transaction(() => {
+      this.accepted.put([jobId, unit], output)
+      const job = this.jobs.get(jobId)
+      if (job) this.jobs.put(jobId, { ...job, ...counters })
+    })
+  }
+
+  acceptedOutput(jobId: string, unit: number): AcceptedOutput | undefined { return this.accepted.get([jobId, unit]) }
+
+  acceptedUnits(jobId: string): number[] {
+    return [...this.accepted.getKeys({ start: [jobId, 0], end: [jobId, Number.MAX_SAFE_INTEGER] }).map((key) => key[1])]
+  }
+
+  async finishJob(jobId: string, change: Partial<JobRecord>, result?: Uint8Array): Promise<void> {
+    await this.root.transaction(() => {
+      if (result) this.results.put(jobId, result)
+      const job = this.jobs.get(jobId)
+      if (job) this.jobs.put(jobId, { ...job, ...change })
+    })
+  }
+
+  result(jobId: string): Uint8Array | undefined { return this.results.get(jobId) }
+
+  reputation(key: string): Reputation | undefined { return this.peers.get(key) }
+
+  allReputations(): Reputation[] { return [...this.peers.getRange({}).map(({ value }) => value)] }
+
+  updateReputation(key: string, host: string, change: (r: Reputation) => void): Promise<boolean> {
+    const current = this.peers.get(key) ??
+      { key, host, validated: 0, invalidated: 0, errors: 0, consecutiveValid: 0, lastSeen: 0 }
+    const next = { ...current, host, lastSeen: Date.now() }
+    change(next)
+    return this.peers.put(key, next)
+  }
+
+  async close(): Promise<void> { await this.root.close() }
+}
+
+export function noStore(dataDir: string): Error {
+  return new Error(`no swarmgrid data in ${dataDir}: start a peer there first (swarmgrid start --data ${dataDir}) or pass the right --data`)
+}

@@ -1,0 +1,113 @@
+/**
+ * One swarmgrid channel over one Hyperswarm connection. Every protocol violation throws
+ * inside protomux's message callback, which destroys that connection and nothing else.
+ */
+import Protomux, { type Channel, type Message } from 'protomux'
+import c from 'compact-encoding'
+import type { SecretStream } from 'hyperswarm'
+import * as wire from './wire.js'
+
+/**
+ * Protomux ignores frames for channels or message types it does not know, which would let a
+ * peer send endless garbage for free; here such a frame is malformed and ends the connection.
+ */
+class StrictProtomux extends Protomux {
+  _decode(remoteId: number, state: { start: number }): unknown {
+    const start = state.start
+    const type = (c.uint as any).decode(state) as number
+    state.start = start
+    if (remoteId === 0) {
+      if (type > 3) throw wire.malformed(`control frame type ${type}`)
+    } else {
+      const remote = (this as any)._remote[remoteId - 1]
+      if (!remote) throw wire.malformed(`frame for unknown channel ${remoteId}`)
+      if (remote.session && type >= remote.session.messages.length) throw wire.malformed(`message type ${type}`)
+    }
+    return (Protomux.prototype as any)._decode.call(this, remoteId, state)
+  }
+}
+
+export interface ChannelHandlers {
+  hello(msg: wire.HelloMessage): void
+  want(msg: wire.WantMessage): void
+  assign(msg: wire.AssignMessage): void
+  progress(msg: wire.ProgressMessage): void
+  result(msg: wire.ResultMessage): void
+  failure(msg: wire.FailureMessage): void
+  cancel(msg: wire.CancelMessage): void
+  verdict(msg: wire.VerdictMessage): void
+  close(error: Error | null): void
+}
+
+type Sender<T> = (msg: T) => void
+
+export class WireChannel {
+  /** The remote peer's public key, hex. */
+  readonly key: string
+  readonly host: string
+  /** What the remote peer said of itself; null until it has. */
+  hello: wire.HelloMessage | null = null
+  closed = false
+  error: Error | null = null
+
+  readonly sendHello: Sender<wire.HelloMessage>
+  readonly sendWant: Sender<wire.WantMessage>
+  readonly sendAssign: Sender<wire.AssignMessage>
+  readonly sendProgress: Sender<wire.ProgressMessage>
+  readonly sendResult: Sender<wire.ResultMessage>
+  readonly sendFailure: Sender<wire.FailureMessage>
+  readonly sendCancel: Sender<wire.CancelMessage>
+  readonly sendVerdict: Sender<wire.VerdictMessage>
+
+  private readonly channel: Channel
+
+  constructor(readonly connection: SecretStream, handlers: ChannelHandlers, localHello: wire.HelloMessage) {
+    this.key = connection.remotePublicKey.toString('hex')
+    this.host = connection.rawStream?.remoteHost ?? 'unknown'
+    const mux = new StrictProtomux(connection)
+    const channel = mux.createChannel({ protocol: wire.PROTOCOL, onclose: () => this.destroy(null) })
+    if (!channel) throw new Error('swarmgrid channel already open on this connection')
+    this.channel = channel
+
+    const afterHello = <T>(name: string, handle: (msg: T) => void) => (msg: T) => {
+      if (!this.hello) throw wire.malformed(`${name} before hello`)
+      handle(msg)
+    }
+    const add = <T>(encoding: wire.Encoding<T>, onmessage: (msg: T) => void): Sender<T> => {
+      const message: Message<T> = channel.addMessage({ encoding, onmessage })
+      return (msg) => { if (!this.closed) message.send(msg) }
+    }
+
+    this.sendHello = add(wire.hello, (msg) => {
+      if (this.hello) throw wire.malformed('second hello')
+      if (msg.version !== wire.PROTOCOL_VERSION) throw wire.malformed(`protocol version ${msg.version}`)
+      this.hello = msg
+      handlers.hello(msg)
+    })
+    this.sendWant = add(wire.want, afterHello('want', handlers.want))
+    this.sendAssign = add(wire.assign, afterHello('assign', handlers.assign))
+    this.sendProgress = add(wire.progress, afterHello('progress', handlers.progress))
+    this.sendResult = add(wire.result, afterHello('result', handlers.result))
+    this.sendFailure = add(wire.failure, afterHello('failure', handlers.failure))
+    this.sendCancel = add(wire.cancel, afterHello('cancel', handlers.cancel))
+    this.sendVerdict = add(wire.verdict, afterHello('verdict', handlers.verdict))
+
+    connection.on('error', (err: Error) => { this.error ??= err })
+    connection.on('close', () => {
+      if (this.closed) return
+      this.closed = true
+      handlers.close(this.error)
+    })
+    channel.open()
+    this.sendHello(localHello)
+  }
+
+  /** Batches the messages sent until uncork into one frame. */
+  cork(): void { this.channel.cork() }
+  uncork(): void { this.channel.uncork() }
+
+  destroy(error: Error | null): void {
+    if (error) this.error ??= error
+    this.connection.destroy(error ?? undefined)
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The wire messages of the swarmgrid protocol: one compact-encoding codec per message, each
+ * checking its bounds while it decodes, so that a malformed frame throws before any handler
+ * sees it (protomux then destroys that one connection).
+ */
+import c from 'compact-encoding'
+import type { Encoding } from 'protomux'
+export type { Encoding }
+
+export const PROTOCOL = 'swarmgrid/1'
+export const PROTOCOL_VERSION = 1
+
+/** Limits that no honest peer comes near; past them a frame is malformed. */
+export const LIMITS = {
+  taskName: 64,
+  taskKinds: 64,
+  jobId: 64,
+  reason: 1024,
+  slots: 4096,
+  threads: 1024,
+  /** Unit inputs and outputs: a frame is at most 16 MiB (secret-stream's 3-byte length). */
+  payload: 15 * 1024 * 1024,
+  deadlineMs: 7 * 24 * 3600 * 1000
+} as const
+
+export const ROLE_DONOR = 1
+export const ROLE_COORDINATOR = 2
+
+export type FailureKind = 'error' | 'timeout' | 'memory' | 'handback'
+const FAILURE_KINDS: FailureKind[] = ['error', 'timeout', 'memory', 'handback']
+
+export interface TaskKind { name: string; version: number }
+
+/** First message on a channel, both ways. */
+export interface HelloMessage { version: number; roles: number; threads: number; tasks: TaskKind[] }
+/** Donor → coordinator: this many more units can come my way. */
+export interface WantMessage { slots: number }
+/** Coordinator → donor: run this unit under this lease, answer before the deadline. */
+export interface AssignMessage {
+  lease: number; job: string; unit: number; task: string; taskVersion: number; deadlineMs: number; input: Uint8Array
+}
+export interface ProgressMessage { lease: number; fraction: number }
+export interface ResultMessage { lease: number; runMs: number; output: Uint8Array }
+export interface FailureMessage { lease: number; kind: FailureKind; reason: string }
+/** Coordinator → donor: stop working on this lease, its result is no longer wanted. */
+export interface CancelMessage { lease: number }
+/** Coordinator → donor: what became of the result given under this lease. */
+export interface VerdictMessage { lease: number; accepted: boolean }
+
+export class MalformedMessageError extends Error {
+  override name = 'MalformedMessageError'
+}
+
+export function malformed(what: string): MalformedMessageError {
+  return new MalformedMessageError(`malformed message: ${what}`)
+}
+
+type Fields<T> = { [K in keyof T]: Encoding<T[K]> }
+
+/** A codec for an object whose fields are encoded in the order they are listed. */
+function struct<T extends object>(fields: Fields<T>, check: (value: T) => void = () => {}): Encoding<T> {
+  const entries = Object.entries(fields) as Array<[keyof T, Encoding]>
+  return {
+    preencode(state, value) { for (const [k, enc] of entries) enc.preencode(state, value[k]) },
+    encode(state, value) { for (const [k, enc] of entries) enc.encode(state, value[k]) },
+    decode(state) {
+      const value = {} as T
+      for (const [k, enc] of entries) value[k] = enc.decode(state)
+      check(value)
+      return value
+    }
+  }
+}
+
+/** Wraps a codec so a decoded value outside its bounds throws. */
+function bounded<T>(enc: Encoding<T>, what: string, ok: (value: T) => boolean): Encoding<T> {
+  return {
+    preencode: enc.preencode,
+    encode: enc.encode,
+    decode(state) {
+      const value = enc.decode(state)
+      if (!ok(value)) throw malformed(what)
+      return value
+    }
+  }
+}
+
+function boundedString(what: string, max: number): Encoding<string> {
+  return bounded<string>(c.string, what, (s) => s.length <= max)
+}
+
+/** Reads the length prefix first so an oversized array is refused before it is decoded. */
+function boundedArray<T>(enc: Encoding<T>, what: string, max: number): Encoding<T[]> {
+  const array = c.array(enc) as Encoding<T[]>
+  return {
+    preencode: array.preencode,
+    encode: array.encode,
+    decode(state) {
+      const start = state.start
+      const length = c.uint.decode(state)
+      if (length > max) throw malformed(`${what}: ${length} entries, at most ${max}`)
+      state.start = start
+      return array.decode(state)
+    }
+  }
+}
+
+const uint = c.uint as Encoding<number>
+const lease = bounded(uint, 'lease id', (n) => n > 0)
+const payload = bounded<Uint8Array>(c.uint8array as Encoding<Uint8Array>, 'payload size', (b) => b.byteLength <= LIMITS.payload)
+const taskName = boundedString('task name', LIMITS.taskName)
+
+const taskKind = struct<TaskKind>({ name: taskName, version: uint })
+
+export const hello = struct<HelloMessage>({
+  version: uint,
+  roles: bounded(uint, 'roles', (n) => n <= (ROLE_DONOR | ROLE_COORDINATOR)),
+  threads: bounded(uint, 'threads', (n) => n <= LIMITS.threads),
+  tasks: boundedArray(taskKind, 'task kinds', LIMITS.taskKinds)
+})
+
+export const want = struct<WantMessage>({ slots: bounded(uint, 'slots', (n) => n <= LIMITS.slots) })
+
+export const assign = struct<AssignMessage>({
+  lease,
+  job: boundedString('job id', LIMITS.jobId),
+  unit: uint,
+  task: taskName,
+  taskVersion: uint,
+  deadlineMs: bounded(uint, 'deadline', (n) => n > 0 && n <= LIMITS.deadlineMs),
+  input: payload
+})
+
+export const progress = struct<ProgressMessage>({
+  lease,
+  fraction: bounded(c.float64 as Encoding<number>, 'progress fraction', (f) => f >= 0 && f <= 1)
+})
+
+export const result = struct<ResultMessage>({ lease, runMs: uint, output: payload })
+
+const failureKind: Encoding<FailureKind> = {
+  preencode(state, kind) { uint.preencode(state, FAILURE_KINDS.indexOf(kind)) },
+  encode(state, kind) { uint.encode(state, FAILURE_KINDS.indexOf(kind)) },
+  decode(state) {
+    const kind = FAILURE_KINDS[uint.decode(state)]
+    if (kind === undefined) throw malformed('failure kind')
+    return kind
+  }
+}
+
+export const failure = struct<FailureMessage>({ lease, kind: failureKind, reason: boundedString('reason', LIMITS.reason) })
+export const cancel = struct<CancelMessage>({ lease })
+export const verdict = struct<VerdictMessage>({ lease, accepted: c.bool as Encoding<boolean> })
+
+/** Encodes one message alone, as the tests and the fuzzer need it. */
+export function encodeMessage<T>(enc: Encoding<T>, value: T): Uint8Array {
+  return c.encode(enc as any, value)
+}
+
+export function decodeMessage<T>(enc: Encoding<T>, bytes: Uint8Array): T {
+  return c.decode(enc as any, bytes) as T
+}

@@ -1,0 +1,15 @@
+/** The built-in task kinds, by name, and the contract a task module follows. */
+import type { TaskModule } from './contract.js'
+import mandelbrot from './mandelbrot.js'
+import pi from './pi.js'
+import primes from './primes.js'
+
+export const builtinTasks: Record<string, TaskModule> = {
+  primes: primes as TaskModule,
+  pi: pi as TaskModule,
+  mandelbrot: mandelbrot as TaskModule,
+}
+
+export { primes, pi, mandelbrot }
+export { ParamError, isTaskModule } from './contract.js'
+export type { Params, RunContext, TaskModule } from './contract.js'
