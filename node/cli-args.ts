@@ -1,0 +1,194 @@
+/** The CLI's flags and help texts, and a parser whose errors say what to do. */
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+export class UsageError extends Error {
+  override name = 'UsageError'
+  constructor(readonly command: string, message: string) { super(message) }
+}
+
+const PEER_FLAGS: Options = {
+  grid: { type: 'string' },
+  bootstrap: { type: 'string' },
+  host: { type: 'string' },
+  data: { type: 'string' },
+  threads: { type: 'string' },
+  'no-donate': { type: 'boolean' },
+  'no-coordinate': { type: 'boolean' },
+  tasks: { type: 'string' },
+  http: { type: 'string' },
+  'no-http': { type: 'boolean' },
+  'max-peers': { type: 'string' },
+  block: { type: 'string', multiple: true },
+  memory: { type: 'string' }
+}
+
+const PEER_HELP = `  --grid NAME             grid to join (default: public)
+  --bootstrap HOST:PORT   bootstrap nodes, comma-separated (default: $SWARMGRID_BOOTSTRAP, else the public DHT)
+  --host ADDR             address the DHT node binds (default 0.0.0.0; loopback when every bootstrap is)
+  --data DIR              data dir (default: $SWARMGRID_DATA or your user data folder)
+  --threads N             threads to donate (default: all cores)
+  --no-donate             do not run other peers' units
+  --no-coordinate         do not take jobs (donate only)
+  --tasks DIR             load task modules (.js/.mjs) from DIR; same name replaces a built-in here
+  --http PORT             dashboard and control API on 127.0.0.1:PORT (default: a free port)
+  --no-http               no dashboard
+  --max-peers N           connections to keep at most (default 64)
+  --block KEY             refuse this peer (repeatable)
+  --memory MB             heap limit of each unit's thread (default 512)`
+
+export const COMMANDS: Record<string, { options: Options; positionals: number; help: string }> = {
+  bootstrap: {
+    options: { host: { type: 'string' }, port: { type: 'string' } },
+    positionals: 0,
+    help: `swarmgrid bootstrap [--host 127.0.0.1] [--port 49737]
+
+Runs a DHT bootstrap node for a private grid until Ctrl-C. Prints "bootstrap HOST:PORT".
+
+Example:
+  swarmgrid bootstrap --host 192.168.1.10 --port 49737
+  swarmgrid start --bootstrap 192.168.1.10:49737 --grid lab`
+  },
+  start: {
+    options: PEER_FLAGS,
+    positionals: 0,
+    help: `swarmgrid start [flags]
+
+Runs a peer until Ctrl-C: joins the grid, donates CPU, coordinates the jobs submitted to it,
+serves the dashboard. Prints "key HEX", then "ready" and the dashboard URL.
+
+${PEER_HELP}
+
+Example:
+  swarmgrid start --grid lab --bootstrap 127.0.0.1:49737 --data ./peer1 --threads 2`
+  },
+  submit: {
+    options: {
+      ...PEER_FLAGS,
+      param: { type: 'string', multiple: true, short: 'p' },
+      job: { type: 'string' },
+      units: { type: 'string' },
+      quorum: { type: 'string' },
+      'max-results': { type: 'string' },
+      deadline: { type: 'string' },
+      json: { type: 'boolean' },
+      detach: { type: 'boolean' }
+    },
+    positionals: 1,
+    help: `swarmgrid submit TASK [--param KEY=VALUE …] [--units N] [--quorum Q] [--json] [--detach]
+swarmgrid submit --job FILE.json [flags]
+
+Hands a job to the peer running for --data; if none runs, runs one here for the job's life
+(taking start's flags). Shows progress on a terminal and waits for the result.
+
+  --param KEY=VALUE       a task parameter (repeatable); numbers are numbers
+  --job FILE.json         the job as JSON: {"task", "params", "units", "quorum", ...}
+  --units N               work units to split the job into (default 16)
+  --quorum Q              agreeing results from distinct peers to accept a unit (default 2)
+  --max-results N         results a unit may gather without agreement before it fails (default 2Q+1)
+  --deadline SECONDS      time a donor has for one unit (default 300)
+  --json                  print the finished job as one JSON object
+  --detach                return once the job is stored; print its id
+  (and start's flags, for the peer run here when none is running)
+
+Tasks: primes (from, to), pi (samples, seed), mandelbrot (width, height, maxIter, x0, x1, y0, y1)
+
+Example:
+  swarmgrid submit primes --param from=0 --param to=3000000 --units 24 --quorum 2`
+  },
+  status: {
+    options: { data: { type: 'string' }, json: { type: 'boolean' } },
+    positionals: 1,
+    help: `swarmgrid status [JOB] [--data DIR] [--json]
+
+Without JOB: the jobs in the data dir and the peers' reputation. With JOB (or a prefix of its
+id): that job as it stands now.
+
+Example:
+  swarmgrid status 9410a220 --json`
+  },
+  results: {
+    options: { data: { type: 'string' }, out: { type: 'string' } },
+    positionals: 1,
+    help: `swarmgrid results JOB [--data DIR] [--out FILE]
+
+Prints a finished job's result as JSON, or writes it to FILE: an image result as PNG when FILE
+ends in .png, the raw CBOR when it ends in .cbor, else JSON.
+
+Example:
+  swarmgrid results 9410a220 --out mandelbrot.png`
+  },
+  demo: {
+    options: { keep: { type: 'boolean' }, json: { type: 'boolean' }, donors: { type: 'string' } },
+    positionals: 0,
+    help: `swarmgrid demo [--donors N] [--keep] [--json]
+
+Everything on this machine: a private DHT on 127.0.0.1, a coordinator and N donor peers
+(default 3), three sample jobs cross-checked with quorum 2, live progress and the dashboard
+URL. Checks every answer against a local run. --keep leaves the grid and dashboard running.
+
+Example:
+  npx swarmgrid demo`
+  }
+}
+
+export const USAGE = `swarmgrid: a volunteer computing grid with no central server
+
+Usage: swarmgrid COMMAND [flags]     (swarmgrid COMMAND --help for its flags and an example)
+
+  demo        run a whole grid on this machine, with sample jobs (start here)
+  start       run a peer: donate CPU, take jobs, serve the dashboard
+  submit      submit a job and follow it to its result
+  status      show jobs and peers
+  results     print or save a job's result
+  bootstrap   run a DHT bootstrap node for a private grid
+
+Example:
+  npx swarmgrid demo`
+
+export interface Parsed { values: Record<string, any>; positionals: string[] }
+
+export function parse(command: string, argv: string[]): Parsed {
+  const spec = COMMANDS[command]
+  let parsed: Parsed
+  try {
+    parsed = parseArgs({ args: argv, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed
+  } catch (err) {
+    throw new UsageError(command, (err as Error).message.replace(/\. To specify a positional.*$/s, ''))
+  }
+  if (!parsed.values.help && parsed.positionals.length > spec.positionals) {
+    throw new UsageError(command, `unexpected argument "${parsed.positionals[spec.positionals]}"`)
+  }
+  return parsed
+}
+
+export function integerFlag(command: string, values: Record<string, any>, flag: string, min = 1): number | undefined {
+  const raw = values[flag]
+  if (raw === undefined) return undefined
+  const n = Number(raw)
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(command, `--${flag} takes a whole number of at least ${min}, not "${raw}"`)
+  return n
+}
+
+export function numberFlag(command: string, values: Record<string, any>, flag: string): number | undefined {
+  const raw = values[flag]
+  if (raw === undefined) return undefined
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(command, `--${flag} takes a number above 0, not "${raw}"`)
+  return n
+}
+
+/** --param KEY=VALUE: JSON values (numbers, booleans, arrays) where they parse, else strings. */
+export function parseParams(command: string, items: string[] = []): Record<string, unknown> {
+  const params: Record<string, unknown> = {}
+  for (const item of items) {
+    const eq = item.indexOf('=')
+    if (eq <= 0) throw new UsageError(command, `--param takes KEY=VALUE, not "${item}"`)
+    const raw = item.slice(eq + 1)
+    let value: unknown = raw
+    try { value = JSON.parse(raw) } catch { /* a plain string */ }
+    params[item.slice(0, eq)] = value
+  }
+  return params
+}

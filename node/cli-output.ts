@@ -1,0 +1,20 @@
+/** How the CLI prints values: JSON for scripts, short descriptions for people. */
+import { toJsonSafe } from '../tasks/values.js'
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(toJsonSafe(value)) + '\n')
+}
+
+/** A value as a person reads it: bytes are summarised, not dumped. */
+export function describeValue(value: unknown): string {
+  // The replacer reads the raw value from its holder: JSON.stringify has already run Buffer's toJSON.
+  return JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
+    const raw = this[key]
+    if (raw instanceof Uint8Array) return isPng(raw) ? `<PNG image, ${raw.byteLength} bytes>` : `<${raw.byteLength} bytes>`
+    return v
+  })
+}
+
+function isPng(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+/** The swarmgrid command line: parses, dispatches, and turns errors into messages and exit codes. */
+import { writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { COMMANDS, USAGE, UsageError, integerFlag, parse, type Parsed } from './cli-args.js'
+import { DEFAULT_BOOTSTRAP_PORT, runBootstrapNode } from './bootstrap.js'
+import { peerOptions, untilSignal } from './cli-peer.js'
+import { defaultDataDir } from './data-dir.js'
+import { Peer } from './peer.js'
+import { Store } from './store.js'
+import { jobView, type JobView } from './job-view.js'
+import { toJsonSafe } from '../tasks/values.js'
+import { describeValue, printJson } from './cli-output.js'
+import { submitCommand } from './cli-submit.js'
+import { demoCommand } from './demo.js'
+
+async function bootstrapCommand({ values }: Parsed): Promise<number> {
+  const host = values.host ?? '127.0.0.1'
+  const port = integerFlag('bootstrap', values, 'port') ?? DEFAULT_BOOTSTRAP_PORT
+  const node = await runBootstrapNode(host, port)
+  console.log(`bootstrap ${host}:${node.address().port}`)
+  await untilSignal()
+  await node.destroy()
+  return 0
+}
+
+async function startCommand({ values }: Parsed): Promise<number> {
+  const peer = await Peer.start(peerOptions('start', values))
+  console.log(`key ${peer.key}`)
+  console.log(peer.url ? `ready ${peer.url}` : 'ready')
+  peer.on('log', (entry: { kind: string; text: string }) => console.error(`[${entry.kind}] ${entry.text}`))
+  const signal = await untilSignal()
+  console.error(`${signal}: stopping (handing back units in flight)`)
+  await peer.stop()
+  return 0
+}
+
+function openStoreForReading(values: Record<string, any>): Store {
+  return Store.open(resolve(values.data ?? defaultDataDir()), { readOnly: true })
+}
+
+function findJobView(store: Store, id: string): JobView {
+  const record = store.findJob(id)
+  if (!record) throw new UsageError('status', `no job "${id}" in this data dir (swarmgrid status lists them)`)
+  return jobView(record, undefined, store.result(record.id))
+}
+
+async function statusCommand({ values, positionals }: Parsed): Promise<number> {
+  const store = openStoreForReading(values)
+  try {
+    if (positionals[0]) {
+      const view = findJobView(store, positionals[0])
+      if (values.json) printJson(view)
+      else describeJob(view)
+      return 0
+    }
+    const jobs = store.listJobs().map((record) => jobView(record, undefined, store.result(record.id)))
+    const peers = store.allReputations()
+    if (values.json) { printJson({ jobs, peers }); return 0 }
+    if (jobs.length === 0) console.log('no jobs yet (swarmgrid submit --help)')
+    for (const job of jobs) {
+      console.log(`${job.id}  ${job.task.padEnd(10)} ${job.state.padEnd(9)} ${job.accepted}/${job.units} units  ${job.results} results`)
+    }
+    if (peers.length > 0) {
+      console.log('\npeer      host             validated  outvoted  errors')
+      for (const p of peers) {
+        const flag = p.invalidated > 0 ? '  ← lost votes' : ''
+        console.log(`${p.key.slice(0, 8)}  ${p.host.padEnd(15)}  ${String(p.validated).padStart(9)}  ${String(p.invalidated).padStart(8)}  ${String(p.errors).padStart(6)}${flag}`)
+      }
+    }
+    return 0
+  } finally {
+    await store.close()
+  }
+}
+
+function describeJob(view: JobView): void {
+  console.log(`job ${view.id}: ${view.task} ${JSON.stringify(view.params)}`)
+  console.log(`state ${view.state}, ${view.accepted}/${view.units} units accepted, ${view.results} results, quorum ${view.quorum}`)
+  if (view.error) console.log(`error: ${view.error}`)
+  if (view.outvoted.length) console.log(`outvoted peers: ${view.outvoted.map((k) => k.slice(0, 8)).join(', ')}`)
+  if (view.result !== null) console.log(`result: ${describeValue(view.result)}`)
+}
+
+async function resultsCommand({ values, positionals }: Parsed): Promise<number> {
+  if (!positionals[0]) throw new UsageError('results', 'which job? swarmgrid results JOB (swarmgrid status lists them)')
+  const store = openStoreForReading(values)
+  try {
+    const record = store.findJob(positionals[0])
+    if (!record) throw new UsageError('results', `no job "${positionals[0]}" in this data dir`)
+    const bytes = store.result(record.id)
+    if (!bytes) throw new UsageError('results', `job ${record.id} has no result: it is ${record.state}${record.error ? ` (${record.error})` : ''}`)
+    const result = findJobView(store, record.id).result as Record<string, unknown>
+    const out: string | undefined = values.out
+    if (!out) { printJson(result); return 0 }
+    if (out.endsWith('.png')) {
+      if (!(result?.png instanceof Uint8Array)) throw new UsageError('results', `the ${record.task} result has no image; use --out FILE.json`)
+      writeFileSync(out, result.png)
+    } else if (out.endsWith('.cbor')) {
+      writeFileSync(out, bytes)
+    } else {
+      writeFileSync(out, JSON.stringify(toJsonSafe(result), null, 2) + '\n')
+    }
+    console.error(`wrote ${out}`)
+    return 0
+  } finally {
+    await store.close()
+  }
+}
+
+const HANDLERS: Record<string, (parsed: Parsed) => Promise<number>> = {
+  bootstrap: bootstrapCommand,
+  start: startCommand,
+  submit: submitCommand,
+  status: statusCommand,
+  results: resultsCommand,
+  demo: demoCommand
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(USAGE)
+    return command ? 0 : 1
+  }
+  if (!HANDLERS[command]) {
+    console.error(`swarmgrid: unknown command "${command}"\n\n${USAGE}`)
+    return 2
+  }
+  try {
+    const parsed = parse(command, rest)
+    if (parsed.values.help) {
+      console.log(COMMANDS[command].help)
+      return 0
+    }
+    return await HANDLERS[command](parsed)
+  } catch (err) {
+    const e = err as Error
+    if (e instanceof UsageError) console.error(`swarmgrid ${e.command}: ${e.message}\n(see: swarmgrid ${e.command} --help)`)
+    else console.error(`swarmgrid ${command}: ${e.message}`)
+    return e instanceof UsageError || e.name === 'ParamError' || e.name === 'UnknownTaskError' ? 2 : 1
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err) => {
+  console.error(err)
+  process.exitCode = 1
+})

@@ -1,0 +1,41 @@
+/** Talks to the running peer that owns a data dir, over its control socket. */
+import { request } from 'node:http'
+import { readControlToken, readRunningPeer, type RunningPeerInfo } from './data-dir.js'
+
+export class ControlClient {
+  private constructor(readonly info: RunningPeerInfo, private readonly token: string | null) {}
+
+  /** The client of the peer running for this data dir, or null when none runs. */
+  static forDataDir(dir: string): ControlClient | null {
+    const info = readRunningPeer(dir)
+    return info ? new ControlClient(info, readControlToken(dir)) : null
+  }
+
+  get<T>(path: string): Promise<T> { return this.call<T>('GET', path) }
+
+  post<T>(path: string, body: unknown = {}): Promise<T> { return this.call<T>('POST', path, body) }
+
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
+    return new Promise((resolve, reject) => {
+      const req = request({
+        socketPath: this.info.socket, path, method,
+        headers: {
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {})
+        }
+      }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () => {
+          let value: any
+          try { value = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { value = null }
+          if ((res.statusCode ?? 500) >= 400) reject(new Error(value?.error ?? `peer answered ${res.statusCode}`))
+          else resolve(value as T)
+        })
+      })
+      req.on('error', (err) => reject(new Error(`cannot reach the peer running for this data dir (${this.info.socket}): ${err.message}`)))
+      req.end(payload)
+    })
+  }
+}
