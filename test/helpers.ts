@@ -48,3 +48,14 @@ export async function until(check: () => boolean, ms = 20_000, what = 'condition
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
+
+/** Resolves as `promise` does, or rejects when `ms` pass first. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer!: NodeJS.Timeout
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms) })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
