@@ -121,7 +121,7 @@ async function jobSurvives(attack: (conn: SecretStream) => void): Promise<void> 
   const attacker = await intruder(grid, attack)
   try {
     const job = await coordinator.submit({ task: 'primes', params: { from: 0, to: 3_000_000 }, units: 8, quorum: 2 })
-    await within(attacker.closed, 10_000, 'the peer to close the intruder's connection')
+    await within(attacker.closed, 10_000, 'the peer to close the intruder connection')
     const done = await within(coordinator.wait(job.id), 60_000, 'the job to end')
     assert.is(done.state, 'done')
     assert.equal(done.result, { count: PRIMES_TO_3M })
