@@ -1,4 +1,5 @@
 /** Bootstrap node addresses: parsing HOST:PORT lists and running a node for a private grid. */
+import { createSocket } from 'node:dgram'
 import HyperDHT from 'hyperdht'
 
 export interface HostPort { host: string; port: number }
@@ -19,9 +20,21 @@ export function parseBootstrap(value: string | Array<string | HostPort> | undefi
   return items.map((item) => typeof item === 'string' ? parseHostPort(item) : item)
 }
 
-/** Runs a DHT bootstrap node; resolves with the node once it listens. */
+/** A UDP port that is free now: the bootstrapper must be told its port, it cannot take 0. */
+function freeUdpPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4')
+    socket.once('error', reject)
+    socket.bind(0, host, () => {
+      const { port } = socket.address()
+      socket.close(() => resolve(port))
+    })
+  })
+}
+
+/** Runs a DHT bootstrap node (port 0: any free port); resolves with the node once it listens. */
 export async function runBootstrapNode(host: string, port: number): Promise<HyperDHT> {
-  const node = HyperDHT.bootstrapper(port, host)
+  const node = HyperDHT.bootstrapper(port === 0 ? await freeUdpPort(host) : port, host)
   await node.ready()
   return node
 }

@@ -45,6 +45,7 @@ export const COMMANDS: Record<string, { options: Options; positionals: number; h
     help: `swarmgrid bootstrap [--host 127.0.0.1] [--port 49737]
 
 Runs a DHT bootstrap node for a private grid until Ctrl-C. Prints "bootstrap HOST:PORT".
+--port 0 takes any free port.
 
 Example:
   swarmgrid bootstrap --host 192.168.1.10 --port 49737

@@ -16,7 +16,7 @@ import { demoCommand } from './demo.js'
 
 async function bootstrapCommand({ values }: Parsed): Promise<number> {
   const host = values.host ?? '127.0.0.1'
-  const port = integerFlag('bootstrap', values, 'port') ?? DEFAULT_BOOTSTRAP_PORT
+  const port = integerFlag('bootstrap', values, 'port', 0) ?? DEFAULT_BOOTSTRAP_PORT
   const node = await runBootstrapNode(host, port)
   console.log(`bootstrap ${host}:${node.address().port}`)
   await untilSignal()

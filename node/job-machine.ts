@@ -68,8 +68,10 @@ export class JobMachine {
   failureReason: string | null = null
 
   private readonly units: Unit[] = []
-  /** Units that want more replicas, in the order they should get them. */
+  /** Units that want more replicas, in unit order. */
   private readonly needy = new Set<number>()
+  /** Units reopened after a failure, departure or disagreement: served first, as they hold the job up. */
+  private readonly retry = new Set<number>()
   /** Every lease this job issued, settled or not, so late and bogus results can be told apart. */
   private readonly leases = new Map<number, Lease & { answered: boolean }>()
   /** Leases out now, so that ticks and departures look at those and not at every unit. */
@@ -107,13 +109,13 @@ export class JobMachine {
     return unit.votes.filter((v) => v.group === unit.accepted).map((v) => v.peer)
   }
 
-  wantsWork(): boolean { return this.state === 'running' && this.needy.size > 0 }
+  wantsWork(): boolean { return this.state === 'running' && (this.retry.size > 0 || this.needy.size > 0) }
 
   /** A donor offers `slots` runs: lease it units it has not run yet, in unit order. */
   assign(peer: PeerRef, slots: number, now: number): Decision[] {
     const decisions: Decision[] = []
     if (this.state !== 'running') return decisions
-    for (const index of this.needy) {
+    for (const index of this.wanting()) {
       if (decisions.length >= slots) break
       const unit = this.units[index]
       if (unit.tried.has(peer.key)) continue
@@ -121,7 +123,7 @@ export class JobMachine {
       this.openLease(unit, lease)
       unit.tried.add(peer.key)
       this.leases.set(lease.id, { ...lease, answered: false })
-      if (this.replicasWanted(unit) === 0) this.needy.delete(index)
+      if (this.replicasWanted(unit) === 0) this.unqueue(index)
       decisions.push({ type: 'assign', lease: lease.id, unit: index, peer: peer.key, deadline: lease.deadline })
     }
     return decisions
@@ -149,7 +151,9 @@ export class JobMachine {
     const unit = this.units[lease.unit]
     this.closeLease(unit, leaseId)
     if (unit.accepted !== null) return [{ type: 'verdict', lease: leaseId, peer, accepted: group === unit.accepted }]
-    if (unit.failed !== null) return [{ type: 'verdict', lease: leaseId, peer, accepted: false }]
+    if (unit.failed !== null || this.state !== 'running') return [{ type: 'verdict', lease: leaseId, peer, accepted: false }]
+    // A peer that left and came back may answer one unit under two leases: it votes once.
+    if (unit.votes.some((v) => v.peer === peer)) return []
 
     // A late result from a lease that expired still counts while the unit is open.
     unit.votes.push({ peer, lease: leaseId, group })
@@ -163,7 +167,7 @@ export class JobMachine {
           `(answers: ${this.groupSizes(unit).join(', ')}), the limit is ${this.policy.maxResults}`)
       }
       if (this.hasDisagreement(unit)) decisions.push({ type: 'reissue', unit: unit.index, reason: 'results disagree' })
-      this.needy.add(unit.index)
+      this.retry.add(unit.index)
     }
     return decisions
   }
@@ -212,7 +216,7 @@ export class JobMachine {
   private onCancel(): Decision[] {
     if (this.state !== 'running') return []
     this.state = 'cancelled'
-    this.needy.clear()
+    this.unqueueAll()
     return this.cancelAllLeases()
   }
 
@@ -226,13 +230,13 @@ export class JobMachine {
 
   private reopen(unit: Unit, reason: string): Decision[] {
     if (this.settled(unit) || this.replicasWanted(unit) === 0) return []
-    this.needy.add(unit.index)
+    this.retry.add(unit.index)
     return [{ type: 'reissue', unit: unit.index, reason }]
   }
 
   private accept(unit: Unit, group: string): Decision[] {
     this.markAccepted(unit, group)
-    this.needy.delete(unit.index)
+    this.unqueue(unit.index)
     const agreeing = unit.votes.filter((v) => v.group === group)
     const outvoted = unit.votes.filter((v) => v.group !== group)
     const decisions: Decision[] = [{ type: 'accept', unit: unit.index, group,
@@ -251,10 +255,9 @@ export class JobMachine {
 
   private failUnit(unit: Unit, reason: string): Decision[] {
     unit.failed = reason
-    this.needy.delete(unit.index)
     this.state = 'failed'
     this.failureReason = `unit ${unit.index} failed: ${reason}`
-    this.needy.clear()
+    this.unqueueAll()
     return [{ type: 'unit-failed', unit: unit.index, reason }, ...this.cancelAllLeases(),
       { type: 'job-failed', reason: this.failureReason }]
   }
@@ -266,6 +269,21 @@ export class JobMachine {
       this.closeLease(this.units[lease.unit], lease.id)
     }
     return decisions
+  }
+
+  private *wanting(): Iterable<number> {
+    yield* this.retry
+    yield* this.needy
+  }
+
+  private unqueue(index: number): void {
+    this.retry.delete(index)
+    this.needy.delete(index)
+  }
+
+  private unqueueAll(): void {
+    this.retry.clear()
+    this.needy.clear()
   }
 
   private openLease(unit: Unit, lease: Lease): void {

@@ -157,6 +157,15 @@ export function encodeMessage<T>(enc: Encoding<T>, value: T): Uint8Array {
   return c.encode(enc as any, value)
 }
 
+/** Decodes one whole message; short, long or otherwise broken bytes are a MalformedMessageError. */
 export function decodeMessage<T>(enc: Encoding<T>, bytes: Uint8Array): T {
-  return c.decode(enc as any, bytes) as T
+  const state = c.state(0, bytes.byteLength, bytes as any)
+  let value: T
+  try {
+    value = enc.decode(state)
+  } catch (err) {
+    throw err instanceof MalformedMessageError ? err : malformed((err as Error).message)
+  }
+  if (state.start !== state.end) throw malformed(`${state.end - state.start} bytes after the message`)
+  return value
 }
