@@ -66,7 +66,7 @@ async function viaOwnPeer(parsed: Parsed, spec: JobSpec, bar: ProgressBar | null
   try {
     const submitted = await peer.submit(spec)
     if (values.detach) { announceDetached(submitted, values.json); return null }
-    if (bar && peer.url) console.error(`dashboard ${peer.url}`)
+    if (bar && peer.url) console.error(`dashboard ${peer.dashboardUrl}`)
     const redraw = setInterval(() => { const v = peer.status(submitted.id); if (v && bar) bar.draw([v]) }, REFRESH_MS)
     const final = await peer.wait(submitted.id).finally(() => clearInterval(redraw))
     bar?.draw([final])

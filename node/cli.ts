@@ -27,7 +27,7 @@ async function bootstrapCommand({ values }: Parsed): Promise<number> {
 async function startCommand({ values }: Parsed): Promise<number> {
   const peer = await Peer.start(peerOptions('start', values))
   console.log(`key ${peer.key}`)
-  console.log(peer.url ? `ready ${peer.url}` : 'ready')
+  console.log(peer.url ? `ready ${peer.dashboardUrl}` : 'ready')
   peer.on('log', (entry: { kind: string; text: string }) => console.error(`[${entry.kind}] ${entry.text}`))
   const signal = await untilSignal()
   console.error(`${signal}: stopping (handing back units in flight)`)

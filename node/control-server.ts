@@ -12,6 +12,7 @@ import { UnknownTaskError } from '../tasks/registry.js'
 import type { Peer } from './peer.js'
 import type { JobSpec } from './coordinator.js'
 import { serveDashboard } from './dashboard-files.js'
+import { sendResult } from './job-result.js'
 
 /** Request bodies larger than this are refused: a job spec is small. */
 const MAX_BODY_BYTES = 1024 * 1024
@@ -66,6 +67,10 @@ const routes: Route[] = [
     const view = await peer.cancel(jobOr404(peer, id).id)
     if (!view) throw new HttpError(409, `job ${id} is not running`)
     sendJson(res, 200, view)
+  } },
+  { method: 'GET', pattern: /^\/api\/jobs\/([0-9a-f]+)\/result(\.json|\.png|\.cbor)?$/, auth: false, handler: (peer, _req, res, [id, format]) => {
+    const missing = sendResult(peer, jobOr404(peer, id), format ?? '.json', res)
+    if (missing) throw new HttpError(404, missing)
   } },
   { method: 'GET', pattern: /^\/api\/peers$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.peers()) },
   { method: 'GET', pattern: /^\/api\/log$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.log) }

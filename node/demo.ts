@@ -51,7 +51,7 @@ export async function demoCommand({ values }: Parsed): Promise<number> {
     for (let i = 0; i < donorCount; i++) {
       peers.push(await Peer.start({ grid: DEMO_GRID, dataDir: join(root, `donor-${i + 1}`), threads: 1, coordinate: false, http: false, dht: testnet.createNode() }))
     }
-    say(`coordinator ${coordinator.key.slice(0, 8)} and ${donorCount} donors started; dashboard ${coordinator.url}`)
+    say(`coordinator ${coordinator.key.slice(0, 8)} and ${donorCount} donors started; dashboard ${coordinator.dashboardUrl}`)
 
     const submitted = await Promise.all(SAMPLE_JOBS.map((spec) => coordinator.submit(spec)))
     const bar = !json && process.stdout.isTTY ? new ProgressBar(process.stdout) : null
@@ -66,7 +66,7 @@ export async function demoCommand({ values }: Parsed): Promise<number> {
     const ok = checks.every((c) => c.ok)
     say(ok ? `all ${checks.length} answers match a run without the grid` : 'SOME ANSWERS ARE WRONG')
     if (values.keep) {
-      say(`the grid keeps running; dashboard ${coordinator.url} — Ctrl-C to stop`)
+      say(`the grid keeps running; dashboard ${coordinator.dashboardUrl} — Ctrl-C to stop`)
       await untilSignal()
     }
     return ok ? 0 : 1

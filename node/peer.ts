@@ -17,6 +17,7 @@ import { localLinks, type CoordinatorLink, type DonorLink } from './links.js'
 import { Store } from './store.js'
 import * as dataDir from './data-dir.js'
 import { ControlServer } from './control-server.js'
+import { LiveFeed } from './live-feed.js'
 import { WireChannel } from './wire-channel.js'
 import { PROTOCOL_VERSION, ROLE_COORDINATOR, ROLE_DONOR, type HelloMessage } from './wire.js'
 import { parseBootstrap, type HostPort } from './bootstrap.js'
@@ -76,6 +77,7 @@ export class Peer extends EventEmitter {
   private readonly channels = new Set<WireChannel>()
   private selfLinks: { toDonor: DonorLink; toCoordinator: CoordinatorLink } | null = null
   private closing: Promise<void> | null = null
+  private readonly feed: LiveFeed
 
   private constructor(
     readonly options: PeerOptions,
@@ -96,6 +98,8 @@ export class Peer extends EventEmitter {
     coordinator.on('violation', (link: DonorLink, reason: string) => {
       for (const channel of this.channels) if (channel === link) channel.destroy(new Error(reason))
     })
+    this.feed = new LiveFeed(this)
+    control.route('GET', /^\/api\/events$/, (_peer, req, res) => this.feed.connect(req, res))
   }
 
   /** Starts a peer and resolves once it has joined its grid and its control API listens. */
@@ -122,6 +126,12 @@ export class Peer extends EventEmitter {
       throw err
     }
     return peer
+  }
+
+  /** The dashboard URL with the control token in its fragment, which browsers never send to a server. */
+  get dashboardUrl(): string | null {
+    const token = dataDir.readControlToken(this.dataDir)
+    return this.url && token ? `${this.url}#token=${token}` : this.url
   }
 
   get roles(): { donate: boolean; coordinate: boolean } {
@@ -257,6 +267,7 @@ export class Peer extends EventEmitter {
   private async close(): Promise<void> {
     await this.donor?.close()
     this.coordinator.close()
+    this.feed.close()
     await this.control.close()
     dataDir.clearRunningPeer(this.dataDir)
     await this.swarm.destroy()

@@ -1,0 +1,153 @@
+// The side panels: the peers table, this peer's donor side, the event log, the submit form.
+
+import { fmtClock, fmtInt, fmtPercent, h, keyHue, setText, short } from './util.js'
+
+const LOG_ROWS = 300
+
+/** Connected peers first, the outvoted among them on top (that is what needs a look), then by work done. */
+function byStanding(a, b) {
+  return (b.connected - a.connected) || (b.outvoted - a.outvoted) || (b.validated - a.validated) || a.key.localeCompare(b.key)
+}
+
+export function renderPeers(tbody, peers) {
+  const rows = [...peers].sort(byStanding).map((p) => {
+    const judged = p.validated + p.invalidated
+    const rep = p.reputation
+    return h('tr', { class: p.connected ? '' : 'gone', dataset: { key: p.key } },
+      h('td', {}, h('span', { class: 'dot', style: `--hue:${keyHue(p.key)}` }),
+        h('code', { title: p.key }, short(p.key)),
+        p.connected ? null : h('span', { class: 'tag muted' }, 'left')),
+      h('td', { class: 'mono muted' }, p.host),
+      h('td', {}, p.tasks.length ? p.tasks.map((t) => h('span', { class: 'chip' }, t)) : h('span', { class: 'muted' }, p.roles.join(', ') || '—')),
+      h('td', { class: 'num' }, p.threads || '—'),
+      h('td', { class: 'num', title: 'results that agreed with the accepted answer' }, fmtInt(p.validated)),
+      h('td', { class: 'num', title: `${p.validated} of ${judged} judged results agreed` }, fmtPercent(p.agreement, judged >= 100 ? 1 : 0)),
+      h('td', { title: 'lower bound of the 95% interval of good results; grows with evidence' },
+        rep === null ? h('span', { class: 'muted' }, 'unproven')
+          : h('span', { class: 'rep' }, h('meter', { min: 0, max: 1, low: 0.5, high: 0.8, optimum: 1, value: rep }), rep.toFixed(2))),
+      h('td', {}, p.outvoted
+        ? h('span', { class: 'tag bad', title: `${p.invalidated} results lost a vote` }, `outvoted ×${p.invalidated}`)
+        : p.errors ? h('span', { class: 'tag warn' }, `${p.errors} errors`) : h('span', { class: 'muted' }, '—')))
+  })
+  tbody.replaceChildren(...rows)
+  if (rows.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'No peers yet: donors that join the grid show up here.')))
+}
+
+export function renderDonor(el, donor) {
+  if (!donor) {
+    el.replaceChildren(h('p', { class: 'muted' }, 'This peer does not donate (started with --no-donate).'))
+    return
+  }
+  const cells = Array.from({ length: donor.threads }, (_, i) => h('span', { class: i < donor.busy ? 'cell busy' : 'cell' }))
+  el.replaceChildren(
+    h('div', { class: 'threads', title: `${donor.busy} of ${donor.threads} threads busy` }, cells),
+    h('p', { class: 'muted small' }, `${donor.busy} of ${donor.threads} threads busy`),
+    h('dl', { class: 'donor-stats' },
+      stat('units run', donor.unitsRun, 'units this peer finished for the grid'),
+      stat('credit', donor.accepted, 'results of this peer that were accepted'),
+      stat('rejected', donor.rejected, 'results of this peer that lost a vote', donor.rejected > 0),
+      stat('failed', donor.failed, 'units that failed here', donor.failed > 0)))
+}
+
+function stat(label, value, hint, bad = false) {
+  return h('div', { title: hint, class: bad ? 'bad' : '' }, h('dt', {}, label), h('dd', {}, fmtInt(value)))
+}
+
+const KIND_LABEL = { peer: 'peer', job: 'job', disagreement: 'disagree', reissue: 'reissue', failure: 'failure', violation: 'violation' }
+
+export class EventLog {
+  constructor(list) { this.list = list }
+
+  /** Newest first; a burst of hundreds of entries is one DOM insertion. */
+  add(entries) {
+    if (!entries.length) return
+    const fragment = document.createDocumentFragment()
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i]
+      fragment.append(h('li', { class: `k-${e.kind}` },
+        h('time', { datetime: new Date(e.at).toISOString() }, fmtClock(e.at)),
+        h('span', { class: 'kind' }, KIND_LABEL[e.kind] ?? e.kind),
+        h('span', { class: 'text' }, e.text)))
+    }
+    this.list.prepend(fragment)
+    while (this.list.childElementCount > LOG_ROWS) this.list.lastElementChild.remove()
+  }
+
+  reset(entries) {
+    this.list.replaceChildren()
+    this.add(entries)
+  }
+}
+
+/**
+ * The submit form: one field per parameter the task describes, left empty for its default.
+ * onSubmit(spec) resolves with the new job or throws with the server's message.
+ */
+export class SubmitForm {
+  constructor(form, { onSubmit, hasToken, setToken }) {
+    Object.assign(this, { form, onSubmit, hasToken, setToken, tasks: [] })
+    this.select = form.elements.task
+    this.fields = form.querySelector('.param-fields')
+    this.hint = form.querySelector('.param-hint')
+    this.message = form.querySelector('.form-message')
+    this.tokenRow = form.querySelector('.token-row')
+    this.select.addEventListener('change', () => this.renderFields())
+    form.addEventListener('submit', (event) => { event.preventDefault(); void this.submit() })
+  }
+
+  setTasks(tasks) {
+    const names = tasks.map((t) => t.name).join()
+    if (names === this.tasks.map((t) => t.name).join()) return
+    const chosen = this.select.value || 'mandelbrot'
+    this.tasks = tasks
+    this.select.replaceChildren(...tasks.map((t) => h('option', { value: t.name }, t.name)))
+    if (tasks.some((t) => t.name === chosen)) this.select.value = chosen
+    this.renderFields()
+  }
+
+  refreshToken() {
+    this.tokenRow.hidden = this.hasToken()
+  }
+
+  renderFields() {
+    const task = this.tasks.find((t) => t.name === this.select.value)
+    const params = Object.entries(task?.params ?? {})
+    this.fields.replaceChildren(...params.map(([name, hint]) => {
+      const input = h('input', { name: `param.${name}`, placeholder: /default:? ([^,;)]+)/.exec(hint)?.[1] ?? '', autocomplete: 'off', spellcheck: 'false' })
+      input.addEventListener('focus', () => setText(this.hint, `${name}: ${hint}`))
+      return h('label', { title: hint }, h('span', {}, name), input)
+    }))
+    setText(this.hint, params.length ? 'Leave a field empty for its default.' : 'This task takes no parameters.')
+    this.refreshToken()
+  }
+
+  async submit() {
+    const data = new FormData(this.form)
+    const token = String(data.get('token') ?? '').trim()
+    if (token) this.setToken(token)
+    const params = {}
+    for (const [key, value] of data) {
+      const text = String(value).trim()
+      if (!key.startsWith('param.') || text === '') continue
+      params[key.slice(6)] = text !== '' && Number.isFinite(Number(text)) ? Number(text) : text
+    }
+    const spec = { task: data.get('task'), params, units: Number(data.get('units')), quorum: Number(data.get('quorum')) }
+    const button = this.form.querySelector('button[type=submit]')
+    button.disabled = true
+    this.say('')
+    try {
+      const job = await this.onSubmit(spec)
+      this.say(`Submitted ${job.task} job ${short(job.id)}: ${job.units} units.`, 'ok')
+    } catch (err) {
+      this.say(err.message, 'bad')
+    } finally {
+      button.disabled = false
+      this.refreshToken()
+    }
+  }
+
+  say(text, kind = '') {
+    setText(this.message, text)
+    this.message.className = `form-message ${kind}`
+  }
+}
