@@ -45,6 +45,8 @@ interface ActiveJob {
   candidates: Map<number, Map<string, Candidate>>
   progress: Map<number, number>
   outvoted: Set<string>
+  /** Set once the job's end is being written, so it is written once. */
+  finishing: boolean
   settled: Promise<JobView>
   settle: (view: JobView) => void
 }
@@ -132,7 +134,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     if (donor?.link !== link) {
       donor = { link, credit: 0 }
       this.donors.set(link.key, donor)
-      this.log('peer', `donor ${short(link.key)} (${link.host}) offers ${link.hello?.threads ?? '?'} threads`, undefined, link.key)
+      this.log('peer', `donor ${short(link.key)} (${link.host}) offers ${plural(link.hello?.threads ?? 0, 'thread')}`, undefined, link.key)
     }
     donor.credit += msg.slots
     this.dispatch(donor)
@@ -192,7 +194,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     const settled = new Promise<JobView>((resolve) => { settle = resolve })
     const machine = new JobMachine(record.units, record.policy, this.counter, accepted)
     const job: ActiveJob = { record, machine, task, candidates: new Map(), progress: new Map(),
-      outvoted: new Set(record.outvoted), settled, settle }
+      outvoted: new Set(record.outvoted), finishing: false, settled, settle }
     this.jobs.set(record.id, job)
     if (machine.state === 'done') void this.complete(job)
     return job
@@ -325,10 +327,13 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   private async finish(job: ActiveJob, change: Pick<JobRecord, 'state'> & Partial<JobRecord>, result?: Uint8Array): Promise<void> {
-    if (job.record.finishedAt !== null) return
-    job.record = { ...job.record, ...change, finishedAt: this.clock(), outvoted: [...job.outvoted],
+    if (job.finishing) return
+    job.finishing = true
+    const finished = { ...job.record, ...change, finishedAt: this.clock(), outvoted: [...job.outvoted],
       results: job.machine.resultsReceived, accepted: job.machine.acceptedCount }
-    await this.store.finishJob(job.record.id, job.record, result)
+    await this.store.finishJob(finished.id, finished, result)
+    // Only now, with the result on disk, may anyone see the job as finished.
+    job.record = finished
     for (const [id, lease] of this.leases) if (lease.job === job) this.leases.delete(id)
     const view = this.view(job)
     this.log('job', `${job.record.task} job ${job.record.id.slice(0, 8)} ${job.record.state}` +
@@ -374,3 +379,5 @@ function positiveNumber(value: number, flag: string): number {
 }
 
 export function short(key: string): string { return key.slice(0, 8) }
+
+function plural(n: number, noun: string): string { return `${n} ${noun}${n === 1 ? '' : 's'}` }

@@ -178,7 +178,9 @@ export class Peer extends EventEmitter {
 
   peers(): PeerView[] {
     const connected = new Map([...this.channels].filter((c) => c.hello).map((c) => [c.key, c]))
-    const outvoted = new Set(this.jobs().flatMap((j) => j.outvoted))
+    // From the records, not the job views: a view decodes the job's whole result.
+    const outvoted = new Set([...this.store.listJobs().flatMap((j) => j.outvoted),
+      ...this.coordinator.activeJobs().flatMap((j) => j.outvoted)])
     const keys = new Set([...connected.keys(), ...this.store.allReputations().map((r) => r.key)])
     keys.delete(this.key)
     return [...keys].map((key) => {
