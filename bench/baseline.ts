@@ -1,0 +1,38 @@
+/** The plain-Piscina baselines: the same work with no grid around it, in the same process. */
+import { fileURLToPath } from 'node:url'
+import { performance } from 'node:perf_hooks'
+import { Piscina } from 'piscina'
+
+const WORKER = fileURLToPath(new URL('./primes-worker.js', import.meta.url))
+
+function pool(threads: number): Piscina {
+  return new Piscina({ filename: WORKER, minThreads: threads, maxThreads: threads })
+}
+
+/**
+ * Runs every input at once on a fresh pool and times the batch; each thread first runs one
+ * task untimed, as the grid's donor threads have already loaded their task code by then.
+ */
+export async function piscinaBatch(threads: number, inputs: unknown[], name = 'default'): Promise<number> {
+  const piscina = pool(threads)
+  try {
+    await Promise.all(Array.from({ length: threads }, () => piscina.run(inputs[0], { name })))
+    const started = performance.now()
+    await Promise.all(inputs.map((input) => piscina.run(input, { name })))
+    return performance.now() - started
+  } finally {
+    await piscina.destroy()
+  }
+}
+
+/** From creating a pool to its first trivial task done: the in-process floor of joining. */
+export async function piscinaFirstTask(threads: number): Promise<number> {
+  const started = performance.now()
+  const piscina = pool(threads)
+  try {
+    await piscina.run(0, { name: 'noop' })
+    return performance.now() - started
+  } finally {
+    await piscina.destroy()
+  }
+}

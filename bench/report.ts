@@ -1,0 +1,136 @@
+/** Prints the bench's results as aligned tables (for people and the README) or as JSON. */
+import type { Results } from './run.js'
+
+type Align = 'l' | 'r'
+
+export function table(rows: string[][], align: Align[]): string {
+  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => [...(r[col] ?? '')].length)))
+  return rows.map((r) => r.map((cell, col) => {
+    const pad = ' '.repeat(widths[col] - [...cell].length)
+    return align[col] === 'r' ? pad + cell : cell + pad
+  }).join('  ').trimEnd()).join('\n')
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US')
+const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n.toFixed(0)} ms`)
+const ratio = (n: number) => (n >= 10 ? n.toFixed(1) : n.toFixed(3))
+
+/** "yes", or how far off: the factor by which the figure misses its target. */
+function verdict(met: boolean, shortBy: number): string {
+  return met ? 'yes' : `no, ${shortBy >= 10 ? shortBy.toFixed(0) : shortBy.toFixed(2)}x off`
+}
+
+/** Within a factor of 1.5 of the smallest job's figure counts as flat. */
+function trend(value: number, base: number): string {
+  const r = value / base
+  if (r > 2 / 3 && r < 1.5) return 'flat'
+  return r < 1 ? `falls ${(1 / r).toFixed(1)}x` : `rises ${r.toFixed(1)}x`
+}
+
+function headline(res: Results): string[][] {
+  const rows = [['figure', 'swarmgrid', 'baseline (same run)', 'ratio', 'target', 'met']]
+  if (res.cpu) {
+    const c = res.cpu
+    rows.push([`1 CPU-bound: ${c.units} primes units, ~${c.unitMs.toFixed(0)} ms each`, ms(c.gridMs), `${ms(c.piscinaMs)} plain Piscina`,
+      ratio(c.ratio), '<= 1.05', verdict(c.ratio <= 1.05, c.ratio / 1.05)])
+  }
+  if (res.dispatch) {
+    const d = res.dispatch
+    rows.push([`2 dispatch: ${int(d.units)} trivial units`, `${int(d.gridPerSec)} units/s`, `${int(d.piscinaPerSec)} tasks/s plain Piscina`,
+      ratio(d.ratio), '>= 0.5', verdict(d.ratio >= 0.5, 0.5 / d.ratio)])
+  }
+  if (res.join) {
+    const j = res.join
+    rows.push([`3 join to first unit, median of ${j.runs.length}`, ms(j.medianMs), `${ms(j.piscinaMedianMs)} new Piscina pool`,
+      ratio(j.ratio), '< 100 ms', verdict(j.medianMs < 100, j.medianMs / 100)])
+  }
+  if (res.scale) {
+    const rows4 = res.scale.rows
+    const base = rows4.find((r) => r.quorum === 1) ?? rows4[0]
+    const big = [...rows4].filter((r) => r.quorum === base.quorum).pop()!
+    const r = big.assignsPerSec / base.assignsPerSec
+    rows.push([`4 coordinator: assigns/s, ${int(big.units)} vs ${int(base.units)} units`, int(big.assignsPerSec), int(base.assignsPerSec),
+      ratio(r), 'flat', verdict(r > 2 / 3, 1 / r)])
+  }
+  if (res.wire) {
+    const w = res.wire
+    rows.push([`5 wire: framed bytes per unit`, `${int(w.perUnit.frame)} B`, `${w.inputBytes + w.outputBytes} B input + output`,
+      ratio(w.perUnit.frame / (w.inputBytes + w.outputBytes)), 'report', '-'])
+  }
+  return rows
+}
+
+function scaleTable(res: NonNullable<Results['scale']>): string {
+  const rows = [['units', 'quorum', 'assigns/s', 'vs 10k', 'results/s', 'units/s', 'vs 10k', 'heap B/unit', 'heap B/lease', 'done in budget']]
+  for (const r of res.rows) {
+    const base = res.rows.find((b) => b.quorum === r.quorum)!
+    rows.push([int(r.units), String(r.quorum), int(r.assignsPerSec), ratio(r.assignsPerSec / base.assignsPerSec),
+      int(r.resultsPerSec), int(r.unitsPerSec), ratio(r.unitsPerSec / base.unitsPerSec),
+      int(r.heapPerUnitBuilt), int(r.heapPerLease), `${(100 * r.done).toFixed(0)}%`])
+  }
+  const out = [table(rows, ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'])]
+  for (const quorum of new Set(res.rows.map((r) => r.quorum))) {
+    const mine = res.rows.filter((r) => r.quorum === quorum)
+    const [first, last] = [mine[0], mine[mine.length - 1]]
+    out.push(`quorum ${quorum}, ${int(first.units)} -> ${int(last.units)} units: assigns/s ${trend(last.assignsPerSec, first.assignsPerSec)}, ` +
+      `results/s ${trend(last.resultsPerSec, first.resultsPerSec)}, heap per unit ${trend(last.heapPerUnitBuilt, first.heapPerUnitBuilt)}, ` +
+      `heap per lease ${trend(last.heapPerLease, first.heapPerLease)}`)
+  }
+  if (!res.gc) out.push('(no global.gc: heap figures include garbage)')
+  return out.join('\n')
+}
+
+function wireTable(res: NonNullable<Results['wire']>): string {
+  const rows = [['message', 'direction', 'codec B', '+ protomux + secret-stream', '+ UDX/UDP/IPv4']]
+  for (const r of res.rows) rows.push([r.message, r.direction, String(r.payload), String(r.frame), String(r.packet)])
+  rows.push(['per unit', '', String(res.perUnit.payload), String(res.perUnit.frame), `${res.perUnit.packets} with acks`])
+  const lines = [table(rows, ['l', 'l', 'r', 'r', 'r'])]
+  lines.push(`corked into batches of ${res.batched.batch} (progress coalesced away): ~${res.batched.frame.toFixed(0)} B framed per unit`)
+  if (res.signedAssignExtra > 0) lines.push(`a signed job's assign carries ${res.signedAssignExtra} B more (submitter key and signature)`)
+  for (const [name, t] of Object.entries(res.measured)) {
+    if (!t) continue
+    lines.push(`measured on the grid (${name} run), per unit, both ways: ${int(t.streamBytes)} B through secret-stream, ` +
+      `${int(t.udxBytes)} B in ${t.udxPackets.toFixed(1)} UDX packets (UDX counts its 20-byte header; UDP and IPv4 add 28 B a packet)`)
+  }
+  return lines.join('\n')
+}
+
+export function printReport(res: Results, only: Set<string>, json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify(res, null, 2) + '\n')
+    return
+  }
+  const m = res.machine
+  const out = [`swarmgrid bench: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GiB, node ${m.node}, ${m.platform}; donor threads ${res.threads}`]
+  if (res.contention) {
+    out.push(`other processes took ${(100 * res.contention.othersShare).toFixed(0)}% of the machine's CPU while figures 1-3 ran ` +
+      `(1-min load average ${res.contention.loadAverageBefore.toFixed(2)} at the start)` +
+      (res.contention.othersShare > 0.1 ? ': figures 1-3 are noisy, run again on a quiet machine' : ''))
+  }
+  out.push('')
+  out.push(table(headline(res), ['l', 'r', 'r', 'r', 'l', 'l']), '')
+  if (res.cpu) {
+    const c = res.cpu
+    out.push(`1: best of ${c.rounds.grid.length} interleaved rounds (grid ${c.rounds.grid.map(ms).join(', ')}; Piscina ${c.rounds.piscina.map(ms).join(', ')}); ` +
+      `the grid job is timed from submit to its merged result, ${int(c.count)} primes`)
+  }
+  if (res.dispatch) {
+    const d = res.dispatch
+    out.push(`2: best of ${d.rounds.grid.length} interleaved rounds (grid ${d.rounds.grid.map(int).join(', ')} units/s; ` +
+      `Piscina ${d.rounds.piscina.map(int).join(', ')} tasks/s)`)
+  }
+  if (res.join) {
+    const j = res.join
+    out.push(`3: runs ${j.runs.map(ms).join(', ')}; the coordinator had the connection after ${j.connected.map(ms).join(', ')}; ` +
+      `Peer.start resolved after ${j.startResolved.map(ms).join(', ')}`)
+  }
+  if (res.scale && only.has('scale')) {
+    out.push('', `4 coordinator scale: the pure JobMachine, ${int(res.scale.donors)} simulated donors asking for ${res.scale.slots} units each, ` +
+      `at most ${res.scale.budgetMs / 1000} s per job`, scaleTable(res.scale))
+  }
+  if (res.wire && only.has('wire')) {
+    out.push('', `5 bytes on the wire per unit: primes input ${res.wire.inputBytes} B, output ${res.wire.outputBytes} B, quorum 1, one message per frame`,
+      wireTable(res.wire))
+  }
+  process.stdout.write(out.join('\n') + '\n')
+}
