@@ -1,5 +1,6 @@
 /** The CLI's flags and help texts, and a parser whose errors say what to do. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { DONOR_FLAGS, DONOR_HELP } from './cli-donor-flags.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -21,7 +22,9 @@ const PEER_FLAGS: Options = {
   'no-http': { type: 'boolean' },
   'max-peers': { type: 'string' },
   block: { type: 'string', multiple: true },
-  memory: { type: 'string' }
+  memory: { type: 'string' },
+  'same-host-replicas': { type: 'boolean' },
+  ...DONOR_FLAGS
 }
 
 const PEER_HELP = `  --grid NAME             grid to join (default: public)
@@ -36,7 +39,9 @@ const PEER_HELP = `  --grid NAME             grid to join (default: public)
   --no-http               no dashboard
   --max-peers N           connections to keep at most (default 64)
   --block KEY             refuse this peer (repeatable)
-  --memory MB             heap limit of each unit's thread (default 512)`
+  --memory MB             heap limit of each unit's thread (default 512)
+  --same-host-replicas    let two keys on one host count as two replicas (default: only on a loopback grid)
+${DONOR_HELP}`
 
 export const COMMANDS: Record<string, { options: Options; positionals: number; help: string }> = {
   bootstrap: {
@@ -73,6 +78,9 @@ Example:
       quorum: { type: 'string' },
       'max-results': { type: 'string' },
       deadline: { type: 'string' },
+      'error-rate': { type: 'string' },
+      saboteurs: { type: 'string' },
+      'spot-checks': { type: 'string' },
       json: { type: 'boolean' },
       detach: { type: 'boolean' }
     },
@@ -87,27 +95,36 @@ Hands a job to the peer running for --data; if none runs, runs one here for the 
   --job FILE.json         the job as JSON: {"task", "params", "units", "quorum", ...}
   --units N               work units to split the job into (default 16)
   --quorum Q              agreeing results from distinct peers to accept a unit (default 2)
-  --max-results N         results a unit may gather without agreement before it fails (default 2Q+1)
+  --max-results N         results a unit may gather without agreement before it fails (default 2Q+1;
+                          with --error-rate, 2n+1 for the n agreeing newcomers a unit may need)
   --deadline SECONDS      time a donor has for one unit (default 300)
+  --error-rate E          accept on credibility instead of a quorum: a unit is accepted once its
+                          answer is right with probability 1 − E (default 1e-4 when any of these three is given)
+  --saboteurs F           the fraction of lying peers to assume at worst, below 0.5 (default 0.2)
+  --spot-checks Q         the share of a trusted peer's units that are checks with known answers (default 0.02)
   --json                  print the finished job as one JSON object
   --detach                return once the job is stored; print its id
   (and start's flags, for the peer run here when none is running)
 
-Tasks: primes (from, to), pi (samples, seed), mandelbrot (width, height, maxIter, x0, x1, y0, y1)
+Tasks: primes (from, to), pi (samples, seed), mandelbrot (width, height, maxIter, x0, x1, y0, y1),
+       wasm (module, entry, range or inputs, reduce: your own WebAssembly, see examples/wasm)
 
 Example:
-  swarmgrid submit primes --param from=0 --param to=3000000 --units 24 --quorum 2`
+  swarmgrid submit primes --param from=0 --param to=3000000 --units 24 --quorum 2
+  swarmgrid submit primes --param to=3000000 --units 240 --error-rate 1e-4`
   },
   status: {
-    options: { data: { type: 'string' }, json: { type: 'boolean' } },
+    options: { data: { type: 'string' }, json: { type: 'boolean' }, unit: { type: 'string' } },
     positionals: 1,
-    help: `swarmgrid status [JOB] [--data DIR] [--json]
+    help: `swarmgrid status [JOB [--unit N]] [--data DIR] [--json]
 
 Without JOB: the jobs in the data dir and the peers' reputation. With JOB (or a prefix of its
-id): that job as it stands now.
+id): that job as it stands now. With --unit N: why unit N was accepted (which peers agreed,
+their credibility, the rule), or where it stands.
 
 Example:
-  swarmgrid status 9410a220 --json`
+  swarmgrid status 9410a220 --json
+  swarmgrid status 9410a220 --unit 3`
   },
   results: {
     options: { data: { type: 'string' }, out: { type: 'string' } },
@@ -119,6 +136,29 @@ ends in .png, the raw CBOR when it ends in .cbor, else JSON.
 
 Example:
   swarmgrid results 9410a220 --out mandelbrot.png`
+  },
+  pause: {
+    options: { data: { type: 'string' }, finish: { type: 'boolean' }, json: { type: 'boolean' } },
+    positionals: 0,
+    help: `swarmgrid pause [--finish] [--data DIR] [--json]
+
+Pauses the donor of the peer running for --data: it takes no more units and hands back those
+it holds at once, so your CPU is free now. With --finish it hands back only the units not yet
+started and finishes those running, then pauses. The dashboard has the same buttons.
+
+Example:
+  swarmgrid pause --finish && swarmgrid resume`
+  },
+  resume: {
+    options: { data: { type: 'string' }, json: { type: 'boolean' } },
+    positionals: 0,
+    help: `swarmgrid resume [--data DIR] [--json]
+
+Undoes swarmgrid pause. A donor paused because other programs are busy (--pause-when-busy) or
+because of its --schedule stays paused until that passes; it says so.
+
+Example:
+  swarmgrid resume --data ./peer1`
   },
   demo: {
     options: { keep: { type: 'boolean' }, json: { type: 'boolean' }, donors: { type: 'string' } },
@@ -142,6 +182,8 @@ Usage: swarmgrid COMMAND [flags]     (swarmgrid COMMAND --help for its flags and
   start       run a peer: donate CPU, take jobs, serve the dashboard
   submit      submit a job and follow it to its result
   status      show jobs and peers
+  pause       stop donating now (--finish: after the units running)
+  resume      donate again
   results     print or save a job's result
   bootstrap   run a DHT bootstrap node for a private grid
 

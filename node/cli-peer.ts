@@ -4,6 +4,7 @@ import { UsageError, integerFlag } from './cli-args.js'
 import { parseBootstrap } from './bootstrap.js'
 import { defaultDataDir } from './data-dir.js'
 import type { PeerOptions } from './peer.js'
+import { donationOptions } from './cli-donor.js'
 
 export function peerOptions(command: string, values: Record<string, any>): PeerOptions {
   let http: number | false = 0
@@ -27,7 +28,9 @@ export function peerOptions(command: string, values: Record<string, any>): PeerO
     http,
     maxPeers: integerFlag(command, values, 'max-peers'),
     block: values.block,
-    memoryMb: integerFlag(command, values, 'memory')
+    memoryMb: integerFlag(command, values, 'memory'),
+    ...(values['same-host-replicas'] ? { sameHostReplicas: true } : {}),
+    donation: donationOptions(command, values)
   }
 }
 

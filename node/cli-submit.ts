@@ -1,8 +1,8 @@
 /** `swarmgrid submit`: hands a job to the running peer for --data, or runs a peer for it here. */
 import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { UsageError, integerFlag, numberFlag, parseParams, type Parsed } from './cli-args.js'
-import { peerOptions } from './cli-peer.js'
+import { peerOptions, untilSignal } from './cli-peer.js'
 import { describeValue, printJson } from './cli-output.js'
 import { ControlClient } from './control-client.js'
 import { defaultDataDir } from './data-dir.js'
@@ -10,6 +10,7 @@ import { Peer } from './peer.js'
 import { ProgressBar, formatDuration } from './progress-bar.js'
 import type { JobSpec } from './coordinator.js'
 import type { JobView } from './job-view.js'
+import { inlineModuleFile } from '../tasks/wasm.js'
 
 /** How often the bar is redrawn, and a running peer asked for news. */
 const REFRESH_MS = 200
@@ -23,6 +24,14 @@ function jobSpec({ values, positionals }: Parsed): JobSpec {
       throw new UsageError('submit', `--job ${values.job}: ${(err as Error).message}`)
     }
     if (!spec || typeof spec !== 'object') throw new UsageError('submit', `--job ${values.job} must hold a JSON object`)
+    // A wasm job names its module file, relative to the job file; the job carries the bytes.
+    spec.params = inlineModuleFile(spec.params, (path) => {
+      try {
+        return readFileSync(resolve(dirname(values.job), path))
+      } catch (err) {
+        throw new UsageError('submit', `--job ${values.job}: module ${path}: ${(err as Error).message} (npm run build makes the example's)`)
+      }
+    })
   }
   const task = positionals[0] ?? spec.task
   if (!task) throw new UsageError('submit', 'which task? swarmgrid submit TASK (primes, pi, mandelbrot) or --job FILE.json')
@@ -33,8 +42,20 @@ function jobSpec({ values, positionals }: Parsed): JobSpec {
     units: integerFlag('submit', values, 'units') ?? spec.units,
     quorum: integerFlag('submit', values, 'quorum') ?? spec.quorum,
     maxResults: integerFlag('submit', values, 'max-results') ?? spec.maxResults,
-    deadline: numberFlag('submit', values, 'deadline') ?? spec.deadline
+    deadline: numberFlag('submit', values, 'deadline') ?? spec.deadline,
+    errorRate: fractionFlag(values, 'error-rate') ?? spec.errorRate,
+    saboteurs: fractionFlag(values, 'saboteurs') ?? spec.saboteurs,
+    spotChecks: fractionFlag(values, 'spot-checks') ?? spec.spotChecks
   }
+}
+
+/** A share from 0 to 1; the coordinator checks the range and says what it takes. */
+function fractionFlag(values: Record<string, any>, flag: string): number | undefined {
+  const raw = values[flag]
+  if (raw === undefined) return undefined
+  const n = Number(raw)
+  if (raw === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new UsageError('submit', `--${flag} takes a number from 0 to below 1, not "${raw}"`)
+  return n
 }
 
 export async function submitCommand(parsed: Parsed): Promise<number> {
@@ -51,13 +72,19 @@ export async function submitCommand(parsed: Parsed): Promise<number> {
 async function viaRunningPeer(client: ControlClient, spec: JobSpec, values: Record<string, any>, bar: ProgressBar | null): Promise<JobView | null> {
   let view = await client.post<JobView>('/api/jobs', spec)
   if (values.detach) { announceDetached(view, values.json); return null }
+  const told = new Set<string>()
   while (view.state === 'running') {
     bar?.draw([view])
+    tellRefusals(view, told, bar)
     await new Promise((resolve) => setTimeout(resolve, REFRESH_MS))
     view = await client.get<JobView>(`/api/jobs/${view.id}`)
   }
   bar?.draw([view])
   return view
+}
+
+function interruptedJob(signal: string, id: string, dir: string): Error {
+  return new Error(`${signal}: stopped; job ${id.slice(0, 8)} is kept in ${dir} and goes on when a peer starts there (swarmgrid start --data ${dir})`)
 }
 
 async function viaOwnPeer(parsed: Parsed, spec: JobSpec, bar: ProgressBar | null): Promise<JobView | null> {
@@ -67,12 +94,33 @@ async function viaOwnPeer(parsed: Parsed, spec: JobSpec, bar: ProgressBar | null
     const submitted = await peer.submit(spec)
     if (values.detach) { announceDetached(submitted, values.json); return null }
     if (bar && peer.url) console.error(`dashboard ${peer.dashboardUrl}`)
-    const redraw = setInterval(() => { const v = peer.status(submitted.id); if (v && bar) bar.draw([v]) }, REFRESH_MS)
-    const final = await peer.wait(submitted.id).finally(() => clearInterval(redraw))
+    const told = new Set<string>()
+    const redraw = setInterval(() => {
+      const v = peer.status(submitted.id)
+      if (v && bar) bar.draw([v])
+      if (v) tellRefusals(v, told, bar)
+    }, REFRESH_MS)
+    // Ctrl-C stops the peer cleanly (units handed back, store closed); the job waits in the store.
+    const interrupted = untilSignal().then((signal) => { throw interruptedJob(signal, submitted.id, peer.dataDir) })
+    const final = await Promise.race([peer.wait(submitted.id), interrupted]).finally(() => clearInterval(redraw))
     bar?.draw([final])
     return final
   } finally {
     await peer.stop()
+  }
+}
+
+/**
+ * Donors that will not run the job say why, once each: on stderr, so --json stays one object;
+ * on a terminal above the bar, which the next draw puts back on the line left blank for it.
+ */
+function tellRefusals(view: JobView, told: Set<string>, bar: ProgressBar | null): void {
+  for (const { peer, reason } of view.refusals ?? []) {
+    if (told.has(peer)) continue
+    told.add(peer)
+    const line = `donor ${peer.slice(0, 8)} refused this job: ${reason}`
+    if (bar) process.stdout.write(`\x1b[1F\x1b[2K${line}\n\n`)
+    else console.error(line)
   }
 }
 

@@ -13,6 +13,8 @@ import { toJsonSafe } from '../tasks/values.js'
 import { describeValue, printJson } from './cli-output.js'
 import { submitCommand } from './cli-submit.js'
 import { demoCommand } from './demo.js'
+import { explainUnit } from './cli-explain.js'
+import { creditByPeer, describeDonor, formatCredit, pauseCommand, resumeCommand, runningDonor } from './cli-donor.js'
 
 async function bootstrapCommand({ values }: Parsed): Promise<number> {
   const host = values.host ?? '127.0.0.1'
@@ -48,6 +50,7 @@ function findJobView(store: Store, id: string): JobView {
 async function statusCommand({ values, positionals }: Parsed): Promise<number> {
   const store = openStoreForReading(values)
   try {
+    if (positionals[0] && values.unit !== undefined) return await explainUnit(store, values, positionals[0])
     if (positionals[0]) {
       const view = findJobView(store, positionals[0])
       if (values.json) printJson(view)
@@ -55,17 +58,20 @@ async function statusCommand({ values, positionals }: Parsed): Promise<number> {
       return 0
     }
     const jobs = store.listJobs().map((record) => jobView(record, undefined, store.result(record.id)))
-    const peers = store.allReputations()
-    if (values.json) { printJson({ jobs, peers }); return 0 }
+    const credit = creditByPeer(store)
+    const peers = store.allReputations().map((p) => ({ ...p, credit: credit.get(p.key)?.credit ?? 0 }))
+    const donor = await runningDonor(values)
+    if (values.json) { printJson({ jobs, peers, donor }); return 0 }
+    if (donor) console.log(describeDonor(donor) + '\n')
     if (jobs.length === 0) console.log('no jobs yet (swarmgrid submit --help)')
     for (const job of jobs) {
       console.log(`${job.id}  ${job.task.padEnd(10)} ${job.state.padEnd(9)} ${job.accepted}/${job.units} units  ${job.results} results`)
     }
     if (peers.length > 0) {
-      console.log('\npeer      host             validated  outvoted  errors')
+      console.log('\npeer      host             validated  outvoted  errors   credit')
       for (const p of peers) {
-        const flag = p.invalidated > 0 ? '  ← lost votes' : ''
-        console.log(`${p.key.slice(0, 8)}  ${p.host.padEnd(15)}  ${String(p.validated).padStart(9)}  ${String(p.invalidated).padStart(8)}  ${String(p.errors).padStart(6)}${flag}`)
+        const flag = p.blacklisted ? `  ← blacklisted: ${p.blacklisted}` : p.invalidated > 0 ? '  ← lost votes' : ''
+        console.log(`${p.key.slice(0, 8)}  ${p.host.padEnd(15)}  ${String(p.validated).padStart(9)}  ${String(p.invalidated).padStart(8)}  ${String(p.errors).padStart(6)}  ${formatCredit(p.credit).padStart(7)}${flag}`)
       }
     }
     return 0
@@ -114,6 +120,8 @@ const HANDLERS: Record<string, (parsed: Parsed) => Promise<number>> = {
   submit: submitCommand,
   status: statusCommand,
   results: resultsCommand,
+  pause: pauseCommand,
+  resume: resumeCommand,
   demo: demoCommand
 }
 

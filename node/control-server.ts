@@ -13,6 +13,7 @@ import type { Peer } from './peer.js'
 import type { JobSpec } from './coordinator.js'
 import { serveDashboard } from './dashboard-files.js'
 import { sendResult } from './job-result.js'
+import { UnitRangeError, unitReport } from './unit-explain.js'
 
 /** Request bodies larger than this are refused: a job spec is small. */
 const MAX_BODY_BYTES = 1024 * 1024
@@ -71,6 +72,11 @@ const routes: Route[] = [
   { method: 'GET', pattern: /^\/api\/jobs\/([0-9a-f]+)\/result(\.json|\.png|\.cbor)?$/, auth: false, handler: (peer, _req, res, [id, format]) => {
     const missing = sendResult(peer, jobOr404(peer, id), format ?? '.json', res)
     if (missing) throw new HttpError(404, missing)
+  } },
+  { method: 'GET', pattern: /^\/api\/jobs\/([0-9a-f]+)\/units\/(\d+)$/, auth: false, handler: (peer, _req, res, [id, unit]) => {
+    const report = unitReport(peer.store, peer.coordinator, id, Number(unit))
+    if (!report) throw new HttpError(404, `no job ${id} on this peer`)
+    sendJson(res, 200, report)
   } },
   { method: 'GET', pattern: /^\/api\/peers$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.peers()) },
   { method: 'GET', pattern: /^\/api\/log$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.log) }
@@ -142,7 +148,7 @@ export class ControlServer {
       throw new HttpError(404, `no ${req.method} ${url.pathname}`)
     } catch (err) {
       const status = err instanceof HttpError ? err.status
-        : err instanceof ParamError || err instanceof UnknownTaskError ? 400 : 500
+        : err instanceof ParamError || err instanceof UnknownTaskError || err instanceof UnitRangeError ? 400 : 500
       if (!res.headersSent) sendJson(res, status, { error: (err as Error).message })
       else res.destroy()
     }

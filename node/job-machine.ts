@@ -4,6 +4,8 @@
  * feeds it what the network says and carries out what it decides; tests and the simulator
  * drive the very same code without sockets.
  */
+import { FixedQuorum, type Acceptance, type Ballot, type Explanation, type UnitTally } from './acceptance.js'
+import type { TrustSpec } from './credibility-acceptance.js'
 
 export type UnitState = 'waiting' | 'running' | 'awaiting-agreement' | 'accepted' | 'failed'
 export type JobState = 'running' | 'done' | 'failed' | 'cancelled'
@@ -17,6 +19,12 @@ export interface JobPolicy {
   maxErrors: number
   /** How long a donor holds a lease before the unit is handed to someone else. */
   leaseMs: number
+  /** The task takes partial results: a unit that fails is left out, and the job goes on without it. */
+  partial?: boolean
+  /** Two keys on one host never count as independent replicas of a unit (off only where every peer shares a host, as on loopback). */
+  distinctHosts?: boolean
+  /** Credibility-based acceptance instead of the fixed quorum (see credibility-acceptance.ts). */
+  trust?: TrustSpec
 }
 
 export interface PeerRef { key: string; host: string }
@@ -32,15 +40,18 @@ export type Decision =
   | { type: 'assign'; lease: number; unit: number; peer: string; deadline: number }
   | { type: 'cancel-lease'; lease: number; unit: number; peer: string }
   | { type: 'verdict'; lease: number; peer: string; accepted: boolean }
-  | { type: 'accept'; unit: number; group: string; agreeing: string[]; outvoted: string[] }
+  | { type: 'accept'; unit: number; group: string; agreeing: string[]; outvoted: string[]; why?: Explanation }
+  | { type: 'spot-check'; lease: number; unit: number; peer: string; passed: boolean }
+  /** Backtracking: an accepted unit lost the credibility it was accepted on and is open again. */
+  | { type: 'unaccept'; unit: number; group: string; reason: string }
   | { type: 'reissue'; unit: number; reason: string }
   | { type: 'unit-failed'; unit: number; reason: string }
   | { type: 'job-done' }
   | { type: 'job-failed'; reason: string }
   | { type: 'violation'; peer: string; reason: string }
 
-interface Lease { id: number; unit: number; peer: string; deadline: number }
-interface Vote { peer: string; lease: number; group: string }
+interface Lease { id: number; unit: number; peer: string; deadline: number; host?: string; spot?: boolean }
+interface Vote { peer: string; lease: number; group: string; host: string; judged?: boolean }
 
 interface Unit {
   index: number
@@ -55,7 +66,9 @@ interface Unit {
 
 /** Hands out lease ids unique across all the jobs of one coordinator. */
 export class LeaseCounter {
-  private next = 1
+  private next: number
+  /** `first` lets a restarted coordinator start past every id an earlier run handed out. */
+  constructor(first = 1) { this.next = first }
   take(): number { return this.next++ }
   /** Whether this id was ever handed out, so a message for it may be merely late. */
   issued(id: number): boolean { return id > 0 && id < this.next }
@@ -66,19 +79,30 @@ export class JobMachine {
   resultsReceived = 0
   acceptedCount = 0
   failureReason: string | null = null
+  /** Units left out of a job that takes partial results. */
+  failedCount = 0
 
   private readonly units: Unit[] = []
   /** Units that want more replicas, in unit order. */
   private readonly needy = new Set<number>()
+  /**
+   * Units below this index have all left `needy`, which only ever shrinks: walking unit indices
+   * from here skips them, where walking the Set would step over every deleted slot at its front.
+   */
+  private needyFrom = 0
   /** Units reopened after a failure, departure or disagreement: served first, as they hold the job up. */
   private readonly retry = new Set<number>()
   /** Every lease this job issued, settled or not, so late and bogus results can be told apart. */
   private readonly leases = new Map<number, Lease & { answered: boolean }>()
   /** Leases out now, so that ticks and departures look at those and not at every unit. */
   private readonly live = new Map<number, Lease>()
+  /** Open units holding votes: a policy that weighs peers may accept them later, as credibility grows. */
+  private readonly undecided = new Set<number>()
+  /** Accepted units that can serve as spot-checks: their answer is known. */
+  private readonly known: number[] = []
 
   constructor(unitCount: number, readonly policy: JobPolicy, private readonly counter: LeaseCounter,
-    alreadyAccepted: Iterable<number> = []) {
+    alreadyAccepted: Iterable<number> = [], readonly acceptance: Acceptance = new FixedQuorum(policy.quorum)) {
     for (let index = 0; index < unitCount; index++) {
       this.units.push({ index, active: new Map(), votes: [], tried: new Set(), errors: 0, accepted: null, failed: null })
     }
@@ -109,22 +133,58 @@ export class JobMachine {
     return unit.votes.filter((v) => v.group === unit.accepted).map((v) => v.peer)
   }
 
+  /** A unit's results as its policy weighs them, for explaining where it stands. */
+  tallyOf(index: number): UnitTally { return this.tally(this.units[index]) }
+
   wantsWork(): boolean { return this.state === 'running' && (this.retry.size > 0 || this.needy.size > 0) }
 
   /** A donor offers `slots` runs: lease it units it has not run yet, in unit order. */
   assign(peer: PeerRef, slots: number, now: number): Decision[] {
     const decisions: Decision[] = []
+    if (this.state !== 'running' || !this.acceptance.admits(peer)) return decisions
+    for (let i = 0; i < slots && this.acceptance.spotCheck; i++) {
+      const draw = this.acceptance.spotCheck(peer)
+      const unit = draw === null ? undefined : this.spotCheckUnit(peer, draw)
+      if (unit) decisions.push(this.lease(unit, peer, now, true))
+    }
+    // A peer trusted alone takes disputed and fresh units first, so that newcomers' replicas go to newcomers.
+    const passes = this.acceptance.standsAlone?.(peer) ? [true, false] : [false]
+    for (const freshOnly of passes) {
+      for (const index of this.wanting()) {
+        if (decisions.length >= slots) break
+        const unit = this.units[index]
+        if (freshOnly && !this.retry.has(index) && (unit.active.size > 0 || unit.votes.length > 0)) continue
+        if (unit.tried.has(peer.key) || (this.policy.distinctHosts && this.hostTried(unit, peer.host))) continue
+        const decision = this.lease(unit, peer, now, false)
+        if (this.replicasWanted(unit) === 0) this.unqueue(index)
+        decisions.push(decision)
+      }
+    }
+    return decisions
+  }
+
+  /**
+   * Decides again on the units whose standing may have changed since their last result: open
+   * units with votes (their peers may have earned credibility since), and, for backtracking,
+   * accepted units that a newly blacklisted `suspect` vouched for. A unit that no longer holds
+   * is opened again, and its leases go out as for any unit that needs replicas.
+   */
+  reconsider(suspects: ReadonlySet<string> = new Set()): Decision[] {
+    const decisions: Decision[] = []
     if (this.state !== 'running') return decisions
-    for (const index of this.wanting()) {
-      if (decisions.length >= slots) break
+    if (suspects.size > 0) {
+      for (const unit of this.units) {
+        if (unit.accepted === null || !unit.votes.some((v) => v.group === unit.accepted && suspects.has(v.peer))) continue
+        const verdict = this.acceptance.decide(this.tally(unit))
+        if (verdict?.group !== unit.accepted) decisions.push(this.unaccept(unit, 'a peer that vouched for it was blacklisted'))
+      }
+    }
+    for (const index of [...this.undecided]) {
       const unit = this.units[index]
-      if (unit.tried.has(peer.key)) continue
-      const lease: Lease = { id: this.counter.take(), unit: index, peer: peer.key, deadline: now + this.policy.leaseMs }
-      this.openLease(unit, lease)
-      unit.tried.add(peer.key)
-      this.leases.set(lease.id, { ...lease, answered: false })
-      if (this.replicasWanted(unit) === 0) this.unqueue(index)
-      decisions.push({ type: 'assign', lease: lease.id, unit: index, peer: peer.key, deadline: lease.deadline })
+      const verdict = this.acceptance.decide(this.tally(unit))
+      if (verdict) decisions.push(...this.accept(unit, verdict.group, verdict.why))
+      else if (this.replicasWanted(unit) > 0) this.retry.add(index)
+      if (this.state !== 'running') break
     }
     return decisions
   }
@@ -139,6 +199,25 @@ export class JobMachine {
     }
   }
 
+  /**
+   * Leases an earlier run of this coordinator issued and got no answer for: a donor that kept
+   * its result while the coordinator was down may still deliver it, and it counts while the
+   * unit is open. They are not live (the unit is reissued as usual) and add no one to `tried`.
+   */
+  adopt(leases: Iterable<{ id: number; unit: number; peer: string }>): void {
+    for (const { id, unit, peer } of leases) {
+      if (unit >= 0 && unit < this.units.length && !this.leases.has(id)) {
+        this.leases.set(id, { id, unit, peer, deadline: 0, answered: false })
+      }
+    }
+  }
+
+  /** The key of the peer that answered this lease, or null while it is unanswered (or unknown). */
+  answeredBy(id: number): string | null {
+    const lease = this.leases.get(id)
+    return lease?.answered ? lease.peer : null
+  }
+
   /** Whether a lease id was issued by this job: the coordinator routes messages with it. */
   owns(lease: number): boolean { return this.leases.has(lease) }
 
@@ -150,26 +229,64 @@ export class JobMachine {
     this.resultsReceived++
     const unit = this.units[lease.unit]
     this.closeLease(unit, leaseId)
-    if (unit.accepted !== null) return [{ type: 'verdict', lease: leaseId, peer, accepted: group === unit.accepted }]
+    if (unit.accepted !== null) {
+      // Under a policy that spot-checks, a late replica of a unit accepted in this run (not restored
+      // from the store, whose votes are gone) is one too: its peer could not tell.
+      const late = this.acceptance.spotCheck && unit.votes.length > 0 && !unit.votes.some((v) => v.peer === peer)
+      if (lease.spot || late) {
+        return this.onSpotCheck(unit, leaseId, peer, lease.host ?? peer, group)
+      }
+      return [{ type: 'verdict', lease: leaseId, peer, accepted: group === unit.accepted }]
+    }
     if (unit.failed !== null || this.state !== 'running') return [{ type: 'verdict', lease: leaseId, peer, accepted: false }]
-    // A peer that left and came back may answer one unit under two leases: it votes once.
-    if (unit.votes.some((v) => v.peer === peer)) return []
+    // A peer that left and came back may answer one unit under two leases: it votes once. The
+    // lease it answered is closed all the same, so the unit may want another peer now.
+    if (unit.votes.some((v) => v.peer === peer)) return this.reopen(unit, 'a peer answered it twice')
 
     // A late result from a lease that expired still counts while the unit is open.
-    unit.votes.push({ peer, lease: leaseId, group })
-    const winner = this.quorumGroup(unit)
-    if (winner !== null) return this.accept(unit, winner)
+    unit.votes.push({ peer, lease: leaseId, group, host: lease.host ?? peer })
+    const verdict = this.acceptance.decide(this.tally(unit))
+    if (verdict !== null) return this.accept(unit, verdict.group, verdict.why)
+    this.undecided.add(unit.index)
 
     const decisions: Decision[] = []
     if (this.replicasWanted(unit) > 0) {
       if (unit.votes.length + unit.active.size >= this.policy.maxResults) {
-        return this.failUnit(unit, `no ${this.policy.quorum} agreeing results among ${unit.votes.length} ` +
+        const wanted = this.policy.trust ? 'no answer credible enough' : `no ${this.policy.quorum} agreeing results`
+        return this.failUnit(unit, `${wanted} among ${unit.votes.length} ` +
           `(answers: ${this.groupSizes(unit).join(', ')}), the limit is ${this.policy.maxResults}`)
       }
       if (this.hasDisagreement(unit)) decisions.push({ type: 'reissue', unit: unit.index, reason: 'results disagree' })
       this.retry.add(unit.index)
     }
     return decisions
+  }
+
+  /**
+   * A spot-check is one more vote on a unit whose answer is known. Disagreeing fails it only if
+   * the known answer stays credible against this result too; if it does not (the answer was
+   * accepted on the word of a peer that lied), the unit is open again and more results decide,
+   * and whoever loses that vote is blacklisted.
+   */
+  private onSpotCheck(unit: Unit, lease: number, peer: string, host: string, group: string): Decision[] {
+    const vote: Vote = { peer, lease, group, host, judged: true }
+    unit.votes.push(vote)
+    const known = unit.accepted!
+    const passed = group === known
+    if (passed || this.acceptance.decide(this.tally(unit))?.group === known) {
+      return [{ type: 'verdict', lease, peer, accepted: passed }, { type: 'spot-check', lease, unit: unit.index, peer, passed }]
+    }
+    vote.judged = false
+    return [this.unaccept(unit, 'a spot-check contradicted it')]
+  }
+
+  private unaccept(unit: Unit, reason: string): Decision {
+    const decision: Decision = { type: 'unaccept', unit: unit.index, group: unit.accepted!, reason }
+    unit.accepted = null
+    this.acceptedCount--
+    this.undecided.add(unit.index)
+    if (this.replicasWanted(unit) > 0) this.retry.add(unit.index)
+    return decision
   }
 
   private onFailure(leaseId: number, peer: string, kind: string, reason: string): Decision[] {
@@ -207,6 +324,8 @@ export class JobMachine {
       const unit = this.units[lease.unit]
       this.closeLease(unit, lease.id)
       decisions.push({ type: 'cancel-lease', lease: lease.id, unit: unit.index, peer: lease.peer })
+      // A spot-check of an accepted unit that times out costs the unit nothing.
+      if (this.settled(unit)) continue
       decisions.push(...this.countError(unit, `deadline passed on ${lease.peer.slice(0, 8)}`))
       if (this.state !== 'running') return decisions
     }
@@ -234,27 +353,63 @@ export class JobMachine {
     return [{ type: 'reissue', unit: unit.index, reason }]
   }
 
-  private accept(unit: Unit, group: string): Decision[] {
+  private accept(unit: Unit, group: string, why?: Explanation): Decision[] {
     this.markAccepted(unit, group)
     this.unqueue(unit.index)
+    this.undecided.delete(unit.index)
+    this.known.push(unit.index)
     const agreeing = unit.votes.filter((v) => v.group === group)
     const outvoted = unit.votes.filter((v) => v.group !== group)
     const decisions: Decision[] = [{ type: 'accept', unit: unit.index, group,
-      agreeing: agreeing.map((v) => v.peer), outvoted: outvoted.map((v) => v.peer) }]
-    for (const v of unit.votes) decisions.push({ type: 'verdict', lease: v.lease, peer: v.peer, accepted: v.group === group })
+      agreeing: agreeing.map((v) => v.peer), outvoted: outvoted.map((v) => v.peer), ...(why ? { why } : {}) }]
+    for (const v of unit.votes) {
+      // A unit accepted again after backtracking tells each donor its verdict once.
+      if (v.judged) continue
+      v.judged = true
+      decisions.push({ type: 'verdict', lease: v.lease, peer: v.peer, accepted: v.group === group })
+    }
     for (const lease of unit.active.values()) {
       decisions.push({ type: 'cancel-lease', lease: lease.id, unit: unit.index, peer: lease.peer })
       this.closeLease(unit, lease.id)
     }
-    if (this.acceptedCount === this.units.length) {
-      this.state = 'done'
-      decisions.push({ type: 'job-done' })
-    }
+    decisions.push(...this.doneIfSettled())
     return decisions
+  }
+
+  /** Every unit accepted, or left out of a job that takes partial results. */
+  private doneIfSettled(): Decision[] {
+    if (this.state !== 'running' || this.acceptedCount + this.failedCount < this.units.length) return []
+    this.state = 'done'
+    return [{ type: 'job-done' }]
+  }
+
+  /** A job that takes partial results goes on without this unit. */
+  private leaveOut(unit: Unit, reason: string): Decision[] {
+    this.unqueue(unit.index)
+    this.failedCount++
+    const decisions: Decision[] = [{ type: 'unit-failed', unit: unit.index, reason }]
+    for (const lease of unit.active.values()) {
+      decisions.push({ type: 'cancel-lease', lease: lease.id, unit: unit.index, peer: lease.peer })
+      this.closeLease(unit, lease.id)
+    }
+    return [...decisions, ...this.doneIfSettled()]
+  }
+
+  /** Units a job that takes partial results had left out when its coordinator last stopped; true when that settles the job. */
+  restoreFailed(failed: Iterable<[number, string]>): boolean {
+    for (const [index, reason] of failed) {
+      const unit = this.units[index]
+      if (!unit || this.settled(unit)) continue
+      unit.failed = reason
+      this.leaveOut(unit, reason)
+    }
+    return this.state === 'done'
   }
 
   private failUnit(unit: Unit, reason: string): Decision[] {
     unit.failed = reason
+    this.undecided.delete(unit.index)
+    if (this.policy.partial) return this.leaveOut(unit, reason)
     this.state = 'failed'
     this.failureReason = `unit ${unit.index} failed: ${reason}`
     this.unqueueAll()
@@ -273,7 +428,13 @@ export class JobMachine {
 
   private *wanting(): Iterable<number> {
     yield* this.retry
-    yield* this.needy
+    while (this.needyFrom < this.units.length && !this.needy.has(this.needyFrom)) this.needyFrom++
+    let left = this.needy.size
+    for (let index = this.needyFrom; left > 0 && index < this.units.length; index++) {
+      if (!this.needy.has(index)) continue
+      left--
+      yield index
+    }
   }
 
   private unqueue(index: number): void {
@@ -303,22 +464,48 @@ export class JobMachine {
 
   private settled(unit: Unit): boolean { return unit.accepted !== null || unit.failed !== null }
 
-  /** More results needed, beyond those on their way, before some answer could reach a quorum. */
+  /** More results needed, beyond those on their way, before the policy could decide. */
   private replicasWanted(unit: Unit): number {
     if (this.settled(unit)) return 0
-    const largest = Math.max(0, ...this.groupSizes(unit))
-    return Math.max(0, this.policy.quorum - largest - unit.active.size)
+    return this.acceptance.wanted(this.tally(unit))
   }
 
-  private quorumGroup(unit: Unit): string | null {
-    const peersByGroup = new Map<string, Set<string>>()
-    for (const v of unit.votes) {
-      const peers = peersByGroup.get(v.group) ?? new Set()
-      peers.add(v.peer)
-      peersByGroup.set(v.group, peers)
-      if (peers.size >= this.policy.quorum) return v.group
+  /** The unit as the policy sees it: one ballot per peer, or per host when hosts must differ. */
+  private tally(unit: Unit): UnitTally {
+    let ballots: Ballot[] = unit.votes
+    if (this.policy.distinctHosts) {
+      const hosts = new Set<string>()
+      ballots = unit.votes.filter((v) => !hosts.has(v.host) && !!hosts.add(v.host))
     }
-    return null
+    const running = []
+    for (const lease of unit.active.values()) running.push({ key: lease.peer, host: lease.host ?? lease.peer })
+    return { index: unit.index, ballots, running }
+  }
+
+  private hostTried(unit: Unit, host: string): boolean {
+    for (const lease of unit.active.values()) if (lease.host === host) return true
+    return unit.votes.some((v) => v.host === host)
+  }
+
+  private lease(unit: Unit, peer: PeerRef, now: number, spot: boolean): Decision {
+    const lease: Lease = { id: this.counter.take(), unit: unit.index, peer: peer.key, deadline: now + this.policy.leaseMs, host: peer.host, spot }
+    this.openLease(unit, lease)
+    unit.tried.add(peer.key)
+    // Spelt out rather than spread: the simulator makes millions of these, and a spread is slow.
+    this.leases.set(lease.id, { id: lease.id, unit: lease.unit, peer: lease.peer, deadline: lease.deadline, host: lease.host, spot, answered: false })
+    return { type: 'assign', lease: lease.id, unit: unit.index, peer: peer.key, deadline: lease.deadline }
+  }
+
+  /** An accepted unit this peer (and its host) has not run, picked by `draw`, or none after a few tries. */
+  private spotCheckUnit(peer: PeerRef, draw: number): Unit | undefined {
+    for (let attempt = 0; attempt < 4 && this.known.length > 0; attempt++) {
+      const at = Math.floor(((draw + attempt * 0.618034) % 1) * this.known.length)
+      const unit = this.units[this.known[at]]
+      if (unit.accepted === null) continue
+      if (unit.tried.has(peer.key) || (this.policy.distinctHosts && this.hostTried(unit, peer.host))) continue
+      return unit
+    }
+    return undefined
   }
 
   private groupSizes(unit: Unit): number[] {

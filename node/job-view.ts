@@ -6,6 +6,7 @@ import type { Params } from '../tasks/contract.js'
 import { decodeValue } from '../tasks/values.js'
 import type { JobMachine, JobState, UnitState } from './job-machine.js'
 import type { JobRecord } from './store.js'
+import type { TrustSpec } from './credibility-acceptance.js'
 
 export interface JobView {
   id: string
@@ -17,6 +18,12 @@ export interface JobView {
   /** Every result received, replicas included. */
   results: number
   quorum: number
+  /**
+   * How units are accepted: a fixed quorum, or credibility 1 − ε under an assumed saboteur
+   * fraction with spot-checks; each unit's reasons are at GET /api/jobs/:id/units/:n and
+   * `swarmgrid status JOB --unit N`.
+   */
+  acceptance: { rule: 'quorum'; quorum: number } | ({ rule: 'credibility' } & TrustSpec)
   unitStates: Record<UnitState, number>
   /** Accepted units plus the progress of those running, over all units: 0 to 1. */
   progress: number
@@ -24,6 +31,8 @@ export interface JobView {
   redundancy: number | null
   /** Peers whose results lost a vote in this job. */
   outvoted: string[]
+  /** Donors that refused to run this job, and why: unsigned, untrusted signer, task kind not allowed. */
+  refusals: Array<{ peer: string; reason: string }>
   createdAt: number
   finishedAt: number | null
   error: string | null
@@ -53,10 +62,12 @@ export function jobView(record: JobRecord, live?: LiveJob, storedResult?: Uint8A
     accepted,
     results,
     quorum: record.policy.quorum,
+    acceptance: record.policy.trust ? { rule: 'credibility', ...record.policy.trust } : { rule: 'quorum', quorum: record.policy.quorum },
     unitStates,
     progress: record.state === 'done' ? 1 : Math.min(1, (accepted + partial) / record.units),
     redundancy: accepted > 0 ? results / accepted : null,
     outvoted: live?.outvoted ?? record.outvoted,
+    refusals: (record.refusals ?? []).map(({ peer, reason }) => ({ peer, reason })),
     createdAt: record.createdAt,
     finishedAt: record.finishedAt,
     error: record.error,

@@ -22,6 +22,8 @@ export interface CoordinatorLink {
   sendProgress(msg: wire.ProgressMessage): void
   sendResult(msg: wire.ResultMessage): void
   sendFailure(msg: wire.FailureMessage): void
+  /** Resolves true once all sent so far has reached the coordinator's side, false if the connection ended first. */
+  delivered?(): Promise<boolean>
 }
 
 export interface CoordinatorSide {

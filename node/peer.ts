@@ -19,8 +19,14 @@ import * as dataDir from './data-dir.js'
 import { ControlServer } from './control-server.js'
 import { LiveFeed } from './live-feed.js'
 import { WireChannel } from './wire-channel.js'
+import { Rediscovery } from './rediscovery.js'
 import { PROTOCOL_VERSION, ROLE_COORDINATOR, ROLE_DONOR, type HelloMessage } from './wire.js'
 import { parseBootstrap, type HostPort } from './bootstrap.js'
+import { checksPassed } from './trust-ledger.js'
+import { addDonorRoutes, startDonation, type DonationOptions, type DonorControls } from './donor-controls.js'
+import { assignSigner } from './job-signing.js'
+import { BanList } from './ban-list.js'
+import { guardConnection, heartbeatMs, MAX_FRAME, MAX_FRAME_BEFORE_HELLO } from './connection-guard.js'
 
 export const DEFAULT_GRID = 'public'
 const DEFAULT_MAX_PEERS = 64
@@ -47,6 +53,14 @@ export interface PeerOptions {
   memoryMb?: number
   /** A DHT node to use instead of making one (tests pass `testnet.createNode()`). */
   dht?: HyperDHT
+  /**
+   * Let two keys on one host count as two replicas of a unit. Off on a real grid, where one
+   * machine running many keys must not outvote the rest; on by default only when every
+   * bootstrap node is on loopback, since every peer of such a grid shares 127.0.0.1.
+   */
+  sameHostReplicas?: boolean
+  /** How the donor lends the machine and whose jobs it runs (node/donor-controls.ts). */
+  donation?: DonationOptions
 }
 
 export interface PeerView {
@@ -61,6 +75,12 @@ export interface PeerView {
   errors: number
   agreement: number | null
   outvoted: boolean
+  /** Credit this peer granted it: CPU-seconds of validated results, scaled by its benchmark. */
+  credit: number
+  /** Checks passed (spot-checks, and results confirmed by another peer's), which credibility grows with. */
+  checks: number
+  /** Why it gets no work from this peer's jobs, or null. */
+  blacklisted: string | null
 }
 
 export function gridTopic(grid: string): Buffer {
@@ -73,10 +93,12 @@ export class Peer extends EventEmitter {
   readonly dataDir: string
   readonly log: LogEntry[] = []
   url: string | null = null
+  donorControls: DonorControls | null = null
 
   private readonly channels = new Set<WireChannel>()
   private selfLinks: { toDonor: DonorLink; toCoordinator: CoordinatorLink } | null = null
   private closing: Promise<void> | null = null
+  private rediscovery: Rediscovery | null = null
   private readonly feed: LiveFeed
 
   private constructor(
@@ -86,7 +108,8 @@ export class Peer extends EventEmitter {
     readonly swarm: Hyperswarm,
     readonly coordinator: Coordinator,
     readonly donor: Donor | null,
-    private readonly control: ControlServer
+    private readonly control: ControlServer,
+    readonly bans: BanList
   ) {
     super()
     this.key = swarm.keyPair.publicKey.toString('hex')
@@ -100,6 +123,7 @@ export class Peer extends EventEmitter {
     })
     this.feed = new LiveFeed(this)
     control.route('GET', /^\/api\/events$/, (_peer, req, res) => this.feed.connect(req, res))
+    addDonorRoutes(control, () => this.donorControls)
   }
 
   /** Starts a peer and resolves once it has joined its grid and its control API listens. */
@@ -109,17 +133,33 @@ export class Peer extends EventEmitter {
     const registry = await TaskRegistry.load(opts.tasksDir)
     const store = Store.open(opts.dataDir!)
     const blocked = new Set((opts.block ?? []).map((k) => k.toLowerCase()))
+    const bans = new BanList(store)
     const swarm = new Hyperswarm({
       keyPair: HyperDHT.keyPair(dataDir.identitySeed(opts.dataDir!)),
       dht: opts.dht ?? makeDht(opts),
       maxPeers: opts.maxPeers ?? DEFAULT_MAX_PEERS,
-      firewall: (remoteKey) => blocked.has(remoteKey.toString('hex'))
+      firewall: (remoteKey) => blocked.has(remoteKey.toString('hex')) || bans.isBanned(remoteKey.toString('hex'))
     })
     const coordinator = new Coordinator(store, registry)
-    const donor = opts.donate === false ? null : new Donor({ threads: opts.threads, registry, memoryMb: opts.memoryMb })
-    const control = new ControlServer(dataDir.controlToken(opts.dataDir!))
-    const peer = new Peer(opts, store, registry, swarm, coordinator, donor, control)
+    coordinator.distinctHosts = !(opts.sameHostReplicas ?? loopbackGrid(opts))
+    coordinator.signAssign = assignSigner(swarm.keyPair)
+    let donation: ReturnType<typeof startDonation> | null
     try {
+      donation = opts.donate === false ? null : startDonation({ threads: opts.threads, registry, memoryMb: opts.memoryMb,
+        self: swarm.keyPair.publicKey.toString('hex'), options: opts.donation ?? {} })
+    } catch (err) {
+      await swarm.destroy()
+      await store.close()
+      throw err
+    }
+    const control = new ControlServer(dataDir.controlToken(opts.dataDir!))
+    const peer = new Peer(opts, store, registry, swarm, coordinator, donation?.donor ?? null, control, bans)
+    try {
+      if (donation) {
+        peer.donorControls = donation.controls
+        donation.controls.on('log', (entry: LogEntry) => peer.record(entry))
+        donation.controls.start()
+      }
       await peer.open()
     } catch (err) {
       await peer.stop()
@@ -143,7 +183,7 @@ export class Peer extends EventEmitter {
       version: PROTOCOL_VERSION,
       roles: (this.donor ? ROLE_DONOR : 0) | (this.roles.coordinate ? ROLE_COORDINATOR : 0),
       threads: this.donor?.threads ?? 0,
-      tasks: this.donor ? this.registry.list() : []
+      tasks: this.donor ? this.registry.list().filter((t) => this.donorControls?.allowsTask(t.name) ?? true) : []
     }
   }
 
@@ -199,7 +239,10 @@ export class Peer extends EventEmitter {
         invalidated: reputation?.invalidated ?? 0,
         errors: reputation?.errors ?? 0,
         agreement: judged > 0 ? reputation!.validated / judged : null,
-        outvoted: outvoted.has(key) || (reputation?.invalidated ?? 0) > 0
+        outvoted: outvoted.has(key) || (reputation?.invalidated ?? 0) > 0,
+        credit: this.coordinator.credit.get(key)?.credit ?? 0,
+        checks: checksPassed(reputation),
+        blacklisted: reputation?.blacklisted ?? null
       }
     })
   }
@@ -224,10 +267,13 @@ export class Peer extends EventEmitter {
     dataDir.writeRunningPeer(this.dataDir, { pid: process.pid, key: this.key, socket, url: this.url })
     const discovery = this.swarm.join(gridTopic(this.grid), { server: true, client: true })
     await discovery.flushed()
+    this.rediscovery = new Rediscovery(discovery)
     this.record({ at: Date.now(), kind: 'peer', text: `joined grid "${this.grid}" as ${short(this.key)}` })
   }
 
   private onConnection(conn: SecretStream): void {
+    if (this.bans.isBanned(conn.remotePublicKey.toString('hex'))) { conn.destroy(); return }
+    guardConnection(conn, { maxFrame: () => channel?.hello ? MAX_FRAME : MAX_FRAME_BEFORE_HELLO })
     const donor = this.donor
     const coordinator = this.roles.coordinate ? this.coordinator : null
     const refuse = (what: string) => () => { throw new Error(`unexpected ${what}: this peer does not ${what === 'assign' || what === 'cancel' || what === 'verdict' ? 'donate' : 'coordinate'}`) }
@@ -249,8 +295,9 @@ export class Peer extends EventEmitter {
           this.channels.delete(channel)
           this.coordinator.removeDonor(channel)
           donor?.detach(channel)
+          if (channel.violation) this.offended(channel.key, channel.violation)
           const why = error ? `: ${error.message}` : ''
-          this.record({ at: Date.now(), kind: error ? 'violation' : 'peer', text: `peer ${short(channel.key)} left${why}`, peer: channel.key })
+          this.record({ at: Date.now(), kind: channel.violation ? 'violation' : 'peer', text: `peer ${short(channel.key)} left${why}`, peer: channel.key })
         }
       }, this.hello())
     } catch (err) {
@@ -260,6 +307,14 @@ export class Peer extends EventEmitter {
     this.channels.add(channel)
   }
 
+  /** A peer broke the protocol: it has lost its connection, and a repeat offender its access. */
+  private offended(key: string, violation: Error): void {
+    const ban = this.bans.strike(key, violation.message)
+    if (!ban) return
+    this.swarm.peers.get(key)?.ban(true)
+    this.record({ at: Date.now(), kind: 'ban', text: `banned ${short(key)}: ${ban.reason}`, peer: key })
+  }
+
   private record(entry: LogEntry): void {
     this.log.push(entry)
     if (this.log.length > LOG_LENGTH) this.log.splice(0, this.log.length - LOG_LENGTH)
@@ -267,6 +322,8 @@ export class Peer extends EventEmitter {
   }
 
   private async close(): Promise<void> {
+    this.rediscovery?.destroy()
+    this.donorControls?.close()
     await this.donor?.close()
     this.coordinator.close()
     this.feed.close()
@@ -281,11 +338,23 @@ function rolesOf(bits: number): string[] {
   return [bits & ROLE_DONOR ? 'donor' : '', bits & ROLE_COORDINATOR ? 'coordinator' : ''].filter(Boolean)
 }
 
+const isLoopback = (host: string) => host.startsWith('127.') || host === 'localhost' || host === '::1'
+
+/** Whether every bootstrap node is on loopback, so that every peer of the grid runs on this machine. */
+function loopbackGrid(opts: PeerOptions): boolean {
+  const nodes = opts.dht ? (opts.dht as unknown as { bootstrapNodes?: HostPort[] }).bootstrapNodes
+    : parseBootstrap(opts.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)
+  return !!nodes && nodes.length > 0 && nodes.every((b) => isLoopback(b.host))
+}
+
 function makeDht(opts: PeerOptions): HyperDHT {
   const bootstrap = parseBootstrap(opts.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)
   const allLoopback = bootstrap !== undefined && bootstrap.every((b) => b.host.startsWith('127.') || b.host === 'localhost')
   const host = opts.host ?? (allLoopback ? '127.0.0.1' : undefined)
-  return new HyperDHT({ bootstrap, ...(host ? { host } : {}) })
+  // SWARMGRID_REACHABLE=1: this peer's address is reachable directly (a LAN, no NAT), so others
+  // need not hole-punch to it; Hyperswarm only learns that by itself after minutes of uptime.
+  const reachable = process.env.SWARMGRID_REACHABLE === '1' ? { firewalled: false } : {}
+  return new HyperDHT({ bootstrap, connectionKeepAlive: heartbeatMs(), ...(host ? { host } : {}), ...reachable })
 }
 
 export function defaultThreads(): number { return availableParallelism() }

@@ -4,9 +4,10 @@
  */
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { open, type Database, type RootDatabase } from 'lmdb'
+import { open, type Database, type Key, type RootDatabase } from 'lmdb'
 import type { JobPolicy, JobState } from './job-machine.js'
 import type { Params } from '../tasks/contract.js'
+import type { Explanation } from './acceptance.js'
 
 export interface JobRecord {
   id: string
@@ -24,6 +25,8 @@ export interface JobRecord {
   accepted: number
   /** Peers whose results lost a vote in this job. */
   outvoted: string[]
+  /** Donors that would not run this job, and why (node/donor-policy.ts). */
+  refusals?: Array<{ peer: string; reason: string; at: number }>
 }
 
 export interface AcceptedOutput {
@@ -31,6 +34,8 @@ export interface AcceptedOutput {
   digest: string
   peers: string[]
   at: number
+  /** Why it was accepted: the rule, the agreeing peers and their credibility (acceptance.ts). */
+  why?: Explanation
 }
 
 export interface Reputation {
@@ -42,6 +47,14 @@ export interface Reputation {
   /** Results in a row that agreed with the accepted answer. */
   consecutiveValid: number
   lastSeen: number
+  /** Results that matched an answer accepted on credibility, beside another peer's (trust-ledger.ts). */
+  corroborated?: number
+  spotChecksPassed?: number
+  spotChecksFailed?: number
+  /** Why this peer gets no more work and its results weigh nothing; null while in good standing. */
+  blacklisted?: string | null
+  /** The job and unit whose accepted answer it contradicted, if that was why: overturning it reinstates the peer. */
+  blacklistedOn?: string | null
 }
 
 type UnitKey = [string, number]
@@ -69,7 +82,7 @@ export class Store {
     const path = storePath(dataDir)
     if (readOnly && !existsSync(path)) throw noStore(dataDir)
     if (!readOnly) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-    return new Store(open({ path, maxDbs: 8, readOnly }))
+    return new Store(open({ path, maxDbs: 16, readOnly }))
   }
 
   /** Writes the job and all its unit inputs in one transaction: a job is stored whole or not at all. */
@@ -138,6 +151,23 @@ export class Store {
     const next = { ...current, host, lastSeen: Date.now() }
     change(next)
     return this.peers.put(key, next)
+  }
+
+  /** Writes a reputation record whole: the trust ledger keeps the current one in memory. */
+  saveReputation(record: Reputation): Promise<boolean> { return this.peers.put(record.key, record) }
+
+  /** Backtracking: an accepted output that lost its credibility is removed until the unit is accepted again. */
+  async unaccept(jobId: string, unit: number, counters: Pick<JobRecord, 'results' | 'accepted'>): Promise<void> {
+    await this.root.transaction(() => {
+      this.accepted.remove([jobId, unit])
+      const job = this.jobs.get(jobId)
+      if (job) this.jobs.put(jobId, { ...job, ...counters })
+    })
+  }
+
+  /** A named database of its own, for a module that keeps its records beside these (lease log, bans). */
+  sub<V, K extends Key = Key>(name: string, options: { encoding?: 'binary' | 'msgpack' } = {}): Database<V, K> {
+    return this.root.openDB<V, K>({ name, ...options })
   }
 
   async close(): Promise<void> { await this.root.close() }

@@ -6,13 +6,26 @@ import Protomux, { type Channel, type Message } from 'protomux'
 import c from 'compact-encoding'
 import type { SecretStream } from 'hyperswarm'
 import * as wire from './wire.js'
+import { OversizedFrameError } from './connection-guard.js'
 
 /**
  * Protomux ignores frames for channels or message types it does not know, which would let a
  * peer send endless garbage for free; here such a frame is malformed and ends the connection.
  */
 class StrictProtomux extends Protomux {
+  /** Told of every frame that broke the protocol, before the connection is destroyed for it. */
+  onviolation: (err: Error) => void = () => {}
+
   _decode(remoteId: number, state: { start: number }): unknown {
+    try {
+      return this.decodeStrictly(remoteId, state)
+    } catch (err) {
+      this.onviolation(err as Error)
+      throw err
+    }
+  }
+
+  private decodeStrictly(remoteId: number, state: { start: number }): unknown {
     const start = state.start
     const type = (c.uint as any).decode(state) as number
     state.start = start
@@ -24,6 +37,19 @@ class StrictProtomux extends Protomux {
       if (remote.session && type >= remote.session.messages.length) throw wire.malformed(`message type ${type}`)
     }
     return (Protomux.prototype as any)._decode.call(this, remoteId, state)
+  }
+}
+
+/** Protomux ignores bytes after a message; here they make it malformed, as wire.decodeMessage does. */
+function whole<T>(encoding: wire.Encoding<T>): wire.Encoding<T> {
+  return {
+    preencode: encoding.preencode,
+    encode: encoding.encode,
+    decode(state) {
+      const value = encoding.decode(state)
+      if (state.start !== state.end) throw wire.malformed(`${state.end - state.start} bytes after the message`)
+      return value
+    }
   }
 }
 
@@ -49,6 +75,8 @@ export class WireChannel {
   hello: wire.HelloMessage | null = null
   closed = false
   error: Error | null = null
+  /** What this peer did wrong, when the connection ends because it broke the protocol. */
+  violation: Error | null = null
 
   readonly sendHello: Sender<wire.HelloMessage>
   readonly sendWant: Sender<wire.WantMessage>
@@ -60,11 +88,13 @@ export class WireChannel {
   readonly sendVerdict: Sender<wire.VerdictMessage>
 
   private readonly channel: Channel
+  private readonly ended: Promise<boolean>
 
   constructor(readonly connection: SecretStream, handlers: ChannelHandlers, localHello: wire.HelloMessage) {
     this.key = connection.remotePublicKey.toString('hex')
     this.host = connection.rawStream?.remoteHost ?? 'unknown'
     const mux = new StrictProtomux(connection)
+    mux.onviolation = (err) => { this.violation ??= err }
     const channel = mux.createChannel({ protocol: wire.PROTOCOL, onclose: () => this.destroy(null) })
     if (!channel) throw new Error('swarmgrid channel already open on this connection')
     this.channel = channel
@@ -74,7 +104,7 @@ export class WireChannel {
       handle(msg)
     }
     const add = <T>(encoding: wire.Encoding<T>, onmessage: (msg: T) => void): Sender<T> => {
-      const message: Message<T> = channel.addMessage({ encoding, onmessage })
+      const message: Message<T> = channel.addMessage({ encoding: whole(encoding), onmessage })
       return (msg) => { if (!this.closed) message.send(msg) }
     }
 
@@ -92,7 +122,11 @@ export class WireChannel {
     this.sendCancel = add(wire.cancel, afterHello('cancel', handlers.cancel))
     this.sendVerdict = add(wire.verdict, afterHello('verdict', handlers.verdict))
 
-    connection.on('error', (err: Error) => { this.error ??= err })
+    connection.on('error', (err: Error) => {
+      this.error ??= err
+      if (err instanceof OversizedFrameError) this.violation ??= err
+    })
+    this.ended = new Promise((resolve) => connection.once('close', () => resolve(false)))
     connection.on('close', () => {
       if (this.closed) return
       this.closed = true
@@ -102,12 +136,26 @@ export class WireChannel {
     this.sendHello(localHello)
   }
 
+  /**
+   * True once everything sent so far is acknowledged by the other side's transport; false when
+   * the connection ends first (a message written to a peer that died is otherwise lost unseen).
+   */
+  delivered(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false)
+    const flushed = (this.connection as unknown as { flush(): Promise<boolean> }).flush().catch(() => false)
+    return Promise.race([flushed, this.ended])
+  }
+
   /** Batches the messages sent until uncork into one frame. */
   cork(): void { this.channel.cork() }
   uncork(): void { this.channel.uncork() }
 
+  /** With an error: the remote peer broke the protocol, and loses this connection for it. */
   destroy(error: Error | null): void {
-    if (error) this.error ??= error
+    if (error) {
+      this.error ??= error
+      this.violation ??= error
+    }
     this.connection.destroy(error ?? undefined)
   }
 }

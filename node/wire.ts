@@ -8,7 +8,8 @@ import type { Encoding } from 'protomux'
 export type { Encoding }
 
 export const PROTOCOL = 'swarmgrid/1'
-export const PROTOCOL_VERSION = 1
+/** 2: assign carries the submitter's signature, result its CPU time and the donor's speed, failure may be 'refused'. */
+export const PROTOCOL_VERSION = 2
 
 /** Limits that no honest peer comes near; past them a frame is malformed. */
 export const LIMITS = {
@@ -20,14 +21,21 @@ export const LIMITS = {
   threads: 1024,
   /** Unit inputs and outputs: a frame is at most 16 MiB (secret-stream's 3-byte length). */
   payload: 15 * 1024 * 1024,
-  deadlineMs: 7 * 24 * 3600 * 1000
+  deadlineMs: 7 * 24 * 3600 * 1000,
+  /** A donor's benchmark score, 1000 being the reference machine. */
+  speed: 1_000_000
 } as const
+
+/** An ed25519 public key and signature; both are empty on an unsigned assign. */
+export const SIGNER_BYTES = 32
+export const SIGNATURE_BYTES = 64
 
 export const ROLE_DONOR = 1
 export const ROLE_COORDINATOR = 2
 
-export type FailureKind = 'error' | 'timeout' | 'memory' | 'handback'
-const FAILURE_KINDS: FailureKind[] = ['error', 'timeout', 'memory', 'handback']
+/** 'refused': the donor's owner does not allow this job here (signer, task kind); it is no error of the unit. */
+export type FailureKind = 'error' | 'timeout' | 'memory' | 'handback' | 'refused'
+const FAILURE_KINDS: FailureKind[] = ['error', 'timeout', 'memory', 'handback', 'refused']
 
 export interface TaskKind { name: string; version: number }
 
@@ -38,9 +46,12 @@ export interface WantMessage { slots: number }
 /** Coordinator → donor: run this unit under this lease, answer before the deadline. */
 export interface AssignMessage {
   lease: number; job: string; unit: number; task: string; taskVersion: number; deadlineMs: number; input: Uint8Array
+  /** The submitter's key and its signature over the unit (node/job-signing.ts), or empty. */
+  signer: Uint8Array; signature: Uint8Array
 }
 export interface ProgressMessage { lease: number; fraction: number }
-export interface ResultMessage { lease: number; runMs: number; output: Uint8Array }
+/** cpuMs and speed let the coordinator grant credit: CPU-seconds scaled by the donor's benchmark. */
+export interface ResultMessage { lease: number; runMs: number; output: Uint8Array; cpuMs: number; speed: number }
 export interface FailureMessage { lease: number; kind: FailureKind; reason: string }
 /** Coordinator → donor: stop working on this lease, its result is no longer wanted. */
 export interface CancelMessage { lease: number }
@@ -109,6 +120,9 @@ const uint = c.uint as Encoding<number>
 const lease = bounded(uint, 'lease id', (n) => n > 0)
 const payload = bounded<Uint8Array>(c.uint8array as Encoding<Uint8Array>, 'payload size', (b) => b.byteLength <= LIMITS.payload)
 const taskName = boundedString('task name', LIMITS.taskName)
+const bytes = c.uint8array as Encoding<Uint8Array>
+const signer = bounded(bytes, 'signer key', (b) => b.byteLength === 0 || b.byteLength === SIGNER_BYTES)
+const signature = bounded(bytes, 'signature', (b) => b.byteLength === 0 || b.byteLength === SIGNATURE_BYTES)
 
 const taskKind = struct<TaskKind>({ name: taskName, version: uint })
 
@@ -128,15 +142,21 @@ export const assign = struct<AssignMessage>({
   task: taskName,
   taskVersion: uint,
   deadlineMs: bounded(uint, 'deadline', (n) => n > 0 && n <= LIMITS.deadlineMs),
-  input: payload
-})
+  input: payload,
+  signer,
+  signature
+}, (m) => { if ((m.signer.byteLength === 0) !== (m.signature.byteLength === 0)) throw malformed('a signer without a signature, or the reverse') })
 
 export const progress = struct<ProgressMessage>({
   lease,
   fraction: bounded(c.float64 as Encoding<number>, 'progress fraction', (f) => f >= 0 && f <= 1)
 })
 
-export const result = struct<ResultMessage>({ lease, runMs: uint, output: payload })
+export const result = struct<ResultMessage>({
+  lease, runMs: uint, output: payload,
+  cpuMs: bounded(uint, 'cpu time', (n) => n <= LIMITS.deadlineMs),
+  speed: bounded(uint, 'speed', (n) => n <= LIMITS.speed)
+})
 
 const failureKind: Encoding<FailureKind> = {
   preencode(state, kind) { uint.preencode(state, FAILURE_KINDS.indexOf(kind)) },

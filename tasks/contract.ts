@@ -10,6 +10,8 @@ export interface RunContext {
   progress(fraction: number): void
   /** Index of the unit within its job. */
   unitIndex: number
+  /** Caps the donor's owner set, for tasks that run code of their own (wasm). */
+  limits?: { wasmMemoryMb?: number }
 }
 
 export interface TaskModule<Input = unknown, Output = unknown, Result = unknown> {
@@ -20,6 +22,11 @@ export interface TaskModule<Input = unknown, Output = unknown, Result = unknown>
   split(params: Params, units: number): Iterable<Input>
   run(input: Input, ctx: RunContext): Output | Promise<Output>
   merge(outputs: Output[], params: Params): Result
+  /**
+   * True when merge can do without some outputs: a unit that fails (max-errors reached) is
+   * then left out, merge gets null in its place, and the job ends done, saying what it lacks.
+   */
+  partial?: boolean
   /** Fuzzy agreement between two outputs of the same unit; default: identical canonical bytes. */
   equal?(a: Output, b: Output): boolean
 }

@@ -1,15 +1,11 @@
 /** The CLI as its users run it: real processes, a bootstrap node on 127.0.0.1, peers and jobs. */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { createInterface } from 'node:readline'
-import { tempDir, until } from './helpers.js'
-
-const CLI = fileURLToPath(new URL('../node/cli.js', import.meta.url))
+import { Background, CLI, tempDir } from './helpers.js'
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
@@ -22,31 +18,6 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
     child.stderr.on('data', (d) => { stderr += d })
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })
-}
-
-/** A long-running command and the lines it has printed so far. */
-class Background {
-  readonly lines: string[] = []
-  readonly exited: Promise<number | null>
-  private readonly child: ChildProcess
-
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    createInterface({ input: this.child.stdout! }).on('line', (line) => this.lines.push(line))
-    this.child.stderr!.resume()
-    this.exited = new Promise((resolve) => this.child.on('close', resolve))
-  }
-
-  async line(prefix: string): Promise<string> {
-    const found = () => this.lines.find((l) => l.startsWith(prefix))
-    await until(() => found() !== undefined, 20_000, `a line starting "${prefix}"`)
-    return found()!
-  }
-
-  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    this.child.kill(signal)
-    return this.exited
-  }
 }
 
 /** Runs `body` with a temp dir and a bootstrap node on 127.0.0.1, and cleans both up. */

@@ -149,7 +149,7 @@ test('a malformed message closes the connection while the job goes on', async ()
 test('a result for a lease never issued closes the connection while the job goes on', async () => {
   await jobSurvives((conn) => {
     const channel = rawChannel(conn)
-    channel.result.send(wire.encodeMessage(wire.result, { lease: 999_999, runMs: 1, output: new Uint8Array([0xa0]) }))
+    channel.result.send(wire.encodeMessage(wire.result, { lease: 999_999, runMs: 1, output: new Uint8Array([0xa0]), cpuMs: 1, speed: 1000 }))
   })
 })
 

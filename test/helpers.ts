@@ -1,7 +1,10 @@
 /** Starts private grids on 127.0.0.1 for tests: a testnet DHT and real peers, each with its own store. */
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
 import { Peer, type PeerOptions } from '../node/peer.js'
 
@@ -27,7 +30,8 @@ export async function startTestGrid(): Promise<TestGrid> {
     async add(options = {}) {
       const dataDir = options.dataDir ?? await tempDir()
       dirs.push(dataDir)
-      const peer = await Peer.start({ grid: 'test', http: false, threads: 1, ...options, dataDir, dht: testnet.createNode() })
+      // Every test peer is on 127.0.0.1: two keys on one host must count as two replicas here, or nothing is ever cross-checked.
+      const peer = await Peer.start({ grid: 'test', http: false, threads: 1, sameHostReplicas: true, ...options, dataDir, dht: testnet.createNode() })
       peers.push(peer)
       return peer
     },
@@ -57,5 +61,81 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
     return await Promise.race([promise, timeout])
   } finally {
     clearTimeout(timer)
+  }
+}
+
+export const CLI = fileURLToPath(new URL('../node/cli.js', import.meta.url))
+
+/** Every process a test started and has not seen exit: killed if the test run itself ends. */
+const children = new Set<ChildProcess>()
+process.on('exit', () => { for (const child of children) child.kill('SIGKILL') })
+
+export interface BackgroundOptions {
+  /** Runs the command through this, e.g. ['ip', 'netns', 'exec', NAME]. */
+  prefix?: string[]
+  env?: NodeJS.ProcessEnv
+}
+
+/** A long-running `swarmgrid` command, the lines it has printed so far (stdout), and its log (stderr). */
+export class Background {
+  readonly lines: string[] = []
+  readonly logs: string[] = []
+  /** When each log line arrived (Date.now()). */
+  readonly logTimes: number[] = []
+  readonly exited: Promise<number | null>
+  readonly child: ChildProcess
+  exitCode: number | null | undefined = undefined
+
+  constructor(args: string[], options: BackgroundOptions = {}) {
+    const command = [...(options.prefix ?? []), process.execPath, CLI, ...args]
+    this.child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
+    children.add(this.child)
+    createInterface({ input: this.child.stdout! }).on('line', (line) => this.lines.push(line))
+    createInterface({ input: this.child.stderr! }).on('line', (line) => {
+      this.logs.push(line)
+      this.logTimes.push(Date.now())
+    })
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => {
+      children.delete(this.child)
+      this.exitCode = code
+      resolve(code)
+    }))
+  }
+
+  get pid(): number { return this.child.pid! }
+
+  get running(): boolean { return this.exitCode === undefined }
+
+  async line(prefix: string, ms = 20_000): Promise<string> {
+    const found = () => this.lines.find((l) => l.startsWith(prefix))
+    await until(() => found() !== undefined || !this.running, ms, `a line starting "${prefix}"`)
+    if (found() === undefined) throw new Error(`exited with ${this.exitCode} before printing "${prefix}": ${this.logs.slice(-5).join(' | ')}`)
+    return found()!
+  }
+
+  /** Resolves with the first log line (stderr) that matches, waiting for it. */
+  async log(pattern: RegExp, ms = 20_000): Promise<string> {
+    return this.logs[await this.logIndex(pattern, ms)]
+  }
+
+  /** When the first log line that matches arrived, waiting for it. */
+  async logTime(pattern: RegExp, ms = 20_000): Promise<number> {
+    return this.logTimes[await this.logIndex(pattern, ms)]
+  }
+
+  count(pattern: RegExp): number { return this.logs.filter((l) => pattern.test(l)).length }
+
+  private async logIndex(pattern: RegExp, ms: number): Promise<number> {
+    await until(() => this.logs.some((l) => pattern.test(l)), ms, `a log line matching ${pattern}`)
+    return this.logs.findIndex((l) => pattern.test(l))
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) this.child.kill(signal)
+  }
+
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    this.signal(signal)
+    return this.exited
   }
 }

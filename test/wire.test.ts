@@ -10,8 +10,9 @@ import {
   assign, cancel, decodeMessage, encodeMessage, failure, hello, progress, result, verdict, want,
   type AssignMessage, type Encoding, type FailureKind, type HelloMessage
 } from '../node/wire.js'
+import { mulberry32 } from '../node/seeded-random.js'
 
-const FAILURE_KINDS: FailureKind[] = ['error', 'timeout', 'memory', 'handback']
+const FAILURE_KINDS: FailureKind[] = ['error', 'timeout', 'memory', 'handback', 'refused']
 
 function roundTrip<T>(enc: Encoding<T>, value: T): T {
   return decodeMessage(enc, encodeMessage(enc, value))
@@ -45,7 +46,8 @@ const sampleHello: HelloMessage = {
 
 const sampleAssign: AssignMessage = {
   lease: 70_000, job: '0123456789abcdef', unit: 12_345, task: 'primes', taskVersion: 1,
-  deadlineMs: 5 * 60 * 1000, input: allBytes()
+  deadlineMs: 5 * 60 * 1000, input: allBytes(),
+  signer: new Uint8Array(32).fill(7), signature: new Uint8Array(64).fill(9)
 }
 
 /** One valid message of each codec, for the truncation and fuzz tests. */
@@ -54,7 +56,7 @@ const samples: Array<[string, Encoding<any>, unknown]> = [
   ['want', want, { slots: 4 }],
   ['assign', assign, sampleAssign],
   ['progress', progress, { lease: 3, fraction: 0.25 }],
-  ['result', result, { lease: 3, runMs: 1234, output: Uint8Array.of(0xa1, 0x65, 0x63, 0x6f, 0x75, 0x6e, 0x74, 0x18, 0x2a) }],
+  ['result', result, { lease: 3, runMs: 1234, output: Uint8Array.of(0xa1, 0x65, 0x63, 0x6f, 0x75, 0x6e, 0x74, 0x18, 0x2a), cpuMs: 1200, speed: 1000 }],
   ...FAILURE_KINDS.map((kind): [string, Encoding<any>, unknown] => [`failure (${kind})`, failure, { lease: 9, kind, reason: 'worker said no' }]),
   ['cancel', cancel, { lease: 300 }],
   ['verdict', verdict, { lease: 2 ** 40, accepted: true }]
@@ -88,6 +90,18 @@ test('assign round-trips with an empty input and the largest deadline', () => {
   assert.equal(roundTrip(assign, value), value)
 })
 
+test('an unsigned assign round-trips with an empty signer and signature', () => {
+  const value: AssignMessage = { ...sampleAssign, signer: new Uint8Array(0), signature: new Uint8Array(0) }
+  assert.equal(roundTrip(assign, value), value)
+})
+
+test('a signer or signature of the wrong size, or one without the other, is refused', () => {
+  refusesValue(assign, { ...sampleAssign, signer: new Uint8Array(31) }, /signer key/)
+  refusesValue(assign, { ...sampleAssign, signature: new Uint8Array(65) }, /signature/)
+  refusesValue(assign, { ...sampleAssign, signer: new Uint8Array(0) }, /signer without a signature/)
+  refusesValue(assign, { ...sampleAssign, signature: new Uint8Array(0) }, /signer without a signature/)
+})
+
 test('progress round-trips at 0, in between and at 1', () => {
   for (const fraction of [0, 0.5, 1 / 3, 1]) {
     assert.equal(roundTrip(progress, { lease: 7, fraction }), { lease: 7, fraction })
@@ -95,8 +109,14 @@ test('progress round-trips at 0, in between and at 1', () => {
 })
 
 test('result round-trips with its output bytes', () => {
-  const value = { lease: 2 ** 33 + 5, runMs: 86_400_000, output: allBytes().reverse() }
+  const value = { lease: 2 ** 33 + 5, runMs: 86_400_000, output: allBytes().reverse(), cpuMs: 86_000_000, speed: LIMITS.speed }
   assert.equal(roundTrip(result, value), value)
+})
+
+test('a result claiming more CPU time than a deadline, or a speed past the limit, is refused', () => {
+  const value = { lease: 1, runMs: 1, output: new Uint8Array(1), cpuMs: 1, speed: 1000 }
+  refusesValue(result, { ...value, cpuMs: LIMITS.deadlineMs + 1 }, /cpu time/)
+  refusesValue(result, { ...value, speed: LIMITS.speed + 1 }, /speed/)
 })
 
 test('failure round-trips for each kind', () => {
@@ -142,7 +162,7 @@ test('every truncated frame, the empty one included, is refused as malformed', (
 test('an unknown failure kind is refused', () => {
   const bytes = encodeMessage(failure, { lease: 9, kind: 'error', reason: 'x' })
   assert.is(bytes[1], 0, 'the kind follows a one-byte lease')
-  for (const kind of [4, 5, 0xfc]) {
+  for (const kind of [5, 6, 0xfc]) {
     const bad = Uint8Array.from(bytes)
     bad[1] = kind
     refuses(failure, bad, /failure kind/)
@@ -159,7 +179,7 @@ test('a zero lease id is refused in every message that carries one', () => {
   const withZeroLease: Array<[string, Encoding<any>, unknown]> = [
     ['assign', assign, { ...sampleAssign, lease: 0 }],
     ['progress', progress, { lease: 0, fraction: 0.5 }],
-    ['result', result, { lease: 0, runMs: 1, output: new Uint8Array(1) }],
+    ['result', result, { lease: 0, runMs: 1, output: new Uint8Array(1), cpuMs: 1, speed: 1000 }],
     ['failure', failure, { lease: 0, kind: 'error', reason: 'x' }],
     ['cancel', cancel, { lease: 0 }],
     ['verdict', verdict, { lease: 0, accepted: true }]
@@ -231,18 +251,6 @@ test('thread counts and slot offers past their limits are refused', () => {
 
 // --- fuzz ---
 
-/** mulberry32: a small, seeded PRNG, so a failing frame can be found again. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const isUint = (n: unknown): boolean => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
 const isLease = (n: unknown): boolean => isUint(n) && (n as number) > 0
 const isString = (s: unknown, max: number): boolean => typeof s === 'string' && s.length <= max
@@ -256,12 +264,14 @@ const inBounds = new Map<Encoding<any>, (m: any) => boolean>([
     Array.isArray(m.tasks) && m.tasks.length <= LIMITS.taskKinds &&
     m.tasks.every((t: any) => hasKeys(t, ['name', 'version']) && isString(t.name, LIMITS.taskName) && isUint(t.version))],
   [want, (m) => hasKeys(m, ['slots']) && isUint(m.slots) && m.slots <= LIMITS.slots],
-  [assign, (m) => hasKeys(m, ['lease', 'job', 'unit', 'task', 'taskVersion', 'deadlineMs', 'input']) && isLease(m.lease) &&
+  [assign, (m) => hasKeys(m, ['lease', 'job', 'unit', 'task', 'taskVersion', 'deadlineMs', 'input', 'signer', 'signature']) && isLease(m.lease) &&
     isString(m.job, LIMITS.jobId) && isUint(m.unit) && isString(m.task, LIMITS.taskName) && isUint(m.taskVersion) &&
-    isUint(m.deadlineMs) && m.deadlineMs > 0 && m.deadlineMs <= LIMITS.deadlineMs && isPayload(m.input)],
+    isUint(m.deadlineMs) && m.deadlineMs > 0 && m.deadlineMs <= LIMITS.deadlineMs && isPayload(m.input) &&
+    ((m.signer.byteLength === 32 && m.signature.byteLength === 64) || (m.signer.byteLength === 0 && m.signature.byteLength === 0))],
   [progress, (m) => hasKeys(m, ['lease', 'fraction']) && isLease(m.lease) && typeof m.fraction === 'number' &&
     m.fraction >= 0 && m.fraction <= 1],
-  [result, (m) => hasKeys(m, ['lease', 'runMs', 'output']) && isLease(m.lease) && isUint(m.runMs) && isPayload(m.output)],
+  [result, (m) => hasKeys(m, ['lease', 'runMs', 'output', 'cpuMs', 'speed']) && isLease(m.lease) && isUint(m.runMs) && isPayload(m.output) &&
+    isUint(m.cpuMs) && m.cpuMs <= LIMITS.deadlineMs && isUint(m.speed) && m.speed <= LIMITS.speed],
   [failure, (m) => hasKeys(m, ['lease', 'kind', 'reason']) && isLease(m.lease) && FAILURE_KINDS.includes(m.kind) &&
     isString(m.reason, LIMITS.reason)],
   [cancel, (m) => hasKeys(m, ['lease']) && isLease(m.lease)],
@@ -283,7 +293,7 @@ function randomFrame(random: () => number): Uint8Array {
 }
 
 test('random frames either throw or decode to values within bounds', () => {
-  const random = prng(0x5eed)
+  const random = mulberry32(0x5eed)
   let decoded = 0
   let refused = 0
   for (let i = 0; i < 4000; i++) {

@@ -2,12 +2,14 @@
  * The Piscina thread entry: runs one unit of a task and returns its output as canonical
  * CBOR, so that equal outputs give equal bytes on every peer.
  */
+import { setPriority } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { wrap, releaseProxy } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { TaskRegistry } from '../tasks/registry.js'
 import { decodeValue, encodeValue } from '../tasks/values.js'
 import type { RunRequest, RunResponse, UnitReporter } from './messages.js'
+import { threadCpuMs } from '../node/cpu-meter.js'
 
 /** A unit reports progress at most this often, however often its task calls ctx.progress. */
 const PROGRESS_INTERVAL_MS = 100
@@ -24,14 +26,42 @@ function registryFor(dir: string | null): Promise<TaskRegistry> {
   return registry
 }
 
+let niceness = 0
+/** The kernel counts thread CPU time in 10 ms ticks: readings this close to the wall time are its rounding. */
+const TICK_NOISE_MS = 20
+
+/**
+ * The CPU time a unit claims credit for: the thread's own where it clearly differs from the
+ * wall time (the unit was preempted, or stopped by --cpu-limit), else the wall time, which a
+ * short unit's two tick readings would round to nothing.
+ */
+function cpuTime(runMs: number, threadMs: number | null): number {
+  return threadMs === null || Math.abs(runMs - threadMs) <= TICK_NOISE_MS ? runMs : Math.round(threadMs)
+}
+
+/** Only on Linux is niceness per thread; elsewhere it would slow the donor's own networking too. */
+function niceThisThread(nice: number | undefined): void {
+  if (!nice || nice === niceness || process.platform !== 'linux') return
+  try {
+    setPriority(nice)
+    niceness = nice
+  } catch {
+    // Not allowed here (a container without CAP_SYS_NICE lowering it back): run as we are.
+  }
+}
+
 export default async function runUnit(request: RunRequest): Promise<RunResponse> {
   const reporter = wrap<UnitReporter>(nodeEndpoint(request.port as any))
   let lastReport = 0
   try {
+    niceThisThread(request.nice)
+    ;(reporter as any).started().catch(() => {})
     const task = (await registryFor(request.tasksDir)).require(request.task)
     const started = performance.now()
+    const cpuBefore = threadCpuMs()
     const output = await task.run(decodeValue(request.input), {
       unitIndex: request.unit,
+      limits: request.limits,
       progress(fraction: number) {
         const now = performance.now()
         if (now - lastReport < PROGRESS_INTERVAL_MS) return
@@ -39,7 +69,10 @@ export default async function runUnit(request: RunRequest): Promise<RunResponse>
         void reporter.progress(Math.min(1, Math.max(0, Number(fraction) || 0)))
       }
     })
-    return { output: encodeValue(output), runMs: Math.round(performance.now() - started) }
+    const runMs = Math.round(performance.now() - started)
+    const cpuAfter = threadCpuMs()
+    const cpuMs = cpuTime(runMs, cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null)
+    return { output: encodeValue(output), runMs, cpuMs }
   } finally {
     reporter[releaseProxy]()
     request.port.close()

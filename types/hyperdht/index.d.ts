@@ -6,6 +6,8 @@ declare module 'hyperdht' {
     port?: number
     ephemeral?: boolean
     firewalled?: boolean
+    /** Keep-alive interval of the connections this node makes and accepts, in ms (default 5000). */
+    connectionKeepAlive?: number | false
   }
   export default class HyperDHT extends EventEmitter {
     constructor(opts?: DHTOptions)

@@ -17,9 +17,13 @@ declare module 'hyperswarm' {
     publicKey: Buffer
     rawStream: { remoteHost: string; remotePort: number } | null
     isInitiator: boolean
+    /** Ends the stream when nothing has been received for `ms` (0: never). */
+    setTimeout(ms: number): void
+    /** Set as soon as destroy() is called, before 'close'. */
+    readonly destroying: boolean
   }
 
-  export interface Discovery { flushed(): Promise<void>; destroy(): Promise<void> }
+  export interface Discovery { flushed(): Promise<void>; refresh(): Promise<void>; destroy(): Promise<void> }
 
   export interface SwarmOptions {
     keyPair?: KeyPair

@@ -1,0 +1,55 @@
+/**
+ * Who may run what on a donor's machine. Every job must be signed; the owner may narrow that
+ * to the keys it trusts (--trust KEY) and to some task kinds (--allow-tasks). Code never
+ * arrives over the wire as JavaScript: a donor runs only the task modules installed on it, and
+ * the `wasm` kind, whose modules run sandboxed (worker/wasm-sandbox.ts).
+ */
+import { parseKey, verifyAssign } from './job-signing.js'
+import type { AssignMessage } from './wire.js'
+
+export interface DonorPolicyOptions {
+  /** Submitter keys (hex) whose jobs run here; empty or absent: any signed job. */
+  trust?: string[]
+  /** Task kinds that run here; absent: every installed kind. */
+  allowTasks?: string[]
+  /** This peer's own key: its own jobs are always trusted. */
+  self?: string
+}
+
+export class PolicyError extends Error {
+  override name = 'PolicyError'
+}
+
+export function badTrustedKey(text: string): PolicyError {
+  return new PolicyError(`--trust takes a peer's key, 64 hex digits (the "key" line that swarmgrid start prints), not "${text}"`)
+}
+
+export class DonorPolicy {
+  private readonly trusted: Set<string> | null
+  private readonly allowed: Set<string> | null
+
+  constructor(options: DonorPolicyOptions = {}) {
+    const keys = (options.trust ?? []).map((text) => parseKey(text) ?? (() => { throw badTrustedKey(text) })())
+    this.trusted = keys.length > 0 ? new Set([...keys, ...(options.self ? [options.self] : [])]) : null
+    this.allowed = options.allowTasks && options.allowTasks.length > 0 ? new Set(options.allowTasks) : null
+  }
+
+  allowsTask(name: string): boolean { return this.allowed === null || this.allowed.has(name) }
+
+  /** Null when the unit may run here, else the reason it may not, as the submitter will read it. */
+  refusal(msg: AssignMessage): string | null {
+    if (!this.allowsTask(msg.task)) return `this donor runs only ${[...this.allowed!].join(', ')} (--allow-tasks), not ${msg.task}`
+    const verdict = verifyAssign(msg)
+    if (!verdict.ok) return `${verdict.reason}; this donor runs signed jobs only`
+    if (this.trusted && !this.trusted.has(verdict.signer)) {
+      return `the job is signed by ${verdict.signer.slice(0, 8)}, a key this donor does not trust (--trust)`
+    }
+    return null
+  }
+
+  describe(): string {
+    const who = this.trusted ? `jobs signed by ${this.trusted.size} trusted key${this.trusted.size === 1 ? '' : 's'}` : 'any signed job'
+    const what = this.allowed ? `, task kinds ${[...this.allowed].join(', ')} only` : ''
+    return `runs ${who}${what}`
+  }
+}

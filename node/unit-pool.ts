@@ -1,0 +1,208 @@
+/**
+ * Where a donor's units run: Piscina threads in the peer's own process, or, under a CPU
+ * limit, Piscina threads in a process of their own that the limiter stops and continues
+ * (node/cpu-limiter.ts). Both take the same calls as Piscina's pool.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { availableParallelism } from 'node:os'
+import { Piscina } from 'piscina'
+import { wrap, releaseProxy } from 'comlink/dist/esm/comlink.mjs'
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
+import type { RunRequest, RunResponse, UnitReporter } from '../worker/messages.js'
+import { unitProcessEntry, unitWorkerEntry } from '../worker/pool-entry.js'
+import type { FromUnitProcess, ToUnitProcess, UnitProcessConfig } from '../worker/unit-process.js'
+import { CpuLimiter } from './cpu-limiter.js'
+import { processCpuMs } from './cpu-meter.js'
+
+export interface UnitPool {
+  run(request: RunRequest, options: { transferList?: any; signal?: AbortSignal }): Promise<RunResponse>
+  destroy(): Promise<void>
+  /** CPU ms used by units outside this process so far (0 when they run in it). */
+  externalCpuMs(): number
+  /** What holds the units to --cpu-limit, when there is one. */
+  readonly limiter: CpuLimiter | null
+}
+
+/** Heap limit of each unit's thread when none is given, in MiB. */
+export const DEFAULT_UNIT_MEMORY_MB = 512
+
+export interface UnitPoolOptions {
+  threads: number
+  memoryMb?: number
+  /** Percent of the whole machine (all cores) the units may use; absent or 100: no limit. */
+  cpuLimitPct?: number
+  nice?: number
+}
+
+export class CpuLimitError extends Error {
+  override name = 'CpuLimitError'
+}
+
+export function cpuLimitUnsupported(): CpuLimitError {
+  return new CpuLimitError('--cpu-limit needs a system with SIGSTOP/SIGCONT (Linux, macOS, BSD); on Windows use --threads')
+}
+
+export function createUnitPool(options: UnitPoolOptions): UnitPool {
+  if (options.cpuLimitPct === undefined || options.cpuLimitPct >= 100) return threadPool(options)
+  if (process.platform === 'win32') throw cpuLimitUnsupported()
+  return new ProcessPool(options)
+}
+
+function threadPool(options: UnitPoolOptions): UnitPool {
+  const pool = new Piscina({ ...unitWorkerEntry(), minThreads: options.threads, maxThreads: options.threads,
+    resourceLimits: { maxOldGenerationSizeMb: options.memoryMb ?? DEFAULT_UNIT_MEMORY_MB } })
+  return {
+    run: (request, opts) => pool.run(request, opts),
+    destroy: () => pool.destroy(),
+    externalCpuMs: () => 0,
+    limiter: null
+  }
+}
+
+interface Pending {
+  resolve(response: RunResponse): void
+  reject(err: Error): void
+  reporter: ReturnType<typeof wrap<UnitReporter>>
+  port: RunRequest['port']
+  started: boolean
+}
+
+function abortError(): Error {
+  const err = new Error('The task has been aborted')
+  err.name = 'AbortError'
+  return err
+}
+
+function processGone(code: number | null, signal: string | null): Error {
+  return new Error(`the process running units ended (${signal ?? `exit code ${code}`})`)
+}
+
+class ProcessPool implements UnitPool {
+  private child: ChildProcess | null = null
+  private watchdog: ChildProcess | null = null
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 1
+  private busy = 0
+  private reportedCpu = 0
+  /** CPU of processes that ran units before the current one (it is restarted if it dies). */
+  private pastCpu = 0
+  readonly limiter: CpuLimiter
+  private destroyed = false
+
+  constructor(private readonly options: UnitPoolOptions) {
+    const targetCores = (options.cpuLimitPct! / 100) * availableParallelism()
+    this.limiter = new CpuLimiter(targetCores, {
+      busyThreads: () => this.busy,
+      stop: () => this.child?.kill('SIGSTOP'),
+      resume: () => this.child?.kill('SIGCONT')
+    })
+    this.spawn()
+    this.limiter.start()
+  }
+
+  externalCpuMs(): number { return this.pastCpu + this.childCpuMs() }
+
+  run(request: RunRequest, { signal }: { signal?: AbortSignal }): Promise<RunResponse> {
+    if (this.destroyed) return Promise.reject(new Error('the unit pool is closed'))
+    if (signal?.aborted) return Promise.reject(abortError())
+    if (!this.child) this.spawn()
+    const id = this.nextId++
+    const { port, ...rest } = request
+    return new Promise<RunResponse>((resolve, reject) => {
+      const reporter = wrap<UnitReporter>(nodeEndpoint(port as any))
+      this.pending.set(id, { resolve, reject, reporter, port, started: false })
+      signal?.addEventListener('abort', () => {
+        this.send({ t: 'cancel', id })
+        this.settle(id, abortError())
+      }, { once: true })
+      this.send({ t: 'run', id, request: rest })
+    })
+  }
+
+  async destroy(): Promise<void> {
+    this.destroyed = true
+    this.limiter.close()
+    for (const id of [...this.pending.keys()]) this.settle(id, new Error('the unit pool is closed'))
+    this.watchdog?.kill()
+    const child = this.child
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => child.kill('SIGKILL'), 2000)
+      child.once('exit', () => { clearTimeout(force); resolve() })
+      child.kill('SIGCONT')
+      child.kill('SIGTERM')
+    })
+  }
+
+  private childCpuMs(): number {
+    const pid = this.child?.pid
+    return (pid !== undefined ? processCpuMs(pid) : null) ?? this.reportedCpu
+  }
+
+  private spawn(): void {
+    const entry = unitProcessEntry()
+    const config: UnitProcessConfig = { threads: this.options.threads, memoryMb: this.options.memoryMb ?? DEFAULT_UNIT_MEMORY_MB, nice: this.options.nice }
+    const child = fork(entry.filename, [], {
+      execArgv: entry.execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, SWARMGRID_UNIT_PROCESS: JSON.stringify(config) }
+    })
+    this.child = child
+    this.reportedCpu = 0
+    this.busy = 0
+    child.on('message', (msg: FromUnitProcess) => this.onMessage(msg))
+    child.on('exit', (code, signal) => {
+      if (this.child !== child) return
+      this.pastCpu += this.reportedCpu
+      this.child = null
+      for (const id of [...this.pending.keys()]) this.settle(id, processGone(code, signal))
+    })
+    this.watchdog?.kill()
+    this.watchdog = this.guard(child)
+  }
+
+  /**
+   * A stopped process cannot notice that its parent died: should the peer be killed while
+   * its units' process is stopped, this shell continues and ends it within a second.
+   */
+  private guard(child: ChildProcess): ChildProcess | null {
+    if (child.pid === undefined) return null
+    const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 1; done; ` +
+      `kill -CONT ${child.pid} 2>/dev/null; kill -TERM ${child.pid} 2>/dev/null`
+    const watchdog = spawn('sh', ['-c', script], { stdio: 'ignore' })
+    watchdog.on('error', () => {})
+    watchdog.unref()
+    return watchdog
+  }
+
+  private onMessage(msg: FromUnitProcess): void {
+    if (msg.t === 'cpu') { this.reportedCpu = msg.ms; return }
+    const pending = this.pending.get(msg.id)
+    if (msg.t === 'started') {
+      if (pending && !pending.started) {
+        pending.started = true
+        this.busy++
+        ;(pending.reporter as any).started().catch(() => {})
+      }
+      return
+    }
+    if (!pending) return
+    if (msg.t === 'progress') void pending.reporter.progress(msg.fraction)
+    else if (msg.t === 'done') this.settle(msg.id, null, msg.response)
+    else this.settle(msg.id, Object.assign(new Error(msg.error.message), { name: msg.error.name, code: msg.error.code }))
+  }
+
+  private settle(id: number, err: Error | null, response?: RunResponse): void {
+    const pending = this.pending.get(id)
+    if (!pending) return
+    this.pending.delete(id)
+    if (pending.started) this.busy--
+    pending.reporter[releaseProxy]()
+    pending.port.close()
+    if (err) pending.reject(err)
+    else pending.resolve(response!)
+  }
+
+  private send(msg: ToUnitProcess): void {
+    if (this.child?.connected) this.child.send(msg)
+  }
+}

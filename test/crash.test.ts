@@ -1,0 +1,89 @@
+/**
+ * A coordinator killed with SIGKILL and started again with the same --data: what it accepted
+ * stays accepted (never recomputed), what was in flight is reissued, results its donors kept
+ * while it was down are delivered and counted, and the answer is the calm run's.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { join } from 'node:path'
+import { ProcessGrid, calmRun, fixtureDir } from './process-grid.js'
+
+const SLOW = fixtureDir('slow')
+const SLOW_TASK = join(SLOW, 'slow.mjs')
+const coordinatorFlags = ['--no-donate', '--tasks', SLOW]
+const donorFlags = ['--no-coordinate', '--threads', '1', '--tasks', SLOW]
+
+interface Accepted { digest: string; at: number; peers: string[] }
+
+async function acceptedSoFar(grid: ProcessGrid, job: string, units: number): Promise<Map<number, Accepted>> {
+  return grid.readStore('c', (store) => {
+    const found = new Map<number, Accepted>()
+    for (let unit = 0; unit < units; unit++) {
+      const output = store.acceptedOutput(job, unit)
+      if (output) found.set(unit, { digest: output.digest, at: output.at, peers: output.peers })
+    }
+    return found
+  })
+}
+
+test('a coordinator SIGKILLed twice mid-job resumes: nothing accepted is lost or recomputed, the answer is exact', async () => {
+  const grid = await ProcessGrid.start()
+  const UNITS = 30
+  try {
+    grid.start('c', coordinatorFlags)
+    for (const name of ['d1', 'd2', 'd3']) grid.start(name, donorFlags)
+    await grid.ready('c', 'd1', 'd2', 'd3')
+    await grid.donorsOffered('c', 3)
+    const job = await grid.submit('c', { task: 'slow', params: { ms: 300 }, units: UNITS, quorum: 2, deadline: 120 })
+
+    const snapshots: Array<Map<number, Accepted>> = []
+    for (const threshold of [5, 15]) {
+      await grid.wait('c', job.id, 60_000, { until: (view) => view.accepted >= threshold })
+      await grid.peers.get('c')!.stop('SIGKILL')
+      const before = await acceptedSoFar(grid, job.id, UNITS)
+      assert.ok(before.size >= threshold, `${before.size} units were on disk when the coordinator died`)
+      snapshots.push(before)
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      grid.start('c', coordinatorFlags)
+      await grid.ready('c')
+    }
+
+    const done = await grid.wait('c', job.id, 90_000)
+    assert.is(done.state, 'done', done.error ?? '')
+    assert.equal(done.result, await calmRun(SLOW_TASK, { ms: 0 }, UNITS))
+    const after = await acceptedSoFar(grid, job.id, UNITS)
+    assert.is(after.size, UNITS)
+    for (const before of snapshots) {
+      for (const [unit, accepted] of before) assert.equal(after.get(unit), accepted, `unit ${unit} was accepted once and never again`)
+    }
+  } finally {
+    await grid.destroy()
+  }
+})
+
+test('donors keep the results they finish while their coordinator is down, and deliver them when it is back', async () => {
+  const grid = await ProcessGrid.start()
+  try {
+    grid.start('c', coordinatorFlags)
+    for (const name of ['d1', 'd2']) grid.start(name, donorFlags)
+    await grid.ready('c', 'd1', 'd2')
+    await grid.donorsOffered('c', 2)
+    // Two units of 3 s: each donor takes both (a thread and a prefetch slot), so one runs after the other.
+    const job = await grid.submit('c', { task: 'slow', params: { ms: 3000 }, units: 2, quorum: 2, deadline: 120 })
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await grid.peers.get('c')!.stop('SIGKILL')
+    // Down long enough for the units in flight to finish, and for the donors to notice it is gone.
+    await new Promise((resolve) => setTimeout(resolve, 7000))
+    const c = grid.start('c', coordinatorFlags)
+    await grid.ready('c')
+    const done = await grid.wait('c', job.id, 60_000)
+    assert.is(done.state, 'done', done.error ?? '')
+    assert.equal(done.result, await calmRun(SLOW_TASK, { ms: 0 }, 2))
+    assert.ok(c.count(/delivers a result it kept while this coordinator was down/) >= 2,
+      `kept results delivered: ${c.logs.filter((l) => /kept/.test(l)).join(' | ')}`)
+  } finally {
+    await grid.destroy()
+  }
+})
+
+test.run()

@@ -1,0 +1,56 @@
+/**
+ * A real network: the bootstrap node, the coordinator and three donors each on a host of its
+ * own (a network namespace with its own address on 10.77.0.0/24, joined by veth pairs and a
+ * bridge), with packet loss and a shaped link. The job's answer must be exact, and the two
+ * replicas of every unit must have run on two different hosts.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import primes from '../tasks/primes.js'
+import { ProcessGrid, calmRun } from './process-grid.js'
+import { createLab, labUnavailable, measure, type Lab } from './netns.js'
+
+const SHAPING = { delayMs: 40, lossPercent: 5 }
+
+test('peers on separate hosts over a lossy, shaped network: exact answer, replicas on distinct hosts', async () => {
+  const unavailable = await labUnavailable()
+  if (unavailable) {
+    console.log(`\n  SKIPPED the network-namespace test: ${unavailable}\n`)
+    return
+  }
+  let lab: Lab | null = null
+  let grid: ProcessGrid | null = null
+  try {
+    lab = await createLab(5, SHAPING)
+    const [b, c, ...donorHosts] = lab.hosts
+    const path = await measure(lab, c, donorHosts[0])
+    grid = await ProcessGrid.start({ grid: 'netns', host: b.address, bootstrapOptions: { prefix: lab.on(b) } })
+    grid.start('c', ['--host', c.address, '--no-donate'], { prefix: lab.on(c) })
+    donorHosts.forEach((host, i) => grid!.start(`d${i}`, ['--host', host.address, '--no-coordinate', '--threads', '1'], { prefix: lab!.on(host) }))
+    await grid.ready('c', 'd0', 'd1', 'd2')
+    const coordinator = grid.peers.get('c')!
+    await grid!.donorsOffered('c', 3, 90_000)
+
+    const params = { from: 0, to: 3_000_000 }
+    const started = Date.now()
+    const job = await grid.submit('c', { task: 'primes', params, units: 12, quorum: 2, deadline: 60 })
+    const done = await grid.wait('c', job.id, 120_000)
+    assert.is(done.state, 'done', done.error ?? '')
+    assert.equal(done.result, await calmRun(primes, params, 12))
+
+    const replicaHosts = await grid.readStore('c', (store) => Array.from({ length: 12 }, (_, unit) =>
+      store.acceptedOutput(job.id, unit)!.peers.map((key) => store.reputation(key)?.host ?? 'unknown')))
+    const donorAddresses = new Set(donorHosts.map((h) => h.address))
+    for (const hosts of replicaHosts) {
+      assert.is(new Set(hosts).size, hosts.length, `replicas on distinct hosts: ${hosts}`)
+      for (const host of hosts) assert.ok(donorAddresses.has(host), `${host} is one of the donor hosts`)
+    }
+    console.log(`\n  netns: ${lab.shaping}; measured between two hosts: ${path.rttMs} ms round trip, ${path.lossPercent}% of pings lost; ` +
+      `job of 12 units done in ${Date.now() - started} ms with ${done.results} results\n`)
+  } finally {
+    await grid?.destroy()
+    await lab?.destroy()
+  }
+})
+
+test.run()

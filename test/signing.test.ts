@@ -1,0 +1,162 @@
+/**
+ * Who may run what on a donor: jobs signed by their submitter's key, donors that trust only
+ * some keys or task kinds, refusals the submitter sees, and JavaScript sent in a job that is
+ * never executed.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import Hyperswarm, { type SecretStream } from 'hyperswarm'
+import HyperDHT from 'hyperdht'
+import { assignSigner, verifyAssign } from '../node/job-signing.js'
+import { DonorPolicy, PolicyError } from '../node/donor-policy.js'
+import { gridTopic } from '../node/peer.js'
+import { WireChannel } from '../node/wire-channel.js'
+import * as wire from '../node/wire.js'
+import { encodeValue } from '../tasks/values.js'
+import { startTestGrid, until, within, type TestGrid } from './helpers.js'
+
+const keyPair = () => HyperDHT.keyPair(randomBytes(32))
+const unsigned = new Uint8Array(0)
+const sample: wire.AssignMessage = {
+  lease: 1, job: 'aa11bb22cc33dd44', unit: 3, task: 'primes', taskVersion: 1, deadlineMs: 60_000,
+  input: encodeValue({ from: 0, to: 1000 }), signer: unsigned, signature: unsigned
+}
+
+test('a signed unit verifies; any change to what runs breaks the signature', () => {
+  const submitter = keyPair()
+  const signed = assignSigner(submitter)(sample)
+  assert.equal(verifyAssign(signed), { ok: true, signer: submitter.publicKey.toString('hex') })
+  // The lease and deadline are transport: a coordinator may reissue the unit under another.
+  assert.ok(verifyAssign({ ...signed, lease: 99, deadlineMs: 5 }).ok)
+  const changes: Array<Partial<wire.AssignMessage>> = [
+    { input: encodeValue({ from: 0, to: 1001 }) }, { unit: 4 }, { job: 'aa11bb22cc33dd45' }, { task: 'pi' }, { taskVersion: 2 },
+    { signer: keyPair().publicKey }
+  ]
+  for (const change of changes) assert.not.ok(verifyAssign({ ...signed, ...change }).ok, JSON.stringify(Object.keys(change)))
+  assert.equal(verifyAssign(sample), { ok: false, reason: 'the job is not signed' })
+})
+
+test('policy: any signed job by default; --trust narrows to keys (and the peer itself); --allow-tasks to kinds', () => {
+  const alice = keyPair()
+  const mallory = keyPair()
+  const self = keyPair()
+  const byAlice = assignSigner(alice)(sample)
+  const byMallory = assignSigner(mallory)(sample)
+  const open = new DonorPolicy()
+  assert.is(open.refusal(byMallory), null)
+  assert.match(open.refusal(sample)!, /not signed; this donor runs signed jobs only/)
+
+  const trusting = new DonorPolicy({ trust: [alice.publicKey.toString('hex').toUpperCase()], self: self.publicKey.toString('hex') })
+  assert.is(trusting.refusal(byAlice), null)
+  assert.is(trusting.refusal(assignSigner(self)(sample)), null)
+  assert.match(trusting.refusal(byMallory)!, /signed by [0-9a-f]{8}, a key this donor does not trust \(--trust\)/)
+
+  const wasmOnly = new DonorPolicy({ allowTasks: ['wasm'] })
+  assert.not.ok(wasmOnly.allowsTask('primes'))
+  assert.match(wasmOnly.refusal(byAlice)!, /runs only wasm \(--allow-tasks\), not primes/)
+  assert.throws(() => new DonorPolicy({ trust: ['not-a-key'] }), (err: unknown) => err instanceof PolicyError && /64 hex digits/.test((err as Error).message))
+})
+
+test('on a grid: a donor with --trust refuses an untrusted job, the submitter sees why, and a trusting donor runs it', async () => {
+  const grid = await startTestGrid()
+  try {
+    const coordinator = await grid.add({ donate: false })
+    const stranger = keyPair().publicKey.toString('hex')
+    const picky = await grid.add({ coordinate: false, donation: { trust: [stranger] } })
+    const trusting = await grid.add({ coordinate: false, donation: { trust: [coordinator.key] } })
+    await until(() => coordinator.coordinator.donorCount() === 2, 20_000, 'donors to connect')
+    const job = await coordinator.submit({ task: 'primes', params: { to: 200_000 }, units: 4, quorum: 1 })
+    const done = await within(coordinator.wait(job.id), 30_000, 'the job to end')
+    assert.is(done.state, 'done')
+    assert.equal(done.result, { count: 17984 })
+    assert.equal(done.refusals.map((r) => r.peer), [picky.key])
+    assert.match(done.refusals[0].reason, /a key this donor does not trust/)
+    assert.ok(coordinator.log.some((e) => e.kind === 'refused' && e.peer === picky.key), 'the coordinator logs the refusal')
+    assert.equal(coordinator.store.job(job.id)?.refusals?.map((r) => r.peer), [picky.key], 'status reads it from the store')
+    assert.is(picky.donorStats()!.unitsRun, 0)
+    assert.is(trusting.donorStats()!.unitsRun, 4)
+    assert.is(coordinator.store.reputation(picky.key)?.errors ?? 0, 0, 'a refusal is no error of the donor')
+  } finally {
+    await grid.destroy()
+  }
+})
+
+test('on a grid: an unsigned job is refused and the submitter sees why', async () => {
+  const grid = await startTestGrid()
+  try {
+    const coordinator = await grid.add({ donate: false })
+    coordinator.coordinator.signAssign = (msg) => msg
+    const donor = await grid.add({ coordinate: false, donation: { trust: [coordinator.key] } })
+    await until(() => coordinator.coordinator.donorCount() === 1, 20_000, 'the donor to connect')
+    const job = await coordinator.submit({ task: 'primes', params: { to: 1000 }, units: 2, quorum: 1 })
+    await until(() => (coordinator.status(job.id)?.refusals.length ?? 0) > 0, 10_000, 'the refusal')
+    const view = coordinator.status(job.id)!
+    assert.is(view.state, 'running', 'the job waits for a donor that will run it')
+    assert.match(view.refusals[0].reason, /the job is not signed; this donor runs signed jobs only/)
+    assert.is(donor.donorStats()!.unitsRun, 0)
+    await coordinator.cancel(job.id)
+  } finally {
+    await grid.destroy()
+  }
+})
+
+/** A swarm on the grid that acts as a coordinator and leases whatever `assigns` says to each donor that offers. */
+async function hostileCoordinator(grid: TestGrid, assigns: Array<Omit<wire.AssignMessage, 'lease' | 'signer' | 'signature'>>) {
+  const swarm = new Hyperswarm({ dht: grid.testnet.createNode() })
+  const sign = assignSigner(swarm.keyPair)
+  const failures: wire.FailureMessage[] = []
+  const results: wire.ResultMessage[] = []
+  swarm.on('connection', (conn: SecretStream) => {
+    conn.on('error', () => {})
+    let sent = false
+    const noop = () => {}
+    const channel: WireChannel = new WireChannel(conn, {
+      hello: noop, progress: noop, assign: noop, cancel: noop, verdict: noop, close: noop,
+      want: () => {
+        if (sent) return
+        sent = true
+        assigns.forEach((a, i) => channel.sendAssign(sign({ ...a, lease: i + 1, signer: unsigned, signature: unsigned })))
+      },
+      result: (msg) => results.push(msg),
+      failure: (msg) => failures.push(msg)
+    }, { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_COORDINATOR, threads: 0, tasks: [] })
+  })
+  swarm.join(gridTopic('test'), { server: true, client: true })
+  return { swarm, failures, results }
+}
+
+test('JavaScript sent in a job is never executed: not as a wasm module, not as a task, not as input', async () => {
+  const grid = await startTestGrid()
+  const marker = join(tmpdir(), `swarmgrid-pwned-${randomBytes(6).toString('hex')}`)
+  const js = `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); export default { name: 'js' }`
+  const jsBytes = new TextEncoder().encode(js)
+  const base = { job: 'ee11ee22ee33ee44', unit: 0, deadlineMs: 30_000 }
+  try {
+    const donor = await grid.add({ coordinate: false })
+    const hostile = await hostileCoordinator(grid, [
+      { ...base, task: 'wasm', taskVersion: 1, input: encodeValue({ module: jsBytes, entry: 'run', args: [] }) },
+      { ...base, task: 'js', taskVersion: 1, input: encodeValue({ source: js, module: `data:text/javascript,${encodeURIComponent(js)}` }) },
+      { ...base, task: 'primes', taskVersion: 1, input: encodeValue({ from: js, to: js }) }
+    ])
+    try {
+      await until(() => hostile.failures.length === 3, 20_000, 'the donor to answer all three')
+      const byLease = new Map(hostile.failures.map((f) => [f.lease, f]))
+      assert.match(byLease.get(1)!.reason, /WebAssembly header.*JavaScript and other code never run/)
+      assert.match(byLease.get(2)!.reason, /task js v1 is not installed here/)
+      assert.match(byLease.get(3)!.reason, /primes: malformed unit input/)
+      assert.is(hostile.results.length, 0)
+      assert.not.ok(existsSync(marker), 'the JavaScript never ran')
+      assert.is(donor.donorStats()!.failed, 2, 'two ran as far as their checks; the uninstalled task never reached a thread')
+    } finally {
+      await hostile.swarm.destroy()
+    }
+  } finally {
+    await grid.destroy()
+  }
+})
+
+test.run()

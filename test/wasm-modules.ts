@@ -1,0 +1,69 @@
+/** WebAssembly modules for the tests, built from text here with wabt, as a submitter would build theirs. */
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import wabtInit from 'wabt'
+
+const wabt = await wabtInit()
+
+export function wat(source: string, features: Record<string, boolean> = {}): Uint8Array {
+  const module = wabt.parseWat('test.wat', source, features)
+  try {
+    module.resolveNames()
+    // wabt's validator ignores the features given to the parser; V8 validates these anyway.
+    if (Object.keys(features).length === 0) module.validate()
+    return new Uint8Array(module.toBinary({}).buffer)
+  } finally {
+    module.destroy()
+  }
+}
+
+/** The README's worked example, from its source. */
+export function examplePrimes(): Uint8Array {
+  return wat(readFileSync(fileURLToPath(new URL('../../examples/wasm/primes.wat', import.meta.url)), 'utf8'))
+}
+
+export const loopsForever = wat(`(module
+  (func (export "run") (param i32) (result i32)
+    (loop $forever (br $forever))
+    (i32.const 0)))`)
+
+/** Grows its memory a page at a time and, when growing fails, traps: as a leaking allocator would. */
+export const growsWithoutBound = wat(`(module
+  (memory 1)
+  (func (export "run") (param i32) (result i32)
+    (loop $more
+      (br_if $more (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
+    (unreachable)))`)
+
+export const importsEval = wat(`(module
+  (import "env" "eval" (func $eval (param i32) (result i32)))
+  (func (export "run") (param i32) (result i32) (call $eval (local.get 0))))`)
+
+export const importsWasi = wat(`(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory 1)
+  (func (export "run") (param i32) (result i32) (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))`)
+
+export const importsMemory = wat(`(module
+  (import "env" "memory" (memory 1))
+  (func (export "run") (param i32) (result i32) (i32.load (local.get 0))))`)
+
+export const sharedMemory = wat(`(module
+  (memory 1 1 shared)
+  (func (export "run") (param i32) (result i32) (i32.const 0)))`, { threads: true })
+
+export const hugeMemory = wat(`(module
+  (memory 20000)
+  (func (export "run") (param i32) (result i32) (i32.const 0)))`)
+
+/** Uses memory and an i64: (n) -> sum of 0..n-1 kept in memory, as a 64-bit number. */
+export const sumsInMemory = wat(`(module
+  (memory (export "memory") 1 4)
+  (func (export "run") (param $n i64) (result i64)
+    (local $i i64)
+    (block $done (loop $next
+      (br_if $done (i64.ge_u (local.get $i) (local.get $n)))
+      (i64.store (i32.const 8) (i64.add (i64.load (i32.const 8)) (local.get $i)))
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (br $next)))
+    (i64.load (i32.const 8))))`)
