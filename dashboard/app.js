@@ -53,7 +53,13 @@ async function api(method, path, body) {
 
 const actions = {
   canCancel: () => !!token(),
-  cancel: (id) => api('POST', `api/jobs/${id}/cancel`)
+  cancel: (id) => api('POST', `api/jobs/${id}/cancel`),
+  explain: (id, unit) => api('GET', `api/jobs/${id}/units/${unit}`)
+}
+
+const donorControls = {
+  canControl: () => !!token(),
+  command: (action) => api('POST', `api/donor/${action}`)
 }
 
 const form = new SubmitForm($('#submit-form'), {
@@ -93,7 +99,7 @@ function onSnapshot(snap) {
   for (const job of snap.jobs) mergeJob(job, true)
   state.peers = snap.peers
   peersDirty = true
-  renderDonor($('#donor'), snap.donor)
+  renderDonor($('#donor'), snap.donor, donorControls)
   log.reset(snap.log)
   schedule()
 }
@@ -102,7 +108,7 @@ function onUpdate(update) {
   state.skew = Date.now() - update.now
   for (const job of update.jobs ?? []) mergeJob(job, false)
   if (update.peers) { state.peers = update.peers; peersDirty = true }
-  if ('donor' in update) renderDonor($('#donor'), update.donor)
+  if ('donor' in update) renderDonor($('#donor'), update.donor, donorControls)
   if (update.log) log.add(update.log)
   schedule()
 }

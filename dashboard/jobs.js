@@ -42,6 +42,7 @@ export class JobCard {
     this.label = {}
     const metric = (key, label, hint) => h('div', { title: hint }, this.label[key] = h('dt', {}, label), this.metric[key] = h('dd'))
     this.resultEl = h('div', { class: 'result' })
+    this.explainEl = explainer(job, actions)
     this.el = h('article', { class: 'job', dataset: { id: job.id } },
       h('header', { class: 'job-head' },
         h('span', { class: 'task' }, job.task),
@@ -62,6 +63,7 @@ export class JobCard {
           metric('results', 'results', 'every result received, replicas included'),
           metric('redundancy', 'redundancy', 'results received per accepted unit'),
           metric('outvoted', 'outvoted', 'peers whose results lost a vote in this job'))),
+      this.explainEl,
       this.resultEl)
   }
 
@@ -126,6 +128,26 @@ export class JobCard {
       this.cancelButton.title = err.message
     }
   }
+}
+
+/** "Why was unit N accepted?": which peers agreed, their credibility, and the rule that took it. */
+function explainer(job, actions) {
+  const input = h('input', { type: 'number', min: 0, max: job.units - 1, value: 0, 'aria-label': 'unit number' })
+  const out = h('p', { class: 'explain-text small', role: 'status' })
+  const ask = async (event) => {
+    event.preventDefault()
+    setText(out, '…')
+    try {
+      const { reason } = await actions.explain(job.id, Number(input.value))
+      setText(out, reason)
+    } catch (err) {
+      setText(out, err.message)
+    }
+  }
+  return h('details', { class: 'explain' },
+    h('summary', {}, 'Why was a unit accepted?'),
+    h('form', { class: 'explain-form', onsubmit: ask }, h('span', {}, 'unit'), input, h('button', { class: 'ghost', type: 'submit' }, 'Explain')),
+    out)
 }
 
 function describeParams(job) {

@@ -22,6 +22,8 @@ export function renderPeers(tbody, peers) {
       h('td', { class: 'num' }, p.threads || '—'),
       h('td', { class: 'num', title: 'results that agreed with the accepted answer' }, fmtInt(p.validated)),
       h('td', { class: 'num', title: `${p.validated} of ${judged} judged results agreed` }, fmtPercent(p.agreement, judged >= 100 ? 1 : 0)),
+      h('td', { class: 'num', title: 'credit this peer granted it: CPU-seconds of its validated results, normalised by its benchmark' },
+        p.credit ? p.credit.toFixed(2) : h('span', { class: 'muted' }, '—')),
       h('td', { title: 'lower bound of the 95% interval of good results; grows with evidence' },
         rep === null ? h('span', { class: 'muted' }, 'unproven')
           : h('span', { class: 'rep' }, h('meter', { min: 0, max: 1, low: 0.5, high: 0.8, optimum: 1, value: rep }), rep.toFixed(2))),
@@ -30,23 +32,50 @@ export function renderPeers(tbody, peers) {
         : p.errors ? h('span', { class: 'tag warn' }, `${p.errors} errors`) : h('span', { class: 'muted' }, '—')))
   })
   tbody.replaceChildren(...rows)
-  if (rows.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'No peers yet: donors that join the grid show up here.')))
+  if (rows.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 9, class: 'empty' }, 'No peers yet: donors that join the grid show up here.')))
 }
 
-export function renderDonor(el, donor) {
+const GATE_LABEL = { open: 'donating', drain: 'finishing the units running, then pausing', closed: 'paused' }
+/** Why the donor is paused, as the last command answered; the feed carries only the gate. */
+let donorReasons = ''
+
+export function renderDonor(el, donor, controls) {
   if (!donor) {
     el.replaceChildren(h('p', { class: 'muted' }, 'This peer does not donate (started with --no-donate).'))
     return
   }
   const cells = Array.from({ length: donor.threads }, (_, i) => h('span', { class: i < donor.busy ? 'cell busy' : 'cell' }))
+  const gate = donor.gate ?? 'open'
+  if (gate === 'open') donorReasons = ''
   el.replaceChildren(
     h('div', { class: 'threads', title: `${donor.busy} of ${donor.threads} threads busy` }, cells),
     h('p', { class: 'muted small' }, `${donor.busy} of ${donor.threads} threads busy`),
+    h('p', { class: `donor-gate g-${gate}`, role: 'status' }, GATE_LABEL[gate] ?? gate, donorReasons ? ` (${donorReasons})` : ''),
+    donorButtons(el, donor, gate, controls),
     h('dl', { class: 'donor-stats' },
       stat('units run', donor.unitsRun, 'units this peer finished for the grid'),
-      stat('credit', donor.accepted, 'results of this peer that were accepted'),
+      stat('accepted', donor.accepted, 'results of this peer that were accepted (credit, in CPU-seconds, is in each coordinator\'s peers table)'),
       stat('rejected', donor.rejected, 'results of this peer that lost a vote', donor.rejected > 0),
       stat('failed', donor.failed, 'units that failed here', donor.failed > 0)))
+}
+
+function donorButtons(el, donor, gate, controls) {
+  const can = controls.canControl()
+  const run = (action) => async () => {
+    try {
+      const view = await controls.command(action)
+      donorReasons = view.reasons?.join(', ') ?? ''
+      renderDonor(el, { ...donor, gate: view.gate }, controls)
+    } catch (err) {
+      donorReasons = err.message
+      renderDonor(el, donor, controls)
+    }
+  }
+  const button = (label, action, hint) => h('button', { class: 'ghost', type: 'button', disabled: !can, title: can ? hint : 'needs the token: open the URL that `swarmgrid start` printed', onclick: run(action) }, label)
+  return h('div', { class: 'donor-actions' },
+    gate === 'open' ? button('Pause', 'pause', 'hand back every unit now and stop donating') : null,
+    gate === 'open' ? button('Finish, then pause', 'finish', 'finish the units running, hand back the rest, then pause') : null,
+    gate !== 'open' ? button('Resume', 'resume', 'donate again (a pause for a busy or hot machine or a schedule stays until it passes)') : null)
 }
 
 function stat(label, value, hint, bad = false) {

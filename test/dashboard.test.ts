@@ -62,7 +62,7 @@ test('the live feed sends a snapshot, then batched updates, and lets the peer st
     const [snapshot] = feed.messages
     assert.is(snapshot.event, 'snapshot')
     assert.is(snapshot.data.info.key, coordinator.key)
-    assert.equal(snapshot.data.info.tasks.map((t: { name: string }) => t.name), ['mandelbrot', 'pi', 'primes'])
+    assert.equal(snapshot.data.info.tasks.map((t: { name: string }) => t.name), ['mandelbrot', 'pi', 'primes', 'wasm'])
     assert.is(snapshot.data.peers.length, 2)
 
     let unitEvents = 0
@@ -131,7 +131,7 @@ test('the dashboard follows a job submitted from its form to the finished image'
     for (const [name, value] of Object.entries(MANDELBROT)) await page.fill(`input[name="param.${name}"]`, String(value))
     await page.fill('input[name=units]', '64')
     await page.fill('input[name=quorum]', '2')
-    await page.click('button[type=submit]')
+    await page.click('#submit-form button[type=submit]')
     await page.waitForSelector('.form-message.ok', { timeout: 10_000 })
     const id = await (await page.waitForSelector('.job', { timeout: 10_000 })).evaluate((el) => (el as HTMLElement).dataset.id!)
     assert.ok(coordinator.status(id), 'the job reached the peer')
@@ -154,7 +154,7 @@ test('the dashboard follows a job submitted from its form to the finished image'
     assert.is(await page.getAttribute(`.job[data-id="${id}"] .progress`, 'aria-valuetext'), '64 of 64 units accepted')
 
     // Cancelling from the page sends the token it took from the URL.
-    await page.click('button[type=submit]')
+    await page.click('#submit-form button[type=submit]')
     const second = await page.waitForFunction((first) => [...document.querySelectorAll<HTMLElement>('.job[data-state=running]')]
       .map((el) => el.dataset.id).find((other) => other !== first), id, { timeout: 10_000 })
     const secondId = (await second.jsonValue()) as string
@@ -174,6 +174,39 @@ test('the dashboard follows a job submitted from its form to the finished image'
     assert.ok(await page.evaluate(() => (window as any).sameDocument === true), 'the page was never reloaded')
     // Chromium logs the refused reconnections as errors; the page itself must raise none.
     assert.equal(problems.filter((p) => !/ERR_CONNECTION_REFUSED|api\/events/.test(p)), [])
+  } finally {
+    await browser?.close()
+    await grid.destroy()
+  }
+})
+
+test('a person asks why a unit was accepted, and pauses and resumes this peer\'s donating, from the page', async () => {
+  assert.ok(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM=/path)`)
+  const grid = await startTestGrid()
+  let browser: Browser | undefined
+  try {
+    const peer = await grid.add({ http: 0, threads: 1 })
+    const job = await peer.submit({ task: 'primes', params: { to: 100_000 }, units: 4, quorum: 1 })
+    await peer.wait(job.id)
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
+    await page.goto(peer.dashboardUrl!)
+    await page.waitForSelector(`.job[data-id="${job.id}"][data-state=done]`, { timeout: 10_000 })
+
+    await page.click(`.job[data-id="${job.id}"] .explain summary`)
+    await page.fill(`.job[data-id="${job.id}"] .explain input`, '2')
+    await page.click(`.job[data-id="${job.id}"] .explain button`)
+    await page.waitForFunction((id) => /accepted/.test(document.querySelector(`.job[data-id="${id}"] .explain-text`)?.textContent ?? ''), job.id, { timeout: 10_000 })
+    const explained = await page.textContent(`.job[data-id="${job.id}"] .explain-text`)
+    assert.match(explained!, peer.key.slice(0, 8), 'the explanation names the peer whose result was accepted')
+
+    await page.waitForSelector('.donor-gate.g-open', { timeout: 10_000 })
+    await page.click('.donor-actions button:text("Pause")')
+    await page.waitForSelector('.donor-gate.g-closed', { timeout: 10_000 })
+    assert.is(peer.donorStats()!.gate, 'closed')
+    await page.click('.donor-actions button:text("Resume")')
+    await page.waitForSelector('.donor-gate.g-open', { timeout: 10_000 })
+    assert.is(peer.donorStats()!.gate, 'open')
   } finally {
     await browser?.close()
     await grid.destroy()
