@@ -5,72 +5,36 @@
  */
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
-import { ParamError, type Params, type TaskModule } from '../tasks/contract.js'
+import { ParamError, type TaskModule } from '../tasks/contract.js'
 import type { TaskRegistry } from '../tasks/registry.js'
-import { decodeValue, digestBytes, encodeValue } from '../tasks/values.js'
-import { JobMachine, LeaseCounter, type Decision, type JobPolicy, type MachineEvent } from './job-machine.js'
+import { encodeValue } from '../tasks/values.js'
+import { JobMachine, type Decision, type MachineEvent } from './job-machine.js'
 import type { CoordinatorSide, DonorLink } from './links.js'
 import type { JobRecord, Store } from './store.js'
-import { LeaseLog } from './lease-log.js'
 import { LeftOutUnits } from './left-out-units.js'
 import { CreditLedger } from './credit.js'
 import { jobView, type JobView } from './job-view.js'
-import { TrustKeeper, defaultMaxResults, trustPolicy, type TrustOptions } from './trust-keeper.js'
+import { TrustKeeper } from './trust-keeper.js'
+import { activeJob, type ActiveJob } from './active-job.js'
+import { LeaseRoutes } from './lease-routes.js'
+import { candidateOf } from './result-groups.js'
+import { mergeOutputs } from './job-merge.js'
+import { resolveSpec, type JobSpec } from './job-spec.js'
 import type * as wire from './wire.js'
 
-export const DEFAULT_UNITS = 16
-export const DEFAULT_QUORUM = 2
-const DEFAULT_LEASE_MS = 5 * 60 * 1000
-const DEFAULT_MAX_ERRORS = 3
-const MAX_UNITS = 10_000_000
-const TICK_MS = 500
-/** Messages for closed leases one connection may send before it is taken for a liar. */
-const MAX_STALE = 256
+// What a submitter may ask for moved to job-spec.ts; it is still imported from here.
+export { DEFAULT_QUORUM, DEFAULT_UNITS, type JobSpec } from './job-spec.js'
 
-export interface JobSpec extends TrustOptions {
-  task: string
-  params?: Params
-  units?: number
-  quorum?: number
-  /** Results a unit may gather without agreement before it fails; default 2·quorum + 1. */
-  maxResults?: number
-  maxErrors?: number
-  /** Seconds a donor has for one unit before it is given to another. */
-  deadline?: number
-}
+const TICK_MS = 500
 
 export interface LogEntry { at: number; kind: string; text: string; job?: string; peer?: string }
-
-interface Candidate { bytes: Uint8Array; value: unknown }
-
-interface ActiveJob {
-  record: JobRecord
-  machine: JobMachine
-  task: TaskModule
-  /** Outputs of units still being voted on, by group, until the unit is settled. */
-  candidates: Map<number, Map<string, Candidate>>
-  progress: Map<number, number>
-  outvoted: Set<string>
-  /** Set once the job's end is being written, so it is written once. */
-  finishing: boolean
-  settled: Promise<JobView>
-  settle: (view: JobView) => void
-}
 
 export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly jobs = new Map<string, ActiveJob>()
   /** Donors by key, with the slots each has offered and not yet been leased. */
   private readonly donors = new Map<string, { link: DonorLink; credit: number }>()
-  /** Which job and unit each lease of a running job belongs to. */
-  private readonly leases = new Map<number, { job: ActiveJob; unit: number }>()
-  private readonly counter: LeaseCounter
-  /** Leases each connection answered, to tell a duplicate on one connection from a resend on a new one. */
-  private readonly answeredOn = new WeakMap<DonorLink, Set<number>>()
-  /** Messages each connection sent for leases that are closed (late, or of an earlier run). */
-  private readonly stale = new WeakMap<DonorLink, number>()
-  /** Leases of an earlier run of this coordinator, still unanswered when it stopped. */
-  private readonly adopted = new Set<number>()
-  private readonly leaseLog: LeaseLog
+  /** Which job and unit each open lease belongs to, and what tells a late message from a lie (lease-routes.ts). */
+  private readonly leases: LeaseRoutes
   private readonly leftOut: LeftOutUnits
   /** Each job's accepted outputs still on their way to disk. */
   private readonly writing = new WeakMap<ActiveJob, Promise<void>>()
@@ -87,11 +51,10 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   constructor(private readonly store: Store, private readonly registry: TaskRegistry,
     private readonly clock: () => number = Date.now) {
     super()
-    this.leaseLog = new LeaseLog(store)
+    this.leases = new LeaseRoutes(store, (link, reason) => this.violation(link, reason))
     this.leftOut = new LeftOutUnits(store)
     this.credit = new CreditLedger(store)
     this.trust = new TrustKeeper(store)
-    this.counter = new LeaseCounter(this.leaseLog.base)
     this.timer = setInterval(() => this.tick(), TICK_MS)
     this.timer.unref()
   }
@@ -99,7 +62,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   /** Takes up the jobs that were running when this peer last stopped. */
   resume(): void {
     const records = this.store.listJobs().filter((r) => r.state === 'running' && !this.jobs.has(r.id))
-    const outstanding = this.leaseLog.outstanding(new Set(records.map((r) => r.id)))
+    const outstanding = this.leases.outstanding(new Set(records.map((r) => r.id)))
     for (const record of records) {
       const task = this.registry.get(record.task)
       if (!task) continue
@@ -110,10 +73,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       if (record.policy.partial && job.machine.state === 'running' && job.machine.restoreFailed(this.leftOut.of(record.id))) {
         void this.complete(job)
       }
-      for (const lease of adopted) {
-        this.leases.set(lease.id, { job, unit: lease.unit })
-        this.adopted.add(lease.id)
-      }
+      for (const lease of adopted) this.leases.adopt(lease.id, job, lease.unit)
       this.log('job', `resumed ${record.task} job ${record.id.slice(0, 8)} at ${record.accepted}/${record.units} units`, record.id)
     }
     this.dispatchAll()
@@ -122,19 +82,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   async submit(spec: JobSpec): Promise<JobView> {
     const task = this.registry.require(spec.task)
     const params = spec.params ?? {}
-    const quorum = positiveInteger(spec.quorum ?? DEFAULT_QUORUM, 'quorum')
-    const trust = trustPolicy(spec, this.distinctHosts)
-    const policy: JobPolicy = {
-      quorum,
-      ...trust,
-      maxResults: positiveInteger(spec.maxResults ?? defaultMaxResults(trust.trust, quorum), 'max-results'),
-      maxErrors: positiveInteger(spec.maxErrors ?? DEFAULT_MAX_ERRORS, 'max-errors'),
-      leaseMs: Math.round(positiveNumber(spec.deadline ?? DEFAULT_LEASE_MS / 1000, 'deadline') * 1000),
-      ...(task.partial ? { partial: true } : {})
-    }
-    if (policy.maxResults < quorum && !policy.trust) throw new ParamError(`--max-results (${policy.maxResults}) must be at least --quorum (${quorum})`)
-    const units = positiveInteger(spec.units ?? DEFAULT_UNITS, 'units')
-    if (units > MAX_UNITS) throw new ParamError(`--units is at most ${MAX_UNITS}`)
+    const { policy, units } = resolveSpec(spec, task, this.distinctHosts)
     const inputs = [...task.split(params, units)].map((input) => encodeValue(input))
     if (inputs.length === 0) throw new ParamError(`${task.name} made no units from these parameters`)
 
@@ -145,7 +93,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     }
     await this.store.createJob(record, inputs)
     const job = this.activate(record, task, [])
-    const rule = policy.trust ? `credibility 1 − ${policy.trust.errorRate}` : `quorum ${quorum}`
+    const rule = policy.trust ? `credibility 1 − ${policy.trust.errorRate}` : `quorum ${policy.quorum}`
     this.log('job', `submitted ${task.name} job ${record.id.slice(0, 8)}: ${record.units} units, ${rule}`, record.id)
     this.dispatchAll()
     return this.view(job)
@@ -199,25 +147,19 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   result(link: DonorLink, msg: wire.ResultMessage): void {
-    const lease = this.routeLease(link, msg.lease, 'result')
+    const lease = this.leases.route(link, msg.lease, 'result')
     if (!lease) return
     const { job, unit } = lease
     // A donor resends what a dying connection may have swallowed: the copy is not a second answer.
-    const answered = this.answeredOn.get(link) ?? new Set<number>()
-    this.answeredOn.set(link, answered)
-    if (job.machine.answeredBy(msg.lease) === link.key && !answered.has(msg.lease)) return
-    answered.add(msg.lease)
-    if (this.adopted.delete(msg.lease)) {
+    if (this.leases.isResend(link, msg.lease, job.machine.answeredBy(msg.lease))) return
+    if (this.leases.takeAdopted(msg.lease)) {
       this.log('late', `unit ${unit}: ${short(link.key)} delivers a result it kept while this coordinator was down`, job.record.id, link.key)
     }
-    this.leaseLog.forget(msg.lease)
+    this.leases.answered(msg.lease)
     this.credit.claim(job.record.id, unit, link.key, msg.cpuMs, msg.speed)
     let group: string
-    let candidate: Candidate
     try {
-      const value = decodeValue(msg.output)
-      candidate = { bytes: encodeValue(value), value }
-      group = this.groupOf(job, unit, candidate)
+      group = job.candidates.groupOf(unit, candidateOf(msg.output), job.machine.unitState(unit) === 'accepted')
     } catch (err) {
       this.violation(link, `undecodable output for lease ${msg.lease}: ${(err as Error).message}`)
       return
@@ -226,9 +168,9 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   failure(link: DonorLink, msg: wire.FailureMessage): void {
-    const lease = this.routeLease(link, msg.lease, 'failure')
+    const lease = this.leases.route(link, msg.lease, 'failure')
     if (!lease) return
-    this.leaseLog.forget(msg.lease)
+    this.leases.answered(msg.lease)
     const { job } = lease
     if (msg.kind === 'refused') this.refused(job, link, msg.reason)
     else if (msg.kind !== 'handback') {
@@ -255,11 +197,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   // --- inside ---
 
   private activate(record: JobRecord, task: TaskModule, accepted: number[]): ActiveJob {
-    let settle!: (view: JobView) => void
-    const settled = new Promise<JobView>((resolve) => { settle = resolve })
-    const machine = new JobMachine(record.units, record.policy, this.counter, accepted, this.trust.acceptanceFor(record.policy))
-    const job: ActiveJob = { record, machine, task, candidates: new Map(), progress: new Map(),
-      outvoted: new Set(record.outvoted), finishing: false, settled, settle }
+    const machine = new JobMachine(record.units, record.policy, this.leases.counter, accepted, this.trust.acceptanceFor(record.policy))
+    const job = activeJob(this.store, record, task, machine)
     this.jobs.set(record.id, job)
     if (machine.state === 'done') void this.complete(job)
     return job
@@ -280,37 +219,6 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       donor.credit -= decisions.length
       void this.execute(job, decisions)
     }
-  }
-
-  private routeLease(link: DonorLink, id: number, what: string): { job: ActiveJob; unit: number } | undefined {
-    const lease = this.leases.get(id)
-    // A lease of a job that has ended is stale, not a lie: its result crossed our cancel. But a
-    // peer cannot have many of those, and ids of earlier runs would otherwise be free to send.
-    if (!lease && !this.counter.issued(id)) this.violation(link, `${what} for lease ${id}, which was never issued`)
-    else if (!lease && (this.stale.set(link, (this.stale.get(link) ?? 0) + 1).get(link)! > MAX_STALE)) {
-      this.violation(link, `more than ${MAX_STALE} messages for leases that are no longer open`)
-    }
-    return lease
-  }
-
-  /** Outputs that the task calls equal share a group, named by the digest of the first. */
-  private groupOf(job: ActiveJob, unit: number, candidate: Candidate): string {
-    // A spot-check or late replica of an accepted unit is judged against the stored answer, `equal` included.
-    const accepted = job.machine.unitState(unit) === 'accepted'
-    const groups = job.candidates.get(unit) ?? (accepted ? this.knownAnswer(job, unit) : new Map<string, Candidate>())
-    if (!accepted) job.candidates.set(unit, groups)
-    const digest = digestBytes(candidate.bytes)
-    if (groups.has(digest)) return digest
-    if (job.task.equal) {
-      for (const [group, other] of groups) if (job.task.equal(other.value, candidate.value)) return group
-    }
-    groups.set(digest, candidate)
-    return digest
-  }
-
-  private knownAnswer(job: ActiveJob, unit: number): Map<string, Candidate> {
-    const known = this.store.acceptedOutput(job.record.id, unit)
-    return new Map(known ? [[known.digest, { bytes: known.output, value: decodeValue(known.output) }]] : [])
   }
 
   private tick(): void {
@@ -337,7 +245,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   /** Opens an accepted unit again; its answer stays a candidate, so that more votes for it need not bring it again. */
   private unaccept(job: ActiveJob, d: Extract<Decision, { type: 'unaccept' }>): Promise<void> {
     this.log('backtrack', `unit ${d.unit} is open again: ${d.reason}`, job.record.id)
-    if (!job.candidates.has(d.unit)) job.candidates.set(d.unit, this.knownAnswer(job, d.unit))
+    job.candidates.reopen(d.unit)
     const { machine } = job
     job.record = { ...job.record, accepted: machine.acceptedCount }
     return this.store.unaccept(job.record.id, d.unit, { results: machine.resultsReceived, accepted: machine.acceptedCount })
@@ -404,17 +312,14 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     const link = this.linkOf(d.peer)
     const input = this.store.input(job.record.id, d.unit)
     if (!link || !input) return
-    this.leases.set(d.lease, { job, unit: d.unit })
-    this.leaseLog.record({ id: d.lease, job: job.record.id, unit: d.unit, peer: d.peer })
+    this.leases.open(d.lease, job, d.unit, d.peer)
     link.sendAssign(this.signAssign({ lease: d.lease, job: job.record.id, unit: d.unit, task: job.record.task,
       taskVersion: job.record.taskVersion, deadlineMs: d.deadline - this.clock(), input, signer: UNSIGNED, signature: UNSIGNED }))
   }
 
   private async accept(job: ActiveJob, d: Extract<Decision, { type: 'accept' }>): Promise<void> {
-    const groups = job.candidates.get(d.unit)
-    const candidate = groups?.get(d.group)
     // A disputed unit under credibility keeps its rival answers: backtracking may yet accept one.
-    if (!job.record.policy.trust || (groups?.size ?? 0) <= 1) job.candidates.delete(d.unit)
+    const candidate = job.candidates.take(d.unit, d.group, !!job.record.policy.trust)
     job.progress.delete(d.unit)
     if (!candidate) return
     for (const peer of d.outvoted) {
@@ -433,21 +338,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
 
   /** All units accepted: merge their outputs in unit order into the job's result. */
   private async complete(job: ActiveJob): Promise<void> {
-    const { record } = job
     try {
-      const outputs: unknown[] = []
-      const leftOut: number[] = []
-      for (let unit = 0; unit < record.units; unit++) {
-        const accepted = this.store.acceptedOutput(record.id, unit)
-        // A task that takes partial results gets null for each unit left out.
-        if (!accepted && record.policy.partial && job.machine.unitState(unit) === 'failed') { leftOut.push(unit); outputs.push(null); continue }
-        if (!accepted) throw new Error(`accepted output of unit ${unit} is missing from the store`)
-        outputs.push(decodeValue(accepted.output))
-      }
-      const result = encodeValue(job.task.merge(outputs, record.params))
-      const partial = leftOut.length > 0
-        ? `partial result: ${leftOut.length} of ${record.units} units left out (${leftOut.slice(0, 10).join(', ')}${leftOut.length > 10 ? ', …' : ''}; the log says why)`
-        : null
+      const { result, partial } = mergeOutputs(this.store, job)
       await this.finish(job, { state: 'done', error: partial }, result)
     } catch (err) {
       await this.finish(job, { state: 'failed', error: `merge failed: ${(err as Error).message}` })
@@ -463,11 +355,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     // Only now, with the result on disk, may anyone see the job as finished.
     job.record = finished
     this.credit.forget(finished.id)
-    for (const [id, lease] of this.leases) {
-      if (lease.job !== job) continue
-      this.leases.delete(id)
-      this.leaseLog.forget(id)
-    }
+    this.leases.closeJob(job)
     const view = this.view(job)
     this.log('job', `${job.record.task} job ${job.record.id.slice(0, 8)} ${job.record.state}` +
       (job.record.error ? `: ${job.record.error}` : ''), job.record.id)
@@ -508,16 +396,6 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
 
 function runsTask(link: DonorLink, record: JobRecord): boolean {
   return !!link.hello?.tasks.some((t) => t.name === record.task && t.version === record.taskVersion)
-}
-
-function positiveInteger(value: number, flag: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new ParamError(`--${flag} takes a whole number of at least 1, not ${value}`)
-  return value
-}
-
-function positiveNumber(value: number, flag: string): number {
-  if (!Number.isFinite(value) || value <= 0) throw new ParamError(`--${flag} takes a number above 0, not ${value}`)
-  return value
 }
 
 const UNSIGNED = new Uint8Array(0)

@@ -4,75 +4,16 @@
  * feeds it what the network says and carries out what it decides; tests and the simulator
  * drive the very same code without sockets.
  */
-import { FixedQuorum, type Acceptance, type Ballot, type Explanation, type UnitTally } from './acceptance.js'
-import type { TrustSpec } from './credibility-acceptance.js'
+import { FixedQuorum, type Acceptance, type Explanation, type UnitTally } from './acceptance.js'
+import type { Decision, JobPolicy, JobState, MachineEvent, PeerRef, UnitState } from './job-machine-types.js'
+import { LeaseCounter } from './lease-counter.js'
+import { JobLeases } from './job-leases.js'
+import { UnitQueue } from './unit-queue.js'
+import { groupSizes, hasDisagreement, hostTried, isSettled, newUnit, tallyOf, unitStateOf, type Lease, type Unit, type Vote } from './unit-record.js'
 
-export type UnitState = 'waiting' | 'running' | 'awaiting-agreement' | 'accepted' | 'failed'
-export type JobState = 'running' | 'done' | 'failed' | 'cancelled'
-
-export interface JobPolicy {
-  /** Results from distinct peers that must agree before a unit is accepted. */
-  quorum: number
-  /** Results a unit may gather without reaching a quorum before it fails. */
-  maxResults: number
-  /** Errors and missed deadlines a unit may suffer before it fails (BOINC's max_error_results). */
-  maxErrors: number
-  /** How long a donor holds a lease before the unit is handed to someone else. */
-  leaseMs: number
-  /** The task takes partial results: a unit that fails is left out, and the job goes on without it. */
-  partial?: boolean
-  /** Two keys on one host never count as independent replicas of a unit (off only where every peer shares a host, as on loopback). */
-  distinctHosts?: boolean
-  /** Credibility-based acceptance instead of the fixed quorum (see credibility-acceptance.ts). */
-  trust?: TrustSpec
-}
-
-export interface PeerRef { key: string; host: string }
-
-export type MachineEvent =
-  | { type: 'result'; lease: number; peer: string; group: string; now: number }
-  | { type: 'failure'; lease: number; peer: string; kind: 'error' | 'timeout' | 'memory' | 'handback'; reason: string; now: number }
-  | { type: 'disconnect'; peer: string; now: number }
-  | { type: 'tick'; now: number }
-  | { type: 'cancel'; now: number }
-
-export type Decision =
-  | { type: 'assign'; lease: number; unit: number; peer: string; deadline: number }
-  | { type: 'cancel-lease'; lease: number; unit: number; peer: string }
-  | { type: 'verdict'; lease: number; peer: string; accepted: boolean }
-  | { type: 'accept'; unit: number; group: string; agreeing: string[]; outvoted: string[]; why?: Explanation }
-  | { type: 'spot-check'; lease: number; unit: number; peer: string; passed: boolean }
-  /** Backtracking: an accepted unit lost the credibility it was accepted on and is open again. */
-  | { type: 'unaccept'; unit: number; group: string; reason: string }
-  | { type: 'reissue'; unit: number; reason: string }
-  | { type: 'unit-failed'; unit: number; reason: string }
-  | { type: 'job-done' }
-  | { type: 'job-failed'; reason: string }
-  | { type: 'violation'; peer: string; reason: string }
-
-interface Lease { id: number; unit: number; peer: string; deadline: number; host?: string; spot?: boolean }
-interface Vote { peer: string; lease: number; group: string; host: string; judged?: boolean }
-
-interface Unit {
-  index: number
-  active: Map<number, Lease>
-  votes: Vote[]
-  /** Peers that ran or are running this unit: a replica never goes twice to one peer. */
-  tried: Set<string>
-  errors: number
-  accepted: string | null
-  failed: string | null
-}
-
-/** Hands out lease ids unique across all the jobs of one coordinator. */
-export class LeaseCounter {
-  private next: number
-  /** `first` lets a restarted coordinator start past every id an earlier run handed out. */
-  constructor(first = 1) { this.next = first }
-  take(): number { return this.next++ }
-  /** Whether this id was ever handed out, so a message for it may be merely late. */
-  issued(id: number): boolean { return id > 0 && id < this.next }
-}
+// The vocabulary and the lease counter live in their own modules; they are imported from here too.
+export type { Decision, JobPolicy, JobState, MachineEvent, PeerRef, UnitState } from './job-machine-types.js'
+export { LeaseCounter } from './lease-counter.js'
 
 export class JobMachine {
   state: JobState = 'running'
@@ -83,19 +24,10 @@ export class JobMachine {
   failedCount = 0
 
   private readonly units: Unit[] = []
-  /** Units that want more replicas, in unit order. */
-  private readonly needy = new Set<number>()
-  /**
-   * Units below this index have all left `needy`, which only ever shrinks: walking unit indices
-   * from here skips them, where walking the Set would step over every deleted slot at its front.
-   */
-  private needyFrom = 0
-  /** Units reopened after a failure, departure or disagreement: served first, as they hold the job up. */
-  private readonly retry = new Set<number>()
-  /** Every lease this job issued, settled or not, so late and bogus results can be told apart. */
-  private readonly leases = new Map<number, Lease & { answered: boolean }>()
-  /** Leases out now, so that ticks and departures look at those and not at every unit. */
-  private readonly live = new Map<number, Lease>()
+  /** Units that want more replicas, reopened ones first (unit-queue.ts). */
+  private readonly queue: UnitQueue
+  /** Every lease issued and those out now (job-leases.ts). */
+  private readonly leases = new JobLeases()
   /** Open units holding votes: a policy that weighs peers may accept them later, as credibility grows. */
   private readonly undecided = new Set<number>()
   /** Accepted units that can serve as spot-checks: their answer is known. */
@@ -103,23 +35,16 @@ export class JobMachine {
 
   constructor(unitCount: number, readonly policy: JobPolicy, private readonly counter: LeaseCounter,
     alreadyAccepted: Iterable<number> = [], readonly acceptance: Acceptance = new FixedQuorum(policy.quorum)) {
-    for (let index = 0; index < unitCount; index++) {
-      this.units.push({ index, active: new Map(), votes: [], tried: new Set(), errors: 0, accepted: null, failed: null })
-    }
+    for (let index = 0; index < unitCount; index++) this.units.push(newUnit(index))
+    this.queue = new UnitQueue(unitCount)
     for (const index of alreadyAccepted) this.markAccepted(this.units[index], 'restored')
-    for (const unit of this.units) if (!this.settled(unit)) this.needy.add(unit.index)
+    for (const unit of this.units) if (!isSettled(unit)) this.queue.addFresh(unit.index)
     if (this.acceptedCount === unitCount) this.state = 'done'
   }
 
   get unitCount(): number { return this.units.length }
 
-  unitState(index: number): UnitState {
-    const unit = this.units[index]
-    if (unit.accepted !== null) return 'accepted'
-    if (unit.failed !== null) return 'failed'
-    if (unit.votes.length > 0) return 'awaiting-agreement'
-    return unit.active.size > 0 ? 'running' : 'waiting'
-  }
+  unitState(index: number): UnitState { return unitStateOf(this.units[index]) }
 
   counts(): Record<UnitState, number> {
     const counts = { waiting: 0, running: 0, 'awaiting-agreement': 0, accepted: 0, failed: 0 }
@@ -136,7 +61,7 @@ export class JobMachine {
   /** A unit's results as its policy weighs them, for explaining where it stands. */
   tallyOf(index: number): UnitTally { return this.tally(this.units[index]) }
 
-  wantsWork(): boolean { return this.state === 'running' && (this.retry.size > 0 || this.needy.size > 0) }
+  wantsWork(): boolean { return this.state === 'running' && !this.queue.isEmpty() }
 
   /** A donor offers `slots` runs: lease it units it has not run yet, in unit order. */
   assign(peer: PeerRef, slots: number, now: number): Decision[] {
@@ -150,13 +75,13 @@ export class JobMachine {
     // A peer trusted alone takes disputed and fresh units first, so that newcomers' replicas go to newcomers.
     const passes = this.acceptance.standsAlone?.(peer) ? [true, false] : [false]
     for (const freshOnly of passes) {
-      for (const index of this.wanting()) {
+      for (const index of this.queue.wanting()) {
         if (decisions.length >= slots) break
         const unit = this.units[index]
-        if (freshOnly && !this.retry.has(index) && (unit.active.size > 0 || unit.votes.length > 0)) continue
-        if (unit.tried.has(peer.key) || (this.policy.distinctHosts && this.hostTried(unit, peer.host))) continue
+        if (freshOnly && !this.queue.isRetry(index) && (unit.active.size > 0 || unit.votes.length > 0)) continue
+        if (unit.tried.has(peer.key) || (this.policy.distinctHosts && hostTried(unit, peer.host))) continue
         const decision = this.lease(unit, peer, now, false)
-        if (this.replicasWanted(unit) === 0) this.unqueue(index)
+        if (this.replicasWanted(unit) === 0) this.queue.remove(index)
         decisions.push(decision)
       }
     }
@@ -183,7 +108,7 @@ export class JobMachine {
       const unit = this.units[index]
       const verdict = this.acceptance.decide(this.tally(unit))
       if (verdict) decisions.push(...this.accept(unit, verdict.group, verdict.why))
-      else if (this.replicasWanted(unit) > 0) this.retry.add(index)
+      else if (this.replicasWanted(unit) > 0) this.queue.addRetry(index)
       if (this.state !== 'running') break
     }
     return decisions
@@ -206,9 +131,7 @@ export class JobMachine {
    */
   adopt(leases: Iterable<{ id: number; unit: number; peer: string }>): void {
     for (const { id, unit, peer } of leases) {
-      if (unit >= 0 && unit < this.units.length && !this.leases.has(id)) {
-        this.leases.set(id, { id, unit, peer, deadline: 0, answered: false })
-      }
+      if (unit >= 0 && unit < this.units.length) this.leases.adopt(id, unit, peer)
     }
   }
 
@@ -228,7 +151,7 @@ export class JobMachine {
     lease.answered = true
     this.resultsReceived++
     const unit = this.units[lease.unit]
-    this.closeLease(unit, leaseId)
+    this.leases.close(unit, leaseId)
     if (unit.accepted !== null) {
       // Under a policy that spot-checks, a late replica of a unit accepted in this run (not restored
       // from the store, whose votes are gone) is one too: its peer could not tell.
@@ -254,10 +177,10 @@ export class JobMachine {
       if (unit.votes.length + unit.active.size >= this.policy.maxResults) {
         const wanted = this.policy.trust ? 'no answer credible enough' : `no ${this.policy.quorum} agreeing results`
         return this.failUnit(unit, `${wanted} among ${unit.votes.length} ` +
-          `(answers: ${this.groupSizes(unit).join(', ')}), the limit is ${this.policy.maxResults}`)
+          `(answers: ${groupSizes(unit).join(', ')}), the limit is ${this.policy.maxResults}`)
       }
-      if (this.hasDisagreement(unit)) decisions.push({ type: 'reissue', unit: unit.index, reason: 'results disagree' })
-      this.retry.add(unit.index)
+      if (hasDisagreement(unit)) decisions.push({ type: 'reissue', unit: unit.index, reason: 'results disagree' })
+      this.queue.addRetry(unit.index)
     }
     return decisions
   }
@@ -285,7 +208,7 @@ export class JobMachine {
     unit.accepted = null
     this.acceptedCount--
     this.undecided.add(unit.index)
-    if (this.replicasWanted(unit) > 0) this.retry.add(unit.index)
+    if (this.replicasWanted(unit) > 0) this.queue.addRetry(unit.index)
     return decision
   }
 
@@ -296,7 +219,7 @@ export class JobMachine {
     }
     lease.answered = true
     const unit = this.units[lease.unit]
-    if (!this.closeLease(unit, leaseId) || this.settled(unit)) return []
+    if (!this.leases.close(unit, leaseId) || isSettled(unit)) return []
     if (kind === 'handback') {
       unit.tried.delete(peer)
       return this.reopen(unit, 'handed back')
@@ -306,10 +229,10 @@ export class JobMachine {
 
   private onDisconnect(peer: string): Decision[] {
     const decisions: Decision[] = []
-    for (const lease of this.live.values()) {
+    for (const lease of this.leases.outNow()) {
       if (lease.peer !== peer) continue
       const unit = this.units[lease.unit]
-      this.closeLease(unit, lease.id)
+      this.leases.close(unit, lease.id)
       // Never answered, so it may run this unit again should it come back.
       if (!unit.votes.some((v) => v.peer === peer)) unit.tried.delete(peer)
       decisions.push(...this.reopen(unit, 'donor left'))
@@ -319,13 +242,13 @@ export class JobMachine {
 
   private onTick(now: number): Decision[] {
     const decisions: Decision[] = []
-    for (const lease of this.live.values()) {
+    for (const lease of this.leases.outNow()) {
       if (lease.deadline > now) continue
       const unit = this.units[lease.unit]
-      this.closeLease(unit, lease.id)
+      this.leases.close(unit, lease.id)
       decisions.push({ type: 'cancel-lease', lease: lease.id, unit: unit.index, peer: lease.peer })
       // A spot-check of an accepted unit that times out costs the unit nothing.
-      if (this.settled(unit)) continue
+      if (isSettled(unit)) continue
       decisions.push(...this.countError(unit, `deadline passed on ${lease.peer.slice(0, 8)}`))
       if (this.state !== 'running') return decisions
     }
@@ -335,7 +258,7 @@ export class JobMachine {
   private onCancel(): Decision[] {
     if (this.state !== 'running') return []
     this.state = 'cancelled'
-    this.unqueueAll()
+    this.queue.clear()
     return this.cancelAllLeases()
   }
 
@@ -348,14 +271,14 @@ export class JobMachine {
   }
 
   private reopen(unit: Unit, reason: string): Decision[] {
-    if (this.settled(unit) || this.replicasWanted(unit) === 0) return []
-    this.retry.add(unit.index)
+    if (isSettled(unit) || this.replicasWanted(unit) === 0) return []
+    this.queue.addRetry(unit.index)
     return [{ type: 'reissue', unit: unit.index, reason }]
   }
 
   private accept(unit: Unit, group: string, why?: Explanation): Decision[] {
     this.markAccepted(unit, group)
-    this.unqueue(unit.index)
+    this.queue.remove(unit.index)
     this.undecided.delete(unit.index)
     this.known.push(unit.index)
     const agreeing = unit.votes.filter((v) => v.group === group)
@@ -370,7 +293,7 @@ export class JobMachine {
     }
     for (const lease of unit.active.values()) {
       decisions.push({ type: 'cancel-lease', lease: lease.id, unit: unit.index, peer: lease.peer })
-      this.closeLease(unit, lease.id)
+      this.leases.close(unit, lease.id)
     }
     decisions.push(...this.doneIfSettled())
     return decisions
@@ -385,12 +308,12 @@ export class JobMachine {
 
   /** A job that takes partial results goes on without this unit. */
   private leaveOut(unit: Unit, reason: string): Decision[] {
-    this.unqueue(unit.index)
+    this.queue.remove(unit.index)
     this.failedCount++
     const decisions: Decision[] = [{ type: 'unit-failed', unit: unit.index, reason }]
     for (const lease of unit.active.values()) {
       decisions.push({ type: 'cancel-lease', lease: lease.id, unit: unit.index, peer: lease.peer })
-      this.closeLease(unit, lease.id)
+      this.leases.close(unit, lease.id)
     }
     return [...decisions, ...this.doneIfSettled()]
   }
@@ -399,7 +322,7 @@ export class JobMachine {
   restoreFailed(failed: Iterable<[number, string]>): boolean {
     for (const [index, reason] of failed) {
       const unit = this.units[index]
-      if (!unit || this.settled(unit)) continue
+      if (!unit || isSettled(unit)) continue
       unit.failed = reason
       this.leaveOut(unit, reason)
     }
@@ -412,49 +335,18 @@ export class JobMachine {
     if (this.policy.partial) return this.leaveOut(unit, reason)
     this.state = 'failed'
     this.failureReason = `unit ${unit.index} failed: ${reason}`
-    this.unqueueAll()
+    this.queue.clear()
     return [{ type: 'unit-failed', unit: unit.index, reason }, ...this.cancelAllLeases(),
       { type: 'job-failed', reason: this.failureReason }]
   }
 
   private cancelAllLeases(): Decision[] {
     const decisions: Decision[] = []
-    for (const lease of this.live.values()) {
+    for (const lease of this.leases.outNow()) {
       decisions.push({ type: 'cancel-lease', lease: lease.id, unit: lease.unit, peer: lease.peer })
-      this.closeLease(this.units[lease.unit], lease.id)
+      this.leases.close(this.units[lease.unit], lease.id)
     }
     return decisions
-  }
-
-  private *wanting(): Iterable<number> {
-    yield* this.retry
-    while (this.needyFrom < this.units.length && !this.needy.has(this.needyFrom)) this.needyFrom++
-    let left = this.needy.size
-    for (let index = this.needyFrom; left > 0 && index < this.units.length; index++) {
-      if (!this.needy.has(index)) continue
-      left--
-      yield index
-    }
-  }
-
-  private unqueue(index: number): void {
-    this.retry.delete(index)
-    this.needy.delete(index)
-  }
-
-  private unqueueAll(): void {
-    this.retry.clear()
-    this.needy.clear()
-  }
-
-  private openLease(unit: Unit, lease: Lease): void {
-    unit.active.set(lease.id, lease)
-    this.live.set(lease.id, lease)
-  }
-
-  private closeLease(unit: Unit, id: number): boolean {
-    this.live.delete(id)
-    return unit.active.delete(id)
   }
 
   private markAccepted(unit: Unit, group: string): void {
@@ -462,37 +354,19 @@ export class JobMachine {
     this.acceptedCount++
   }
 
-  private settled(unit: Unit): boolean { return unit.accepted !== null || unit.failed !== null }
-
   /** More results needed, beyond those on their way, before the policy could decide. */
   private replicasWanted(unit: Unit): number {
-    if (this.settled(unit)) return 0
+    if (isSettled(unit)) return 0
     return this.acceptance.wanted(this.tally(unit))
   }
 
   /** The unit as the policy sees it: one ballot per peer, or per host when hosts must differ. */
-  private tally(unit: Unit): UnitTally {
-    let ballots: Ballot[] = unit.votes
-    if (this.policy.distinctHosts) {
-      const hosts = new Set<string>()
-      ballots = unit.votes.filter((v) => !hosts.has(v.host) && !!hosts.add(v.host))
-    }
-    const running = []
-    for (const lease of unit.active.values()) running.push({ key: lease.peer, host: lease.host ?? lease.peer })
-    return { index: unit.index, ballots, running }
-  }
-
-  private hostTried(unit: Unit, host: string): boolean {
-    for (const lease of unit.active.values()) if (lease.host === host) return true
-    return unit.votes.some((v) => v.host === host)
-  }
+  private tally(unit: Unit): UnitTally { return tallyOf(unit, this.policy.distinctHosts) }
 
   private lease(unit: Unit, peer: PeerRef, now: number, spot: boolean): Decision {
     const lease: Lease = { id: this.counter.take(), unit: unit.index, peer: peer.key, deadline: now + this.policy.leaseMs, host: peer.host, spot }
-    this.openLease(unit, lease)
+    this.leases.open(unit, lease)
     unit.tried.add(peer.key)
-    // Spelt out rather than spread: the simulator makes millions of these, and a spread is slow.
-    this.leases.set(lease.id, { id: lease.id, unit: lease.unit, peer: lease.peer, deadline: lease.deadline, host: lease.host, spot, answered: false })
     return { type: 'assign', lease: lease.id, unit: unit.index, peer: peer.key, deadline: lease.deadline }
   }
 
@@ -502,17 +376,9 @@ export class JobMachine {
       const at = Math.floor(((draw + attempt * 0.618034) % 1) * this.known.length)
       const unit = this.units[this.known[at]]
       if (unit.accepted === null) continue
-      if (unit.tried.has(peer.key) || (this.policy.distinctHosts && this.hostTried(unit, peer.host))) continue
+      if (unit.tried.has(peer.key) || (this.policy.distinctHosts && hostTried(unit, peer.host))) continue
       return unit
     }
     return undefined
   }
-
-  private groupSizes(unit: Unit): number[] {
-    const sizes = new Map<string, number>()
-    for (const v of unit.votes) sizes.set(v.group, (sizes.get(v.group) ?? 0) + 1)
-    return [...sizes.values()]
-  }
-
-  private hasDisagreement(unit: Unit): boolean { return this.groupSizes(unit).length > 1 }
 }

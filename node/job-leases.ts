@@ -1,0 +1,38 @@
+/**
+ * The leases of one job: every one it issued (answered or not, so that late and bogus results
+ * can be told apart) and the ones out now (so that ticks and departures look at those and not
+ * at every unit). Opening and closing a lease also keeps the unit's own `active` map in step.
+ */
+import type { Lease, Unit } from './unit-record.js'
+
+export class JobLeases {
+  /** Every lease this job issued, settled or not, so late and bogus results can be told apart. */
+  private readonly issued = new Map<number, Lease & { answered: boolean }>()
+  /** Leases out now, so that ticks and departures look at those and not at every unit. */
+  private readonly live = new Map<number, Lease>()
+
+  open(unit: Unit, lease: Lease): void {
+    unit.active.set(lease.id, lease)
+    this.live.set(lease.id, lease)
+    // Spelt out rather than spread: the simulator makes millions of these, and a spread is slow.
+    this.issued.set(lease.id, { id: lease.id, unit: lease.unit, peer: lease.peer, deadline: lease.deadline, host: lease.host, spot: lease.spot, answered: false })
+  }
+
+  /** Takes the lease off the unit and out of the live ones; false when the unit no longer held it. */
+  close(unit: Unit, id: number): boolean {
+    this.live.delete(id)
+    return unit.active.delete(id)
+  }
+
+  /** A lease of an earlier run: known, so its result may count, but not live (see JobMachine.adopt). */
+  adopt(id: number, unit: number, peer: string): void {
+    if (!this.issued.has(id)) this.issued.set(id, { id, unit, peer, deadline: 0, answered: false })
+  }
+
+  get(id: number): (Lease & { answered: boolean }) | undefined { return this.issued.get(id) }
+
+  has(id: number): boolean { return this.issued.has(id) }
+
+  /** The leases out now; closing one while walking them is safe. */
+  outNow(): IterableIterator<Lease> { return this.live.values() }
+}
