@@ -119,7 +119,8 @@ export class Peer extends EventEmitter {
     coordinator.on('progress', (id: string) => this.emit('progress', id))
     coordinator.on('finished', (view: JobView) => this.emit('finished', view))
     coordinator.on('violation', (link: DonorLink, reason: string) => {
-      for (const channel of this.channels) if (channel === link) channel.destroy(new Error(reason))
+      // A peer's own donor is never a channel: only network peers lose their connection.
+      if (this.channels.has(link as WireChannel)) (link as WireChannel).destroy(new Error(reason))
     })
     this.feed = new LiveFeed(this)
     control.route('GET', /^\/api\/events$/, (_peer, req, res) => this.feed.connect(req, res))
