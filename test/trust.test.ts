@@ -45,6 +45,11 @@ test('colluding liars among honest donors: the answer is exact and the liars end
     const liars = []
     for (let i = 0; i < LIARS; i++) liars.push(await grid.add({ coordinate: false, tasksDir: colluder }))
     await until(() => coordinator.coordinator.donorCount() === HONEST + LIARS, 20_000, 'donors to connect')
+    // Every donor first runs a unit of a fixed-quorum job (which earns no credibility checks), so
+    // its thread is up and its task modules loaded: the job below lasts two or three seconds, and
+    // a liar whose thread started slowly could otherwise have no result in before it ends.
+    const warmUp = await coordinator.submit({ task: 'pi', params: { samples: 70_000 }, units: 1, quorum: HONEST + LIARS })
+    await within(coordinator.wait(warmUp.id), 20_000, 'the warm-up job')
 
     const job = await coordinator.submit({ task: 'primes', params: { to: 3_000_000 }, units: 60, errorRate: 1e-3, saboteurs: 0.2 })
     assert.equal(job.acceptance, { rule: 'credibility', errorRate: 1e-3, saboteurs: 0.2, spotCheckRate: 0.02 })
