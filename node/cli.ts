@@ -7,6 +7,7 @@ import { DEFAULT_BOOTSTRAP_PORT, runBootstrapNode } from './bootstrap.js'
 import { peerOptions, untilSignal } from './cli-peer.js'
 import { defaultDataDir } from './data-dir.js'
 import { Peer } from './peer.js'
+import type { LogEntry } from './coordinator.js'
 import { Store } from './store.js'
 import { jobView, type JobView } from './job-view.js'
 import { toJsonSafe } from '../tasks/values.js'
@@ -30,7 +31,10 @@ async function startCommand({ values }: Parsed): Promise<number> {
   const peer = await Peer.start(peerOptions('start', values))
   console.log(`key ${peer.key}`)
   console.log(peer.url ? `ready ${peer.dashboardUrl}` : 'ready')
-  peer.on('log', (entry: { kind: string; text: string }) => console.error(`[${entry.kind}] ${entry.text}`))
+  const print = (entry: LogEntry) => console.error(`[${entry.kind}] ${entry.text}`)
+  // Peers may have joined while this one was still starting: their lines are in the log already.
+  peer.log.forEach(print)
+  peer.on('log', print)
   const signal = await untilSignal()
   console.error(`${signal}: stopping (handing back units in flight)`)
   await peer.stop()
