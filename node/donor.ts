@@ -3,11 +3,8 @@
  * a Piscina pool with a deadline and a memory limit per unit, and reports back.
  */
 import { EventEmitter } from 'node:events'
-import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { fileURLToPath } from 'node:url'
 import { MessageChannel } from 'node:worker_threads'
-import { Piscina } from 'piscina'
 import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import type { TaskRegistry } from '../tasks/registry.js'
@@ -15,14 +12,13 @@ import type { RunRequest, RunResponse, UnitReporter } from '../worker/messages.j
 import type { CoordinatorLink, DonorSide } from './links.js'
 import type * as wire from './wire.js'
 import { PendingResults } from './pending-results.js'
-import type { UnitPool } from './unit-pool.js'
+import { createUnitPool, type UnitPool } from './unit-pool.js'
 import type { DonorPolicy } from './donor-policy.js'
 import type { Gate } from './donor-governor.js'
 import { isMemoryCapError } from '../worker/wasm-sandbox.js'
 
 /** Units leased ahead of free threads, so a thread never idles for a network round trip. */
 const PREFETCH_PER_THREAD = 1
-const DEFAULT_MEMORY_MB = 512
 
 export interface DonorOptions {
   threads?: number
@@ -79,8 +75,7 @@ export class Donor extends EventEmitter implements DonorSide {
   constructor(private readonly options: DonorOptions) {
     super()
     this.threads = Math.max(1, options.threads ?? availableParallelism())
-    this.pool = options.pool ?? new Piscina({ ...workerEntry(), minThreads: this.threads, maxThreads: this.threads,
-      resourceLimits: { maxOldGenerationSizeMb: options.memoryMb ?? DEFAULT_MEMORY_MB } })
+    this.pool = options.pool ?? createUnitPool({ threads: this.threads, memoryMb: options.memoryMb })
   }
 
   /** A coordinator is reachable: offer it what this donor can take. */
@@ -259,14 +254,4 @@ function failureOf(running: Running, err: Error): Pick<wire.FailureMessage, 'kin
     return { kind: 'memory', reason: limit(`ran out of memory: ${err.message}`) }
   }
   return { kind: 'error', reason: limit(`${err.name}: ${err.message}`) }
-}
-
-/**
- * The worker file: compiled JavaScript next to this module, or, when running from the
- * TypeScript sources (tsx), the .ts file loaded through tsx.
- */
-function workerEntry(): { filename: string; execArgv?: string[] } {
-  const compiled = fileURLToPath(new URL('../worker/run-unit.js', import.meta.url))
-  if (existsSync(compiled)) return { filename: compiled }
-  return { filename: fileURLToPath(new URL('../worker/run-unit.ts', import.meta.url)), execArgv: ['--import', 'tsx'] }
 }
