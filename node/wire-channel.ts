@@ -40,19 +40,6 @@ class StrictProtomux extends Protomux {
   }
 }
 
-/** Protomux ignores bytes after a message; here they make it malformed, as wire.decodeMessage does. */
-function whole<T>(encoding: wire.Encoding<T>): wire.Encoding<T> {
-  return {
-    preencode: encoding.preencode,
-    encode: encoding.encode,
-    decode(state) {
-      const value = encoding.decode(state)
-      if (state.start !== state.end) throw wire.malformed(`${state.end - state.start} bytes after the message`)
-      return value
-    }
-  }
-}
-
 export interface ChannelHandlers {
   hello(msg: wire.HelloMessage): void
   want(msg: wire.WantMessage): void
@@ -104,7 +91,7 @@ export class WireChannel {
       handle(msg)
     }
     const add = <T>(encoding: wire.Encoding<T>, onmessage: (msg: T) => void): Sender<T> => {
-      const message: Message<T> = channel.addMessage({ encoding: whole(encoding), onmessage })
+      const message: Message<T> = channel.addMessage({ encoding: wire.whole(encoding), onmessage })
       return (msg) => { if (!this.closed) message.send(msg) }
     }
 

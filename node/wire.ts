@@ -179,13 +179,22 @@ export function encodeMessage<T>(enc: Encoding<T>, value: T): Uint8Array {
 
 /** Decodes one whole message; short, long or otherwise broken bytes are a MalformedMessageError. */
 export function decodeMessage<T>(enc: Encoding<T>, bytes: Uint8Array): T {
-  const state = c.state(0, bytes.byteLength, bytes as any)
-  let value: T
   try {
-    value = enc.decode(state)
+    return whole(enc).decode(c.state(0, bytes.byteLength, bytes as any))
   } catch (err) {
     throw err instanceof MalformedMessageError ? err : malformed((err as Error).message)
   }
-  if (state.start !== state.end) throw malformed(`${state.end - state.start} bytes after the message`)
-  return value
+}
+
+/** A codec that refuses bytes after its message: compact-encoding and protomux would ignore them. */
+export function whole<T>(encoding: Encoding<T>): Encoding<T> {
+  return {
+    preencode: encoding.preencode,
+    encode: encoding.encode,
+    decode(state) {
+      const value = encoding.decode(state)
+      if (state.start !== state.end) throw malformed(`${state.end - state.start} bytes after the message`)
+      return value
+    }
+  }
 }
