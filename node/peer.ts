@@ -222,11 +222,12 @@ export class Peer extends EventEmitter {
     // From the records, not the job views: a view decodes the job's whole result.
     const outvoted = new Set([...this.store.listJobs().flatMap((j) => j.outvoted),
       ...this.coordinator.activeJobs().flatMap((j) => j.outvoted)])
-    const keys = new Set([...connected.keys(), ...this.store.allReputations().map((r) => r.key)])
+    const reputations = new Map(this.store.allReputations().map((r) => [r.key, r]))
+    const keys = new Set([...connected.keys(), ...reputations.keys()])
     keys.delete(this.key)
     return [...keys].map((key) => {
       const channel = connected.get(key)
-      const reputation = this.store.reputation(key)
+      const reputation = reputations.get(key)
       const judged = (reputation?.validated ?? 0) + (reputation?.invalidated ?? 0)
       const hello = channel?.hello
       return {
@@ -277,7 +278,7 @@ export class Peer extends EventEmitter {
     guardConnection(conn, { maxFrame: () => channel?.hello ? MAX_FRAME : MAX_FRAME_BEFORE_HELLO })
     const donor = this.donor
     const coordinator = this.roles.coordinate ? this.coordinator : null
-    const refuse = (what: string) => () => { throw new Error(`unexpected ${what}: this peer does not ${what === 'assign' || what === 'cancel' || what === 'verdict' ? 'donate' : 'coordinate'}`) }
+    const refuse = (what: string, role: string) => () => { throw new Error(`unexpected ${what}: this peer does not ${role}`) }
     let channel: WireChannel
     try {
       channel = new WireChannel(conn, {
@@ -285,13 +286,13 @@ export class Peer extends EventEmitter {
           this.record({ at: Date.now(), kind: 'peer', text: `peer ${short(channel.key)} joined (${channel.host}, ${msg.threads} threads)`, peer: channel.key })
           if (donor && msg.roles & ROLE_COORDINATOR) donor.attach(channel)
         },
-        want: coordinator ? (msg) => coordinator.want(channel, msg) : refuse('want'),
-        progress: coordinator ? (msg) => coordinator.progress(channel, msg) : refuse('progress'),
-        result: coordinator ? (msg) => coordinator.result(channel, msg) : refuse('result'),
-        failure: coordinator ? (msg) => coordinator.failure(channel, msg) : refuse('failure'),
-        assign: donor ? (msg) => donor.assign(channel, msg) : refuse('assign'),
-        cancel: donor ? (msg) => donor.cancel(channel, msg) : refuse('cancel'),
-        verdict: donor ? (msg) => donor.verdict(channel, msg) : refuse('verdict'),
+        want: coordinator ? (msg) => coordinator.want(channel, msg) : refuse('want', 'coordinate'),
+        progress: coordinator ? (msg) => coordinator.progress(channel, msg) : refuse('progress', 'coordinate'),
+        result: coordinator ? (msg) => coordinator.result(channel, msg) : refuse('result', 'coordinate'),
+        failure: coordinator ? (msg) => coordinator.failure(channel, msg) : refuse('failure', 'coordinate'),
+        assign: donor ? (msg) => donor.assign(channel, msg) : refuse('assign', 'donate'),
+        cancel: donor ? (msg) => donor.cancel(channel, msg) : refuse('cancel', 'donate'),
+        verdict: donor ? (msg) => donor.verdict(channel, msg) : refuse('verdict', 'donate'),
         close: (error) => {
           this.channels.delete(channel)
           this.coordinator.removeDonor(channel)
@@ -350,7 +351,7 @@ function loopbackGrid(opts: PeerOptions): boolean {
 
 function makeDht(opts: PeerOptions): HyperDHT {
   const bootstrap = parseBootstrap(opts.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)
-  const allLoopback = bootstrap !== undefined && bootstrap.every((b) => b.host.startsWith('127.') || b.host === 'localhost')
+  const allLoopback = bootstrap !== undefined && bootstrap.every((b) => isLoopback(b.host))
   const host = opts.host ?? (allLoopback ? '127.0.0.1' : undefined)
   // SWARMGRID_REACHABLE=1: this peer's address is reachable directly (a LAN, no NAT), so others
   // need not hole-punch to it; Hyperswarm only learns that by itself after minutes of uptime.
