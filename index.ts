@@ -19,6 +19,7 @@ export { CredibilityAcceptance, type TrustSpec } from './node/credibility-accept
 export { AdaptiveReplication } from './node/adaptive-replication.js'
 export { TrustLedger } from './node/trust-ledger.js'
 export type { UnitReport } from './node/unit-explain.js'
+export type { UnitSizing, Cut as SizingCut } from './node/unit-sizing.js'
 export { builtinTasks as tasks } from './tasks/index.js'
 export { TaskRegistry } from './tasks/registry.js'
 export { ParamError, type TaskModule, type RunContext, type Params } from './tasks/contract.js'

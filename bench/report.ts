@@ -108,7 +108,8 @@ export function printReport(res: Results, only: Set<string>, json: boolean): voi
       (res.contention.othersShare > 0.1 ? ': figures 1-3 are noisy, run again on a quiet machine' : ''))
   }
   out.push('')
-  out.push(table(headline(res), ['l', 'r', 'r', 'r', 'l', 'l']), '')
+  const rows = headline(res)
+  if (rows.length > 1) out.push(table(rows, ['l', 'r', 'r', 'r', 'l', 'l']), '')
   if (res.cpu) {
     const c = res.cpu
     out.push(`1: best of ${c.rounds.grid.length} interleaved rounds (grid ${c.rounds.grid.map(ms).join(', ')}; Piscina ${c.rounds.piscina.map(ms).join(', ')}); ` +
@@ -118,6 +119,12 @@ export function printReport(res: Results, only: Set<string>, json: boolean): voi
     const d = res.dispatch
     out.push(`2: best of ${d.rounds.grid.length} interleaved rounds (grid ${d.rounds.grid.map(int).join(', ')} units/s; ` +
       `Piscina ${d.rounds.piscina.map(int).join(', ')} tasks/s)`)
+  }
+  if (res.sizing) {
+    const z = res.sizing
+    out.push(`unit sizing: --unit-seconds ${z.unitSeconds} → ${int(z.units)} units, mean unit run time ${z.meanUnitMs.toFixed(0)} ms ` +
+      `(target ${(z.unitSeconds * 1000).toFixed(0)} ms); sized from ${z.samples} sample pieces in ${ms(z.sizingMs)} ` +
+      `(${z.fixedMs.toFixed(2)} ms of each unit's time does not shrink with it), job ${ms(z.jobMs)} from submit, ${int(z.count)} primes`)
   }
   if (res.join) {
     const j = res.join

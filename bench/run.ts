@@ -2,7 +2,7 @@
  * `npm run bench`: swarmgrid's figures, each beside a baseline measured in this same run, and
  * their ratio. Ratios are printed, never asserted: a loaded machine slows the baseline too.
  *
- *   node dist/bench/run.js [--json] [--only cpu,dispatch,join,scale,wire] [--profile DIR]
+ *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire] [--profile DIR]
  *
  * Runs in about two minutes on a 2-core machine: the loopback grid figures first, then the
  * coordinator scale figure in a child process (with --expose-gc, for honest heap numbers).
@@ -15,12 +15,13 @@ import primes, { type PrimesInput, type PrimesOutput } from '../tasks/primes.js'
 import { BenchGrid, joinOnce, trafficDelta, type Traffic } from './grid.js'
 import { piscinaBatch, piscinaFirstTask } from './baseline.js'
 import { wireFigure, type WireFigure } from './wire-bytes.js'
+import { sizingFigure, SIZING_UNIT_SECONDS, type SizingFigure } from './unit-sizing.js'
 import type { ScaleRow } from './machine-scale.js'
 import type { JobSpec } from '../node/coordinator.js'
 import { printReport } from './report.js'
 import { profiled } from './profile.js'
 
-const FIGURES = ['cpu', 'dispatch', 'join', 'scale', 'wire'] as const
+const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire'] as const
 type Figure = typeof FIGURES[number]
 
 /** 9 million numbers per unit from 10^9 up: 20-40 ms of sieving each on a current core. */
@@ -51,6 +52,7 @@ export interface Results {
     rounds: { grid: number[]; piscina: number[] } }
   dispatch?: { units: number; gridPerSec: number; piscinaTasks: number; piscinaPerSec: number; ratio: number; traffic: Traffic
     rounds: { grid: number[]; piscina: number[] } }
+  sizing?: SizingFigure
   join?: { runs: number[]; startResolved: number[]; connected: number[]; medianMs: number; piscinaRuns: number[]; piscinaMedianMs: number; ratio: number }
   scale?: { donors: number; slots: number; budgetMs: number; gc: boolean; rows: ScaleRow[] }
   wire?: WireFigure & { measured: { cpu?: Traffic; dispatch?: Traffic } }
@@ -155,6 +157,11 @@ async function gridFigures({ only, json, profileDir }: Options, results: Results
         ratio: bestGrid / bestPiscina, traffic: traffic!, rounds: { grid: gridPerSec, piscina: piscinaPerSec } }
     }
 
+    if (only.has('sizing')) {
+      progress(`sizing: a primes job with --unit-seconds ${SIZING_UNIT_SECONDS}`, json)
+      results.sizing = await sizingFigure(grid, donor)
+    }
+
     if (only.has('join')) {
       await grid.stopPeer(donor)
       // A job long enough that it is still waiting for donors after every join below.
@@ -210,7 +217,7 @@ async function main(): Promise<void> {
 
   const results: Results = { machine: machine(), threads: availableParallelism() }
   const started = Date.now()
-  if (only.has('cpu') || only.has('dispatch') || only.has('join') || only.has('wire')) {
+  if (only.has('cpu') || only.has('dispatch') || only.has('sizing') || only.has('join') || only.has('wire')) {
     const [before, loadAverageBefore] = [cpuClock(), loadavg()[0]]
     await gridFigures({ only, json, profileDir }, results)
     results.contention = { othersShare: othersShare(before, cpuClock()), loadAverageBefore }

@@ -52,6 +52,7 @@ export class JobCard {
         this.timeEl,
         this.cancelButton),
       h('p', { class: 'params' }, describeParams(job)),
+      job.sizing && h('p', { class: 'sizing muted small', title: 'the units were sized from pieces of the job that the coordinator ran first' }, describeSizing(job.sizing)),
       this.progress,
       h('div', { class: 'progress-label' }, this.countEl, this.etaEl),
       bar,
@@ -157,6 +158,12 @@ function describeParams(job) {
     : [h('span', { class: 'param' }, 'default parameters')]
   return [...params, h('span', { class: 'param' }, h('b', {}, fmtInt(job.units)), ' units'),
     h('span', { class: 'param' }, 'quorum ', h('b', {}, job.quorum))]
+}
+
+/** "sized to 24 units of ~0.05 s from 20 samples". */
+function describeSizing(sizing) {
+  const samples = sizing.cuts.reduce((sum, cut) => sum + cut.samples, 0)
+  return `sized to ${fmtInt(sizing.units)} units of ~${sizing.unitSeconds} s from ${fmtInt(samples)} samples`
 }
 
 function renderResult(job) {

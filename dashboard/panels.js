@@ -121,6 +121,8 @@ export class SubmitForm {
     this.message = form.querySelector('.form-message')
     this.tokenRow = form.querySelector('.token-row')
     this.select.addEventListener('change', () => this.renderFields())
+    this.split = form.elements.split
+    this.split.addEventListener('change', () => this.showSplit())
     form.addEventListener('submit', (event) => { event.preventDefault(); void this.submit() })
   }
 
@@ -136,6 +138,16 @@ export class SubmitForm {
 
   refreshToken() {
     this.tokenRow.hidden = this.hasToken()
+  }
+
+  /** Either the unit count or the seconds per unit: the other field is disabled, so it is neither checked nor sent. */
+  showSplit() {
+    const bySeconds = this.split.value === 'seconds'
+    for (const [name, shown] of [['units', !bySeconds], ['unitSeconds', bySeconds]]) {
+      const input = this.form.elements[name]
+      input.disabled = !shown
+      input.closest('label').hidden = !shown
+    }
   }
 
   renderFields() {
@@ -160,13 +172,15 @@ export class SubmitForm {
       if (!key.startsWith('param.') || text === '') continue
       params[key.slice(6)] = text !== '' && Number.isFinite(Number(text)) ? Number(text) : text
     }
-    const spec = { task: data.get('task'), params, units: Number(data.get('units')), quorum: Number(data.get('quorum')) }
+    const size = data.has('unitSeconds') ? { unitSeconds: Number(data.get('unitSeconds')) } : { units: Number(data.get('units')) }
+    const spec = { task: data.get('task'), params, ...size, quorum: Number(data.get('quorum')) }
     const button = this.form.querySelector('button[type=submit]')
     button.disabled = true
     this.say('')
     try {
       const job = await this.onSubmit(spec)
-      this.say(`Submitted ${job.task} job ${short(job.id)}: ${job.units} units.`, 'ok')
+      const sized = job.sizing ? ` of about ${job.sizing.unitSeconds} s` : ''
+      this.say(`Submitted ${job.task} job ${short(job.id)}: ${job.units} units${sized}.`, 'ok')
     } catch (err) {
       this.say(err.message, 'bad')
     } finally {

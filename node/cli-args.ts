@@ -75,6 +75,7 @@ Example:
       param: { type: 'string', multiple: true, short: 'p' },
       job: { type: 'string' },
       units: { type: 'string' },
+      'unit-seconds': { type: 'string' },
       quorum: { type: 'string' },
       'max-results': { type: 'string' },
       deadline: { type: 'string' },
@@ -85,7 +86,7 @@ Example:
       detach: { type: 'boolean' }
     },
     positionals: 1,
-    help: `swarmgrid submit TASK [--param KEY=VALUE …] [--units N] [--quorum Q] [--json] [--detach]
+    help: `swarmgrid submit TASK [--param KEY=VALUE …] [--units N | --unit-seconds T] [--quorum Q] [--json] [--detach]
 swarmgrid submit --job FILE.json [flags]
 
 Hands a job to the peer running for --data; if none runs, runs one here for the job's life
@@ -94,6 +95,8 @@ Hands a job to the peer running for --data; if none runs, runs one here for the 
   --param KEY=VALUE       a task parameter (repeatable); numbers are numbers
   --job FILE.json         the job as JSON: {"task", "params", "units", "quorum", ...}
   --units N               work units to split the job into (default 16)
+  --unit-seconds T        instead of --units: units of about T seconds each; the peer runs a few small
+                          pieces of the job first (a few seconds at most) and sizes the units from their times
   --quorum Q              agreeing results from distinct peers to accept a unit (default 2)
   --max-results N         results a unit may gather without agreement before it fails (default 2Q+1;
                           with --error-rate, 2n+1 for the n agreeing newcomers a unit may need)
@@ -111,6 +114,7 @@ Tasks: primes (from, to), pi (samples, seed), mandelbrot (width, height, maxIter
 
 Example:
   swarmgrid submit primes --param from=0 --param to=3000000 --units 24 --quorum 2
+  swarmgrid submit primes --param to=2e10 --unit-seconds 2
   swarmgrid submit primes --param to=3000000 --units 240 --error-rate 1e-4`
   },
   status: {

@@ -11,6 +11,7 @@ import { ProgressBar, formatDuration } from './progress-bar.js'
 import type { JobSpec } from './coordinator.js'
 import type { JobView } from './job-view.js'
 import { inlineModuleFile } from '../tasks/wasm.js'
+import { describeSizing } from './unit-sizing.js'
 
 /** How often the bar is redrawn, and a running peer asked for news. */
 const REFRESH_MS = 200
@@ -39,7 +40,7 @@ function jobSpec({ values, positionals }: Parsed): JobSpec {
     ...spec,
     task,
     params: { ...spec.params, ...parseParams('submit', values.param) },
-    units: integerFlag('submit', values, 'units') ?? spec.units,
+    ...unitsOrSeconds(values, spec),
     quorum: integerFlag('submit', values, 'quorum') ?? spec.quorum,
     maxResults: integerFlag('submit', values, 'max-results') ?? spec.maxResults,
     deadline: numberFlag('submit', values, 'deadline') ?? spec.deadline,
@@ -47,6 +48,21 @@ function jobSpec({ values, positionals }: Parsed): JobSpec {
     saboteurs: fractionFlag(values, 'saboteurs') ?? spec.saboteurs,
     spotChecks: fractionFlag(values, 'spot-checks') ?? spec.spotChecks
   }
+}
+
+/**
+ * --units N or --unit-seconds T. Either flag replaces whichever of the two a job file gives,
+ * so that one file serves both ways; both flags at once make no sense.
+ */
+function unitsOrSeconds(values: Record<string, any>, spec: Partial<JobSpec>): Pick<JobSpec, 'units' | 'unitSeconds'> {
+  const units = integerFlag('submit', values, 'units')
+  const unitSeconds = numberFlag('submit', values, 'unit-seconds')
+  if (units !== undefined && unitSeconds !== undefined) {
+    throw new UsageError('submit', 'give --units N or --unit-seconds T, not both')
+  }
+  if (units !== undefined) return { units, unitSeconds: undefined }
+  if (unitSeconds !== undefined) return { units: undefined, unitSeconds }
+  return { units: spec.units, unitSeconds: spec.unitSeconds }
 }
 
 /** A share from 0 to 1; the coordinator checks the range and says what it takes. */
@@ -134,6 +150,7 @@ function report(view: JobView, json: boolean): void {
   const took = view.finishedAt ? formatDuration(view.finishedAt - view.createdAt) : '?'
   console.log(`job ${view.id} ${view.state} in ${took}: ${view.accepted}/${view.units} units, ${view.results} results` +
     (view.redundancy ? ` (${view.redundancy.toFixed(2)} per unit)` : ''))
+  if (view.sizing) console.log(`sized to ${describeSizing(view.sizing)}`)
   if (view.outvoted.length) console.log(`outvoted: ${view.outvoted.map((k) => k.slice(0, 8)).join(', ')}`)
   if (view.error) console.log(`error: ${view.error}`)
   if (view.result !== null) console.log(`result: ${describeValue(view.result)}`)

@@ -15,6 +15,7 @@ import { describeValue, printJson } from './cli-output.js'
 import { submitCommand } from './cli-submit.js'
 import { demoCommand } from './demo.js'
 import { explainUnit } from './cli-explain.js'
+import { describeSizing } from './unit-sizing.js'
 import { creditByPeer, describeDonor, formatCredit, pauseCommand, resumeCommand, runningDonor } from './cli-donor.js'
 
 async function bootstrapCommand({ values }: Parsed): Promise<number> {
@@ -87,6 +88,7 @@ async function statusCommand({ values, positionals }: Parsed): Promise<number> {
 function describeJob(view: JobView): void {
   console.log(`job ${view.id}: ${view.task} ${JSON.stringify(view.params)}`)
   console.log(`state ${view.state}, ${view.accepted}/${view.units} units accepted, ${view.results} results, quorum ${view.quorum}`)
+  if (view.sizing) console.log(`sized to ${describeSizing(view.sizing)}`)
   if (view.error) console.log(`error: ${view.error}`)
   if (view.outvoted.length) console.log(`outvoted peers: ${view.outvoted.map((k) => k.slice(0, 8)).join(', ')}`)
   if (view.result !== null) console.log(`result: ${describeValue(view.result)}`)

@@ -20,6 +20,8 @@ import { LeaseRoutes } from './lease-routes.js'
 import { candidateOf } from './result-groups.js'
 import { mergeOutputs } from './job-merge.js'
 import { resolveSpec, type JobSpec } from './job-spec.js'
+import { describeSizing, sizeUnits } from './unit-sizing.js'
+import { byPeer, frameSized } from './assign-batches.js'
 import type * as wire from './wire.js'
 
 // What a submitter may ask for moved to job-spec.ts; it is still imported from here.
@@ -39,6 +41,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   /** Each job's accepted outputs still on their way to disk. */
   private readonly writing = new WeakMap<ActiveJob, Promise<void>>()
   private readonly timer: NodeJS.Timeout
+  /** Ends the measuring of jobs being sized for --unit-seconds when this peer stops. */
+  private readonly stopping = new AbortController()
   /** Credit granted to donors for validated results (node/credit.ts). */
   readonly credit: CreditLedger
   /** Signs every unit sent out with the submitter's key (node/job-signing.ts); the peer sets it. */
@@ -82,19 +86,21 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   async submit(spec: JobSpec): Promise<JobView> {
     const task = this.registry.require(spec.task)
     const params = spec.params ?? {}
-    const { policy, units } = resolveSpec(spec, task, this.distinctHosts)
-    const inputs = [...task.split(params, units)].map((input) => encodeValue(input))
+    const { policy, units, unitSeconds } = resolveSpec(spec, task, this.distinctHosts)
+    const sized = unitSeconds === undefined ? null : await sizeUnits(task, params, unitSeconds, { tasksDir: this.registry.dir ?? null, signal: this.stopping.signal })
+    const inputs = [...task.split(params, sized?.units ?? units)].map((input) => encodeValue(input))
     if (inputs.length === 0) throw new ParamError(`${task.name} made no units from these parameters`)
 
     const record: JobRecord = {
       id: randomBytes(8).toString('hex'), task: task.name, taskVersion: task.version, params,
       units: inputs.length, policy, state: 'running', createdAt: this.clock(), finishedAt: null,
-      error: null, results: 0, accepted: 0, outvoted: []
+      error: null, results: 0, accepted: 0, outvoted: [], ...(sized ? { sizing: { ...sized, units: inputs.length } } : {})
     }
     await this.store.createJob(record, inputs)
     const job = this.activate(record, task, [])
     const rule = policy.trust ? `credibility 1 − ${policy.trust.errorRate}` : `quorum ${policy.quorum}`
     this.log('job', `submitted ${task.name} job ${record.id.slice(0, 8)}: ${record.units} units, ${rule}`, record.id)
+    if (record.sizing) this.log('job', `sized ${task.name} job ${record.id.slice(0, 8)} to ${describeSizing(record.sizing)}`, record.id)
     this.dispatchAll()
     return this.view(job)
   }
@@ -192,6 +198,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
 
   close(): void {
     clearInterval(this.timer)
+    this.stopping.abort()
   }
 
   // --- inside ---
@@ -261,11 +268,12 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private async execute(job: ActiveJob, decisions: Decision[]): Promise<void> {
     let written: Promise<void> = Promise.resolve()
     let reopened = false
+    const assigns: Array<Extract<Decision, { type: 'assign' }>> = []
     const blacklisted = this.trust.observe(job.record.id, decisions, (key) => this.hostOf(key))
     if (blacklisted.length > 0) queueMicrotask(() => this.backtrack(blacklisted))
     for (const d of decisions) {
       switch (d.type) {
-        case 'assign': this.sendAssign(job, d); break
+        case 'assign': assigns.push(d); break
         case 'cancel-lease': this.linkOf(d.peer)?.sendCancel({ lease: d.lease }); break
         case 'verdict': {
           const link = this.linkOf(d.peer)
@@ -303,18 +311,31 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
         }
       }
     }
+    if (assigns.length > 0) this.sendAssigns(job, assigns)
     if (reopened) this.dispatchAll()
     this.emit('progress', job.record.id)
     await written
   }
 
-  private sendAssign(job: ActiveJob, d: Extract<Decision, { type: 'assign' }>): void {
-    const link = this.linkOf(d.peer)
-    const input = this.store.input(job.record.id, d.unit)
-    if (!link || !input) return
-    this.leases.open(d.lease, job, d.unit, d.peer)
-    link.sendAssign(this.signAssign({ lease: d.lease, job: job.record.id, unit: d.unit, task: job.record.task,
-      taskVersion: job.record.taskVersion, deadlineMs: d.deadline - this.clock(), input, signer: UNSIGNED, signature: UNSIGNED }))
+  /** Each donor's new leases of a job go out as few assigns as fit in a frame, one signature each. */
+  private sendAssigns(job: ActiveJob, decisions: Array<Extract<Decision, { type: 'assign' }>>): void {
+    for (const [peer, leased] of byPeer(decisions)) {
+      const link = this.linkOf(peer)
+      if (!link) continue
+      const units: wire.AssignedUnit[] = []
+      for (const d of leased) {
+        const input = this.store.input(job.record.id, d.unit)
+        if (!input) continue
+        this.leases.open(d.lease, job, d.unit, d.peer)
+        units.push({ lease: d.lease, unit: d.unit, input })
+      }
+      const { record } = job
+      const deadlineMs = Math.max(1, Math.min(...leased.map((d) => d.deadline)) - this.clock())
+      for (const batch of frameSized(units)) {
+        link.sendAssign(this.signAssign({ job: record.id, task: record.task, taskVersion: record.taskVersion,
+          deadlineMs, units: batch, signer: UNSIGNED, signature: UNSIGNED }))
+      }
+    }
   }
 
   private async accept(job: ActiveJob, d: Extract<Decision, { type: 'accept' }>): Promise<void> {
@@ -333,7 +354,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       { output: candidate.bytes, digest: d.group, peers: d.agreeing, at: this.clock(), why },
       { results: machine.resultsReceived, accepted: machine.acceptedCount })
     // Reputation was updated as the decision came in (TrustKeeper.observe).
-    await this.credit.grant(job.record.id, d.unit, d.agreeing)
+    this.credit.grant(job.record.id, d.unit, d.agreeing)
   }
 
   /** All units accepted: merge their outputs in unit order into the job's result. */
@@ -399,6 +420,7 @@ function runsTask(link: DonorLink, record: JobRecord): boolean {
 }
 
 const UNSIGNED = new Uint8Array(0)
+
 
 export function short(key: string): string { return key.slice(0, 8) }
 

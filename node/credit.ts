@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks'
 import type { Database } from 'lmdb'
 import type { Store } from './store.js'
+import type { WriteBehind } from './write-behind.js'
 
 /**
  * A machine that runs the benchmark loop this many times per ms scores 1000: one core of the
@@ -51,11 +52,14 @@ export function claimOf(cpuMs: number, speed: number): number {
 /** Credit each peer earned for this coordinator, kept in the peer's store beside reputation. */
 export class CreditLedger {
   private readonly db: Database<CreditRecord, string>
+  /** Credit changes with every accepted unit: written once per turn. */
+  private readonly records: WriteBehind<CreditRecord>
   /** Claims of results whose units are not settled yet, by job and unit, then peer. */
   private readonly claims = new Map<string, Map<string, { claim: number; cpuMs: number }>>()
 
   constructor(store: Store) {
     this.db = store.sub<CreditRecord, string>('credit')
+    this.records = store.writeBehind(this.db)
   }
 
   claim(job: string, unit: number, peer: string, cpuMs: number, speed: number): void {
@@ -66,7 +70,7 @@ export class CreditLedger {
   }
 
   /** The unit was accepted: its agreeing peers share the smallest of their claims. */
-  async grant(job: string, unit: number, agreeing: string[]): Promise<void> {
+  grant(job: string, unit: number, agreeing: string[]): void {
     const key = `${job}/${unit}`
     const byPeer = this.claims.get(key)
     this.claims.delete(key)
@@ -75,10 +79,11 @@ export class CreditLedger {
     if (claims.length === 0) return
     const granted = Math.min(...claims.map((c) => c.claim))
     const cpuSeconds = Math.min(...claims.map((c) => c.cpuMs)) / 1000
-    await Promise.all(agreeing.filter((peer) => byPeer.has(peer)).map((peer) => {
-      const now = this.db.get(peer) ?? { key: peer, credit: 0, cpuSeconds: 0, results: 0 }
-      return this.db.put(peer, { key: peer, credit: now.credit + granted, cpuSeconds: now.cpuSeconds + cpuSeconds, results: now.results + 1 })
-    }))
+    for (const peer of agreeing) {
+      if (!byPeer.has(peer)) continue
+      const now = this.records.get(peer) ?? { key: peer, credit: 0, cpuSeconds: 0, results: 0 }
+      this.records.put(peer, { key: peer, credit: now.credit + granted, cpuSeconds: now.cpuSeconds + cpuSeconds, results: now.results + 1 })
+    }
   }
 
   /** The unit ended without acceptance (failed, cancelled): its claims earn nothing. */
@@ -86,9 +91,9 @@ export class CreditLedger {
     for (const key of this.claims.keys()) if (key.startsWith(`${job}/`)) this.claims.delete(key)
   }
 
-  get(peer: string): CreditRecord | undefined { return this.db.get(peer) }
+  get(peer: string): CreditRecord | undefined { return this.records.get(peer) }
 
-  all(): CreditRecord[] { return [...this.db.getRange({}).map(({ value }) => value)] }
+  all(): CreditRecord[] { return this.records.all() }
 }
 
 /** Credit as `status` shows it. */

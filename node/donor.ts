@@ -1,24 +1,25 @@
 /**
  * The donor: offers its threads to the coordinators it meets, runs the units they lease it in
- * a Piscina pool with a deadline and a memory limit per unit, and reports back.
+ * a Piscina pool with a deadline and a memory limit per unit, and reports back. Short units
+ * run in batches, and the donor holds enough of them in hand that its threads never wait on
+ * the network (node/batch-sizing.ts).
  */
 import { EventEmitter } from 'node:events'
 import { availableParallelism } from 'node:os'
-import { MessageChannel } from 'node:worker_threads'
-import { expose } from 'comlink/dist/esm/comlink.mjs'
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import type { TaskRegistry } from '../tasks/registry.js'
-import type { RunRequest, RunResponse, UnitReporter } from '../worker/messages.js'
+import type { UnitError, UnitOutcome, UnitReporter } from '../worker/messages.js'
 import type { CoordinatorLink, DonorSide } from './links.js'
+import { LIMITS } from './wire.js'
 import type * as wire from './wire.js'
 import { PendingResults } from './pending-results.js'
 import { createUnitPool, type UnitPool } from './unit-pool.js'
 import type { DonorPolicy } from './donor-policy.js'
 import type { Gate } from './donor-governor.js'
-import { isMemoryCapError } from '../worker/wasm-sandbox.js'
+import { BatchSizing } from './batch-sizing.js'
+import { failureOf, type HeldUnit } from './held-unit.js'
 
-/** Units leased ahead of free threads, so a thread never idles for a network round trip. */
-const PREFETCH_PER_THREAD = 1
+/** Batches handed to the pool per thread: one running, one waiting, so a thread never idles between them. */
+const BATCHES_PER_THREAD = 2
 
 export interface DonorOptions {
   threads?: number
@@ -47,19 +48,16 @@ export interface DonorStats {
   gate: Gate
 }
 
-interface Running {
-  link: CoordinatorLink
-  msg: wire.AssignMessage
-  abort: AbortController
-  /** Why it was stopped, when the donor itself stopped it. */
-  stopped: 'cancelled' | 'handback' | 'deadline' | null
-  /** Left the pool's queue for a thread: a draining donor lets it finish. */
-  started: boolean
-  /** The coordinator's deadline, or the donor's own cap on wasm units when shorter. */
-  limitMs: number
-}
+/** Units on their way through one thread together. */
+interface Batch { units: HeldUnit[]; abort: AbortController }
 
-interface LinkState { offered: number; running: Map<number, Running> }
+interface LinkState {
+  offered: number
+  /** Every unit held for this coordinator, waiting or in a batch. */
+  held: Map<number, HeldUnit>
+  /** The job of the latest unit it leased: what the next request for more is sized by. */
+  latestJob?: string
+}
 
 export class Donor extends EventEmitter implements DonorSide {
   readonly threads: number
@@ -67,23 +65,30 @@ export class Donor extends EventEmitter implements DonorSide {
   private gate: Gate = 'open'
   private readonly links = new Map<CoordinatorLink, LinkState>()
   private readonly stats = { unitsRun: 0, accepted: 0, rejected: 0, failed: 0 }
-  /** Units still running for coordinators that went away, and the results they left behind. */
-  private readonly orphans = new Set<Running>()
+  /** Units still held for coordinators that went away, and the results they left behind. */
+  private readonly orphans = new Set<HeldUnit>()
   readonly pending = new PendingResults()
+  private readonly sizing: BatchSizing
+  /** Units leased and not yet in a batch, oldest first. */
+  private waiting: HeldUnit[] = []
+  private batchesInPool = 0
+  private pumpScheduled = false
   private stopping = false
 
   constructor(private readonly options: DonorOptions) {
     super()
     this.threads = Math.max(1, options.threads ?? availableParallelism())
     this.pool = options.pool ?? createUnitPool({ threads: this.threads, memoryMb: options.memoryMb })
+    this.sizing = new BatchSizing(this.threads)
   }
 
   /** A coordinator is reachable: offer it what this donor can take. */
   attach(link: CoordinatorLink): void {
     if (this.stopping || this.links.has(link)) return
-    this.links.set(link, { offered: 0, running: new Map() })
+    this.links.set(link, { offered: 0, held: new Map() })
     this.offer(link)
-    for (const result of this.pending.take(link.key)) this.send(link, result)
+    const kept = this.pending.take(link.key)
+    if (kept.length > 0) this.send(link, kept)
   }
 
   /**
@@ -94,41 +99,48 @@ export class Donor extends EventEmitter implements DonorSide {
     const state = this.links.get(link)
     if (!state) return
     this.links.delete(link)
-    for (const running of state.running.values()) this.orphans.add(running)
+    for (const held of state.held.values()) this.orphans.add(held)
   }
 
   assign(link: CoordinatorLink, msg: wire.AssignMessage): void {
     const state = this.links.get(link)
     if (!state) return
-    if (state.running.has(msg.lease)) throw new Error(`lease ${msg.lease} assigned twice`)
-    state.offered = Math.max(0, state.offered - 1)
+    const leases = new Set<number>()
+    for (const { lease } of msg.units) {
+      if (state.held.has(lease) || leases.has(lease)) throw new Error(`lease ${lease} assigned twice`)
+      leases.add(lease)
+    }
+    state.offered = Math.max(0, state.offered - msg.units.length)
+    const failAll = (kind: wire.FailureKind, reason: string) => {
+      for (const { lease } of msg.units) link.sendFailure({ lease, kind, reason })
+    }
     const task = this.options.registry.get(msg.task)
     if (this.stopping || !task || task.version !== msg.taskVersion) {
-      const reason = this.stopping ? 'donor is stopping' : `task ${msg.task} v${msg.taskVersion} is not installed here`
-      link.sendFailure({ lease: msg.lease, kind: this.stopping ? 'handback' : 'error', reason })
-      return
+      return failAll(this.stopping ? 'handback' : 'error', this.stopping ? 'donor is stopping' : `task ${msg.task} v${msg.taskVersion} is not installed here`)
     }
     const refusal = this.options.policy?.refusal(msg)
     if (refusal) {
-      link.sendFailure({ lease: msg.lease, kind: 'refused', reason: refusal })
+      failAll('refused', refusal)
       this.emit('refused', msg, refusal)
       return
     }
-    if (this.gate !== 'open') {
-      link.sendFailure({ lease: msg.lease, kind: 'handback', reason: 'donor is paused' })
-      return
-    }
+    if (this.gate !== 'open') return failAll('handback', 'donor is paused')
     const wasm = msg.task === 'wasm' ? this.options.wasm : undefined
     const limitMs = wasm ? Math.min(msg.deadlineMs, wasm.timeMs) : msg.deadlineMs
-    const running: Running = { link, msg, abort: new AbortController(), stopped: null, started: false, limitMs }
-    state.running.set(msg.lease, running)
-    void this.run(running, state)
+    state.latestJob = msg.job
+    for (const unit of msg.units) {
+      const held: HeldUnit = { link, job: msg.job, task: msg.task, deadlineMs: msg.deadlineMs, ...unit,
+        stopped: null, started: false, limitMs, alone: false, batch: null }
+      state.held.set(unit.lease, held)
+      this.waiting.push(held)
+    }
+    this.schedulePump()
   }
 
   cancel(link: CoordinatorLink, msg: wire.CancelMessage): void {
-    const running = this.links.get(link)?.running.get(msg.lease) ??
-      [...this.orphans].find((o) => o.link.key === link.key && o.msg.lease === msg.lease)
-    if (running) this.stop(running, 'cancelled')
+    const held = this.links.get(link)?.held.get(msg.lease) ??
+      [...this.orphans].find((o) => o.link.key === link.key && o.lease === msg.lease)
+    if (held) this.stop(held, 'cancelled')
   }
 
   verdict(_link: CoordinatorLink, msg: wire.VerdictMessage): void {
@@ -139,7 +151,7 @@ export class Donor extends EventEmitter implements DonorSide {
 
   snapshot(): DonorStats {
     let busy = 0
-    for (const state of this.links.values()) busy += state.running.size
+    for (const state of this.links.values()) busy += state.held.size
     return { threads: this.threads, busy: Math.min(busy, this.threads), ...this.stats, gate: this.gate }
   }
 
@@ -157,101 +169,195 @@ export class Donor extends EventEmitter implements DonorSide {
     for (const [link, state] of this.links) {
       if (state.offered > 0) link.sendWant({ slots: 0 })
       state.offered = 0
-      for (const running of state.running.values()) if (gate === 'closed' || !running.started) this.stop(running, 'handback')
+      for (const held of state.held.values()) if (gate === 'closed' || !held.started) this.stop(held, 'handback')
     }
-    if (gate === 'closed') for (const running of this.orphans) this.stop(running, 'cancelled')
+    if (gate === 'closed') for (const held of this.orphans) this.stop(held, 'cancelled')
   }
 
   /** Hands every unit in flight back to its coordinator, then ends the threads. */
   async close(): Promise<void> {
     this.stopping = true
     for (const state of this.links.values()) {
-      for (const running of state.running.values()) this.stop(running, 'handback')
+      for (const held of state.held.values()) this.stop(held, 'handback')
     }
-    for (const running of this.orphans) this.stop(running, 'cancelled')
+    for (const held of this.orphans) this.stop(held, 'cancelled')
     this.links.clear()
     await this.pool.destroy()
   }
 
-  private async run(running: Running, state: LinkState): Promise<void> {
-    const { link, msg } = running
-    const deadline = setTimeout(() => this.stop(running, 'deadline'), running.limitMs)
-    const { port1, port2 } = new MessageChannel()
-    const reporter: UnitReporter = {
-      progress: (fraction) => link.sendProgress({ lease: msg.lease, fraction }),
-      started: () => { running.started = true }
+  // --- inside ---
+
+  /** Units leased in one frame arrive as several assigns: batch them once all are in. */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return
+    this.pumpScheduled = true
+    setImmediate(() => {
+      this.pumpScheduled = false
+      this.pump()
+    })
+  }
+
+  /** Hands the pool batches of waiting units, as many as keep every thread busy. */
+  private pump(): void {
+    while (this.batchesInPool < this.threads * BATCHES_PER_THREAD) {
+      const batch = this.nextBatch()
+      if (!batch) return
+      void this.runBatch(batch)
     }
-    expose(reporter, nodeEndpoint(port1 as any))
-    this.emit('unit-start', msg)
+  }
+
+  /** The oldest waiting unit and those of its job and coordinator right behind it, as many as suit their run time. */
+  private nextBatch(): Batch | null {
+    this.waiting = this.waiting.filter((held) => !held.stopped)
+    const first = this.waiting[0]
+    if (!first) return null
+    const size = first.alone ? 1 : this.sizing.batchSize(first.job, this.waiting.length)
+    let taken = 1
+    while (taken < size && taken < this.waiting.length) {
+      const next = this.waiting[taken]
+      if (next.alone || next.job !== first.job || next.link !== first.link) break
+      taken++
+    }
+    const batch: Batch = { units: this.waiting.splice(0, taken), abort: new AbortController() }
+    for (const held of batch.units) held.batch = batch
+    return batch
+  }
+
+  private async runBatch(batch: Batch): Promise<void> {
+    this.batchesInPool++
+    const [first] = batch.units
+    // Every unit of a batch has the same limit; a batch that runs past it is run again unit by unit.
+    const deadline = setTimeout(() => {
+      if (batch.units.length === 1) this.stop(first, 'deadline')
+      else batch.abort.abort()
+    }, first.limitMs)
+    const reporter: UnitReporter = {
+      progress: (index, fraction) => {
+        const held = batch.units[index]
+        if (held && !held.stopped) held.link.sendProgress({ lease: held.lease, fraction })
+      },
+      started: () => { for (const held of batch.units) held.started = true }
+    }
+    for (const held of batch.units) this.emit('unit-start', held)
+    let outcomes: UnitOutcome[] | null = null
+    let crash: Error | null = null
     try {
-      const request: RunRequest = { task: msg.task, tasksDir: this.options.registry.dir ?? null, unit: msg.unit, input: msg.input, port: port2,
-        limits: { wasmMemoryMb: this.options.wasm?.memoryMb }, nice: this.options.nice }
-      const response: RunResponse = await this.pool.run(request, { transferList: [port2] as any, signal: running.abort.signal })
-      this.stats.unitsRun++
-      const result = { lease: msg.lease, runMs: response.runMs, output: response.output,
-        cpuMs: response.cpuMs ?? response.runMs, speed: this.options.speed ?? 1000 }
-      if (this.links.get(link) === state) this.send(link, result)
-      else this.deliverLater(link.key, result)
+      const response = await this.pool.run({ task: first.task, tasksDir: this.options.registry.dir ?? null,
+        units: batch.units.map(({ unit, input }) => ({ unit, input })), limits: { wasmMemoryMb: this.options.wasm?.memoryMb },
+        nice: this.options.nice }, { signal: batch.abort.signal, reporter })
+      outcomes = response.outcomes
     } catch (err) {
-      const failure = failureOf(running, err as Error)
-      if (failure) {
-        if (failure.kind !== 'handback') this.stats.failed++
-        link.sendFailure({ lease: msg.lease, ...failure })
-      }
+      crash = err as Error
     } finally {
       clearTimeout(deadline)
-      port1.close()
-      state.running.delete(msg.lease)
-      this.orphans.delete(running)
-      this.emit('unit-end', msg)
-      if (this.links.get(link) === state) this.offer(link)
+      this.batchesInPool--
     }
+    if (outcomes) this.settle(batch, outcomes)
+    else this.settleCrashed(batch, crash!)
+    this.pump()
   }
 
-  private stop(running: Running, why: NonNullable<Running['stopped']>): void {
-    if (running.stopped) return
-    running.stopped = why
-    running.abort.abort()
+  /** Each unit's outcome goes to its coordinator; results to one coordinator leave together. */
+  private settle(batch: Batch, outcomes: UnitOutcome[]): void {
+    const results: wire.ResultMessage[] = []
+    batch.units.forEach((held, index) => {
+      const outcome = outcomes[index]
+      if (held.stopped) {
+        this.report(held, new Error(held.stopped))
+      } else if (outcome?.ok) {
+        this.stats.unitsRun++
+        this.sizing.record(held.job, outcome.runMs)
+        results.push({ lease: held.lease, runMs: Math.round(outcome.runMs), output: outcome.output,
+          cpuMs: Math.round(outcome.cpuMs), speed: this.options.speed ?? 1000 })
+      } else {
+        this.report(held, errorOf(outcome?.error ?? { name: 'Error', message: 'no outcome for this unit' }))
+      }
+      this.release(held)
+    })
+    if (results.length > 0) {
+      const { link } = batch.units[0]
+      if (this.links.has(link)) this.send(link, results)
+      else this.deliverLater(link.key, results)
+    }
+    this.reoffer(batch)
   }
 
-  /** A result that never reached its coordinator is kept for its next connection. */
-  private send(link: CoordinatorLink, result: wire.ResultMessage): void {
-    link.sendResult(result)
-    void link.delivered?.().then((ok) => { if (!ok) this.deliverLater(link.key, result) })
+  /** The batch as a whole failed (stopped, or its thread died): which unit was to blame is found by running each alone. */
+  private settleCrashed(batch: Batch, crash: Error): void {
+    const again = batch.units.length > 1 && !this.stopping
+    for (const held of batch.units) {
+      if (again && !held.stopped) {
+        held.alone = true
+        held.batch = null
+        held.started = false
+        this.waiting.unshift(held)
+        continue
+      }
+      this.report(held, crash)
+      this.release(held)
+    }
+    this.reoffer(batch)
+  }
+
+  private report(held: HeldUnit, err: Error): void {
+    const failure = failureOf(held, err)
+    if (!failure) return
+    if (failure.kind !== 'handback') this.stats.failed++
+    held.link.sendFailure({ lease: held.lease, ...failure })
+  }
+
+  private release(held: HeldUnit): void {
+    this.links.get(held.link)?.held.delete(held.lease)
+    this.orphans.delete(held)
+    this.emit('unit-end', held)
+  }
+
+  private reoffer(batch: Batch): void {
+    const links = new Set(batch.units.map((held) => held.link))
+    for (const link of links) this.offer(link)
+  }
+
+  private stop(held: HeldUnit, why: NonNullable<HeldUnit['stopped']>): void {
+    if (held.stopped) return
+    held.stopped = why
+    const { batch } = held
+    if (!batch) {
+      // Still waiting: it never reached a thread, so it is settled here, and its slot offered again.
+      this.report(held, new Error(why))
+      this.release(held)
+      this.offer(held.link)
+      return
+    }
+    if (batch.units.every((h) => h.stopped)) batch.abort.abort()
+  }
+
+  /** Results that never reached their coordinator are kept for its next connection. */
+  private send(link: CoordinatorLink, results: wire.ResultMessage[]): void {
+    for (const result of results) link.sendResult(result)
+    void link.delivered?.().then((ok) => { if (!ok) this.deliverLater(link.key, results) })
   }
 
   /** To the coordinator's new connection if it already has one, else kept until it has. */
-  private deliverLater(key: string, result: wire.ResultMessage): void {
+  private deliverLater(key: string, results: wire.ResultMessage[]): void {
     const link = [...this.links.keys()].find((l) => l.key === key)
-    if (link) return this.send(link, result)
-    this.pending.keep(key, result)
-    this.emit('result-kept', result)
+    if (link) return this.send(link, results)
+    for (const result of results) {
+      this.pending.keep(key, result)
+      this.emit('result-kept', result)
+    }
   }
 
-  /** Tops the coordinator's standing offer up to this donor's capacity. */
+  /** Tops the coordinator's standing offer up to what this donor should hold for it. */
   private offer(link: CoordinatorLink): void {
     const state = this.links.get(link)
     if (!state || this.stopping || this.gate !== 'open') return
-    const capacity = this.threads * (1 + PREFETCH_PER_THREAD)
-    const slots = capacity - state.offered - state.running.size
+    const slots = Math.min(LIMITS.slots, this.sizing.held(state.latestJob) - state.offered - state.held.size)
     if (slots <= 0) return
     state.offered += slots
     link.sendWant({ slots })
   }
 }
 
-/** What to tell the coordinator about a unit that did not finish; null when nothing. */
-function failureOf(running: Running, err: Error): Pick<wire.FailureMessage, 'kind' | 'reason'> | null {
-  const limit = (s: string) => s.slice(0, 500)
-  switch (running.stopped) {
-    case 'cancelled': return null
-    case 'handback': return { kind: 'handback', reason: 'donor stopped' }
-    case 'deadline': return { kind: 'timeout', reason: running.limitMs < running.msg.deadlineMs
-      ? `ran past this donor's ${running.limitMs} ms time cap for wasm units` : `ran past its ${running.msg.deadlineMs} ms deadline` }
-  }
-  if (isMemoryCapError(err)) return { kind: 'memory', reason: limit(err.message) }
-  if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
-    return { kind: 'memory', reason: limit(`ran out of memory: ${err.message}`) }
-  }
-  return { kind: 'error', reason: limit(`${err.name}: ${err.message}`) }
+function errorOf({ name, message, code }: UnitError): Error {
+  return Object.assign(new Error(message), { name, ...(code !== undefined ? { code } : {}) })
 }

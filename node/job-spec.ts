@@ -12,11 +12,18 @@ export const DEFAULT_QUORUM = 2
 const DEFAULT_LEASE_MS = 5 * 60 * 1000
 const DEFAULT_MAX_ERRORS = 3
 const MAX_UNITS = 10_000_000
+/** Units much shorter than this cost more to hand out and check than to run. */
+export const MIN_UNIT_SECONDS = 0.01
 
 export interface JobSpec extends TrustOptions {
   task: string
   params?: Params
   units?: number
+  /**
+   * Instead of units: the seconds one unit should take; the coordinator measures a few pieces
+   * of the job and splits it into units of about this long (node/unit-sizing.ts).
+   */
+  unitSeconds?: number
   quorum?: number
   /** Results a unit may gather without agreement before it fails; default 2·quorum + 1. */
   maxResults?: number
@@ -25,8 +32,11 @@ export interface JobSpec extends TrustOptions {
   deadline?: number
 }
 
-/** The job's policy and the number of units to split it into; throws ParamError on a bad value. */
-export function resolveSpec(spec: JobSpec, task: TaskModule, distinctHosts: boolean): { policy: JobPolicy; units: number } {
+/**
+ * The job's policy and the number of units to split it into, or the seconds a unit should
+ * take when the coordinator is to size them; throws ParamError on a bad value.
+ */
+export function resolveSpec(spec: JobSpec, task: TaskModule, distinctHosts: boolean): { policy: JobPolicy; units: number; unitSeconds?: number } {
   const quorum = positiveInteger(spec.quorum ?? DEFAULT_QUORUM, 'quorum')
   const trust = trustPolicy(spec, distinctHosts)
   const policy: JobPolicy = {
@@ -38,9 +48,26 @@ export function resolveSpec(spec: JobSpec, task: TaskModule, distinctHosts: bool
     ...(task.partial ? { partial: true } : {})
   }
   if (policy.maxResults < quorum && !policy.trust) throw new ParamError(`--max-results (${policy.maxResults}) must be at least --quorum (${quorum})`)
+  if (spec.unitSeconds !== undefined && spec.unitSeconds !== null) {
+    if (spec.units !== undefined && spec.units !== null) {
+      throw new ParamError(`give --units N or --unit-seconds T, not both (--units ${spec.units}, --unit-seconds ${spec.unitSeconds})`)
+    }
+    return { policy, units: DEFAULT_UNITS, unitSeconds: unitSeconds(spec.unitSeconds, policy.leaseMs / 1000) }
+  }
   const units = positiveInteger(spec.units ?? DEFAULT_UNITS, 'units')
   if (units > MAX_UNITS) throw new ParamError(`--units is at most ${MAX_UNITS}`)
   return { policy, units }
+}
+
+/** Donors differ in speed from the peer that measured: a unit gets twice the time asked for before its deadline. */
+function unitSeconds(value: unknown, deadline: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < MIN_UNIT_SECONDS) {
+    throw new ParamError(`--unit-seconds takes a number of seconds of at least ${MIN_UNIT_SECONDS}, not ${JSON.stringify(value)}`)
+  }
+  if (value > deadline / 2) {
+    throw new ParamError(`--unit-seconds ${value} is over half the ${deadline} s a donor has for a unit: ask for shorter units, or raise --deadline to at least ${value * 2}`)
+  }
+  return value
 }
 
 function positiveInteger(value: number, flag: string): number {

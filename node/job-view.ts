@@ -7,6 +7,7 @@ import { decodeValue } from '../tasks/values.js'
 import type { JobMachine, JobState, UnitState } from './job-machine.js'
 import type { JobRecord } from './store.js'
 import type { TrustSpec } from './credibility-acceptance.js'
+import type { UnitSizing } from './unit-sizing.js'
 
 export interface JobView {
   id: string
@@ -33,6 +34,8 @@ export interface JobView {
   outvoted: string[]
   /** Donors that refused to run this job, and why: unsigned, untrusted signer, task kind not allowed. */
   refusals: Array<{ peer: string; reason: string }>
+  /** For a job submitted with --unit-seconds: what was measured and how many units that made; else null. */
+  sizing: UnitSizing | null
   createdAt: number
   finishedAt: number | null
   error: string | null
@@ -68,6 +71,7 @@ export function jobView(record: JobRecord, live?: LiveJob, storedResult?: Uint8A
     redundancy: accepted > 0 ? results / accepted : null,
     outvoted: live?.outvoted ?? record.outvoted,
     refusals: (record.refusals ?? []).map(({ peer, reason }) => ({ peer, reason })),
+    sizing: record.sizing ?? null,
     createdAt: record.createdAt,
     finishedAt: record.finishedAt,
     error: record.error,

@@ -5,9 +5,11 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
+import { WriteBehind } from './write-behind.js'
 import type { JobPolicy, JobState } from './job-machine.js'
 import type { Params } from '../tasks/contract.js'
 import type { Explanation } from './acceptance.js'
+import type { UnitSizing } from './unit-sizing.js'
 
 export interface JobRecord {
   id: string
@@ -27,6 +29,8 @@ export interface JobRecord {
   outvoted: string[]
   /** Donors that would not run this job, and why (node/donor-policy.ts). */
   refusals?: Array<{ peer: string; reason: string; at: number }>
+  /** How the units were sized, for a job submitted with --unit-seconds (node/unit-sizing.ts). */
+  sizing?: UnitSizing
 }
 
 export interface AcceptedOutput {
@@ -69,6 +73,10 @@ export class Store {
   private readonly accepted: Database<AcceptedOutput, UnitKey>
   private readonly results: Database<Uint8Array, string>
   private readonly peers: Database<Reputation, string>
+  /** Job records and reputations change with every result: they are written once per turn (write-behind.ts). */
+  private readonly jobWrites: WriteBehind<JobRecord>
+  private readonly reputationWrites: WriteBehind<Reputation>
+  private readonly writeBehinds: Array<WriteBehind<any, any>> = []
 
   private constructor(private readonly root: RootDatabase) {
     this.jobs = root.openDB({ name: 'jobs' })
@@ -76,6 +84,8 @@ export class Store {
     this.accepted = root.openDB({ name: 'accepted' })
     this.results = root.openDB({ name: 'results', encoding: 'binary' })
     this.peers = root.openDB({ name: 'peers' })
+    this.jobWrites = this.writeBehind(this.jobs)
+    this.reputationWrites = this.writeBehind(this.peers)
   }
 
   static open(dataDir: string, { readOnly = false } = {}): Store {
@@ -94,10 +104,10 @@ export class Store {
     })
   }
 
-  job(id: string): JobRecord | undefined { return this.jobs.get(id) }
+  job(id: string): JobRecord | undefined { return this.jobWrites.get(id) }
 
   listJobs(): JobRecord[] {
-    return [...this.jobs.getRange({}).map(({ value }) => value)].sort((a, b) => a.createdAt - b.createdAt)
+    return this.jobWrites.all().sort((a, b) => a.createdAt - b.createdAt)
   }
 
   /** Finds a job by a prefix of its id, as users type the first few characters. */
@@ -111,6 +121,7 @@ export class Store {
   updateJob(id: string, change: Partial<JobRecord>): Promise<boolean> {
     const job = this.job(id)
     if (!job) return Promise.resolve(false)
+    this.jobWrites.take(id)
     return this.jobs.put(id, { ...job, ...change })
   }
 
@@ -118,11 +129,14 @@ export class Store {
 
   /** Resolves once the output is on disk: only then may the verdict go out. */
   async accept(jobId: string, unit: number, output: AcceptedOutput, counters: Pick<JobRecord, 'results' | 'accepted'>): Promise<void> {
-    await this.root.transaction(() => {
-      this.accepted.put([jobId, unit], output)
-      const job = this.jobs.get(jobId)
-      if (job) this.jobs.put(jobId, { ...job, ...counters })
-    })
+    this.countJob(jobId, counters)
+    await this.accepted.put([jobId, unit], output)
+  }
+
+  /** The job's counters; a restart recounts what is accepted from the outputs on disk. */
+  private countJob(jobId: string, counters: Pick<JobRecord, 'results' | 'accepted'>): void {
+    const job = this.job(jobId)
+    if (job) this.jobWrites.put(jobId, { ...job, ...counters })
   }
 
   acceptedOutput(jobId: string, unit: number): AcceptedOutput | undefined { return this.accepted.get([jobId, unit]) }
@@ -132,37 +146,34 @@ export class Store {
   }
 
   async finishJob(jobId: string, change: Partial<JobRecord>, result?: Uint8Array): Promise<void> {
+    const job = this.job(jobId)
+    this.jobWrites.take(jobId)
     await this.root.transaction(() => {
       if (result) this.results.put(jobId, result)
-      const job = this.jobs.get(jobId)
       if (job) this.jobs.put(jobId, { ...job, ...change })
     })
   }
 
   result(jobId: string): Uint8Array | undefined { return this.results.get(jobId) }
 
-  reputation(key: string): Reputation | undefined { return this.peers.get(key) }
+  reputation(key: string): Reputation | undefined { return this.reputationWrites.get(key) }
 
-  allReputations(): Reputation[] { return [...this.peers.getRange({}).map(({ value }) => value)] }
-
-  updateReputation(key: string, host: string, change: (r: Reputation) => void): Promise<boolean> {
-    const current = this.peers.get(key) ??
-      { key, host, validated: 0, invalidated: 0, errors: 0, consecutiveValid: 0, lastSeen: 0 }
-    const next = { ...current, host, lastSeen: Date.now() }
-    change(next)
-    return this.peers.put(key, next)
-  }
+  allReputations(): Reputation[] { return this.reputationWrites.all() }
 
   /** Writes a reputation record whole: the trust ledger keeps the current one in memory. */
-  saveReputation(record: Reputation): Promise<boolean> { return this.peers.put(record.key, record) }
+  saveReputation(record: Reputation): void { this.reputationWrites.put(record.key, record) }
 
   /** Backtracking: an accepted output that lost its credibility is removed until the unit is accepted again. */
   async unaccept(jobId: string, unit: number, counters: Pick<JobRecord, 'results' | 'accepted'>): Promise<void> {
-    await this.root.transaction(() => {
-      this.accepted.remove([jobId, unit])
-      const job = this.jobs.get(jobId)
-      if (job) this.jobs.put(jobId, { ...job, ...counters })
-    })
+    this.countJob(jobId, counters)
+    await this.accepted.remove([jobId, unit])
+  }
+
+  /** Writes to `db` coalesced per turn, flushed before the store closes. */
+  writeBehind<V, K extends Key = string>(db: Database<V, K>): WriteBehind<V, K> {
+    const writes = new WriteBehind<V, K>(db)
+    this.writeBehinds.push(writes)
+    return writes
   }
 
   /** A named database of its own, for a module that keeps its records beside these (lease log, bans). */
@@ -170,7 +181,10 @@ export class Store {
     return this.root.openDB<V, K>({ name, ...options })
   }
 
-  async close(): Promise<void> { await this.root.close() }
+  async close(): Promise<void> {
+    await Promise.all(this.writeBehinds.map((writes) => writes.flush()))
+    await this.root.close()
+  }
 }
 
 export function noStore(dataDir: string): Error {

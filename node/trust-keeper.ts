@@ -54,7 +54,7 @@ export class TrustKeeper {
   constructor(store: Store) {
     this.ledger = new TrustLedger({
       load: (key) => store.reputation(key),
-      save: (record) => { void store.saveReputation({ ...record }) }
+      save: (record) => store.saveReputation({ ...record })
     })
   }
 

@@ -6,16 +6,23 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
-import { wrap, releaseProxy } from 'comlink/dist/esm/comlink.mjs'
+import { MessageChannel } from 'node:worker_threads'
+import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import type { RunRequest, RunResponse, UnitReporter } from '../worker/messages.js'
+import type { BatchRequest, RunRequest, RunResponse, UnitReporter } from '../worker/messages.js'
 import { unitProcessEntry, unitWorkerEntry } from '../worker/pool-entry.js'
 import type { FromUnitProcess, ToUnitProcess, UnitProcessConfig } from '../worker/unit-process.js'
 import { CpuLimiter } from './cpu-limiter.js'
 import { processCpuMs } from './cpu-meter.js'
 
+export interface RunOptions {
+  signal?: AbortSignal
+  /** Told when the batch starts on a thread, and of each unit's progress. */
+  reporter: UnitReporter
+}
+
 export interface UnitPool {
-  run(request: RunRequest, options: { transferList?: any; signal?: AbortSignal }): Promise<RunResponse>
+  run(request: BatchRequest, options: RunOptions): Promise<RunResponse>
   destroy(): Promise<void>
   /** CPU ms used by units outside this process so far (0 when they run in it). */
   externalCpuMs(): number
@@ -43,6 +50,7 @@ export function cpuLimitUnsupported(): CpuLimitError {
 }
 
 export function createUnitPool(options: UnitPoolOptions): UnitPool {
+  // The process pool's child runs a thread pool of its own, made by this same function.
   if (options.cpuLimitPct === undefined || options.cpuLimitPct >= 100) return threadPool(options)
   if (process.platform === 'win32') throw cpuLimitUnsupported()
   return new ProcessPool(options)
@@ -52,7 +60,17 @@ function threadPool(options: UnitPoolOptions): UnitPool {
   const pool = new Piscina({ ...unitWorkerEntry(), minThreads: options.threads, maxThreads: options.threads,
     resourceLimits: { maxOldGenerationSizeMb: options.memoryMb ?? DEFAULT_UNIT_MEMORY_MB } })
   return {
-    run: (request, opts) => pool.run(request, opts),
+    async run(request, { signal, reporter }) {
+      // One port per batch carries its progress back; comlink turns its messages into calls.
+      const { port1, port2 } = new MessageChannel()
+      expose(reporter, nodeEndpoint(port1 as any))
+      try {
+        const threadRequest: RunRequest = { ...request, port: port2 }
+        return await pool.run(threadRequest, { transferList: [port2] as any, signal })
+      } finally {
+        port1.close()
+      }
+    },
     destroy: () => pool.destroy(),
     externalCpuMs: () => 0,
     limiter: null
@@ -62,8 +80,7 @@ function threadPool(options: UnitPoolOptions): UnitPool {
 interface Pending {
   resolve(response: RunResponse): void
   reject(err: Error): void
-  reporter: ReturnType<typeof wrap<UnitReporter>>
-  port: RunRequest['port']
+  reporter: UnitReporter
   started: boolean
 }
 
@@ -102,20 +119,18 @@ class ProcessPool implements UnitPool {
 
   externalCpuMs(): number { return this.pastCpu + this.childCpuMs() }
 
-  run(request: RunRequest, { signal }: { signal?: AbortSignal }): Promise<RunResponse> {
+  run(request: BatchRequest, { signal, reporter }: RunOptions): Promise<RunResponse> {
     if (this.destroyed) return Promise.reject(new Error('the unit pool is closed'))
     if (signal?.aborted) return Promise.reject(abortError())
     if (!this.child) this.spawn()
     const id = this.nextId++
-    const { port, ...rest } = request
     return new Promise<RunResponse>((resolve, reject) => {
-      const reporter = wrap<UnitReporter>(nodeEndpoint(port as any))
-      this.pending.set(id, { resolve, reject, reporter, port, started: false })
+      this.pending.set(id, { resolve, reject, reporter, started: false })
       signal?.addEventListener('abort', () => {
         this.send({ t: 'cancel', id })
         this.settle(id, abortError())
       }, { once: true })
-      this.send({ t: 'run', id, request: rest })
+      this.send({ t: 'run', id, request })
     })
   }
 
@@ -181,12 +196,12 @@ class ProcessPool implements UnitPool {
       if (pending && !pending.started) {
         pending.started = true
         this.busy++
-        ;(pending.reporter as any).started().catch(() => {})
+        pending.reporter.started?.()
       }
       return
     }
     if (!pending) return
-    if (msg.t === 'progress') void pending.reporter.progress(msg.fraction)
+    if (msg.t === 'progress') pending.reporter.progress(msg.index, msg.fraction)
     else if (msg.t === 'done') this.settle(msg.id, null, msg.response)
     else this.settle(msg.id, Object.assign(new Error(msg.error.message), { name: msg.error.name, code: msg.error.code }))
   }
@@ -196,8 +211,6 @@ class ProcessPool implements UnitPool {
     if (!pending) return
     this.pending.delete(id)
     if (pending.started) this.busy--
-    pending.reporter[releaseProxy]()
-    pending.port.close()
     if (err) pending.reject(err)
     else pending.resolve(response!)
   }

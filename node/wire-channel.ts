@@ -76,6 +76,8 @@ export class WireChannel {
 
   private readonly channel: Channel
   private readonly ended: Promise<boolean>
+  /** Messages sent in one turn of the event loop go out as one frame: one encryption, one packet train. */
+  private corked: Promise<void> | null = null
 
   constructor(readonly connection: SecretStream, handlers: ChannelHandlers, localHello: wire.HelloMessage) {
     this.key = connection.remotePublicKey.toString('hex')
@@ -92,7 +94,11 @@ export class WireChannel {
     }
     const add = <T>(encoding: wire.Encoding<T>, onmessage: (msg: T) => void): Sender<T> => {
       const message: Message<T> = channel.addMessage({ encoding: wire.whole(encoding), onmessage })
-      return (msg) => { if (!this.closed) message.send(msg) }
+      return (msg) => {
+        if (this.closed) return
+        this.corkUntilNextTurn()
+        message.send(msg)
+      }
     }
 
     this.sendHello = add(wire.hello, (msg) => {
@@ -127,15 +133,23 @@ export class WireChannel {
    * True once everything sent so far is acknowledged by the other side's transport; false when
    * the connection ends first (a message written to a peer that died is otherwise lost unseen).
    */
-  delivered(): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false)
+  async delivered(): Promise<boolean> {
+    // What is still corked has not reached the stream yet: flushing now would not wait for it.
+    if (this.corked) await this.corked
+    if (this.closed) return false
     const flushed = (this.connection as unknown as { flush(): Promise<boolean> }).flush().catch(() => false)
     return Promise.race([flushed, this.ended])
   }
 
-  /** Batches the messages sent until uncork into one frame. */
-  cork(): void { this.channel.cork() }
-  uncork(): void { this.channel.uncork() }
+  private corkUntilNextTurn(): void {
+    if (this.corked) return
+    this.channel.cork()
+    this.corked = new Promise((resolve) => setImmediate(() => {
+      this.corked = null
+      if (!this.closed) this.channel.uncork()
+      resolve()
+    }))
+  }
 
   /** With an error: the remote peer broke the protocol, and loses this connection for it. */
   destroy(error: Error | null): void {

@@ -8,8 +8,11 @@ import type { Encoding } from 'protomux'
 export type { Encoding }
 
 export const PROTOCOL = 'swarmgrid/1'
-/** 2: assign carries the submitter's signature, result its CPU time and the donor's speed, failure may be 'refused'. */
-export const PROTOCOL_VERSION = 2
+/**
+ * 2: assign carries the submitter's signature, result its CPU time and the donor's speed, failure may be 'refused'.
+ * 3: assign carries a batch of units of one job under one signature.
+ */
+export const PROTOCOL_VERSION = 3
 
 /** Limits that no honest peer comes near; past them a frame is malformed. */
 export const LIMITS = {
@@ -18,6 +21,8 @@ export const LIMITS = {
   jobId: 64,
   reason: 1024,
   slots: 4096,
+  /** Units in one assign: a donor never has more slots than this open at once. */
+  unitsPerAssign: 4096,
   threads: 1024,
   /** Unit inputs and outputs: a frame is at most 16 MiB (secret-stream's 3-byte length). */
   payload: 15 * 1024 * 1024,
@@ -43,10 +48,12 @@ export interface TaskKind { name: string; version: number }
 export interface HelloMessage { version: number; roles: number; threads: number; tasks: TaskKind[] }
 /** Donor → coordinator: this many more units can come my way. */
 export interface WantMessage { slots: number }
-/** Coordinator → donor: run this unit under this lease, answer before the deadline. */
+export interface AssignedUnit { lease: number; unit: number; input: Uint8Array }
+/** Coordinator → donor: run these units of one job, each under its lease, and answer each before the deadline. */
 export interface AssignMessage {
-  lease: number; job: string; unit: number; task: string; taskVersion: number; deadlineMs: number; input: Uint8Array
-  /** The submitter's key and its signature over the unit (node/job-signing.ts), or empty. */
+  job: string; task: string; taskVersion: number; deadlineMs: number
+  units: AssignedUnit[]
+  /** The submitter's key and its signature over the units (node/job-signing.ts), or empty. */
   signer: Uint8Array; signature: Uint8Array
 }
 export interface ProgressMessage { lease: number; fraction: number }
@@ -135,17 +142,20 @@ export const hello = struct<HelloMessage>({
 
 export const want = struct<WantMessage>({ slots: bounded(uint, 'slots', (n) => n <= LIMITS.slots) })
 
+const assignedUnit = struct<AssignedUnit>({ lease, unit: uint, input: payload })
+
 export const assign = struct<AssignMessage>({
-  lease,
   job: boundedString('job id', LIMITS.jobId),
-  unit: uint,
   task: taskName,
   taskVersion: uint,
   deadlineMs: bounded(uint, 'deadline', (n) => n > 0 && n <= LIMITS.deadlineMs),
-  input: payload,
+  units: boundedArray(assignedUnit, 'assigned units', LIMITS.unitsPerAssign),
   signer,
   signature
-}, (m) => { if ((m.signer.byteLength === 0) !== (m.signature.byteLength === 0)) throw malformed('a signer without a signature, or the reverse') })
+}, (m) => {
+  if ((m.signer.byteLength === 0) !== (m.signature.byteLength === 0)) throw malformed('a signer without a signature, or the reverse')
+  if (m.units.length === 0) throw malformed('an assign of no units')
+})
 
 export const progress = struct<ProgressMessage>({
   lease,

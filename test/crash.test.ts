@@ -56,6 +56,10 @@ test('a coordinator SIGKILLed twice mid-job resumes: nothing accepted is lost or
     for (const before of snapshots) {
       for (const [unit, accepted] of before) assert.equal(after.get(unit), accepted, `unit ${unit} was accepted once and never again`)
     }
+  } catch (err) {
+    // What each peer logged is the only account of a failure across restarts.
+    for (const [name, peer] of grid.peers) console.log(`--- log of ${name}\n${peer.logs.join('\n')}`)
+    throw err
   } finally {
     await grid.destroy()
   }

@@ -207,6 +207,21 @@ test('a person asks why a unit was accepted, and pauses and resumes this peer\'s
     await page.click('.donor-actions button:text("Resume")')
     await page.waitForSelector('.donor-gate.g-open', { timeout: 10_000 })
     assert.is(peer.donorStats()!.gate, 'open')
+
+    // Units of about so many seconds instead of a count: the card says what the peer chose.
+    await page.selectOption('select[name=task]', 'primes')
+    await page.fill('input[name="param.to"]', '20000000')
+    await page.selectOption('select[name=split]', 'seconds')
+    assert.ok(await page.isHidden('input[name=units]'), 'the unit count gives way to the seconds')
+    await page.fill('input[name=unitSeconds]', '0.05')
+    await page.fill('input[name=quorum]', '1')
+    await page.click('#submit-form button[type=submit]')
+    await page.waitForSelector('.form-message.ok', { timeout: 15_000 })
+    const sized = peer.jobs().find((j) => j.sizing)
+    assert.ok(sized, 'the job reached the peer with --unit-seconds')
+    assert.is(sized!.sizing!.unitSeconds, 0.05)
+    const line = await page.textContent(`.job[data-id="${sized!.id}"] .sizing`, { timeout: 10_000 })
+    assert.match(line!, new RegExp(`^sized to ${sized!.units} units of ~0\\.05 s from \\d+ samples$`))
   } finally {
     await browser?.close()
     await grid.destroy()

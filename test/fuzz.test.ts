@@ -137,7 +137,9 @@ test('20 000 frames, thousands of them random or mutated, from hostile peers whi
   assert.equal(done.result, await calmRun(`${SLOW}/slow.mjs`, { ms: 0 }, 60))
   assert.is(coordinator.coordinator.donorCount() >= 2, true)
   for (const key of honestLinks) {
-    assert.not.ok(coordinator.log.some((e) => e.peer === key && /left/.test(e.text)), `honest donor ${key.slice(0, 8)} kept its connection`)
+    // Hyperswarm may swap a connection for a newer one to the same peer (both dialled at once): that is no loss.
+    const lost = coordinator.log.filter((e) => e.peer === key && /^peer \S+ left/.test(e.text) && !/Duplicate connection/.test(e.text))
+    assert.equal(lost.map((e) => e.text), [], `honest donor ${key.slice(0, 8)} kept its connection`)
   }
 })
 

@@ -66,6 +66,18 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 
 export const CLI = fileURLToPath(new URL('../node/cli.js', import.meta.url))
 
+/** Runs one `swarmgrid` command to its end: its exit code and what it printed. */
+export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => { stdout += d })
+    child.stderr.on('data', (d) => { stderr += d })
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
 /** Every process a test started and has not seen exit: killed if the test run itself ends. */
 const children = new Set<ChildProcess>()
 process.on('exit', () => { for (const child of children) child.kill('SIGKILL') })

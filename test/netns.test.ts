@@ -1,8 +1,9 @@
 /**
  * A real network: the bootstrap node, the coordinator and three donors each on a host of its
  * own (a network namespace with its own address on 10.77.0.0/24, joined by veth pairs and a
- * bridge), with packet loss and a shaped link. The job's answer must be exact, and the two
- * replicas of every unit must have run on two different hosts.
+ * bridge), with a fixed delay, packet loss and a rate limit on every host's link. The delay is
+ * measured, not taken on trust: round trips between two hosts before and after shaping. The
+ * job's answer must be exact, and the two replicas of every unit must have run on two different hosts.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -10,7 +11,7 @@ import primes from '../tasks/primes.js'
 import { ProcessGrid, calmRun } from './process-grid.js'
 import { createLab, labUnavailable, measure, type Lab } from './netns.js'
 
-const SHAPING = { delayMs: 40, lossPercent: 5 }
+const SHAPING = { delayMs: 40, lossPercent: 5, rateKbit: 205 }
 
 test('peers on separate hosts over a lossy, shaped network: exact answer, replicas on distinct hosts', async () => {
   const unavailable = await labUnavailable()
@@ -21,9 +22,16 @@ test('peers on separate hosts over a lossy, shaped network: exact answer, replic
   let lab: Lab | null = null
   let grid: ProcessGrid | null = null
   try {
-    lab = await createLab(5, SHAPING)
+    lab = await createLab(5)
     const [b, c, ...donorHosts] = lab.hosts
+    const bare = await measure(lab, c, donorHosts[0], 20)
+    await lab.shape(SHAPING)
     const path = await measure(lab, c, donorHosts[0])
+    // Each way crosses one host's delay. Fastest round trips, as load on a shared machine only
+    // adds to them; 0.8 leaves room for timer slack all the same.
+    const added = path.minRttMs - bare.minRttMs
+    assert.ok(added >= 0.8 * 2 * SHAPING.delayMs,
+      `fastest round trip ${bare.minRttMs} ms unshaped, ${path.minRttMs} ms shaped: +${added} ms, want about ${2 * SHAPING.delayMs}`)
     grid = await ProcessGrid.start({ grid: 'netns', host: b.address, bootstrapOptions: { prefix: lab.on(b) } })
     grid.start('c', ['--host', c.address, '--no-donate'], { prefix: lab.on(c) })
     donorHosts.forEach((host, i) => grid!.start(`d${i}`, ['--host', host.address, '--no-coordinate', '--threads', '1'], { prefix: lab!.on(host) }))
@@ -35,18 +43,24 @@ test('peers on separate hosts over a lossy, shaped network: exact answer, replic
     const started = Date.now()
     const job = await grid.submit('c', { task: 'primes', params, units: 12, quorum: 2, deadline: 60 })
     const done = await grid.wait('c', job.id, 120_000)
+    const took = Date.now() - started
     assert.is(done.state, 'done', done.error ?? '')
     assert.equal(done.result, await calmRun(primes, params, 12))
 
     const replicaHosts = await grid.readStore('c', (store) => Array.from({ length: 12 }, (_, unit) =>
       store.acceptedOutput(job.id, unit)!.peers.map((key) => store.reputation(key)?.host ?? 'unknown')))
     const donorAddresses = new Set(donorHosts.map((h) => h.address))
+    assert.is(lab.failure, null)
+    const delayed = await lab.delayedPackets()
     for (const hosts of replicaHosts) {
       assert.is(new Set(hosts).size, hosts.length, `replicas on distinct hosts: ${hosts}`)
       for (const host of hosts) assert.ok(donorAddresses.has(host), `${host} is one of the donor hosts`)
     }
-    console.log(`\n  netns: ${lab.shaping}; measured between two hosts: ${path.rttMs} ms round trip, ${path.lossPercent}% of pings lost; ` +
-      `job of 12 units done in ${Date.now() - started} ms with ${done.results} results\n`)
+    console.log(`\n  netns: ${lab.shaping}; measured between two hosts: ` +
+      `round trip (median/fastest) ${bare.rttMs}/${bare.minRttMs} ms unshaped, ${path.rttMs}/${path.minRttMs} ms shaped, ` +
+      `${path.lossPercent}% of shaped pings lost; ` +
+      `job of 12 units done in ${took} ms with ${done.results} results` +
+      `${delayed === null ? '' : `, ${delayed} packets delayed in all`}\n`)
   } finally {
     await grid?.destroy()
     await lab?.destroy()

@@ -130,7 +130,7 @@ test('a donor back on a new connection before its old one closed gets its units 
     const link = (n: number): DonorLink => ({
       key: 'ab'.repeat(32), host: '127.0.0.1',
       hello: { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_DONOR, threads: 1, tasks: [{ name: 'primes', version: 1 }] } as wire.HelloMessage,
-      sendAssign: (msg) => { assigned.push({ link: n, unit: msg.unit }) },
+      sendAssign: (msg) => { for (const { unit } of msg.units) assigned.push({ link: n, unit }) },
       sendCancel: () => {}, sendVerdict: () => {}
     })
     try {

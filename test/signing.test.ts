@@ -21,20 +21,25 @@ import { startTestGrid, until, within, type TestGrid } from './helpers.js'
 
 const keyPair = () => HyperDHT.keyPair(randomBytes(32))
 const unsigned = new Uint8Array(0)
+const sampleUnits: wire.AssignedUnit[] = [
+  { lease: 1, unit: 3, input: encodeValue({ from: 0, to: 1000 }) },
+  { lease: 2, unit: 4, input: encodeValue({ from: 1000, to: 2000 }) }
+]
 const sample: wire.AssignMessage = {
-  lease: 1, job: 'aa11bb22cc33dd44', unit: 3, task: 'primes', taskVersion: 1, deadlineMs: 60_000,
-  input: encodeValue({ from: 0, to: 1000 }), signer: unsigned, signature: unsigned
+  job: 'aa11bb22cc33dd44', task: 'primes', taskVersion: 1, deadlineMs: 60_000, units: sampleUnits, signer: unsigned, signature: unsigned
 }
 
-test('a signed unit verifies; any change to what runs breaks the signature', () => {
+test('a signed batch of units verifies; any change to what runs breaks the signature', () => {
   const submitter = keyPair()
   const signed = assignSigner(submitter)(sample)
   assert.equal(verifyAssign(signed), { ok: true, signer: submitter.publicKey.toString('hex') })
-  // The lease and deadline are transport: a coordinator may reissue the unit under another.
-  assert.ok(verifyAssign({ ...signed, lease: 99, deadlineMs: 5 }).ok)
+  // Leases and the deadline are transport: a coordinator may reissue the units under others.
+  assert.ok(verifyAssign({ ...signed, units: sampleUnits.map((u) => ({ ...u, lease: u.lease + 99 })), deadlineMs: 5 }).ok)
+  const [first, second] = sampleUnits
   const changes: Array<Partial<wire.AssignMessage>> = [
-    { input: encodeValue({ from: 0, to: 1001 }) }, { unit: 4 }, { job: 'aa11bb22cc33dd45' }, { task: 'pi' }, { taskVersion: 2 },
-    { signer: keyPair().publicKey }
+    { units: [{ ...first, input: encodeValue({ from: 0, to: 1001 }) }, second] }, { units: [{ ...first, unit: 5 }, second] },
+    { units: [second, first] }, { units: [first] }, { units: [first, second, second] },
+    { job: 'aa11bb22cc33dd45' }, { task: 'pi' }, { taskVersion: 2 }, { signer: keyPair().publicKey }
   ]
   for (const change of changes) assert.not.ok(verifyAssign({ ...signed, ...change }).ok, JSON.stringify(Object.keys(change)))
   assert.equal(verifyAssign(sample), { ok: false, reason: 'the job is not signed' })
@@ -105,7 +110,7 @@ test('on a grid: an unsigned job is refused and the submitter sees why', async (
 })
 
 /** A swarm on the grid that acts as a coordinator and leases whatever `assigns` says to each donor that offers. */
-async function hostileCoordinator(grid: TestGrid, assigns: Array<Omit<wire.AssignMessage, 'lease' | 'signer' | 'signature'>>) {
+async function hostileCoordinator(grid: TestGrid, assigns: Array<Omit<wire.AssignMessage, 'units' | 'signer' | 'signature'> & Omit<wire.AssignedUnit, 'lease'>>) {
   const swarm = new Hyperswarm({ dht: grid.testnet.createNode() })
   const sign = assignSigner(swarm.keyPair)
   const failures: wire.FailureMessage[] = []
@@ -119,7 +124,7 @@ async function hostileCoordinator(grid: TestGrid, assigns: Array<Omit<wire.Assig
       want: () => {
         if (sent) return
         sent = true
-        assigns.forEach((a, i) => channel.sendAssign(sign({ ...a, lease: i + 1, signer: unsigned, signature: unsigned })))
+        assigns.forEach(({ unit, input, ...a }, i) => channel.sendAssign(sign({ ...a, units: [{ lease: i + 1, unit, input }], signer: unsigned, signature: unsigned })))
       },
       result: (msg) => results.push(msg),
       failure: (msg) => failures.push(msg)

@@ -4,10 +4,9 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
 import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { CLI, startTestGrid, tempDir, until, within } from './helpers.js'
+import { runCli, startTestGrid, tempDir, until, within } from './helpers.js'
 import { ControlClient } from '../node/control-client.js'
 import { Coordinator } from '../node/coordinator.js'
 import type { DonorLink } from '../node/links.js'
@@ -17,17 +16,6 @@ import { unitReport, type UnitReport } from '../node/unit-explain.js'
 import * as wire from '../node/wire.js'
 import { TaskRegistry } from '../tasks/registry.js'
 import { decodeValue, encodeValue } from '../tasks/values.js'
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 const PRIMES_BELOW_3M = 216816
 const colluder = fileURLToPath(new URL('../../test/fixtures/colluder', import.meta.url))
@@ -113,10 +101,10 @@ class ScriptedDonor implements DonorLink {
   sendVerdict(): void {}
 
   answer(coordinator: Coordinator): void {
-    for (const msg of this.pending.splice(0)) {
-      const { count } = this.registry.require('primes').run(decodeValue(msg.input), { unitIndex: msg.unit, progress() {} }) as { count: number }
+    for (const { unit, lease, input } of this.pending.splice(0).flatMap((msg) => msg.units)) {
+      const { count } = this.registry.require('primes').run(decodeValue(input), { unitIndex: unit, progress() {} }) as { count: number }
       const output = encodeValue({ count: this.lies ? count + 1 : count })
-      coordinator.result(this, { lease: msg.lease, runMs: 1, output, cpuMs: 1, speed: 1 })
+      coordinator.result(this, { lease, runMs: 1, output, cpuMs: 1, speed: 1 })
     }
   }
 }

@@ -45,8 +45,8 @@ const sampleHello: HelloMessage = {
 }
 
 const sampleAssign: AssignMessage = {
-  lease: 70_000, job: '0123456789abcdef', unit: 12_345, task: 'primes', taskVersion: 1,
-  deadlineMs: 5 * 60 * 1000, input: allBytes(),
+  job: '0123456789abcdef', task: 'primes', taskVersion: 1, deadlineMs: 5 * 60 * 1000,
+  units: [{ lease: 70_000, unit: 12_345, input: allBytes() }, { lease: 70_001, unit: 12_346, input: Uint8Array.of(1, 2) }],
   signer: new Uint8Array(32).fill(7), signature: new Uint8Array(64).fill(9)
 }
 
@@ -78,16 +78,23 @@ test('want round-trips, up to the slots limit', () => {
   assert.equal(roundTrip(want, { slots: LIMITS.slots }), { slots: LIMITS.slots })
 })
 
-test('assign round-trips with a binary input holding every byte value', () => {
+test('assign round-trips a batch of units, with a binary input holding every byte value', () => {
   const decoded = roundTrip(assign, sampleAssign)
   assert.equal(decoded, sampleAssign)
-  assert.instance(decoded.input, Uint8Array)
-  assert.is(decoded.input.byteLength, 256)
+  assert.instance(decoded.units[0].input, Uint8Array)
+  assert.is(decoded.units[0].input.byteLength, 256)
 })
 
 test('assign round-trips with an empty input and the largest deadline', () => {
-  const value: AssignMessage = { ...sampleAssign, lease: 1, unit: 0, input: new Uint8Array(0), deadlineMs: LIMITS.deadlineMs }
+  const value: AssignMessage = { ...sampleAssign, units: [{ lease: 1, unit: 0, input: new Uint8Array(0) }], deadlineMs: LIMITS.deadlineMs }
   assert.equal(roundTrip(assign, value), value)
+})
+
+test('an assign of no units, or of more than the limit, is refused', () => {
+  refusesValue(assign, { ...sampleAssign, units: [] }, /no units/)
+  const units = Array.from({ length: LIMITS.unitsPerAssign + 1 }, (_, i) => ({ lease: i + 1, unit: i, input: new Uint8Array(0) }))
+  refusesValue(assign, { ...sampleAssign, units }, /assigned units: 4097 entries/)
+  assert.is(roundTrip(assign, { ...sampleAssign, units: units.slice(1) }).units.length, LIMITS.unitsPerAssign)
 })
 
 test('an unsigned assign round-trips with an empty signer and signature', () => {
@@ -177,7 +184,7 @@ test('a progress fraction outside 0..1 or NaN is refused', () => {
 
 test('a zero lease id is refused in every message that carries one', () => {
   const withZeroLease: Array<[string, Encoding<any>, unknown]> = [
-    ['assign', assign, { ...sampleAssign, lease: 0 }],
+    ['assign', assign, { ...sampleAssign, units: [{ ...sampleAssign.units[0], lease: 0 }] }],
     ['progress', progress, { lease: 0, fraction: 0.5 }],
     ['result', result, { lease: 0, runMs: 1, output: new Uint8Array(1), cpuMs: 1, speed: 1000 }],
     ['failure', failure, { lease: 0, kind: 'error', reason: 'x' }],
@@ -264,9 +271,11 @@ const inBounds = new Map<Encoding<any>, (m: any) => boolean>([
     Array.isArray(m.tasks) && m.tasks.length <= LIMITS.taskKinds &&
     m.tasks.every((t: any) => hasKeys(t, ['name', 'version']) && isString(t.name, LIMITS.taskName) && isUint(t.version))],
   [want, (m) => hasKeys(m, ['slots']) && isUint(m.slots) && m.slots <= LIMITS.slots],
-  [assign, (m) => hasKeys(m, ['lease', 'job', 'unit', 'task', 'taskVersion', 'deadlineMs', 'input', 'signer', 'signature']) && isLease(m.lease) &&
-    isString(m.job, LIMITS.jobId) && isUint(m.unit) && isString(m.task, LIMITS.taskName) && isUint(m.taskVersion) &&
-    isUint(m.deadlineMs) && m.deadlineMs > 0 && m.deadlineMs <= LIMITS.deadlineMs && isPayload(m.input) &&
+  [assign, (m) => hasKeys(m, ['job', 'task', 'taskVersion', 'deadlineMs', 'units', 'signer', 'signature']) &&
+    isString(m.job, LIMITS.jobId) && isString(m.task, LIMITS.taskName) && isUint(m.taskVersion) &&
+    isUint(m.deadlineMs) && m.deadlineMs > 0 && m.deadlineMs <= LIMITS.deadlineMs &&
+    Array.isArray(m.units) && m.units.length > 0 && m.units.length <= LIMITS.unitsPerAssign &&
+    m.units.every((u: any) => hasKeys(u, ['lease', 'unit', 'input']) && isLease(u.lease) && isUint(u.unit) && isPayload(u.input)) &&
     ((m.signer.byteLength === 32 && m.signature.byteLength === 64) || (m.signer.byteLength === 0 && m.signature.byteLength === 0))],
   [progress, (m) => hasKeys(m, ['lease', 'fraction']) && isLease(m.lease) && typeof m.fraction === 'number' &&
     m.fraction >= 0 && m.fraction <= 1],

@@ -1,30 +1,46 @@
-/** The typed messages between a donor and the Piscina thread that runs one unit. */
+/**
+ * The typed messages between a donor and the Piscina thread that runs its units. Short units
+ * travel in batches (one thread task, one port, one response for many units), so a donor's
+ * threads do not spend their time waiting on the main thread for the next tiny unit.
+ */
 import type { MessagePort } from 'node:worker_threads'
 
-export interface RunRequest {
+export interface UnitInput { unit: number; input: Uint8Array }
+
+/** What a pool is asked to run: units of one task, one after another on one thread. */
+export interface BatchRequest {
   task: string
   /** A --tasks directory whose modules may replace the built-ins, or null. */
   tasksDir: string | null
-  unit: number
-  input: Uint8Array
-  /** Carries progress back to the donor through comlink. */
-  port: MessagePort
+  units: UnitInput[]
   /** The donor's caps for tasks that run code of their own (wasm). */
   limits?: { wasmMemoryMb?: number }
   /** Niceness for the thread (Linux, where it is per thread): units yield to the owner's programs. */
   nice?: number
 }
 
-export interface RunResponse {
-  output: Uint8Array
-  runMs: number
-  /** CPU time of the thread for this unit where the OS tells it (Linux), else runMs. */
-  cpuMs?: number
+/** The same request as the thread receives it: with the port that carries progress back through comlink. */
+export interface RunRequest extends BatchRequest {
+  port: MessagePort
 }
 
-/** What the donor exposes to a running unit over its port. */
+/** An error as it crosses a thread or process boundary. */
+export interface UnitError { name: string; message: string; code?: string }
+
+/** What became of one unit of a batch: a unit that throws fails alone, its batch goes on. */
+export type UnitOutcome =
+  | { ok: true; output: Uint8Array; runMs: number; cpuMs: number }
+  | { ok: false; error: UnitError }
+
+export interface RunResponse {
+  /** In the order of the request's units. */
+  outcomes: UnitOutcome[]
+}
+
+/** What the donor exposes to a running batch over its port. */
 export interface UnitReporter {
-  progress(fraction: number): void
-  /** The unit left the queue and runs on a thread now. */
+  /** `index` is the unit's place in its batch. */
+  progress(index: number, fraction: number): void
+  /** The batch left the queue and runs on a thread now. */
   started?(): void
 }

@@ -1,14 +1,15 @@
 /**
- * The Piscina thread entry: runs one unit of a task and returns its output as canonical
- * CBOR, so that equal outputs give equal bytes on every peer.
+ * The Piscina thread entry: runs a batch of units of a task one after another and returns
+ * each output as canonical CBOR, so that equal outputs give equal bytes on every peer.
  */
 import { setPriority } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { wrap, releaseProxy } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { TaskRegistry } from '../tasks/registry.js'
+import type { TaskModule } from '../tasks/contract.js'
 import { decodeValue, encodeValue } from '../tasks/values.js'
-import type { RunRequest, RunResponse, UnitReporter } from './messages.js'
+import type { RunRequest, RunResponse, UnitOutcome, UnitReporter } from './messages.js'
 import { threadCpuMs } from '../node/cpu-meter.js'
 
 /** A unit reports progress at most this often, however often its task calls ctx.progress. */
@@ -36,7 +37,7 @@ const TICK_NOISE_MS = 20
  * short unit's two tick readings would round to nothing.
  */
 function cpuTime(runMs: number, threadMs: number | null): number {
-  return threadMs === null || Math.abs(runMs - threadMs) <= TICK_NOISE_MS ? runMs : Math.round(threadMs)
+  return threadMs === null || Math.abs(runMs - threadMs) <= TICK_NOISE_MS ? runMs : threadMs
 }
 
 /** Only on Linux is niceness per thread; elsewhere it would slow the donor's own networking too. */
@@ -50,29 +51,41 @@ function niceThisThread(nice: number | undefined): void {
   }
 }
 
-export default async function runUnit(request: RunRequest): Promise<RunResponse> {
-  const reporter = wrap<UnitReporter>(nodeEndpoint(request.port as any))
+async function runOne(task: TaskModule, request: RunRequest, index: number, reporter: ReturnType<typeof wrap<UnitReporter>>): Promise<UnitOutcome> {
+  const { unit, input } = request.units[index]
   let lastReport = 0
   try {
-    niceThisThread(request.nice)
-    ;(reporter as any).started().catch(() => {})
-    const task = (await registryFor(request.tasksDir)).require(request.task)
     const started = performance.now()
     const cpuBefore = threadCpuMs()
-    const output = await task.run(decodeValue(request.input), {
-      unitIndex: request.unit,
+    const output = await task.run(decodeValue(input), {
+      unitIndex: unit,
       limits: request.limits,
       progress(fraction: number) {
         const now = performance.now()
         if (now - lastReport < PROGRESS_INTERVAL_MS) return
         lastReport = now
-        void reporter.progress(Math.min(1, Math.max(0, Number(fraction) || 0)))
+        void reporter.progress(index, Math.min(1, Math.max(0, Number(fraction) || 0)))
       }
     })
-    const runMs = Math.round(performance.now() - started)
+    const encoded = encodeValue(output)
+    const runMs = performance.now() - started
     const cpuAfter = threadCpuMs()
-    const cpuMs = cpuTime(runMs, cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null)
-    return { output: encodeValue(output), runMs, cpuMs }
+    return { ok: true, output: encoded, runMs, cpuMs: cpuTime(runMs, cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null) }
+  } catch (err) {
+    const { name, message, code } = err as Error & { code?: string }
+    return { ok: false, error: { name: String(name), message: String(message), ...(code !== undefined ? { code: String(code) } : {}) } }
+  }
+}
+
+export default async function runBatch(request: RunRequest): Promise<RunResponse> {
+  const reporter = wrap<UnitReporter>(nodeEndpoint(request.port as any))
+  try {
+    niceThisThread(request.nice)
+    ;(reporter as any).started().catch(() => {})
+    const task = (await registryFor(request.tasksDir)).require(request.task)
+    const outcomes: UnitOutcome[] = []
+    for (let index = 0; index < request.units.length; index++) outcomes.push(await runOne(task, request, index, reporter))
+    return { outcomes }
   } finally {
     reporter[releaseProxy]()
     request.port.close()

@@ -4,22 +4,18 @@
  * whole (node/cpu-limiter.ts) without ever stopping its own networking.
  */
 import { setPriority } from 'node:os'
-import { MessageChannel } from 'node:worker_threads'
-import { Piscina } from 'piscina'
-import { expose } from 'comlink/dist/esm/comlink.mjs'
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import { unitWorkerEntry } from './pool-entry.js'
-import type { RunRequest, RunResponse, UnitReporter } from './messages.js'
+import { createUnitPool } from '../node/unit-pool.js'
+import type { BatchRequest, RunResponse, UnitReporter } from './messages.js'
 
 export interface UnitProcessConfig { threads: number; memoryMb: number; nice?: number }
 
 export type ToUnitProcess =
-  | { t: 'run'; id: number; request: Omit<RunRequest, 'port'> }
+  | { t: 'run'; id: number; request: BatchRequest }
   | { t: 'cancel'; id: number }
 
 export type FromUnitProcess =
   | { t: 'started'; id: number }
-  | { t: 'progress'; id: number; fraction: number }
+  | { t: 'progress'; id: number; index: number; fraction: number }
   | { t: 'done'; id: number; response: RunResponse }
   | { t: 'failed'; id: number; error: { name: string; message: string; code?: string } }
   | { t: 'cpu'; ms: number }
@@ -36,8 +32,8 @@ function main(): void {
   if (config.nice) {
     try { setPriority(config.nice) } catch { /* not allowed: run as we are */ }
   }
-  const pool = new Piscina({ ...unitWorkerEntry(), minThreads: config.threads, maxThreads: config.threads,
-    resourceLimits: { maxOldGenerationSizeMb: config.memoryMb } })
+  // The same thread pool a donor without a CPU limit runs in its own process.
+  const pool = createUnitPool({ threads: config.threads, memoryMb: config.memoryMb })
   const running = new Map<number, AbortController>()
 
   // The peer is gone (even if it was killed): nothing here is of use to anyone.
@@ -51,22 +47,16 @@ function main(): void {
     if (msg.t === 'cancel') { running.get(msg.id)?.abort(); return }
     if (msg.t !== 'run') return
     const { id } = msg
-    const { port1, port2 } = new MessageChannel()
     const reporter: UnitReporter = {
       started: () => send({ t: 'started', id }),
-      progress: (fraction) => send({ t: 'progress', id, fraction })
+      progress: (index, fraction) => send({ t: 'progress', id, index, fraction })
     }
-    expose(reporter, nodeEndpoint(port1 as any))
     const abort = new AbortController()
     running.set(id, abort)
-    const request: RunRequest = { ...msg.request, port: port2 }
-    pool.run(request, { transferList: [port2] as any, signal: abort.signal }).then(
+    pool.run(msg.request, { reporter, signal: abort.signal }).then(
       (response: RunResponse) => send({ t: 'done', id, response }),
       (err: Error & { code?: string }) => send({ t: 'failed', id, error: { name: err.name, message: err.message, code: err.code } })
-    ).finally(() => {
-      running.delete(id)
-      port1.close()
-    })
+    ).finally(() => running.delete(id))
   })
 }
 

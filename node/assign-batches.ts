@@ -1,0 +1,35 @@
+/** How a coordinator packs new leases into assigns: one per donor and job, as few as fit in a frame. */
+import { LIMITS, type AssignedUnit } from './wire.js'
+
+/** What one unit adds to an assign besides its input: lease, index and length prefixes. */
+const UNIT_OVERHEAD_BYTES = 32
+
+/** Splits units into batches whose inputs fit one frame and whose count one assign allows. */
+export function frameSized(units: AssignedUnit[]): AssignedUnit[][] {
+  const batches: AssignedUnit[][] = []
+  let batch: AssignedUnit[] = []
+  let bytes = 0
+  for (const unit of units) {
+    const size = unit.input.byteLength + UNIT_OVERHEAD_BYTES
+    if (batch.length > 0 && (bytes + size > LIMITS.payload || batch.length >= LIMITS.unitsPerAssign)) {
+      batches.push(batch)
+      batch = []
+      bytes = 0
+    }
+    batch.push(unit)
+    bytes += size
+  }
+  if (batch.length > 0) batches.push(batch)
+  return batches
+}
+
+/** Groups items by the peer they are for, keeping their order. */
+export function byPeer<T extends { peer: string }>(items: T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) {
+    const group = groups.get(item.peer)
+    if (group) group.push(item)
+    else groups.set(item.peer, [item])
+  }
+  return groups
+}

@@ -1,0 +1,52 @@
+/**
+ * How a donor sizes what it asks for and what it hands a thread, from the run times it has
+ * measured. Units of a few milliseconds or less cost more in a round trip to a thread than
+ * in running, and a thread waits on the network unless units are held in hand ahead of it;
+ * units of seconds need neither. Pure: the donor feeds it run times and asks it for sizes.
+ */
+
+/** A batch of short units should keep its thread busy about this long. */
+export const BATCH_TARGET_MS = 10
+/** However short the units, no batch holds more (progress and results keep flowing). */
+export const MAX_BATCH_UNITS = 256
+/** Work held per thread beyond what runs, in time: enough to cover a request for more and its answer. */
+export const HELD_AHEAD_MS = 40
+/** Units held per thread when nothing is measured yet, or units are long: one running, one waiting. */
+export const MIN_HELD_PER_THREAD = 2
+/** Jobs remembered; older ones are forgotten first. */
+const JOBS_REMEMBERED = 256
+/** Weight of the newest run time in the running mean: a job's unit sizes settle within a few dozen. */
+const SMOOTHING = 0.2
+
+export class BatchSizing {
+  private readonly means = new Map<string, number>()
+
+  constructor(private readonly threads: number) {}
+
+  /** A unit of this job ran for runMs on a thread. */
+  record(job: string, runMs: number): void {
+    const mean = this.means.get(job)
+    this.means.delete(job)
+    this.means.set(job, mean === undefined ? runMs : mean + SMOOTHING * (runMs - mean))
+    if (this.means.size > JOBS_REMEMBERED) this.means.delete(this.means.keys().next().value!)
+  }
+
+  meanRunMs(job: string): number | undefined { return this.means.get(job) }
+
+  /** Units of a job to run as one batch, with `waiting` units of it queued: every thread gets a share. */
+  batchSize(job: string, waiting: number): number {
+    const mean = this.means.get(job)
+    if (mean === undefined) return 1
+    const byTime = Math.floor(BATCH_TARGET_MS / Math.max(mean, 0.001))
+    const fairShare = Math.ceil(waiting / this.threads)
+    return Math.max(1, Math.min(byTime, MAX_BATCH_UNITS, fairShare))
+  }
+
+  /** Units to hold for a coordinator whose latest job is `job`: running, queued and on their way. */
+  held(job: string | undefined): number {
+    const mean = job === undefined ? undefined : this.means.get(job)
+    if (mean === undefined) return this.threads * MIN_HELD_PER_THREAD
+    const perThread = Math.ceil(HELD_AHEAD_MS / Math.max(mean, 0.001)) + Math.min(MAX_BATCH_UNITS, Math.floor(BATCH_TARGET_MS / Math.max(mean, 0.001)))
+    return this.threads * Math.max(MIN_HELD_PER_THREAD, Math.min(perThread, 2 * MAX_BATCH_UNITS))
+  }
+}

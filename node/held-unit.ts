@@ -1,0 +1,40 @@
+/** A unit a donor holds for a coordinator, from its assign until its outcome is reported. */
+import type * as wire from './wire.js'
+import type { CoordinatorLink } from './links.js'
+import { isMemoryCapError } from '../worker/wasm-sandbox.js'
+
+export interface HeldUnit extends wire.AssignedUnit {
+  link: CoordinatorLink
+  job: string
+  task: string
+  /** The coordinator's deadline for it. */
+  deadlineMs: number
+  /** The coordinator's deadline, or the donor's own cap on wasm units when shorter. */
+  limitMs: number
+  /** Why it was stopped, when the donor itself stopped it. */
+  stopped: 'cancelled' | 'handback' | 'deadline' | null
+  /** Its batch left the pool's queue for a thread: a draining donor lets it finish. */
+  started: boolean
+  /** It was in a batch that failed as a whole: it runs alone now, so its own failure is told apart. */
+  alone: boolean
+  /** The batch it runs in, once it has left the waiting queue. */
+  batch: { abort: AbortController; units: HeldUnit[] } | null
+}
+
+const REASON_LENGTH = 500
+
+/** What to tell the coordinator about a unit that did not finish; null when nothing. */
+export function failureOf(held: HeldUnit, err: Error): Pick<wire.FailureMessage, 'kind' | 'reason'> | null {
+  const limit = (s: string) => s.slice(0, REASON_LENGTH)
+  switch (held.stopped) {
+    case 'cancelled': return null
+    case 'handback': return { kind: 'handback', reason: 'donor stopped' }
+    case 'deadline': return { kind: 'timeout', reason: held.limitMs < held.deadlineMs
+      ? `ran past this donor's ${held.limitMs} ms time cap for wasm units` : `ran past its ${held.deadlineMs} ms deadline` }
+  }
+  if (isMemoryCapError(err)) return { kind: 'memory', reason: limit(err.message) }
+  if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return { kind: 'memory', reason: limit(`ran out of memory: ${err.message}`) }
+  }
+  return { kind: 'error', reason: limit(`${err.name}: ${err.message}`) }
+}

@@ -1,0 +1,48 @@
+/**
+ * Records that change with nearly every result (a job's counters, a peer's reputation, its
+ * credit) written once per turn of the event loop, each key with its last value, instead of
+ * once per change: with short units, encoding the same record hundreds of times a second was
+ * a large share of a coordinator's time. Reads see the pending value. A crash loses at most the
+ * changes of the last turn; none of these records is what an accepted result depends on.
+ */
+import type { Database, Key } from 'lmdb'
+
+export class WriteBehind<V, K extends Key = string> {
+  private readonly pending = new Map<K, V>()
+  private scheduled: Promise<void> | null = null
+
+  constructor(private readonly db: Database<V, K>) {}
+
+  get(key: K): V | undefined {
+    return this.pending.has(key) ? this.pending.get(key) : this.db.get(key)
+  }
+
+  /** Every record, with pending values in place of stored ones. */
+  all(): V[] {
+    const records = new Map<K, V>()
+    for (const { key, value } of this.db.getRange({})) records.set(key as K, value)
+    for (const [key, value] of this.pending) records.set(key, value)
+    return [...records.values()]
+  }
+
+  put(key: K, value: V): void {
+    this.pending.set(key, value)
+    this.scheduled ??= new Promise((resolve) => setImmediate(resolve)).then(() => this.flush())
+  }
+
+  /** Drops the pending value of a key, for a caller about to write it itself. */
+  take(key: K): V | undefined {
+    const value = this.pending.get(key)
+    this.pending.delete(key)
+    return value
+  }
+
+  /** Writes everything pending now; resolves once it is on disk. */
+  async flush(): Promise<void> {
+    this.scheduled = null
+    if (this.pending.size === 0) return
+    const writes = [...this.pending]
+    this.pending.clear()
+    await Promise.all(writes.map(([key, value]) => this.db.put(key, value)))
+  }
+}
