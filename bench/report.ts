@@ -54,8 +54,10 @@ function headline(res: Results): string[][] {
   }
   if (res.wire) {
     const w = res.wire
-    rows.push([`5 wire: framed bytes per unit`, `${int(w.perUnit.frame)} B`, `${w.inputBytes + w.outputBytes} B input + output`,
+    rows.push([`5 wire: framed bytes per unit, alone`, `${int(w.perUnit.frame)} B`, `${w.inputBytes + w.outputBytes} B input + output`,
       ratio(w.perUnit.frame / (w.inputBytes + w.outputBytes)), 'report', '-'])
+    rows.push([`  in batches of ${w.batched.batch}`, `${int(w.batched.frame)} B`, `${w.inputBytes + w.outputBytes} B input + output`,
+      ratio(w.batched.frame / (w.inputBytes + w.outputBytes)), 'report', '-'])
   }
   return rows
 }
@@ -85,8 +87,8 @@ function wireTable(res: NonNullable<Results['wire']>): string {
   for (const r of res.rows) rows.push([r.message, r.direction, String(r.payload), String(r.frame), String(r.packet)])
   rows.push(['per unit', '', String(res.perUnit.payload), String(res.perUnit.frame), `${res.perUnit.packets} with acks`])
   const lines = [table(rows, ['l', 'l', 'r', 'r', 'r'])]
-  lines.push(`corked into batches of ${res.batched.batch} (progress coalesced away): ~${res.batched.frame.toFixed(0)} B framed per unit`)
-  if (res.signedAssignExtra > 0) lines.push(`a signed job's assign carries ${res.signedAssignExtra} B more (submitter key and signature)`)
+  lines.push(`short units, ${res.batched.batch} to an assign and corked frames (progress coalesced away): ~${res.batched.frame.toFixed(0)} B framed per unit`)
+  if (res.signedAssignExtra > 0) lines.push(`the submitter's key and signature add ${res.signedAssignExtra} B to each assign, one per batch`)
   for (const [name, t] of Object.entries(res.measured)) {
     if (!t) continue
     lines.push(`measured on the grid (${name} run), per unit, both ways: ${int(t.streamBytes)} B through secret-stream, ` +
@@ -136,7 +138,7 @@ export function printReport(res: Results, only: Set<string>, json: boolean): voi
       `at most ${res.scale.budgetMs / 1000} s per job`, scaleTable(res.scale))
   }
   if (res.wire && only.has('wire')) {
-    out.push('', `5 bytes on the wire per unit: primes input ${res.wire.inputBytes} B, output ${res.wire.outputBytes} B, quorum 1, one message per frame`,
+    out.push('', `5 bytes on the wire per unit: primes input ${res.wire.inputBytes} B, output ${res.wire.outputBytes} B, quorum 1; the table is a unit sent alone, one message per frame`,
       wireTable(res.wire))
   }
   process.stdout.write(out.join('\n') + '\n')

@@ -40,11 +40,11 @@ export interface WireFigure {
   inputBytes: number
   outputBytes: number
   rows: WireRow[]
-  /** Per unit, every message its own frame and packet, as the grid sends them today. */
+  /** Per unit when units go one at a time, every message its own frame and packet (long units). */
   perUnit: { payload: number; frame: number; packets: number }
-  /** Per unit if assigns, results, verdicts and wants went out corked in batches of `batch`. */
+  /** Per unit when `batch` units go out in one assign and their results, verdicts and the next want come back corked, as short units do. */
   batched: { batch: number; frame: number }
-  /** What a submitter's signature adds to each assign, where the protocol has one. */
+  /** What a submitter's signature adds to each assign (one per batch). */
   signedAssignExtra: number
 }
 
@@ -58,39 +58,38 @@ export function wireFigure(input: unknown, output: unknown, batch = 64): WireFig
   const outputBytes = encodeValue(output)
   // Ids as a job of a few hundred thousand units has them: leases and units past 65,535 take 5 bytes.
   const lease = 100_000
-  // Fields some protocol versions lack are given anyway (a codec encodes only its own fields),
-  // so these figures follow the protocol as it stands when the bench is built.
-  const assign = { lease, job: '0123456789abcdef', unit: 99_999, task: 'primes', taskVersion: 1, deadlineMs: 300_000,
-    input: inputBytes, signer: new Uint8Array(0), signature: new Uint8Array(0) }
-  const signed = { ...assign, signer: new Uint8Array(32), signature: new Uint8Array(64) }
+  const unit = (i: number) => ({ lease: lease + i, unit: 99_999 + i, input: inputBytes })
+  const assignOf = (count: number, signed: boolean) => ({ job: '0123456789abcdef', task: 'primes', taskVersion: 1, deadlineMs: 300_000,
+    units: Array.from({ length: count }, (_, i) => unit(i)), signer: new Uint8Array(signed ? 32 : 0), signature: new Uint8Array(signed ? 64 : 0) })
   const result = { lease, runMs: 30, output: outputBytes, cpuMs: 30, speed: 1000 }
   const encode = <T>(enc: wire.Encoding<T>, msg: object) => wire.encodeMessage(enc, msg as T)
   const messages: Array<[string, string, Uint8Array]> = [
     ['want', 'donor → coordinator', encode(wire.want, { slots: 1 })],
-    ['assign', 'coordinator → donor', encode(wire.assign, assign)],
+    ['assign (signed)', 'coordinator → donor', encode(wire.assign, assignOf(1, true))],
     ['progress', 'donor → coordinator', encode(wire.progress, { lease, fraction: 0.5 })],
     ['result', 'donor → coordinator', encode(wire.result, result)],
     ['verdict', 'coordinator → donor', encode(wire.verdict, { lease, accepted: true })]
   ]
-  const signedExtra = encode(wire.assign, signed).byteLength - messages[1][2].byteLength
+  const signedExtra = messages[1][2].byteLength - encode(wire.assign, assignOf(1, false)).byteLength
   const rows = messages.map(([message, direction, bytes]) => {
     const frame = bytes.byteLength + FRAMING.protomux + FRAMING.secretStream
     return { message, direction, payload: bytes.byteLength, frame, packet: frame + FRAMING.udxPacket }
   })
   const sum = (f: (r: WireRow) => number) => rows.reduce((total, r) => total + f(r), 0)
-  // Batched, each message pays its length prefix and type; the batch header and the
-  // encryption are shared. Progress is left out: batching would coalesce it away.
-  const batchedRows = rows.filter((r) => r.message !== 'progress')
-  const shared = 2 + 1 + FRAMING.secretStream
-  const batchedFrame = batchedRows.reduce((total, r) => total + r.payload + c.encode(c.uint, r.payload + 1).byteLength + 1, 0) +
-    (shared * 4) / batch
+  // Batched: one signed assign of `batch` units and one want per batch; per unit a result and
+  // a verdict; each message in a corked frame pays its length prefix and type, and the two
+  // frames (one each way) share the batch header and the encryption. Progress coalesces away.
+  const inBatch = (bytes: number) => bytes + c.encode(c.uint, bytes + 1).byteLength + 1
+  const assignBytes = encode(wire.assign, assignOf(batch, true)).byteLength
+  const perBatch = inBatch(assignBytes) + inBatch(encode(wire.want, { slots: batch }).byteLength) + 2 * (2 + 1 + FRAMING.secretStream)
+  const perUnitInBatch = inBatch(messages[3][2].byteLength) + inBatch(messages[4][2].byteLength)
   return {
     inputBytes: inputBytes.byteLength,
     outputBytes: outputBytes.byteLength,
     rows,
     // Each data packet draws an acknowledgement: a bare header the other way.
     perUnit: { payload: sum((r) => r.payload), frame: sum((r) => r.frame), packets: sum((r) => r.packet) + rows.length * FRAMING.udxPacket },
-    batched: { batch, frame: batchedFrame },
+    batched: { batch, frame: perBatch / batch + perUnitInBatch },
     signedAssignExtra: signedExtra
   }
 }

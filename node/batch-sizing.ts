@@ -6,9 +6,9 @@
  */
 
 /** A batch of short units should keep its thread busy about this long. */
-export const BATCH_TARGET_MS = 10
+export const BATCH_TARGET_MS = 100
 /** However short the units, no batch holds more (progress and results keep flowing). */
-export const MAX_BATCH_UNITS = 256
+export const MAX_BATCH_UNITS = 1024
 /** Work held per thread beyond what runs, in time: enough to cover a request for more and its answer. */
 export const HELD_AHEAD_MS = 40
 /** Units held per thread when nothing is measured yet, or units are long: one running, one waiting. */
