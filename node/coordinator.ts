@@ -254,8 +254,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     this.log('backtrack', `unit ${d.unit} is open again: ${d.reason}`, job.record.id)
     job.candidates.reopen(d.unit)
     const { machine } = job
-    job.record = { ...job.record, accepted: machine.acceptedCount }
-    return this.store.unaccept(job.record.id, d.unit, { results: machine.resultsReceived, accepted: machine.acceptedCount })
+    job.record = { ...job.record, results: machine.resultsReceived, accepted: machine.acceptedCount }
+    return this.store.unaccept(job.record, d.unit)
   }
 
   private handleAll(event: MachineEvent): void {
@@ -350,9 +350,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     const { machine } = job
     job.record = { ...job.record, results: machine.resultsReceived, accepted: machine.acceptedCount }
     const why = this.trust.explanation(job.record.policy, d, (key) => this.hostOf(key))
-    await this.store.accept(job.record.id, d.unit,
-      { output: candidate.bytes, digest: d.group, peers: d.agreeing, at: this.clock(), why },
-      { results: machine.resultsReceived, accepted: machine.acceptedCount })
+    await this.store.accept(job.record, d.unit, { output: candidate.bytes, digest: d.group, peers: d.agreeing, at: this.clock(), why })
     // Reputation was updated as the decision came in (TrustKeeper.observe).
     this.credit.grant(job.record.id, d.unit, d.agreeing)
   }

@@ -127,16 +127,13 @@ export class Store {
 
   input(jobId: string, unit: number): Uint8Array | undefined { return this.inputs.get([jobId, unit]) }
 
-  /** Resolves once the output is on disk: only then may the verdict go out. */
-  async accept(jobId: string, unit: number, output: AcceptedOutput, counters: Pick<JobRecord, 'results' | 'accepted'>): Promise<void> {
-    this.countJob(jobId, counters)
-    await this.accepted.put([jobId, unit], output)
-  }
-
-  /** The job's counters; a restart recounts what is accepted from the outputs on disk. */
-  private countJob(jobId: string, counters: Pick<JobRecord, 'results' | 'accepted'>): void {
-    const job = this.job(jobId)
-    if (job) this.jobWrites.put(jobId, { ...job, ...counters })
+  /**
+   * Resolves once the output is on disk: only then may the verdict go out. `job` is the job's
+   * record with its counters as they now stand; it is written behind, once per turn.
+   */
+  async accept(job: JobRecord, unit: number, output: AcceptedOutput): Promise<void> {
+    this.jobWrites.put(job.id, job)
+    await this.accepted.put([job.id, unit], output)
   }
 
   acceptedOutput(jobId: string, unit: number): AcceptedOutput | undefined { return this.accepted.get([jobId, unit]) }
@@ -164,9 +161,9 @@ export class Store {
   saveReputation(record: Reputation): void { this.reputationWrites.put(record.key, record) }
 
   /** Backtracking: an accepted output that lost its credibility is removed until the unit is accepted again. */
-  async unaccept(jobId: string, unit: number, counters: Pick<JobRecord, 'results' | 'accepted'>): Promise<void> {
-    this.countJob(jobId, counters)
-    await this.accepted.remove([jobId, unit])
+  async unaccept(job: JobRecord, unit: number): Promise<void> {
+    this.jobWrites.put(job.id, job)
+    await this.accepted.remove([job.id, unit])
   }
 
   /** Writes to `db` coalesced per turn, flushed before the store closes. */
