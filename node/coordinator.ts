@@ -4,10 +4,8 @@
  * JobMachine and carries out the machine's decisions: store first, then verdicts.
  */
 import { EventEmitter } from 'node:events'
-import { randomBytes } from 'node:crypto'
-import { ParamError, type TaskModule } from '../tasks/contract.js'
+import type { TaskModule } from '../tasks/contract.js'
 import type { TaskRegistry } from '../tasks/registry.js'
-import { encodeValue } from '../tasks/values.js'
 import { JobMachine, type Decision, type MachineEvent } from './job-machine.js'
 import type { CoordinatorSide, DonorLink } from './links.js'
 import type { JobRecord, Store } from './store.js'
@@ -19,9 +17,11 @@ import { activeJob, type ActiveJob } from './active-job.js'
 import { LeaseRoutes } from './lease-routes.js'
 import { candidateOf } from './result-groups.js'
 import { mergeOutputs } from './job-merge.js'
-import { resolveSpec, type JobSpec } from './job-spec.js'
-import { describeSizing, sizeUnits } from './unit-sizing.js'
-import { byPeer, frameSized } from './assign-batches.js'
+import type { JobSpec } from './job-spec.js'
+import { describeSizing } from './unit-sizing.js'
+import { takeIn } from './job-intake.js'
+import { DonorOffers, runsTask, threads, type Offer } from './donor-offers.js'
+import { assignsOf, byPeer } from './assign-batches.js'
 import type * as wire from './wire.js'
 
 // What a submitter may ask for moved to job-spec.ts; it is still imported from here.
@@ -34,7 +34,7 @@ export interface LogEntry { at: number; kind: string; text: string; job?: string
 export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly jobs = new Map<string, ActiveJob>()
   /** Donors by key, with the slots each has offered and not yet been leased. */
-  private readonly donors = new Map<string, { link: DonorLink; credit: number }>()
+  private readonly donors = new DonorOffers()
   /** Which job and unit each open lease belongs to, and what tells a late message from a lie (lease-routes.ts). */
   private readonly leases: LeaseRoutes
   private readonly leftOut: LeftOutUnits
@@ -84,18 +84,9 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   async submit(spec: JobSpec): Promise<JobView> {
-    const task = this.registry.require(spec.task)
-    const params = spec.params ?? {}
-    const { policy, units, unitSeconds } = resolveSpec(spec, task, this.distinctHosts)
-    const sized = unitSeconds === undefined ? null : await sizeUnits(task, params, unitSeconds, { tasksDir: this.registry.dir ?? null, signal: this.stopping.signal })
-    const inputs = [...task.split(params, sized?.units ?? units)].map((input) => encodeValue(input))
-    if (inputs.length === 0) throw new ParamError(`${task.name} made no units from these parameters`)
-
-    const record: JobRecord = {
-      id: randomBytes(8).toString('hex'), task: task.name, taskVersion: task.version, params,
-      units: inputs.length, policy, state: 'running', createdAt: this.clock(), finishedAt: null,
-      error: null, results: 0, accepted: 0, outvoted: [], ...(sized ? { sizing: { ...sized, units: inputs.length } } : {})
-    }
+    const { task, record, inputs } = await takeIn(spec, this.registry,
+      { distinctHosts: this.distinctHosts, now: this.clock(), signal: this.stopping.signal })
+    const { policy } = record
     await this.store.createJob(record, inputs)
     const job = this.activate(record, task, [])
     const rule = policy.trust ? `credibility 1 − ${policy.trust.errorRate}` : `quorum ${policy.quorum}`
@@ -131,18 +122,14 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   // --- CoordinatorSide: what donors say ---
 
   want(link: DonorLink, msg: wire.WantMessage): void {
-    let donor = this.donors.get(link.key)
-    if (donor?.link !== link) {
-      // A peer back on a new connection before its old one closed: what the old one held is lost
-      // with it (else those leases would wait for their deadline, and count as its errors).
-      if (donor) this.handleAll({ type: 'disconnect', peer: link.key, now: this.clock() })
-      donor = { link, credit: 0 }
-      this.donors.set(link.key, donor)
-      this.log('peer', `donor ${short(link.key)} (${link.host}) offers ${plural(link.hello?.threads ?? 0, 'thread')}`, undefined, link.key)
+    const { offer, change } = this.donors.want(link, msg)
+    // A peer back on a new connection before its old one closed: what the old one held is lost
+    // with it (else those leases would wait for their deadline, and count as its errors).
+    if (change === 'new link') this.handleAll({ type: 'disconnect', peer: link.key, now: this.clock() })
+    if (change !== 'same link') {
+      this.log('peer', `donor ${short(link.key)} (${link.host}) offers ${threads(link)}`, undefined, link.key)
     }
-    // No slots: the donor withdraws its standing offer (it paused).
-    donor.credit = msg.slots === 0 ? 0 : donor.credit + msg.slots
-    this.dispatch(donor)
+    this.dispatch(offer)
   }
 
   progress(link: DonorLink, msg: wire.ProgressMessage): void {
@@ -190,8 +177,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
 
   /** A donor left: its leases go to others. */
   removeDonor(link: DonorLink): void {
-    if (this.donors.get(link.key)?.link !== link) return
-    this.donors.delete(link.key)
+    if (!this.donors.remove(link)) return
     this.log('peer', `donor ${short(link.key)} left`, undefined, link.key)
     this.handleAll({ type: 'disconnect', peer: link.key, now: this.clock() })
   }
@@ -212,11 +198,11 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   private dispatchAll(): void {
-    for (const donor of this.donors.values()) this.dispatch(donor)
+    for (const offer of this.donors.all()) this.dispatch(offer)
   }
 
   /** Leases units to a donor up to the slots it offered, oldest job first. */
-  private dispatch(donor: { link: DonorLink; credit: number }): void {
+  private dispatch(donor: Offer): void {
     const { link } = donor
     const now = this.clock()
     for (const job of this.jobs.values()) {
@@ -329,12 +315,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
         this.leases.open(d.lease, job, d.unit, d.peer)
         units.push({ lease: d.lease, unit: d.unit, input })
       }
-      const { record } = job
       const deadlineMs = Math.max(1, Math.min(...leased.map((d) => d.deadline)) - this.clock())
-      for (const batch of frameSized(units)) {
-        link.sendAssign(this.signAssign({ job: record.id, task: record.task, taskVersion: record.taskVersion,
-          deadlineMs, units: batch, signer: UNSIGNED, signature: UNSIGNED }))
-      }
+      for (const msg of assignsOf(job.record, units, deadlineMs)) link.sendAssign(this.signAssign(msg))
     }
   }
 
@@ -403,7 +385,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     this.emit('violation', link, reason)
   }
 
-  private linkOf(key: string): DonorLink | undefined { return this.donors.get(key)?.link }
+  private linkOf(key: string): DonorLink | undefined { return this.donors.linkOf(key) }
 
   private hostOf(key: string): string { return this.linkOf(key)?.host ?? this.store.reputation(key)?.host ?? 'unknown' }
 
@@ -413,13 +395,6 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 }
 
-function runsTask(link: DonorLink, record: JobRecord): boolean {
-  return !!link.hello?.tasks.some((t) => t.name === record.task && t.version === record.taskVersion)
-}
-
-const UNSIGNED = new Uint8Array(0)
 
 
 export function short(key: string): string { return key.slice(0, 8) }
-
-function plural(n: number, noun: string): string { return `${n} ${noun}${n === 1 ? '' : 's'}` }

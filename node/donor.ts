@@ -226,17 +226,21 @@ export class Donor extends EventEmitter implements DonorSide {
   private async runBatch(batch: Batch): Promise<void> {
     this.batchesInPool++
     const [first] = batch.units
-    // Every unit of a batch has the same limit; a batch that runs past it is run again unit by unit.
-    const deadline = setTimeout(() => {
-      if (batch.units.length === 1) this.stop(first, 'deadline')
-      else batch.abort.abort()
-    }, first.limitMs)
+    let deadline: NodeJS.Timeout | undefined
     const reporter: UnitReporter = {
       progress: (index, fraction) => {
         const held = batch.units[index]
         if (held && !held.stopped) held.link.sendProgress({ lease: held.lease, fraction })
       },
-      started: () => { for (const held of batch.units) held.started = true }
+      // The clock starts on the thread, not in the pool's queue behind another batch. Every unit
+      // of a batch has the same limit; a batch that runs past it is run again unit by unit.
+      started: () => {
+        for (const held of batch.units) held.started = true
+        deadline ??= setTimeout(() => {
+          if (batch.units.length === 1) this.stop(first, 'deadline')
+          else batch.abort.abort()
+        }, first.limitMs)
+      }
     }
     for (const held of batch.units) this.emit('unit-start', held)
     let outcomes: UnitOutcome[] | null = null
@@ -285,17 +289,19 @@ export class Donor extends EventEmitter implements DonorSide {
   /** The batch as a whole failed (stopped, or its thread died): which unit was to blame is found by running each alone. */
   private settleCrashed(batch: Batch, crash: Error): void {
     const again = batch.units.length > 1 && !this.stopping
+    const retried: HeldUnit[] = []
     for (const held of batch.units) {
       if (again && !held.stopped) {
         held.alone = true
         held.batch = null
         held.started = false
-        this.waiting.unshift(held)
+        retried.push(held)
         continue
       }
       this.report(held, crash)
       this.release(held)
     }
+    this.waiting.unshift(...retried)
     this.reoffer(batch)
   }
 

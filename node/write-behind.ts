@@ -10,6 +10,7 @@ import type { Database, Key } from 'lmdb'
 export class WriteBehind<V, K extends Key = string> {
   private readonly pending = new Map<K, V>()
   private scheduled: Promise<void> | null = null
+  private writing: Promise<void> = Promise.resolve()
 
   constructor(private readonly db: Database<V, K>) {}
 
@@ -37,12 +38,14 @@ export class WriteBehind<V, K extends Key = string> {
     return value
   }
 
-  /** Writes everything pending now; resolves once it is on disk. */
+  /** Writes everything pending now; resolves once it, and every earlier flush, is on disk. */
   async flush(): Promise<void> {
     this.scheduled = null
-    if (this.pending.size === 0) return
-    const writes = [...this.pending]
-    this.pending.clear()
-    await Promise.all(writes.map(([key, value]) => this.db.put(key, value)))
+    if (this.pending.size > 0) {
+      const writes = [...this.pending]
+      this.pending.clear()
+      this.writing = Promise.all([this.writing, ...writes.map(([key, value]) => this.db.put(key, value))]).then(() => {})
+    }
+    await this.writing
   }
 }

@@ -36,7 +36,6 @@ test('peers on separate hosts over a lossy, shaped network: exact answer, replic
     grid.start('c', ['--host', c.address, '--no-donate'], { prefix: lab.on(c) })
     donorHosts.forEach((host, i) => grid!.start(`d${i}`, ['--host', host.address, '--no-coordinate', '--threads', '1'], { prefix: lab!.on(host) }))
     await grid.ready('c', 'd0', 'd1', 'd2')
-    const coordinator = grid.peers.get('c')!
     await grid!.donorsOffered('c', 3, 90_000)
 
     const params = { from: 0, to: 3_000_000 }

@@ -1,0 +1,141 @@
+/**
+ * Short units travel and run in batches: how a donor sizes them from measured run times, how a
+ * coordinator packs assigns into frames, and a real donor with a real thread pool that runs a
+ * batch, isolates a unit that throws, and finds the one unit that hangs by running each alone.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { BatchSizing, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../node/batch-sizing.js'
+import { frameSized } from '../node/assign-batches.js'
+import { Donor } from '../node/donor.js'
+import type { CoordinatorLink } from '../node/links.js'
+import { createUnitPool } from '../node/unit-pool.js'
+import * as wire from '../node/wire.js'
+import { TaskRegistry } from '../tasks/registry.js'
+import { decodeValue, encodeValue } from '../tasks/values.js'
+import { fixtureDir } from './process-grid.js'
+import { until } from './helpers.js'
+
+test('a job with no measured run time runs one unit at a time, and its donor holds two per thread', () => {
+  const sizing = new BatchSizing(2)
+  assert.is(sizing.batchSize('j', 100), 1)
+  assert.is(sizing.held('j'), 2 * MIN_HELD_PER_THREAD)
+  assert.is(sizing.held(undefined), 2 * MIN_HELD_PER_THREAD)
+})
+
+test('short units are batched, up to the cap and never beyond a fair share of what waits', () => {
+  const sizing = new BatchSizing(2)
+  sizing.record('j', 0.01)
+  assert.is(sizing.batchSize('j', 100_000), MAX_BATCH_UNITS)
+  assert.is(sizing.batchSize('j', 10), 5, 'ten waiting units are shared by two threads')
+  assert.ok(sizing.held('j') > sizing.held(undefined), 'a donor of short units holds more of them')
+})
+
+test('long units run alone and are held no deeper than for an unmeasured job', () => {
+  const sizing = new BatchSizing(2)
+  sizing.record('j', 5000)
+  assert.is(sizing.batchSize('j', 1000), 1)
+  assert.is(sizing.held('j'), 2 * MIN_HELD_PER_THREAD)
+})
+
+test('run times are a running mean per job: one outlier moves it, it does not replace it', () => {
+  const sizing = new BatchSizing(1)
+  for (let i = 0; i < 20; i++) sizing.record('j', 1)
+  sizing.record('j', 101)
+  const mean = sizing.meanRunMs('j')!
+  assert.ok(mean > 1 && mean < 101, `mean ${mean}`)
+  assert.is(sizing.meanRunMs('other'), undefined)
+})
+
+test('assigns are cut where a frame or the unit count per assign would overflow', () => {
+  const small = Array.from({ length: wire.LIMITS.unitsPerAssign + 10 }, (_, i) => ({ lease: i + 1, unit: i, input: new Uint8Array(8) }))
+  assert.equal(frameSized(small).map((b) => b.length), [wire.LIMITS.unitsPerAssign, 10])
+  const third = Math.floor(wire.LIMITS.payload / 3)
+  const big = Array.from({ length: 5 }, (_, i) => ({ lease: i + 1, unit: i, input: new Uint8Array(third) }))
+  assert.equal(frameSized(big).map((b) => b.length), [2, 2, 1])
+  assert.equal(frameSized([]), [])
+})
+
+/** A coordinator's side of a donor, in memory: it records what the donor says. */
+class RecordingLink implements CoordinatorLink {
+  readonly key = 'ab'.repeat(32)
+  readonly host = 'local'
+  readonly wants: number[] = []
+  readonly results = new Map<number, unknown>()
+  readonly failures = new Map<number, wire.FailureMessage>()
+  sendWant(msg: wire.WantMessage): void { this.wants.push(msg.slots) }
+  sendProgress(): void {}
+  sendResult(msg: wire.ResultMessage): void { this.results.set(msg.lease, decodeValue(msg.output)) }
+  sendFailure(msg: wire.FailureMessage): void { this.failures.set(msg.lease, msg) }
+  settled(): number { return this.results.size + this.failures.size }
+}
+
+let nextLease = 1
+
+function poisonAssign(job: string, units: Array<{ i: number; bad: string | null }>, deadlineMs = 30_000): wire.AssignMessage {
+  return { job, task: 'poison', taskVersion: 1, deadlineMs, signer: new Uint8Array(0), signature: new Uint8Array(0),
+    units: units.map((input) => ({ lease: nextLease++, unit: input.i, input: encodeValue(input) })) }
+}
+
+async function withDonor(run: (donor: Donor, link: RecordingLink, batches: number[]) => Promise<void>): Promise<void> {
+  const registry = await TaskRegistry.load(fixtureDir('poison'))
+  const pool = createUnitPool({ threads: 1 })
+  const batches: number[] = []
+  const counting = { run: (request: Parameters<typeof pool.run>[0], options: Parameters<typeof pool.run>[1]) => {
+    batches.push(request.units.length)
+    return pool.run(request, options)
+  }, destroy: () => pool.destroy() }
+  const donor = new Donor({ threads: 1, registry, pool: counting })
+  const link = new RecordingLink()
+  donor.attach(link)
+  try {
+    await run(donor, link, batches)
+  } finally {
+    await donor.close()
+  }
+}
+
+const good = (from: number, count: number) => Array.from({ length: count }, (_, k) => ({ i: from + k, bad: null }))
+
+test('a donor runs short units of a measured job many to a thread task, each with its own result', async () => {
+  await withDonor(async (donor, link, batches) => {
+    donor.assign(link, poisonAssign('short', good(0, 2)))
+    await until(() => link.settled() === 2, 10_000, 'the first units')
+    donor.assign(link, poisonAssign('short', good(2, 200)))
+    await until(() => link.settled() === 202, 10_000, 'the batch')
+    const squares = [...link.results].sort(([a], [b]) => a - b).map(([, r]) => (r as { square: number }).square)
+    assert.equal(squares, Array.from({ length: 202 }, (_, i) => i * i))
+    assert.ok(batches.length < 50, `202 units took ${batches.length} thread tasks: ${batches.join(',')}`)
+  })
+})
+
+test('a unit that throws in a batch fails alone; the rest of its batch is answered', async () => {
+  await withDonor(async (donor, link) => {
+    donor.assign(link, poisonAssign('throws', good(0, 2)))
+    await until(() => link.settled() === 2, 10_000, 'the first units')
+    const msg = poisonAssign('throws', [...good(2, 20), { i: 22, bad: 'throw' }, ...good(23, 20)])
+    donor.assign(link, msg)
+    await until(() => link.settled() === 43, 10_000, 'the batch')
+    const thrower = msg.units[20].lease
+    assert.is(link.failures.size, 1)
+    assert.is(link.failures.get(thrower)?.kind, 'error')
+    assert.match(link.failures.get(thrower)!.reason, /poison unit 22 threw/)
+  })
+})
+
+test('a batch that runs past its deadline is run again unit by unit: only the unit that hangs times out', async () => {
+  await withDonor(async (donor, link, batches) => {
+    donor.assign(link, poisonAssign('hangs', good(0, 2)))
+    await until(() => link.settled() === 2, 10_000, 'the first units')
+    const msg = poisonAssign('hangs', [...good(2, 10), { i: 12, bad: 'hang' }, ...good(13, 10)], 1000)
+    donor.assign(link, msg)
+    await until(() => link.settled() === 23, 20_000, 'every unit of the batch to be answered')
+    const hanger = msg.units[10].lease
+    assert.equal([...link.failures.keys()], [hanger])
+    assert.is(link.failures.get(hanger)!.kind, 'timeout')
+    assert.ok(batches.some((n) => n > 1), `some units ran in batches: ${batches.join(',')}`)
+    assert.ok(batches.filter((n) => n === 1).length >= 21, 'after the batch failed, each of its units ran alone')
+  })
+})
+
+test.run()
