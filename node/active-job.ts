@@ -29,3 +29,13 @@ export function activeJob(store: Store, record: JobRecord, task: TaskModule, mac
   return { record, machine, task, candidates: new ResultGroups(store, record.id, task), progress: new Map(),
     outvoted: new Set(record.outvoted), finishing: false, settled, settle }
 }
+
+/**
+ * The record's counters follow the machine's, in place: a copy of the record at every result
+ * was a large share of a busy coordinator's garbage, and the store's write-behind (which holds
+ * this same object) then writes the latest.
+ */
+export function countResults(job: ActiveJob): void {
+  job.record.results = job.machine.resultsReceived
+  job.record.accepted = job.machine.acceptedCount
+}

@@ -13,7 +13,7 @@ import { LeftOutUnits } from './left-out-units.js'
 import { CreditLedger } from './credit.js'
 import { jobView, type JobView } from './job-view.js'
 import { TrustKeeper } from './trust-keeper.js'
-import { activeJob, type ActiveJob } from './active-job.js'
+import { activeJob, countResults, type ActiveJob } from './active-job.js'
 import { LeaseRoutes } from './lease-routes.js'
 import { candidateOf } from './result-groups.js'
 import { mergeOutputs } from './job-merge.js'
@@ -239,8 +239,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private unaccept(job: ActiveJob, d: Extract<Decision, { type: 'unaccept' }>): Promise<void> {
     this.log('backtrack', `unit ${d.unit} is open again: ${d.reason}`, job.record.id)
     job.candidates.reopen(d.unit)
-    const { machine } = job
-    job.record = { ...job.record, results: machine.resultsReceived, accepted: machine.acceptedCount }
+    countResults(job)
     return this.store.unaccept(job.record, d.unit)
   }
 
@@ -329,8 +328,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       job.outvoted.add(peer)
       this.log('disagreement', `unit ${d.unit}: ${short(peer)} was outvoted by ${d.agreeing.map(short).join(', ')}`, job.record.id, peer)
     }
-    const { machine } = job
-    job.record = { ...job.record, results: machine.resultsReceived, accepted: machine.acceptedCount }
+    countResults(job)
     const why = this.trust.explanation(job.record.policy, d, (key) => this.hostOf(key))
     await this.store.accept(job.record, d.unit, { output: candidate.bytes, digest: d.group, peers: d.agreeing, at: this.clock(), why })
     // Reputation was updated as the decision came in (TrustKeeper.observe).

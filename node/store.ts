@@ -63,6 +63,13 @@ export interface Reputation {
 
 type UnitKey = [string, number]
 
+/**
+ * Writes are gathered this long into one transaction. Each commit syncs to disk and holds up
+ * the main thread a little; with a result every few milliseconds that was a commit per result.
+ * Verdicts wait for the commit, so this is also what an accepted result waits for its verdict.
+ */
+const COMMIT_DELAY_MS = 10
+
 export function storePath(dataDir: string): string {
   return join(dataDir, 'store')
 }
@@ -73,7 +80,7 @@ export class Store {
   private readonly accepted: Database<AcceptedOutput, UnitKey>
   private readonly results: Database<Uint8Array, string>
   private readonly peers: Database<Reputation, string>
-  /** Job records and reputations change with every result: they are written once per turn (write-behind.ts). */
+  /** Job records and reputations change with every result: they are written behind (write-behind.ts). */
   private readonly jobWrites: WriteBehind<JobRecord>
   private readonly reputationWrites: WriteBehind<Reputation>
   private readonly writeBehinds: Array<WriteBehind<any, any>> = []
@@ -92,7 +99,7 @@ export class Store {
     const path = storePath(dataDir)
     if (readOnly && !existsSync(path)) throw noStore(dataDir)
     if (!readOnly) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-    return new Store(open({ path, maxDbs: 16, readOnly }))
+    return new Store(open({ path, maxDbs: 16, readOnly, commitDelay: COMMIT_DELAY_MS }))
   }
 
   /** Writes the job and all its unit inputs in one transaction: a job is stored whole or not at all. */
@@ -129,7 +136,7 @@ export class Store {
 
   /**
    * Resolves once the output is on disk: only then may the verdict go out. `job` is the job's
-   * record with its counters as they now stand; it is written behind, once per turn.
+   * record with its counters as they now stand; it is written behind (write-behind.ts).
    */
   async accept(job: JobRecord, unit: number, output: AcceptedOutput): Promise<void> {
     this.jobWrites.put(job.id, job)
@@ -166,7 +173,7 @@ export class Store {
     await this.accepted.remove([job.id, unit])
   }
 
-  /** Writes to `db` coalesced per turn, flushed before the store closes. */
+  /** Writes to `db` coalesced (write-behind.ts), flushed before the store closes. */
   writeBehind<V, K extends Key = string>(db: Database<V, K>): WriteBehind<V, K> {
     const writes = new WriteBehind<V, K>(db)
     this.writeBehinds.push(writes)

@@ -1,11 +1,13 @@
 /**
  * Records that change with nearly every result (a job's counters, a peer's reputation, its
- * credit) written once per turn of the event loop, each key with its last value, instead of
- * once per change: with short units, encoding the same record hundreds of times a second was
- * a large share of a coordinator's time. Reads see the pending value. A crash loses at most the
- * changes of the last turn; none of these records is what an accepted result depends on.
+ * credit) written at most every FLUSH_MS, each key with its last value, instead of once per
+ * change: encoding the same record at every result was a large share of a coordinator's time.
+ * Reads see the pending value. A crash loses at most the changes of the last FLUSH_MS; none of
+ * these records is what an accepted result depends on.
  */
 import type { Database, Key } from 'lmdb'
+
+const FLUSH_MS = 50
 
 export class WriteBehind<V, K extends Key = string> {
   private readonly pending = new Map<K, V>()
@@ -28,7 +30,8 @@ export class WriteBehind<V, K extends Key = string> {
 
   put(key: K, value: V): void {
     this.pending.set(key, value)
-    this.scheduled ??= new Promise((resolve) => setImmediate(resolve)).then(() => this.flush())
+    // Unref'd: a pending flush must not keep a process alive; closing the store flushes.
+    this.scheduled ??= new Promise((resolve) => setTimeout(resolve, FLUSH_MS).unref()).then(() => this.flush())
   }
 
   /** Drops the pending value of a key, for a caller about to write it itself. */
