@@ -45,7 +45,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly stopping = new AbortController()
   /** Credit granted to donors for validated results (node/credit.ts). */
   readonly credit: CreditLedger
-  /** Signs every unit sent out with the submitter's key (node/job-signing.ts); the peer sets it. */
+  /** Signs every assign sent out with the submitter's key (node/job-signing.ts); the peer sets it. */
   signAssign: (msg: wire.AssignMessage) => wire.AssignMessage = (msg) => msg
   /** Reputation, credibility and blacklist (node/trust-keeper.ts): every reputation change goes through it. */
   readonly trust: TrustKeeper
