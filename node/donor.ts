@@ -20,6 +20,8 @@ import { failureOf, type HeldUnit } from './held-unit.js'
 
 /** Batches handed to the pool per thread: one running, one waiting, so a thread never idles between them. */
 const BATCHES_PER_THREAD = 2
+/** Results a coordinator may leave without a verdict before the oldest are no longer expected. */
+const MAX_AWAITING_VERDICTS = 100_000
 
 export interface DonorOptions {
   threads?: number
@@ -55,6 +57,8 @@ interface LinkState {
   offered: number
   /** Every unit held for this coordinator, waiting or in a batch. */
   held: Map<number, HeldUnit>
+  /** Leases whose results went out on this link and have no verdict yet: only theirs count. */
+  awaitingVerdict: Set<number>
   /** The job of the latest unit it leased: what the next request for more is sized by. */
   latestJob?: string
 }
@@ -85,7 +89,7 @@ export class Donor extends EventEmitter implements DonorSide {
   /** A coordinator is reachable: offer it what this donor can take. */
   attach(link: CoordinatorLink): void {
     if (this.stopping || this.links.has(link)) return
-    this.links.set(link, { offered: 0, held: new Map() })
+    this.links.set(link, { offered: 0, held: new Map(), awaitingVerdict: new Set() })
     this.offer(link)
     const kept = this.pending.take(link.key)
     if (kept.length > 0) this.send(link, kept)
@@ -143,7 +147,9 @@ export class Donor extends EventEmitter implements DonorSide {
     if (held) this.stop(held, 'cancelled')
   }
 
-  verdict(_link: CoordinatorLink, msg: wire.VerdictMessage): void {
+  verdict(link: CoordinatorLink, msg: wire.VerdictMessage): void {
+    // A verdict on a result this donor never gave there would only inflate its counts.
+    if (!this.links.get(link)?.awaitingVerdict.delete(msg.lease)) return
     if (msg.accepted) this.stats.accepted++
     else this.stats.rejected++
     this.emit('verdict', msg)
@@ -339,7 +345,13 @@ export class Donor extends EventEmitter implements DonorSide {
 
   /** Results that never reached their coordinator are kept for its next connection. */
   private send(link: CoordinatorLink, results: wire.ResultMessage[]): void {
-    for (const result of results) link.sendResult(result)
+    const awaiting = this.links.get(link)?.awaitingVerdict
+    for (const result of results) {
+      link.sendResult(result)
+      awaiting?.add(result.lease)
+    }
+    // A coordinator that never answers must not grow this without bound.
+    while (awaiting && awaiting.size > MAX_AWAITING_VERDICTS) awaiting.delete(awaiting.values().next().value!)
     void link.delivered?.().then((ok) => { if (!ok) this.deliverLater(link.key, results) })
   }
 

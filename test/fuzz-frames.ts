@@ -104,16 +104,31 @@ function header(channel: number, type: number): Uint8Array {
   return concat(c.encode(c.uint, channel), c.encode(c.uint, type))
 }
 
+/** Message types a peer must take from anyone without closing the connection, by the role it plays. */
+export const HARMLESS_TO_COORDINATOR: readonly number[] = [1, 3]
+export const HARMLESS_TO_DONOR: readonly number[] = [6, 7]
+
+/** A well-formed message of a harmless type, its lease drawn at random. */
+function drawn(random: Random, type: number): unknown {
+  const lease = 1 + random.int(2 ** 40)
+  switch (type) {
+    case 1: return { slots: random.int(wire.LIMITS.slots + 1) }
+    case 3: return { lease, fraction: random.next() }
+    case 6: return { lease }
+    default: return { lease, accepted: random.next() < 0.5 }
+  }
+}
+
 /**
  * One frame for the channel the fuzzer opened (local id `channel`): with probability `benign`
- * a message drawn at random from the schema of those a coordinator must take from any donor
- * (want, progress), else random bytes or a mutated message of any type.
+ * a message drawn at random from the schema of those the target must take from anyone
+ * (`harmless`: want and progress for a coordinator), else random bytes or a mutated message of
+ * any type.
  */
-export function fuzzFrame(random: Random, channel: number, benign = 0): FuzzFrame {
+export function fuzzFrame(random: Random, channel: number, benign = 0, harmless = HARMLESS_TO_COORDINATOR): FuzzFrame {
   if (random.next() < benign) {
-    const type = random.pick([1, 3])
-    const value = type === 1 ? { slots: random.int(wire.LIMITS.slots + 1) } : { lease: 1 + random.int(2 ** 40), fraction: random.next() }
-    return { bytes: concat(header(channel, type), wire.encodeMessage(CODECS[type], value)), verdict: 'well-formed', kind: `drawn ${type}`, mutated: false }
+    const type = random.pick(harmless)
+    return { bytes: concat(header(channel, type), wire.encodeMessage(CODECS[type], drawn(random, type))), verdict: 'well-formed', kind: `drawn ${type}`, mutated: false }
   }
   const roll = random.next()
   if (roll < 0.1) {
@@ -126,9 +141,9 @@ export function fuzzFrame(random: Random, channel: number, benign = 0): FuzzFram
   if (roll < 0.2) {
     return { bytes: concat(header(channel, 8 + random.int(200)), random.bytes(random.int(40))), verdict: 'malformed', kind: 'unknown type', mutated: true }
   }
-  // Past hello, only the types a donor sends to a coordinator are harmless; others break rules the oracle does not model.
-  const type = random.pick([1, 1, 3, 3, 4, 5, 0, 2, 6, 7])
+  // Past hello, only the harmless types are sure to be taken; others break rules the oracle does not model.
+  const type = random.pick([...harmless, ...CODECS.keys()])
   const { bytes: payload, how } = mutate(random, encode(random, type))
   const verdict = judge(type, payload)
-  return { bytes: concat(header(channel, type), payload), verdict: verdict === 'well-formed' && type !== 1 && type !== 3 ? 'unknown' : verdict, kind: `${how} ${type}`, mutated: true }
+  return { bytes: concat(header(channel, type), payload), verdict: verdict === 'well-formed' && !harmless.includes(type) ? 'unknown' : verdict, kind: `${how} ${type}`, mutated: true }
 }

@@ -1,0 +1,81 @@
+/**
+ * Hostile input against a live donor while it runs an honest coordinator's job: thousands of
+ * random and mutated frames from connections that say they coordinate. Each malformed frame
+ * costs its connection, verdicts on results the donor never gave count for nothing, the donor
+ * keeps its honest coordinator throughout, and the job's answer is exact.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import HyperDHT from 'hyperdht'
+import { startTestGrid, until, within, type TestGrid } from './helpers.js'
+import { calmRun, fixtureDir } from './process-grid.js'
+import { HARMLESS_TO_DONOR, Random } from './fuzz-frames.js'
+import { connect, emptyStats, injected, lostConnections, session, type Posture, type StreamClass } from './fuzz-session.js'
+import * as wire from '../node/wire.js'
+import type { Peer } from '../node/peer.js'
+
+const SLOW = fixtureDir('slow')
+const SEED = Number(process.env.FUZZ_SEED ?? 20261121)
+const FRAMES = 8000
+const MUTATED = 1600
+const NETWORK_SESSIONS = 60
+const FUZZ_BUDGET_MS = 20_000
+const UNITS = 200
+/** Cancels and verdicts for random leases make up most frames, so sessions reach deep states. */
+const AS_COORDINATOR: Posture = { roles: wire.ROLE_COORDINATOR, harmless: HARMLESS_TO_DONOR, benign: 0.8 }
+
+let grid: TestGrid
+let coordinator: Peer
+let donor: Peer
+let node: HyperDHT
+
+test.before(async () => {
+  grid = await startTestGrid()
+  coordinator = await grid.add({ donate: false, tasksDir: SLOW })
+  donor = await grid.add({ coordinate: false, tasksDir: SLOW })
+  await until(() => coordinator.coordinator.donorCount() === 1, 60_000, 'the donor to connect')
+  node = grid.testnet.createNode()
+})
+
+test.after(async () => {
+  await node?.destroy()
+  await grid?.destroy()
+})
+
+test('8 000 frames from hostile coordinators while a donor runs a job: each malformed frame costs its connection, the answer is exact', async () => {
+  const job = await coordinator.submit({ task: 'slow', params: { ms: 50 }, units: UNITS, quorum: 1, deadline: 60 })
+  const stats = emptyStats()
+  const random = new Random(SEED)
+  const started = Date.now()
+
+  let Stream: StreamClass | null = null
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (stats.sessions < NETWORK_SESSIONS) {
+      const conn = await connect(node, donor)
+      Stream ??= conn.constructor as StreamClass
+      await session(conn, random, stats, AS_COORDINATOR)
+    }
+  }))
+  const overNetwork = stats.frames
+  const runningWhileFuzzed = coordinator.status(job.id)?.state === 'running'
+  while ((stats.frames < FRAMES || stats.mutated < MUTATED) && Date.now() - started < FUZZ_BUDGET_MS) {
+    await session((await injected(donor, Stream!)).mine, random, stats, AS_COORDINATOR)
+  }
+  console.log(`donor fuzz seed ${SEED}: ${stats.frames} frames (${stats.mutated} random or mutated, ${overNetwork} over real connections) ` +
+    `in ${stats.sessions} sessions, ${stats.malformed} plainly malformed and ${stats.refused} of those refused, in ${Date.now() - started} ms`)
+
+  assert.ok(stats.frames >= FRAMES && stats.mutated >= MUTATED, `only ${stats.frames} frames (${stats.mutated} mutated) within the time budget`)
+  assert.ok(runningWhileFuzzed, 'the job was still running while the donor was being fuzzed')
+  assert.equal(stats.unrefused, [], 'every malformed frame closed its connection')
+  assert.equal(stats.falseAlarms, [], 'no well-formed frame closed a connection')
+  const done = await within(coordinator.wait(job.id), 60_000, 'the job to end')
+  assert.is(done.state, 'done', done.error ?? '')
+  assert.equal(done.result, await calmRun(`${SLOW}/slow.mjs`, { ms: 0 }, UNITS))
+  assert.equal(lostConnections(donor, coordinator.key), [], 'the donor kept its coordinator')
+  assert.equal(lostConnections(coordinator, donor.key), [], 'the coordinator kept its donor')
+  const counts = donor.donorStats()!
+  assert.ok(counts.unitsRun >= UNITS, `the donor ran ${counts.unitsRun} units`)
+  assert.ok(counts.accepted + counts.rejected <= counts.unitsRun, `verdicts counted ${counts.accepted + counts.rejected} for ${counts.unitsRun} results: hostile verdicts were counted`)
+})
+
+test.run()
