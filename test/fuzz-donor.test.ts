@@ -10,7 +10,7 @@ import HyperDHT from 'hyperdht'
 import { startTestGrid, until, within, type TestGrid } from './helpers.js'
 import { calmRun, fixtureDir } from './process-grid.js'
 import { HARMLESS_TO_DONOR, Random } from './fuzz-frames.js'
-import { connect, emptyStats, injected, lostConnections, session, type Posture, type StreamClass } from './fuzz-session.js'
+import { campaign, describe, lostConnections, type Posture } from './fuzz-session.js'
 import * as wire from '../node/wire.js'
 import type { Peer } from '../node/peer.js'
 
@@ -44,25 +44,11 @@ test.after(async () => {
 
 test('8 000 frames from hostile coordinators while a donor runs a job: each malformed frame costs its connection, the answer is exact', async () => {
   const job = await coordinator.submit({ task: 'slow', params: { ms: 50 }, units: UNITS, quorum: 1, deadline: 60 })
-  const stats = emptyStats()
-  const random = new Random(SEED)
-  const started = Date.now()
-
-  let Stream: StreamClass | null = null
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (stats.sessions < NETWORK_SESSIONS) {
-      const conn = await connect(node, donor)
-      Stream ??= conn.constructor as StreamClass
-      await session(conn, random, stats, AS_COORDINATOR)
-    }
-  }))
-  const overNetwork = stats.frames
-  const runningWhileFuzzed = coordinator.status(job.id)?.state === 'running'
-  while ((stats.frames < FRAMES || stats.mutated < MUTATED) && Date.now() - started < FUZZ_BUDGET_MS) {
-    await session((await injected(donor, Stream!)).mine, random, stats, AS_COORDINATOR)
-  }
-  console.log(`donor fuzz seed ${SEED}: ${stats.frames} frames (${stats.mutated} random or mutated, ${overNetwork} over real connections) ` +
-    `in ${stats.sessions} sessions, ${stats.malformed} plainly malformed and ${stats.refused} of those refused, in ${Date.now() - started} ms`)
+  let runningWhileFuzzed = false
+  const report = await campaign({ target: donor, node, random: new Random(SEED), posture: AS_COORDINATOR, networkSessions: NETWORK_SESSIONS,
+    frames: FRAMES, mutated: MUTATED, budgetMs: FUZZ_BUDGET_MS, between: () => { runningWhileFuzzed = coordinator.status(job.id)?.state === 'running' } })
+  const { stats } = report
+  console.log(`donor fuzz ${describe(SEED, report)}`)
 
   assert.ok(stats.frames >= FRAMES && stats.mutated >= MUTATED, `only ${stats.frames} frames (${stats.mutated} mutated) within the time budget`)
   assert.ok(runningWhileFuzzed, 'the job was still running while the donor was being fuzzed')

@@ -87,3 +87,45 @@ export function lostConnections(target: Peer, key: string): string[] {
   // Hyperswarm may swap a connection for a newer one to the same peer (both dialled at once): that is no loss.
   return target.log.filter((e) => e.peer === key && /^peer \S+ left/.test(e.text) && !/Duplicate connection/.test(e.text)).map((e) => e.text)
 }
+
+export interface Campaign {
+  target: Peer
+  /** A DHT node of the test's own, to dial the target over real connections. */
+  node: HyperDHT
+  random: Random
+  posture: Posture
+  /** Sessions over real connections first, four at a time; then in-process pairs until the frame counts are reached. */
+  networkSessions: number
+  frames: number
+  mutated: number
+  budgetMs: number
+  /** Called between the two phases, while the target should still be busy. */
+  between?: () => void
+}
+
+export interface CampaignReport { stats: Stats; overNetwork: number; ms: number }
+
+/** Fuzzes the target in both phases and says how it went; the caller judges it. */
+export async function campaign(c: Campaign): Promise<CampaignReport> {
+  const stats = emptyStats()
+  const started = Date.now()
+  let Stream: StreamClass | null = null
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (stats.sessions < c.networkSessions) {
+      const conn = await connect(c.node, c.target)
+      Stream ??= conn.constructor as StreamClass
+      await session(conn, c.random, stats, c.posture)
+    }
+  }))
+  const overNetwork = stats.frames
+  c.between?.()
+  while ((stats.frames < c.frames || stats.mutated < c.mutated) && Date.now() - started < c.budgetMs) {
+    await session((await injected(c.target, Stream!)).mine, c.random, stats, c.posture)
+  }
+  return { stats, overNetwork, ms: Date.now() - started }
+}
+
+export function describe(seed: number, { stats, overNetwork, ms }: CampaignReport): string {
+  return `seed ${seed}: ${stats.frames} frames (${stats.mutated} random or mutated, ${overNetwork} over real connections) ` +
+    `in ${stats.sessions} sessions, ${stats.malformed} plainly malformed and ${stats.refused} of those refused, in ${ms} ms`
+}

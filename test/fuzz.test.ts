@@ -10,7 +10,7 @@ import HyperDHT from 'hyperdht'
 import { startTestGrid, until, within, type TestGrid } from './helpers.js'
 import { calmRun, fixtureDir } from './process-grid.js'
 import { HARMLESS_TO_COORDINATOR, Random } from './fuzz-frames.js'
-import { closedWithin, connect, emptyStats, injected, lostConnections, openChannel, session, type Posture, type StreamClass } from './fuzz-session.js'
+import { campaign, closedWithin, connect, describe, injected, lostConnections, openChannel, type Posture, type StreamClass } from './fuzz-session.js'
 import * as wire from '../node/wire.js'
 import type { Peer } from '../node/peer.js'
 
@@ -48,25 +48,11 @@ const connectToCoordinator = (keyPair?: ReturnType<typeof HyperDHT.keyPair>) => 
 test('20 000 frames, thousands of them random or mutated, from hostile peers while a job runs: each malformed frame costs its connection, the answer is exact', async () => {
   const job = await coordinator.submit({ task: 'slow', params: { ms: 100 }, units: 60, quorum: 2, deadline: 30 })
   const honestLinks = honest.map((h) => h.key)
-  const stats = emptyStats()
-  const random = new Random(SEED)
-  const started = Date.now()
-
-  let Stream: StreamClass | null = null
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (stats.sessions < NETWORK_SESSIONS) {
-      const conn = await connectToCoordinator()
-      Stream ??= conn.constructor as StreamClass
-      await session(conn, random, stats, AS_DONOR)
-    }
-  }))
-  const overNetwork = stats.frames
-  const runningWhileFuzzed = coordinator.status(job.id)?.state === 'running'
-  while ((stats.frames < FRAMES || stats.mutated < MUTATED) && Date.now() - started < FUZZ_BUDGET_MS) {
-    await session((await injected(coordinator, Stream!)).mine, random, stats, AS_DONOR)
-  }
-  console.log(`fuzz seed ${SEED}: ${stats.frames} frames (${stats.mutated} random or mutated, ${overNetwork} over real connections) ` +
-    `in ${stats.sessions} sessions, ${stats.malformed} plainly malformed and ${stats.refused} of those refused, in ${Date.now() - started} ms`)
+  let runningWhileFuzzed = false
+  const report = await campaign({ target: coordinator, node, random: new Random(SEED), posture: AS_DONOR, networkSessions: NETWORK_SESSIONS,
+    frames: FRAMES, mutated: MUTATED, budgetMs: FUZZ_BUDGET_MS, between: () => { runningWhileFuzzed = coordinator.status(job.id)?.state === 'running' } })
+  const { stats } = report
+  console.log(`fuzz ${describe(SEED, report)}`)
 
   assert.ok(stats.frames >= FRAMES && stats.mutated >= MUTATED, `only ${stats.frames} frames (${stats.mutated} mutated) within the time budget`)
   assert.ok(runningWhileFuzzed, 'the job was still running while the peer was being fuzzed')
