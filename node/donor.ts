@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events'
 import { availableParallelism } from 'node:os'
 import type { TaskRegistry } from '../tasks/registry.js'
-import type { UnitError, UnitOutcome, UnitReporter } from '../worker/messages.js'
+import { fromUnitError, type UnitOutcome, type UnitReporter } from '../worker/messages.js'
 import type { CoordinatorLink, DonorSide } from './links.js'
 import { LIMITS } from './wire.js'
 import type * as wire from './wire.js'
@@ -280,7 +280,7 @@ export class Donor extends EventEmitter implements DonorSide {
         results.push({ lease: held.lease, runMs: Math.round(outcome.runMs), output: outcome.output,
           cpuMs: Math.round(outcome.cpuMs), speed: this.options.speed ?? 1000 })
       } else {
-        this.report(held, errorOf(outcome?.error ?? { name: 'Error', message: 'no outcome for this unit' }))
+        this.report(held, fromUnitError(outcome?.error ?? { name: 'Error', message: 'no outcome for this unit' }))
       }
       this.release(held)
     })
@@ -374,8 +374,4 @@ export class Donor extends EventEmitter implements DonorSide {
     state.offered += slots
     link.sendWant({ slots })
   }
-}
-
-function errorOf({ name, message, code }: UnitError): Error {
-  return Object.assign(new Error(message), { name, ...(code !== undefined ? { code } : {}) })
 }

@@ -9,7 +9,7 @@ import { Piscina } from 'piscina'
 import { MessageChannel } from 'node:worker_threads'
 import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import type { BatchRequest, RunRequest, RunResponse, UnitReporter } from '../worker/messages.js'
+import { fromUnitError, type BatchRequest, type RunRequest, type RunResponse, type UnitReporter } from '../worker/messages.js'
 import { unitProcessEntry, unitWorkerEntry } from '../worker/pool-entry.js'
 import type { FromUnitProcess, ToUnitProcess, UnitProcessConfig } from '../worker/unit-process.js'
 import { CpuLimiter } from './cpu-limiter.js'
@@ -203,7 +203,7 @@ class ProcessPool implements UnitPool {
     if (!pending) return
     if (msg.t === 'progress') pending.reporter.progress(msg.index, msg.fraction)
     else if (msg.t === 'done') this.settle(msg.id, null, msg.response)
-    else this.settle(msg.id, Object.assign(new Error(msg.error.message), { name: msg.error.name, code: msg.error.code }))
+    else this.settle(msg.id, fromUnitError(msg.error))
   }
 
   private settle(id: number, err: Error | null, response?: RunResponse): void {

@@ -27,6 +27,17 @@ export interface RunRequest extends BatchRequest {
 /** An error as it crosses a thread or process boundary. */
 export interface UnitError { name: string; message: string; code?: string }
 
+/** What of a thrown value survives the crossing: its name, message and code (ERR_WORKER_OUT_OF_MEMORY and the like). */
+export function toUnitError(err: unknown): UnitError {
+  const { name, message, code } = (err ?? {}) as { name?: unknown; message?: unknown; code?: unknown }
+  return { name: String(name ?? 'Error'), message: String(message ?? err), ...(code !== undefined ? { code: String(code) } : {}) }
+}
+
+/** The error again on the other side, for the donor to tell a unit's failure kind by. */
+export function fromUnitError({ name, message, code }: UnitError): Error {
+  return Object.assign(new Error(message), { name, ...(code !== undefined ? { code } : {}) })
+}
+
 /** What became of one unit of a batch: a unit that throws fails alone, its batch goes on. */
 export type UnitOutcome =
   | { ok: true; output: Uint8Array; runMs: number; cpuMs: number }

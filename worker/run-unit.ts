@@ -9,7 +9,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { TaskRegistry } from '../tasks/registry.js'
 import type { TaskModule } from '../tasks/contract.js'
 import { decodeValue, encodeValue } from '../tasks/values.js'
-import type { RunRequest, RunResponse, UnitOutcome, UnitReporter } from './messages.js'
+import { toUnitError, type RunRequest, type RunResponse, type UnitOutcome, type UnitReporter } from './messages.js'
 import { threadCpuMs } from '../node/cpu-meter.js'
 
 /** A unit reports progress at most this often, however often its task calls ctx.progress. */
@@ -73,8 +73,7 @@ async function runOne(task: TaskModule, request: RunRequest, index: number, repo
     const cpuAfter = threadCpuMs()
     return { ok: true, output: encoded, runMs, cpuMs: cpuTime(runMs, cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null) }
   } catch (err) {
-    const { name, message, code } = err as Error & { code?: string }
-    return { ok: false, error: { name: String(name), message: String(message), ...(code !== undefined ? { code: String(code) } : {}) } }
+    return { ok: false, error: toUnitError(err) }
   }
 }
 

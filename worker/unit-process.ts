@@ -5,7 +5,7 @@
  */
 import { setPriority } from 'node:os'
 import { createUnitPool } from '../node/unit-pool.js'
-import type { BatchRequest, RunResponse, UnitReporter } from './messages.js'
+import { toUnitError, type BatchRequest, type RunResponse, type UnitError, type UnitReporter } from './messages.js'
 
 export interface UnitProcessConfig { threads: number; memoryMb: number; nice?: number }
 
@@ -17,7 +17,7 @@ export type FromUnitProcess =
   | { t: 'started'; id: number }
   | { t: 'progress'; id: number; index: number; fraction: number }
   | { t: 'done'; id: number; response: RunResponse }
-  | { t: 'failed'; id: number; error: { name: string; message: string; code?: string } }
+  | { t: 'failed'; id: number; error: UnitError }
   | { t: 'cpu'; ms: number }
 
 const CPU_REPORT_MS = 200
@@ -55,7 +55,7 @@ function main(): void {
     running.set(id, abort)
     pool.run(msg.request, { reporter, signal: abort.signal }).then(
       (response: RunResponse) => send({ t: 'done', id, response }),
-      (err: Error & { code?: string }) => send({ t: 'failed', id, error: { name: err.name, message: err.message, code: err.code } })
+      (err: unknown) => send({ t: 'failed', id, error: toUnitError(err) })
     ).finally(() => running.delete(id))
   })
 }
