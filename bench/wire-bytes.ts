@@ -13,7 +13,7 @@
  */
 import { createRequire } from 'node:module'
 import c from 'compact-encoding'
-import * as wire from '../node/wire.js'
+import * as wire from '../node/protocol/wire.js'
 import { encodeValue } from '../tasks/values.js'
 
 const require = createRequire(import.meta.url)

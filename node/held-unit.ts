@@ -1,6 +1,6 @@
 /** A unit a donor holds for a coordinator, from its assign until its outcome is reported. */
-import type * as wire from './wire.js'
-import type { CoordinatorLink } from './links.js'
+import type * as wire from './protocol/wire.js'
+import type { CoordinatorLink } from './protocol/links.js'
 import { isMemoryCapError } from '../worker/wasm-sandbox.js'
 
 export interface HeldUnit extends wire.AssignedUnit {

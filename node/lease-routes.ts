@@ -7,7 +7,7 @@
 import type { ActiveJob } from './active-job.js'
 import { LeaseCounter } from './job-machine.js'
 import { LeaseLog, type LoggedLease } from './lease-log.js'
-import type { DonorLink } from './links.js'
+import type { DonorLink } from './protocol/links.js'
 import type { Store } from './store.js'
 
 /** Messages for closed leases one connection may send before it is taken for a liar. */

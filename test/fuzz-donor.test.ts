@@ -11,7 +11,7 @@ import { startTestGrid, until, within, type TestGrid } from './helpers.js'
 import { calmRun, fixtureDir } from './process-grid.js'
 import { HARMLESS_TO_DONOR, Random } from './fuzz-frames.js'
 import { campaign, describe, lostConnections, type Posture } from './fuzz-session.js'
-import * as wire from '../node/wire.js'
+import * as wire from '../node/protocol/wire.js'
 import type { Peer } from '../node/peer.js'
 
 const SLOW = fixtureDir('slow')

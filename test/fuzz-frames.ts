@@ -6,7 +6,7 @@
  * frame is a control frame whose effect the oracle does not model.
  */
 import c from 'compact-encoding'
-import * as wire from '../node/wire.js'
+import * as wire from '../node/protocol/wire.js'
 import { mulberry32 } from '../node/seeded-random.js'
 
 export type Verdict = 'well-formed' | 'malformed' | 'unknown'

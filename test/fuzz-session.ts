@@ -8,7 +8,7 @@ import HyperDHT from 'hyperdht'
 import Protomux from 'protomux'
 import c from 'compact-encoding'
 import type { SecretStream } from 'hyperswarm'
-import * as wire from '../node/wire.js'
+import * as wire from '../node/protocol/wire.js'
 import type { Peer } from '../node/peer.js'
 import { fuzzFrame, type Random } from './fuzz-frames.js'
 

@@ -11,7 +11,7 @@ import { startTestGrid, until, within, type TestGrid } from './helpers.js'
 import { calmRun, fixtureDir } from './process-grid.js'
 import { HARMLESS_TO_COORDINATOR, Random } from './fuzz-frames.js'
 import { campaign, closedWithin, connect, describe, injected, lostConnections, openChannel, type Posture, type StreamClass } from './fuzz-session.js'
-import * as wire from '../node/wire.js'
+import * as wire from '../node/protocol/wire.js'
 import type { Peer } from '../node/peer.js'
 
 const SLOW = fixtureDir('slow')

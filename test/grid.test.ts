@@ -8,7 +8,7 @@ import Protomux from 'protomux'
 import c from 'compact-encoding'
 import { startTestGrid, until, within, type TestGrid } from './helpers.js'
 import { gridTopic, type Peer } from '../node/peer.js'
-import * as wire from '../node/wire.js'
+import * as wire from '../node/protocol/wire.js'
 
 const PRIMES_TO_3M = 216816
 const fixture = (name: string) => fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url))

@@ -10,8 +10,8 @@ import { Store } from '../node/store.js'
 import { JobMachine, LeaseCounter, type JobPolicy } from '../node/job-machine.js'
 import { Coordinator } from '../node/coordinator.js'
 import { TaskRegistry } from '../tasks/registry.js'
-import type { DonorLink } from '../node/links.js'
-import * as wire from '../node/wire.js'
+import type { DonorLink } from '../node/protocol/links.js'
+import * as wire from '../node/protocol/wire.js'
 
 const result = (lease: number, bytes = 10) => ({ lease, runMs: 1, output: new Uint8Array(bytes) }) as any
 const policy: JobPolicy = { quorum: 2, maxResults: 5, maxErrors: 3, leaseMs: 1000 }

@@ -9,7 +9,7 @@ import {
   LIMITS, MalformedMessageError, ROLE_COORDINATOR, ROLE_DONOR,
   assign, cancel, decodeMessage, encodeMessage, failure, hello, progress, result, verdict, want,
   type AssignMessage, type Encoding, type FailureKind, type HelloMessage
-} from '../node/wire.js'
+} from '../node/protocol/wire.js'
 import { mulberry32 } from '../node/seeded-random.js'
 
 const FAILURE_KINDS: FailureKind[] = ['error', 'timeout', 'memory', 'handback', 'refused']
