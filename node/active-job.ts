@@ -4,7 +4,7 @@
  * progress, who was outvoted, and the promise its submitter waits on).
  */
 import type { TaskModule } from '../tasks/contract.js'
-import type { JobMachine } from './job-machine.js'
+import type { JobMachine } from './job/machine.js'
 import type { JobView } from './job-view.js'
 import { ResultGroups } from './result-groups.js'
 import type { JobRecord, Store } from './store.js'

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events'
 import type { TaskModule } from '../tasks/contract.js'
 import type { TaskRegistry } from '../tasks/registry.js'
-import { JobMachine, type Decision, type MachineEvent } from './job-machine.js'
+import { JobMachine, type Decision, type MachineEvent } from './job/machine.js'
 import type { CoordinatorSide, DonorLink } from './protocol/links.js'
 import type { JobRecord, Store } from './store.js'
 import { LeftOutUnits } from './left-out-units.js'

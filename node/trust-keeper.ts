@@ -4,10 +4,10 @@
  * The coordinator only routes decisions here and re-verifies what a blacklisting puts in doubt.
  */
 import { ParamError } from '../tasks/contract.js'
-import { FixedQuorum, quorumExplanation, type Acceptance, type Explanation } from './acceptance.js'
+import { FixedQuorum, quorumExplanation, type Acceptance, type Explanation } from './job/acceptance.js'
 import { CredibilityAcceptance, DEFAULT_TRUST, type TrustSpec } from './credibility-acceptance.js'
 import { newcomersNeeded } from './credibility.js'
-import type { Decision, JobPolicy } from './job-machine.js'
+import type { Decision, JobPolicy } from './job/machine.js'
 import type { Store } from './store.js'
 import { TrustLedger } from './trust-ledger.js'
 

@@ -3,10 +3,10 @@
  * credibility, the rule and the threshold, and one sentence that says it. Served at
  * GET /api/jobs/:id/units/:n and shown by `swarmgrid status JOB --unit N`.
  */
-import type { Explanation, PeerStanding } from './acceptance.js'
+import type { Explanation, PeerStanding } from './job/acceptance.js'
 import { CredibilityAcceptance } from './credibility-acceptance.js'
-import { groupCounts } from './acceptance.js'
-import type { JobMachine, UnitState } from './job-machine.js'
+import { groupCounts } from './job/acceptance.js'
+import type { JobMachine, UnitState } from './job/machine.js'
 import type { AcceptedOutput, JobRecord, Store } from './store.js'
 
 export interface UnitReport {

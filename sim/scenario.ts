@@ -3,8 +3,8 @@
  * acceptance policy. It drives the real JobMachine and the real policy and ledger, exactly as
  * the coordinator does, only with results made up on the spot instead of computed by donors.
  */
-import { JobMachine, LeaseCounter, type Decision, type JobPolicy, type PeerRef } from '../node/job-machine.js'
-import type { Acceptance } from '../node/acceptance.js'
+import { JobMachine, LeaseCounter, type Decision, type JobPolicy, type PeerRef } from '../node/job/machine.js'
+import type { Acceptance } from '../node/job/acceptance.js'
 import { AdaptiveReplication } from '../node/adaptive-replication.js'
 import { CredibilityAcceptance, type TrustSpec } from '../node/credibility-acceptance.js'
 import { TrustLedger } from '../node/trust-ledger.js'

@@ -5,7 +5,7 @@
  * two cannot drift apart.
  */
 import type { Ballot, UnitTally } from './acceptance.js'
-import type { UnitState } from './job-machine-types.js'
+import type { UnitState } from './types.js'
 
 export interface Lease { id: number; unit: number; peer: string; deadline: number; host?: string; spot?: boolean }
 export interface Vote { peer: string; lease: number; group: string; host: string; judged?: boolean }

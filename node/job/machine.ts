@@ -5,14 +5,14 @@
  * drive the very same code without sockets.
  */
 import { FixedQuorum, type Acceptance, type Explanation, type UnitTally } from './acceptance.js'
-import type { Decision, JobPolicy, JobState, MachineEvent, PeerRef, UnitState } from './job-machine-types.js'
+import type { Decision, JobPolicy, JobState, MachineEvent, PeerRef, UnitState } from './types.js'
 import { LeaseCounter } from './lease-counter.js'
-import { JobLeases } from './job-leases.js'
+import { JobLeases } from './leases.js'
 import { UnitQueue } from './unit-queue.js'
 import { groupSizes, hasDisagreement, hostTried, isSettled, newUnit, tallyOf, unitStateOf, type Lease, type Unit, type Vote } from './unit-record.js'
 
 // The vocabulary and the lease counter live in their own modules; they are imported from here too.
-export type { Decision, JobPolicy, JobState, MachineEvent, PeerRef, UnitState } from './job-machine-types.js'
+export type { Decision, JobPolicy, JobState, MachineEvent, PeerRef, UnitState } from './types.js'
 export { LeaseCounter } from './lease-counter.js'
 
 export class JobMachine {

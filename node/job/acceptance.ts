@@ -5,7 +5,7 @@
  * BOINC's adaptive replication (adaptive-replication.ts) are others, and the simulator drives
  * all of them through the same machine.
  */
-import type { PeerRef } from './job-machine.js'
+import type { PeerRef } from './machine.js'
 
 /** One independent result of a unit: who gave it, from which host, which answer group it is in. */
 export interface Ballot { peer: string; host: string; group: string }
