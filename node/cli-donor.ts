@@ -6,12 +6,12 @@ import { resolve } from 'node:path'
 import { UsageError, integerFlag, type Parsed } from './cli-args.js'
 import { ControlClient } from './control-client.js'
 import { CreditLedger, formatCredit, type CreditRecord } from './credit.js'
-import { defaultDataDir } from './data-dir.js'
+import { defaultDataDir } from './store/data-dir.js'
 import type { DonationOptions, DonorControlView } from './donor-controls.js'
 import { DonorPolicy } from './donor-policy.js'
 import { parseSchedule } from './schedule.js'
 import { printJson } from './cli-output.js'
-import type { Store } from './store.js'
+import type { Store } from './store/store.js'
 
 /** What `start` does when not told otherwise: units yield the CPU to every program of the owner. */
 export const START_NICE = 19

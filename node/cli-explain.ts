@@ -3,8 +3,8 @@ import { resolve } from 'node:path'
 import { UsageError, integerFlag } from './cli-args.js'
 import { printJson } from './cli-output.js'
 import { ControlClient } from './control-client.js'
-import { defaultDataDir } from './data-dir.js'
-import type { Store } from './store.js'
+import { defaultDataDir } from './store/data-dir.js'
+import type { Store } from './store/store.js'
 import { unitReport, type UnitReport } from './unit-explain.js'
 
 export async function explainUnit(store: Store, values: Record<string, any>, id: string): Promise<number> {

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path'
 import { UsageError, integerFlag } from './cli-args.js'
 import { parseBootstrap } from './bootstrap.js'
-import { defaultDataDir } from './data-dir.js'
+import { defaultDataDir } from './store/data-dir.js'
 import type { PeerOptions } from './peer.js'
 import { donationOptions } from './cli-donor.js'
 

@@ -5,7 +5,7 @@ import { UsageError, integerFlag, numberFlag, parseParams, type Parsed } from '.
 import { peerOptions, untilSignal } from './cli-peer.js'
 import { describeValue, printJson } from './cli-output.js'
 import { ControlClient } from './control-client.js'
-import { defaultDataDir } from './data-dir.js'
+import { defaultDataDir } from './store/data-dir.js'
 import { Peer } from './peer.js'
 import { ProgressBar, formatDuration } from './progress-bar.js'
 import type { JobSpec } from './coordinator.js'

@@ -5,7 +5,7 @@
  */
 import { decodeValue, encodeValue } from '../tasks/values.js'
 import type { ActiveJob } from './active-job.js'
-import type { Store } from './store.js'
+import type { Store } from './store/store.js'
 
 /** The merged result, and the note a partial result carries (null when whole); throws when the merge cannot be made. */
 export function mergeOutputs(store: Store, job: ActiveJob): { result: Uint8Array; partial: string | null } {

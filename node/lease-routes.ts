@@ -6,9 +6,9 @@
  */
 import type { ActiveJob } from './active-job.js'
 import { LeaseCounter } from './job/machine.js'
-import { LeaseLog, type LoggedLease } from './lease-log.js'
+import { LeaseLog, type LoggedLease } from './store/lease-log.js'
 import type { DonorLink } from './protocol/links.js'
-import type { Store } from './store.js'
+import type { Store } from './store/store.js'
 
 /** Messages for closed leases one connection may send before it is taken for a liar. */
 const MAX_STALE = 256

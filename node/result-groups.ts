@@ -5,7 +5,7 @@
  */
 import type { TaskModule } from '../tasks/contract.js'
 import { decodeValue, digestBytes, encodeValue } from '../tasks/values.js'
-import type { Store } from './store.js'
+import type { Store } from './store/store.js'
 
 export interface Candidate { bytes: Uint8Array; value: unknown }
 

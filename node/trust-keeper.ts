@@ -8,7 +8,7 @@ import { FixedQuorum, quorumExplanation, type Acceptance, type Explanation } fro
 import { CredibilityAcceptance, DEFAULT_TRUST, type TrustSpec } from './credibility-acceptance.js'
 import { newcomersNeeded } from './credibility.js'
 import type { Decision, JobPolicy } from './job/machine.js'
-import type { Store } from './store.js'
+import type { Store } from './store/store.js'
 import { TrustLedger } from './trust-ledger.js'
 
 /** What a job spec may say about trust (JobSpec's fields, flags `--error-rate`, `--saboteurs`, `--spot-checks`). */

@@ -5,7 +5,7 @@
  * nothing in the simulator), so both run exactly the same rules.
  */
 import type { Decision } from './job/machine.js'
-import type { Reputation } from './store.js'
+import type { Reputation } from './store/store.js'
 
 export interface LedgerStorage {
   load(key: string): Reputation | undefined

@@ -7,7 +7,7 @@ import type { Explanation, PeerStanding } from './job/acceptance.js'
 import { CredibilityAcceptance } from './credibility-acceptance.js'
 import { groupCounts } from './job/acceptance.js'
 import type { JobMachine, UnitState } from './job/machine.js'
-import type { AcceptedOutput, JobRecord, Store } from './store.js'
+import type { AcceptedOutput, JobRecord, Store } from './store/store.js'
 
 export interface UnitReport {
   job: string

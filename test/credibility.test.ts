@@ -13,7 +13,7 @@ import { CredibilityAcceptance, type TrustSpec } from '../node/credibility-accep
 import { AdaptiveReplication } from '../node/adaptive-replication.js'
 import { TrustLedger } from '../node/trust-ledger.js'
 import { TrustKeeper, trustPolicy } from '../node/trust-keeper.js'
-import { Store } from '../node/store.js'
+import { Store } from '../node/store/store.js'
 import { describe } from '../node/unit-explain.js'
 import { runScenario } from '../sim/scenario.js'
 import { tempDir } from './helpers.js'

@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { CreditLedger, claimOf, measureSpeed } from '../node/credit.js'
-import { Store } from '../node/store.js'
+import { Store } from '../node/store/store.js'
 import { startTestGrid, tempDir, until, within } from './helpers.js'
 
 const liar = fileURLToPath(new URL('../../test/fixtures/liar', import.meta.url))

@@ -193,7 +193,7 @@ test('pause, finish-then-pause and resume from the control API and the CLI', asy
 /** A pause without the token, straight to the socket. */
 async function fetchStatus(peer: Peer): Promise<number> {
   const { request } = await import('node:http')
-  const socketPath = (await import('../node/data-dir.js')).controlSocketPath(peer.dataDir)
+  const socketPath = (await import('../node/store/data-dir.js')).controlSocketPath(peer.dataDir)
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path: '/api/donor/pause', method: 'POST' }, (res) => { res.resume(); resolve(res.statusCode ?? 0) })
     req.on('error', reject)

@@ -6,8 +6,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
-import { Store } from '../node/store.js'
-import { WriteBehind } from '../node/write-behind.js'
+import { Store } from '../node/store/store.js'
+import { WriteBehind } from '../node/store/write-behind.js'
 import { emptyReputation } from '../node/trust-ledger.js'
 import { tempDir } from './helpers.js'
 
