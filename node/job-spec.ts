@@ -5,7 +5,7 @@
 import { ParamError, type TaskModule } from '../tasks/contract.js'
 import type { Params } from '../tasks/contract.js'
 import type { JobPolicy } from './job/machine.js'
-import { defaultMaxResults, trustPolicy, type TrustOptions } from './trust-keeper.js'
+import { defaultMaxResults, trustPolicy, type TrustOptions } from './trust/keeper.js'
 
 export const DEFAULT_UNITS = 16
 export const DEFAULT_QUORUM = 2

@@ -6,7 +6,7 @@ import type { Params } from '../tasks/contract.js'
 import { decodeValue } from '../tasks/values.js'
 import type { JobMachine, JobState, UnitState } from './job/machine.js'
 import type { JobRecord } from './store/store.js'
-import type { TrustSpec } from './credibility-acceptance.js'
+import type { TrustSpec } from './trust/credibility-acceptance.js'
 import type { UnitSizing } from './unit-sizing.js'
 
 export interface JobView {

@@ -5,9 +5,9 @@
  */
 import { JobMachine, LeaseCounter, type Decision, type JobPolicy, type PeerRef } from '../node/job/machine.js'
 import type { Acceptance } from '../node/job/acceptance.js'
-import { AdaptiveReplication } from '../node/adaptive-replication.js'
-import { CredibilityAcceptance, type TrustSpec } from '../node/credibility-acceptance.js'
-import { TrustLedger } from '../node/trust-ledger.js'
+import { AdaptiveReplication } from '../node/trust/adaptive-replication.js'
+import { CredibilityAcceptance, type TrustSpec } from '../node/trust/credibility-acceptance.js'
+import { TrustLedger } from '../node/trust/ledger.js'
 import { mulberry32 } from '../node/seeded-random.js'
 
 export type PolicyKind = 'quorum' | 'adaptive' | 'credibility'

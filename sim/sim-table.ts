@@ -1,5 +1,5 @@
 /** The simulator's table: one line per threat, error and cost per policy, Sarmenta's closed form beside the voting columns. */
-import { majorityError, majorityNeeded } from '../node/credibility.js'
+import { majorityError, majorityNeeded } from '../node/trust/credibility.js'
 import type { Outcome } from './scenario.js'
 
 export interface Threat { f: number; s: number; colluding: boolean }

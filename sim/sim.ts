@@ -9,8 +9,8 @@
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { Worker } from 'node:worker_threads'
-import { DEFAULT_TRUST, type TrustSpec } from '../node/credibility-acceptance.js'
-import { checksToStandAlone, newcomersNeeded } from '../node/credibility.js'
+import { DEFAULT_TRUST, type TrustSpec } from '../node/trust/credibility-acceptance.js'
+import { checksToStandAlone, newcomersNeeded } from '../node/trust/credibility.js'
 import type { Outcome, PolicyKind, Scenario } from './scenario.js'
 import { cost, error, formatTable, type Row, type Threat } from './sim-table.js'
 

@@ -4,7 +4,7 @@
  * Kept apart so that the store, the trust code and the views can name them without the machine.
  */
 import type { Explanation } from './acceptance.js'
-import type { TrustSpec } from '../credibility-acceptance.js'
+import type { TrustSpec } from '../trust/credibility-acceptance.js'
 
 export type UnitState = 'waiting' | 'running' | 'awaiting-agreement' | 'accepted' | 'failed'
 export type JobState = 'running' | 'done' | 'failed' | 'cancelled'

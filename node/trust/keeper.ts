@@ -3,13 +3,13 @@
  * job asks for, and what a job's decisions mean for the peers (checks passed, blacklisting).
  * The coordinator only routes decisions here and re-verifies what a blacklisting puts in doubt.
  */
-import { ParamError } from '../tasks/contract.js'
-import { FixedQuorum, quorumExplanation, type Acceptance, type Explanation } from './job/acceptance.js'
+import { ParamError } from '../../tasks/contract.js'
+import { FixedQuorum, quorumExplanation, type Acceptance, type Explanation } from '../job/acceptance.js'
 import { CredibilityAcceptance, DEFAULT_TRUST, type TrustSpec } from './credibility-acceptance.js'
 import { newcomersNeeded } from './credibility.js'
-import type { Decision, JobPolicy } from './job/machine.js'
-import type { Store } from './store/store.js'
-import { TrustLedger } from './trust-ledger.js'
+import type { Decision, JobPolicy } from '../job/machine.js'
+import type { Store } from '../store/store.js'
+import { TrustLedger } from './ledger.js'
 
 /** What a job spec may say about trust (JobSpec's fields, flags `--error-rate`, `--saboteurs`, `--spot-checks`). */
 export interface TrustOptions {

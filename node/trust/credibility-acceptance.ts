@@ -4,10 +4,10 @@
  * enough; a newcomer's needs company; a blacklisted peer gets no work and its results weigh
  * nothing. Peers trusted alone are spot-checked at rate q with units whose answer is known.
  */
-import type { Acceptance, Ballot, Explanation, PeerStanding, UnitTally, Verdict } from './job/acceptance.js'
+import type { Acceptance, Ballot, Explanation, PeerStanding, UnitTally, Verdict } from '../job/acceptance.js'
 import { groupDoubt, logOdds, peerCredibility } from './credibility.js'
-import type { PeerRef } from './job/machine.js'
-import { checksPassed, type TrustLedger } from './trust-ledger.js'
+import type { PeerRef } from '../job/machine.js'
+import { checksPassed, type TrustLedger } from './ledger.js'
 
 export interface TrustSpec {
   /** ε: the chance of a wrong accepted unit the job tolerates. */
