@@ -11,14 +11,14 @@ import { DEFAULT_WASM_MEMORY_MB } from '../tasks/wasm.js'
 import { measureSpeed } from './credit.js'
 import type { ControlServer } from './control-server.js'
 import { HttpError, sendJson } from './control-server.js'
-import { CpuMeter, machineSource, ownProcessCpuMs, type CpuShares, type CpuSource } from './cpu-meter.js'
+import { CpuMeter, machineSource, ownProcessCpuMs, type CpuShares, type CpuSource } from '../worker/cpu-meter.js'
 import { DonorGovernor, type Gate, type PauseReason } from './donor-governor.js'
 import { DonorPolicy } from './donor-policy.js'
 import { Donor } from './donor.js'
 import { describeSchedule, parseSchedule, type ScheduleWindow } from './schedule.js'
 import { hottestCelsius, THERMAL_DIR } from './thermal.js'
 import type { LogEntry } from './coordinator.js'
-import { createUnitPool, type UnitPool } from './unit-pool.js'
+import { createUnitPool, type UnitPool } from '../worker/unit-pool.js'
 
 export const DEFAULT_WASM_TIME_SECONDS = 60
 const DEFAULT_SAMPLE_MS = 1000

@@ -5,7 +5,7 @@
  */
 import { encodeValue } from '../tasks/values.js'
 import type { UnitReporter } from '../worker/messages.js'
-import { createUnitPool, type UnitPool } from './unit-pool.js'
+import { createUnitPool, type UnitPool } from '../worker/unit-pool.js'
 
 /** Milliseconds piece `index` took, or null when it ran past limitMs and was stopped. */
 export type RunPiece = (index: number, limitMs: number) => Promise<number | null>

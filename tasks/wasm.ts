@@ -7,8 +7,8 @@
  */
 import { ParamError, type Params, type RunContext, type TaskModule } from './contract.js'
 import { checkInput, evenRuns, rejectUnknown, unitCount } from './params.js'
-import { checkModule, runWasmUnit, type WasmUnit } from '../worker/wasm-sandbox.js'
-import { WasmRejectedError, pagesFor } from '../worker/wasm-binary.js'
+import { checkModule, runWasmUnit, type WasmUnit } from '../worker/sandbox/wasm-sandbox.js'
+import { WasmRejectedError, pagesFor } from '../worker/sandbox/wasm-binary.js'
 
 export const MAX_MODULE_BYTES = 1024 * 1024
 const MAX_INPUTS = 100_000

@@ -9,7 +9,7 @@ import { BatchSizing, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../node/batch
 import { frameSized } from '../node/assign-batches.js'
 import { Donor } from '../node/donor.js'
 import type { CoordinatorLink } from '../node/protocol/links.js'
-import { createUnitPool } from '../node/unit-pool.js'
+import { createUnitPool } from '../worker/unit-pool.js'
 import * as wire from '../node/protocol/wire.js'
 import { TaskRegistry } from '../tasks/registry.js'
 import { decodeValue, encodeValue } from '../tasks/values.js'

@@ -10,7 +10,7 @@ import { TaskRegistry } from '../tasks/registry.js'
 import type { TaskModule } from '../tasks/contract.js'
 import { decodeValue, encodeValue } from '../tasks/values.js'
 import { toUnitError, type RunRequest, type RunResponse, type UnitOutcome, type UnitReporter } from './messages.js'
-import { threadCpuMs } from '../node/cpu-meter.js'
+import { threadCpuMs } from './cpu-meter.js'
 
 /** A unit reports progress at most this often, however often its task calls ctx.progress. */
 const PROGRESS_INTERVAL_MS = 100

@@ -4,7 +4,7 @@
  * whole (node/cpu-limiter.ts) without ever stopping its own networking.
  */
 import { setPriority } from 'node:os'
-import { createUnitPool } from '../node/unit-pool.js'
+import { createUnitPool } from './unit-pool.js'
 import { toUnitError, type BatchRequest, type RunResponse, type UnitError, type UnitReporter } from './messages.js'
 
 export interface UnitProcessConfig { threads: number; memoryMb: number; nice?: number }
