@@ -12,8 +12,8 @@ import { performance } from 'node:perf_hooks'
 import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
 import { Peer, type PeerOptions } from '../node/peer.js'
 import { Donor } from '../node/donor.js'
-import type { JobSpec } from '../node/coordinator.js'
-import type { JobView } from '../node/job-view.js'
+import type { JobSpec } from '../node/coordinator/coordinator.js'
+import type { JobView } from '../node/coordinator/job-view.js'
 
 /** The trivial task of the dispatch figure; a file so both peers (and the donor's threads) load it via tasksDir. */
 const NOOP_TASK = `export default {

@@ -3,7 +3,7 @@
  * grid, and how long its units then took on the donor, against the time asked for.
  */
 import type { Peer } from '../node/peer.js'
-import { samplesOf } from '../node/unit-sizing.js'
+import { samplesOf } from '../node/coordinator/unit-sizing.js'
 import type { BenchGrid } from './grid.js'
 
 /** About 2 s of sieving on one core of the reference machine: some 40 units of 50 ms. */

@@ -5,7 +5,7 @@ import { printJson } from './cli-output.js'
 import { ControlClient } from './control-client.js'
 import { defaultDataDir } from './store/data-dir.js'
 import type { Store } from './store/store.js'
-import { unitReport, type UnitReport } from './unit-explain.js'
+import { unitReport, type UnitReport } from './coordinator/unit-explain.js'
 
 export async function explainUnit(store: Store, values: Record<string, any>, id: string): Promise<number> {
   const unit = integerFlag('status', values, 'unit', 0)!

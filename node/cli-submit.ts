@@ -8,10 +8,10 @@ import { ControlClient } from './control-client.js'
 import { defaultDataDir } from './store/data-dir.js'
 import { Peer } from './peer.js'
 import { ProgressBar, formatDuration } from './progress-bar.js'
-import type { JobSpec } from './coordinator.js'
-import type { JobView } from './job-view.js'
+import type { JobSpec } from './coordinator/coordinator.js'
+import type { JobView } from './coordinator/job-view.js'
 import { inlineModuleFile } from '../tasks/wasm.js'
-import { describeSizing } from './unit-sizing.js'
+import { describeSizing } from './coordinator/unit-sizing.js'
 
 /** How often the bar is redrawn, and a running peer asked for news. */
 const REFRESH_MS = 200

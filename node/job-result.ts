@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import { toJsonSafe } from '../tasks/values.js'
-import type { JobView } from './job-view.js'
+import type { JobView } from './coordinator/job-view.js'
 import type { Peer } from './peer.js'
 
 /** Sends the result in `format`; when there is none to send, says why and sends nothing. */

@@ -7,8 +7,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { toJsonSafe } from '../tasks/values.js'
-import type { LogEntry } from './coordinator.js'
-import type { JobView } from './job-view.js'
+import type { LogEntry } from './coordinator/coordinator.js'
+import type { JobView } from './coordinator/job-view.js'
 import type { Peer, PeerView } from './peer.js'
 
 const FLUSH_MS = 250

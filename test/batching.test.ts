@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { BatchSizing, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../node/batch-sizing.js'
-import { frameSized } from '../node/assign-batches.js'
+import { frameSized } from '../node/coordinator/assign-batches.js'
 import { Donor } from '../node/donor.js'
 import type { CoordinatorLink } from '../node/protocol/links.js'
 import { createUnitPool } from '../worker/unit-pool.js'

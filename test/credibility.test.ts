@@ -14,7 +14,7 @@ import { AdaptiveReplication } from '../node/trust/adaptive-replication.js'
 import { TrustLedger } from '../node/trust/ledger.js'
 import { TrustKeeper, trustPolicy } from '../node/trust/keeper.js'
 import { Store } from '../node/store/store.js'
-import { describe } from '../node/unit-explain.js'
+import { describe } from '../node/coordinator/unit-explain.js'
 import { runScenario } from '../sim/scenario.js'
 import { tempDir } from './helpers.js'
 

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process'
 import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { CreditLedger, claimOf, measureSpeed } from '../node/credit.js'
+import { CreditLedger, claimOf, measureSpeed } from '../node/coordinator/credit.js'
 import { Store } from '../node/store/store.js'
 import { startTestGrid, tempDir, until, within } from './helpers.js'
 

@@ -9,7 +9,7 @@ import { WriteBehind } from './write-behind.js'
 import type { JobPolicy, JobState } from '../job/machine.js'
 import type { Params } from '../../tasks/contract.js'
 import type { Explanation } from '../job/acceptance.js'
-import type { UnitSizing } from '../unit-sizing.js'
+import type { UnitSizing } from '../coordinator/unit-sizing.js'
 
 export interface JobRecord {
   id: string

@@ -3,9 +3,9 @@
  * equal share a group, named by the digest of the first; the job machine only ever sees group
  * names, and the coordinator keeps the bytes here until a group is accepted and stored.
  */
-import type { TaskModule } from '../tasks/contract.js'
-import { decodeValue, digestBytes, encodeValue } from '../tasks/values.js'
-import type { Store } from './store/store.js'
+import type { TaskModule } from '../../tasks/contract.js'
+import { decodeValue, digestBytes, encodeValue } from '../../tasks/values.js'
+import type { Store } from '../store/store.js'
 
 export interface Candidate { bytes: Uint8Array; value: unknown }
 

@@ -3,11 +3,11 @@
  * sized when it asks for --unit-seconds, split and encoded, and the record that will track it.
  */
 import { randomBytes } from 'node:crypto'
-import { ParamError, type TaskModule } from '../tasks/contract.js'
-import type { TaskRegistry } from '../tasks/registry.js'
-import { encodeValue } from '../tasks/values.js'
+import { ParamError, type TaskModule } from '../../tasks/contract.js'
+import type { TaskRegistry } from '../../tasks/registry.js'
+import { encodeValue } from '../../tasks/values.js'
 import { resolveSpec, type JobSpec } from './job-spec.js'
-import type { JobRecord } from './store/store.js'
+import type { JobRecord } from '../store/store.js'
 import { sizeUnits } from './unit-sizing.js'
 
 export interface Intake { task: TaskModule; record: JobRecord; inputs: Uint8Array[] }

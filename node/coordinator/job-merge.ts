@@ -3,9 +3,9 @@
  * store in unit order, merged by the task into the job's result. A task that takes partial
  * results gets null for each unit left out, and the job says which.
  */
-import { decodeValue, encodeValue } from '../tasks/values.js'
+import { decodeValue, encodeValue } from '../../tasks/values.js'
 import type { ActiveJob } from './active-job.js'
-import type { Store } from './store/store.js'
+import type { Store } from '../store/store.js'
 
 /** The merged result, and the note a partial result carries (null when whole); throws when the merge cannot be made. */
 export function mergeOutputs(store: Store, job: ActiveJob): { result: Uint8Array; partial: string | null } {

@@ -11,7 +11,7 @@
  * measuring, which takes its runner as an argument, so both are tested without threads.
  */
 import { performance } from 'node:perf_hooks'
-import { ParamError, type Params, type TaskModule } from '../tasks/contract.js'
+import { ParamError, type Params, type TaskModule } from '../../tasks/contract.js'
 import { PieceRunner, type RunPiece } from './piece-runner.js'
 
 /** How finely the job is cut first; fewer pieces when the task will not cut it that fine. */

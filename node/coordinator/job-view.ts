@@ -2,11 +2,11 @@
  * The view of a job that `submit --json`, `status --json`, the control API and the dashboard
  * all show: one shape, built from the store alone or from a running job's machine.
  */
-import type { Params } from '../tasks/contract.js'
-import { decodeValue } from '../tasks/values.js'
-import type { JobMachine, JobState, UnitState } from './job/machine.js'
-import type { JobRecord } from './store/store.js'
-import type { TrustSpec } from './trust/credibility-acceptance.js'
+import type { Params } from '../../tasks/contract.js'
+import { decodeValue } from '../../tasks/values.js'
+import type { JobMachine, JobState, UnitState } from '../job/machine.js'
+import type { JobRecord } from '../store/store.js'
+import type { TrustSpec } from '../trust/credibility-acceptance.js'
 import type { UnitSizing } from './unit-sizing.js'
 
 export interface JobView {

@@ -2,10 +2,10 @@
  * What a submitter asks for (JobSpec) and how it becomes the policy a job machine runs under:
  * defaults filled in and every number checked, so a bad flag fails the submit and never a job.
  */
-import { ParamError, type TaskModule } from '../tasks/contract.js'
-import type { Params } from '../tasks/contract.js'
-import type { JobPolicy } from './job/machine.js'
-import { defaultMaxResults, trustPolicy, type TrustOptions } from './trust/keeper.js'
+import { ParamError, type TaskModule } from '../../tasks/contract.js'
+import type { Params } from '../../tasks/contract.js'
+import type { JobPolicy } from '../job/machine.js'
+import { defaultMaxResults, trustPolicy, type TrustOptions } from '../trust/keeper.js'
 
 export const DEFAULT_UNITS = 16
 export const DEFAULT_QUORUM = 2

@@ -2,9 +2,9 @@
  * The donors a coordinator serves: one link per donor key, and the slots each has offered and
  * not yet been leased. A donor's newer connection replaces its older one.
  */
-import type { DonorLink } from './protocol/links.js'
-import type { WantMessage } from './protocol/wire.js'
-import type { JobRecord } from './store/store.js'
+import type { DonorLink } from '../protocol/links.js'
+import type { WantMessage } from '../protocol/wire.js'
+import type { JobRecord } from '../store/store.js'
 
 export interface Offer { link: DonorLink; credit: number }
 

@@ -3,7 +3,7 @@
  * store so that a coordinator started again does not run them once more.
  */
 import type { Database } from 'lmdb'
-import type { Store } from './store/store.js'
+import type { Store } from '../store/store.js'
 
 export class LeftOutUnits {
   private readonly db: Database<string, [string, number]>

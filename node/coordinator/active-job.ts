@@ -3,11 +3,11 @@
  * units, and what the coordinator keeps beside it until the job ends (answers being voted on,
  * progress, who was outvoted, and the promise its submitter waits on).
  */
-import type { TaskModule } from '../tasks/contract.js'
-import type { JobMachine } from './job/machine.js'
+import type { TaskModule } from '../../tasks/contract.js'
+import type { JobMachine } from '../job/machine.js'
 import type { JobView } from './job-view.js'
 import { ResultGroups } from './result-groups.js'
-import type { JobRecord, Store } from './store/store.js'
+import type { JobRecord, Store } from '../store/store.js'
 
 export interface ActiveJob {
   record: JobRecord

@@ -3,9 +3,9 @@
  * (node/unit-sizing.ts): the same pool, thread entry, registry and CBOR round trip a donor's
  * units go through, so a piece's measured time is what a donor would spend on it.
  */
-import { encodeValue } from '../tasks/values.js'
-import type { UnitReporter } from '../worker/messages.js'
-import { createUnitPool, type UnitPool } from '../worker/unit-pool.js'
+import { encodeValue } from '../../tasks/values.js'
+import type { UnitReporter } from '../../worker/messages.js'
+import { createUnitPool, type UnitPool } from '../../worker/unit-pool.js'
 
 /** Milliseconds piece `index` took, or null when it ran past limitMs and was stopped. */
 export type RunPiece = (index: number, limitMs: number) => Promise<number | null>

@@ -8,8 +8,8 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { Database } from 'lmdb'
-import type { Store } from './store/store.js'
-import type { WriteBehind } from './store/write-behind.js'
+import type { Store } from '../store/store.js'
+import type { WriteBehind } from '../store/write-behind.js'
 
 /**
  * A machine that runs the benchmark loop this many times per ms scores 1000: one core of the
