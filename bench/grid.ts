@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
 import { Peer, type PeerOptions } from '../node/peer.js'
-import { Donor } from '../node/donor.js'
+import { Donor } from '../node/donor/donor.js'
 import type { JobSpec } from '../node/coordinator/coordinator.js'
 import type { JobView } from '../node/coordinator/job-view.js'
 

@@ -5,9 +5,9 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { BatchSizing, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../node/batch-sizing.js'
+import { BatchSizing, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../node/donor/batch-sizing.js'
 import { frameSized } from '../node/coordinator/assign-batches.js'
-import { Donor } from '../node/donor.js'
+import { Donor } from '../node/donor/donor.js'
 import type { CoordinatorLink } from '../node/protocol/links.js'
 import { createUnitPool } from '../worker/unit-pool.js'
 import * as wire from '../node/protocol/wire.js'

@@ -5,8 +5,8 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { DonorGovernor, defaultResumeBelow, type GovernorDecision } from '../node/donor-governor.js'
-import { inSchedule, parseSchedule, ScheduleError } from '../node/schedule.js'
+import { DonorGovernor, defaultResumeBelow, type GovernorDecision } from '../node/donor/governor.js'
+import { inSchedule, parseSchedule, ScheduleError } from '../node/donor/schedule.js'
 import { sharesBetween } from '../worker/cpu-meter.js'
 import { nextCorrection, nominalDuty } from '../worker/cpu-limiter.js'
 

@@ -4,8 +4,8 @@
  * arrives over the wire as JavaScript: a donor runs only the task modules installed on it, and
  * the `wasm` kind, whose modules run sandboxed (worker/wasm-sandbox.ts).
  */
-import { parseKey, verifyAssign } from './protocol/signing.js'
-import type { AssignMessage } from './protocol/wire.js'
+import { parseKey, verifyAssign } from '../protocol/signing.js'
+import type { AssignMessage } from '../protocol/wire.js'
 
 export interface DonorPolicyOptions {
   /** Submitter keys (hex) whose jobs run here; empty or absent: any signed job. */

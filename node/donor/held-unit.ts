@@ -1,7 +1,7 @@
 /** A unit a donor holds for a coordinator, from its assign until its outcome is reported. */
-import type * as wire from './protocol/wire.js'
-import type { CoordinatorLink } from './protocol/links.js'
-import { isMemoryCapError } from '../worker/sandbox/wasm-sandbox.js'
+import type * as wire from '../protocol/wire.js'
+import type { CoordinatorLink } from '../protocol/links.js'
+import { isMemoryCapError } from '../../worker/sandbox/wasm-sandbox.js'
 
 export interface HeldUnit extends wire.AssignedUnit {
   link: CoordinatorLink

@@ -3,7 +3,7 @@
  * with the same key is back, as a BOINC client reports work done while its server was down.
  * Bounded in count, bytes and age; the oldest go first.
  */
-import type { ResultMessage } from './protocol/wire.js'
+import type { ResultMessage } from '../protocol/wire.js'
 
 export interface PendingLimits {
   count: number
