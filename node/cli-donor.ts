@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path'
 import { UsageError, integerFlag, type Parsed } from './cli-args.js'
-import { ControlClient } from './control-client.js'
+import { ControlClient } from './control/client.js'
 import { CreditLedger, formatCredit, type CreditRecord } from './coordinator/credit.js'
 import { defaultDataDir } from './store/data-dir.js'
 import type { DonationOptions, DonorControlView } from './donor/controls.js'

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path'
 import { UsageError, integerFlag } from './cli-args.js'
 import { printJson } from './cli-output.js'
-import { ControlClient } from './control-client.js'
+import { ControlClient } from './control/client.js'
 import { defaultDataDir } from './store/data-dir.js'
 import type { Store } from './store/store.js'
 import { unitReport, type UnitReport } from './coordinator/unit-explain.js'

@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ControlClient } from '../node/control-client.js'
+import { ControlClient } from '../node/control/client.js'
 import type { JobSpec } from '../node/coordinator/coordinator.js'
 import type { JobView } from '../node/coordinator/job-view.js'
 import { Store } from '../node/store/store.js'

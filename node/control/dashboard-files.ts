@@ -16,11 +16,11 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** dashboard/ sits at the package root, two levels above dist/node/ and one above node/. */
 function dashboardRoot(): string {
-  for (const up of ['../../dashboard', '../dashboard']) {
+  for (const up of ['../../../dashboard', '../../dashboard']) {
     const dir = fileURLToPath(new URL(up, import.meta.url))
     if (existsSync(join(dir, 'index.html'))) return dir
   }
-  return fileURLToPath(new URL('../dashboard', import.meta.url))
+  return fileURLToPath(new URL('../../dashboard', import.meta.url))
 }
 
 const root = dashboardRoot()

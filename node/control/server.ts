@@ -6,14 +6,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
 import { rmSync } from 'node:fs'
-import { toJsonSafe } from '../tasks/values.js'
-import { ParamError } from '../tasks/contract.js'
-import { UnknownTaskError } from '../tasks/registry.js'
-import type { Peer } from './peer.js'
-import type { JobSpec } from './coordinator/coordinator.js'
+import { toJsonSafe } from '../../tasks/values.js'
+import { ParamError } from '../../tasks/contract.js'
+import { UnknownTaskError } from '../../tasks/registry.js'
+import type { Peer } from '../peer.js'
+import type { JobSpec } from '../coordinator/coordinator.js'
 import { serveDashboard } from './dashboard-files.js'
 import { sendResult } from './job-result.js'
-import { UnitRangeError, unitReport } from './coordinator/unit-explain.js'
+import { UnitRangeError, unitReport } from '../coordinator/unit-explain.js'
 
 /** Request bodies larger than this are refused: a job spec is small. */
 const MAX_BODY_BYTES = 1024 * 1024

@@ -1,6 +1,6 @@
 /** Talks to the running peer that owns a data dir, over its control socket. */
 import { request } from 'node:http'
-import { readControlToken, readRunningPeer, type RunningPeerInfo } from './store/data-dir.js'
+import { readControlToken, readRunningPeer, type RunningPeerInfo } from '../store/data-dir.js'
 
 export class ControlClient {
   private constructor(readonly info: RunningPeerInfo, private readonly token: string | null) {}
