@@ -7,13 +7,13 @@
  *   peer.on('progress', (id) => console.log(peer.status(id)?.progress))
  *   console.log((await peer.wait(job.id)).result)
  */
-import { Peer, type PeerOptions } from './node/peer.js'
+import { Peer, type PeerOptions } from './node/peer/peer.js'
 
-export { Peer, gridTopic, type PeerOptions, type PeerView } from './node/peer.js'
+export { Peer, gridTopic, type PeerOptions, type PeerView } from './node/peer/peer.js'
 export type { JobSpec, LogEntry } from './node/coordinator/coordinator.js'
 export type { JobView } from './node/coordinator/job-view.js'
 export { JobMachine, LeaseCounter, type JobPolicy, type UnitState, type JobState, type Decision, type MachineEvent } from './node/job/machine.js'
-export { runBootstrapNode, parseBootstrap } from './node/bootstrap.js'
+export { runBootstrapNode, parseBootstrap } from './node/peer/bootstrap.js'
 export { FixedQuorum, type Acceptance, type Explanation } from './node/job/acceptance.js'
 export { CredibilityAcceptance, type TrustSpec } from './node/trust/credibility-acceptance.js'
 export { AdaptiveReplication } from './node/trust/adaptive-replication.js'

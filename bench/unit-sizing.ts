@@ -2,7 +2,7 @@
  * The unit-sizing figure: a primes job submitted with --unit-seconds on the bench's loopback
  * grid, and how long its units then took on the donor, against the time asked for.
  */
-import type { Peer } from '../node/peer.js'
+import type { Peer } from '../node/peer/peer.js'
 import { samplesOf } from '../node/coordinator/unit-sizing.js'
 import type { BenchGrid } from './grid.js'
 

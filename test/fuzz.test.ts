@@ -12,7 +12,7 @@ import { calmRun, fixtureDir } from './process-grid.js'
 import { HARMLESS_TO_COORDINATOR, Random } from './fuzz-frames.js'
 import { campaign, closedWithin, connect, describe, injected, lostConnections, openChannel, type Posture, type StreamClass } from './fuzz-session.js'
 import * as wire from '../node/protocol/wire.js'
-import type { Peer } from '../node/peer.js'
+import type { Peer } from '../node/peer/peer.js'
 
 const SLOW = fixtureDir('slow')
 const SEED = Number(process.env.FUZZ_SEED ?? 20251121)

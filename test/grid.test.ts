@@ -7,7 +7,7 @@ import Hyperswarm, { type SecretStream } from 'hyperswarm'
 import Protomux from 'protomux'
 import c from 'compact-encoding'
 import { startTestGrid, until, within, type TestGrid } from './helpers.js'
-import { gridTopic, type Peer } from '../node/peer.js'
+import { gridTopic, type Peer } from '../node/peer/peer.js'
 import * as wire from '../node/protocol/wire.js'
 
 const PRIMES_TO_3M = 216816

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
-import { Peer, type PeerOptions } from '../node/peer.js'
+import { Peer, type PeerOptions } from '../node/peer/peer.js'
 
 export interface TestGrid {
   testnet: Testnet

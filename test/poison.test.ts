@@ -7,7 +7,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startTestGrid, until, within, type TestGrid } from './helpers.js'
 import { fixtureDir } from './process-grid.js'
-import type { Peer } from '../node/peer.js'
+import type { Peer } from '../node/peer/peer.js'
 
 const POISON = fixtureDir('poison')
 const PRIMES_TO_1M = 78498

@@ -5,7 +5,7 @@
 import type { ServerResponse } from 'node:http'
 import { toJsonSafe } from '../../tasks/values.js'
 import type { JobView } from '../coordinator/job-view.js'
-import type { Peer } from '../peer.js'
+import type { Peer } from '../peer/peer.js'
 
 /** Sends the result in `format`; when there is none to send, says why and sends nothing. */
 export function sendResult(peer: Peer, view: JobView, format: string, res: ServerResponse): string | null {

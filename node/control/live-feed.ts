@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { toJsonSafe } from '../../tasks/values.js'
 import type { LogEntry } from '../coordinator/coordinator.js'
 import type { JobView } from '../coordinator/job-view.js'
-import type { Peer, PeerView } from '../peer.js'
+import type { Peer, PeerView } from '../peer/peer.js'
 
 const FLUSH_MS = 250
 /** Peers are costlier to gather (the store is read) and change slower than jobs. */

@@ -5,7 +5,7 @@
  * before it can send a frame. Bans are kept in the store, so a restart forgives no one.
  */
 import type { Database } from 'lmdb'
-import type { Store } from './store/store.js'
+import type { Store } from '../store/store.js'
 
 export interface BanPolicy {
   /** Violations within `windowMs` that get a peer banned. */
