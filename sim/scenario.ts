@@ -8,7 +8,7 @@ import type { Acceptance } from '../node/job/acceptance.js'
 import { AdaptiveReplication } from '../node/trust/adaptive-replication.js'
 import { CredibilityAcceptance, type TrustSpec } from '../node/trust/credibility-acceptance.js'
 import { TrustLedger } from '../node/trust/ledger.js'
-import { mulberry32 } from '../node/seeded-random.js'
+import { mulberry32 } from './seeded-random.js'
 
 export type PolicyKind = 'quorum' | 'adaptive' | 'credibility'
 

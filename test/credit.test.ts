@@ -13,7 +13,7 @@ import { Store } from '../node/store/store.js'
 import { startTestGrid, tempDir, until, within } from './helpers.js'
 
 const liar = fileURLToPath(new URL('../../test/fixtures/liar', import.meta.url))
-const cli = fileURLToPath(new URL('../node/cli.js', import.meta.url))
+const cli = fileURLToPath(new URL('../node/cli/main.js', import.meta.url))
 
 test('a claim is CPU-seconds times speed over 1000; the benchmark gives a plausible speed', () => {
   assert.is(claimOf(2000, 1500), 3)

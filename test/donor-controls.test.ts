@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { startTestGrid, tempDir, until, type TestGrid } from './helpers.js'
 
 const burn = fileURLToPath(new URL('../../test/fixtures/burn', import.meta.url))
-const cli = fileURLToPath(new URL('../node/cli.js', import.meta.url))
+const cli = fileURLToPath(new URL('../node/cli/main.js', import.meta.url))
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A process that burns a whole core, an eighth of one, or nothing, as told on its stdin. */

@@ -7,7 +7,7 @@
  */
 import c from 'compact-encoding'
 import * as wire from '../node/protocol/wire.js'
-import { mulberry32 } from '../node/seeded-random.js'
+import { mulberry32 } from '../sim/seeded-random.js'
 
 export type Verdict = 'well-formed' | 'malformed' | 'unknown'
 export interface FuzzFrame { bytes: Uint8Array; verdict: Verdict; kind: string; mutated: boolean }

@@ -64,7 +64,7 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
   }
 }
 
-export const CLI = fileURLToPath(new URL('../node/cli.js', import.meta.url))
+export const CLI = fileURLToPath(new URL('../node/cli/main.js', import.meta.url))
 
 /** Runs one `swarmgrid` command to its end: its exit code and what it printed. */
 export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

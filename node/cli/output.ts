@@ -1,5 +1,5 @@
 /** How the CLI prints values: JSON for scripts, short descriptions for people. */
-import { toJsonSafe } from '../tasks/values.js'
+import { toJsonSafe } from '../../tasks/values.js'
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(toJsonSafe(value)) + '\n')

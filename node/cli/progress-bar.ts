@@ -1,5 +1,5 @@
 /** A one-line progress bar for a terminal, redrawn in place, with counts and an ETA. */
-import type { JobView } from './coordinator/job-view.js'
+import type { JobView } from '../coordinator/job-view.js'
 
 const WIDTH = 30
 

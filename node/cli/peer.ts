@@ -1,10 +1,10 @@
 /** What start, submit and demo share: peer options from flags, and waiting for a signal. */
 import { resolve } from 'node:path'
-import { UsageError, integerFlag } from './cli-args.js'
-import { parseBootstrap } from './peer/bootstrap.js'
-import { defaultDataDir } from './store/data-dir.js'
-import type { PeerOptions } from './peer/peer.js'
-import { donationOptions } from './cli-donor.js'
+import { UsageError, integerFlag } from './args.js'
+import { parseBootstrap } from '../peer/bootstrap.js'
+import { defaultDataDir } from '../store/data-dir.js'
+import type { PeerOptions } from '../peer/peer.js'
+import { donationOptions } from './donor.js'
 
 export function peerOptions(command: string, values: Record<string, any>): PeerOptions {
   let http: number | false = 0

@@ -3,15 +3,15 @@
  * `resume`, and what `status` shows of the donor and of the credit each peer earned.
  */
 import { resolve } from 'node:path'
-import { UsageError, integerFlag, type Parsed } from './cli-args.js'
-import { ControlClient } from './control/client.js'
-import { CreditLedger, formatCredit, type CreditRecord } from './coordinator/credit.js'
-import { defaultDataDir } from './store/data-dir.js'
-import type { DonationOptions, DonorControlView } from './donor/controls.js'
-import { DonorPolicy } from './donor/policy.js'
-import { parseSchedule } from './donor/schedule.js'
-import { printJson } from './cli-output.js'
-import type { Store } from './store/store.js'
+import { UsageError, integerFlag, type Parsed } from './args.js'
+import { ControlClient } from '../control/client.js'
+import { CreditLedger, formatCredit, type CreditRecord } from '../coordinator/credit.js'
+import { defaultDataDir } from '../store/data-dir.js'
+import type { DonationOptions, DonorControlView } from '../donor/controls.js'
+import { DonorPolicy } from '../donor/policy.js'
+import { parseSchedule } from '../donor/schedule.js'
+import { printJson } from './output.js'
+import type { Store } from '../store/store.js'
 
 /** What `start` does when not told otherwise: units yield the CPU to every program of the owner. */
 export const START_NICE = 19

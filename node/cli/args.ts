@@ -1,6 +1,6 @@
 /** The CLI's flags and help texts, and a parser whose errors say what to do. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { DONOR_FLAGS, DONOR_HELP } from './cli-donor-flags.js'
+import { DONOR_FLAGS, DONOR_HELP } from './donor-flags.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 

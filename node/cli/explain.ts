@@ -1,11 +1,11 @@
 /** `swarmgrid status JOB --unit N`: why a unit was accepted, or where it stands. */
 import { resolve } from 'node:path'
-import { UsageError, integerFlag } from './cli-args.js'
-import { printJson } from './cli-output.js'
-import { ControlClient } from './control/client.js'
-import { defaultDataDir } from './store/data-dir.js'
-import type { Store } from './store/store.js'
-import { unitReport, type UnitReport } from './coordinator/unit-explain.js'
+import { UsageError, integerFlag } from './args.js'
+import { printJson } from './output.js'
+import { ControlClient } from '../control/client.js'
+import { defaultDataDir } from '../store/data-dir.js'
+import type { Store } from '../store/store.js'
+import { unitReport, type UnitReport } from '../coordinator/unit-explain.js'
 
 export async function explainUnit(store: Store, values: Record<string, any>, id: string): Promise<number> {
   const unit = integerFlag('status', values, 'unit', 0)!

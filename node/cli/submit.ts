@@ -1,17 +1,17 @@
 /** `swarmgrid submit`: hands a job to the running peer for --data, or runs a peer for it here. */
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { UsageError, integerFlag, numberFlag, parseParams, type Parsed } from './cli-args.js'
-import { peerOptions, untilSignal } from './cli-peer.js'
-import { describeValue, printJson } from './cli-output.js'
-import { ControlClient } from './control/client.js'
-import { defaultDataDir } from './store/data-dir.js'
-import { Peer } from './peer/peer.js'
+import { UsageError, integerFlag, numberFlag, parseParams, type Parsed } from './args.js'
+import { peerOptions, untilSignal } from './peer.js'
+import { describeValue, printJson } from './output.js'
+import { ControlClient } from '../control/client.js'
+import { defaultDataDir } from '../store/data-dir.js'
+import { Peer } from '../peer/peer.js'
 import { ProgressBar, formatDuration } from './progress-bar.js'
-import type { JobSpec } from './coordinator/coordinator.js'
-import type { JobView } from './coordinator/job-view.js'
-import { inlineModuleFile } from '../tasks/wasm.js'
-import { describeSizing } from './coordinator/unit-sizing.js'
+import type { JobSpec } from '../coordinator/coordinator.js'
+import type { JobView } from '../coordinator/job-view.js'
+import { inlineModuleFile } from '../../tasks/wasm.js'
+import { describeSizing } from '../coordinator/unit-sizing.js'
 
 /** How often the bar is redrawn, and a running peer asked for news. */
 const REFRESH_MS = 200
