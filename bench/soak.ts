@@ -9,9 +9,9 @@
  */
 import { parseArgs } from 'node:util'
 import primes from '../tasks/primes.js'
-import { Random } from '../test/fuzz-frames.js'
-import { ProcessGrid, calmRun } from '../test/process-grid.js'
-import type { Background } from '../test/helpers.js'
+import { Random } from '../test/support/fuzz-frames.js'
+import { ProcessGrid, calmRun } from '../test/support/process-grid.js'
+import type { Background } from '../test/support/helpers.js'
 
 const { values } = parseArgs({ options: {
   units: { type: 'string', default: '400' }, donors: { type: 'string', default: '4' },

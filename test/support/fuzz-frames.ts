@@ -6,8 +6,8 @@
  * frame is a control frame whose effect the oracle does not model.
  */
 import c from 'compact-encoding'
-import * as wire from '../node/protocol/wire.js'
-import { mulberry32 } from '../sim/seeded-random.js'
+import * as wire from '../../node/protocol/wire.js'
+import { mulberry32 } from '../../sim/seeded-random.js'
 
 export type Verdict = 'well-formed' | 'malformed' | 'unknown'
 export interface FuzzFrame { bytes: Uint8Array; verdict: Verdict; kind: string; mutated: boolean }

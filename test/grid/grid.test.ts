@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto'
 import Hyperswarm, { type SecretStream } from 'hyperswarm'
 import Protomux from 'protomux'
 import c from 'compact-encoding'
-import { startTestGrid, until, within, type TestGrid } from './helpers.js'
-import { gridTopic, type Peer } from '../node/peer/peer.js'
-import * as wire from '../node/protocol/wire.js'
+import { startTestGrid, until, within, type TestGrid } from '../support/helpers.js'
+import { gridTopic, type Peer } from '../../node/peer/peer.js'
+import * as wire from '../../node/protocol/wire.js'
 
 const PRIMES_TO_3M = 216816
-const fixture = (name: string) => fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url))
+const fixture = (name: string) => fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url))
 
 /** A coordinator that does not donate, and `donors` donors, all connected. */
 type Options = Parameters<TestGrid['add']>[0]

@@ -5,16 +5,16 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { BatchSizing, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../node/donor/batch-sizing.js'
-import { frameSized } from '../node/coordinator/assign-batches.js'
-import { Donor } from '../node/donor/donor.js'
-import type { CoordinatorLink } from '../node/protocol/links.js'
-import { createUnitPool } from '../worker/unit-pool.js'
-import * as wire from '../node/protocol/wire.js'
-import { TaskRegistry } from '../tasks/registry.js'
-import { decodeValue, encodeValue } from '../tasks/values.js'
-import { fixtureDir } from './process-grid.js'
-import { until } from './helpers.js'
+import { BatchSizing, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../../node/donor/batch-sizing.js'
+import { frameSized } from '../../node/coordinator/assign-batches.js'
+import { Donor } from '../../node/donor/donor.js'
+import type { CoordinatorLink } from '../../node/protocol/links.js'
+import { createUnitPool } from '../../worker/unit-pool.js'
+import * as wire from '../../node/protocol/wire.js'
+import { TaskRegistry } from '../../tasks/registry.js'
+import { decodeValue, encodeValue } from '../../tasks/values.js'
+import { fixtureDir } from '../support/process-grid.js'
+import { until } from '../support/helpers.js'
 
 test('a job with no measured run time runs one unit at a time, and its donor holds two per thread', () => {
   const sizing = new BatchSizing(2)

@@ -6,19 +6,19 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { runCli, startTestGrid, tempDir, until, within } from './helpers.js'
-import { ControlClient } from '../node/control/client.js'
-import { Coordinator } from '../node/coordinator/coordinator.js'
-import type { DonorLink } from '../node/protocol/links.js'
-import { Store } from '../node/store/store.js'
-import { checksPassed } from '../node/trust/ledger.js'
-import { unitReport, type UnitReport } from '../node/coordinator/unit-explain.js'
-import * as wire from '../node/protocol/wire.js'
-import { TaskRegistry } from '../tasks/registry.js'
-import { decodeValue, encodeValue } from '../tasks/values.js'
+import { runCli, startTestGrid, tempDir, until, within } from '../support/helpers.js'
+import { ControlClient } from '../../node/control/client.js'
+import { Coordinator } from '../../node/coordinator/coordinator.js'
+import type { DonorLink } from '../../node/protocol/links.js'
+import { Store } from '../../node/store/store.js'
+import { checksPassed } from '../../node/trust/ledger.js'
+import { unitReport, type UnitReport } from '../../node/coordinator/unit-explain.js'
+import * as wire from '../../node/protocol/wire.js'
+import { TaskRegistry } from '../../tasks/registry.js'
+import { decodeValue, encodeValue } from '../../tasks/values.js'
 
 const PRIMES_BELOW_3M = 216816
-const colluder = fileURLToPath(new URL('../../test/fixtures/colluder', import.meta.url))
+const colluder = fileURLToPath(new URL('../../../test/fixtures/colluder', import.meta.url))
 const HONEST = 5
 const LIARS = 2
 

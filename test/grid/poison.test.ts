@@ -5,9 +5,9 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { startTestGrid, until, within, type TestGrid } from './helpers.js'
-import { fixtureDir } from './process-grid.js'
-import type { Peer } from '../node/peer/peer.js'
+import { startTestGrid, until, within, type TestGrid } from '../support/helpers.js'
+import { fixtureDir } from '../support/process-grid.js'
+import type { Peer } from '../../node/peer/peer.js'
 
 const POISON = fixtureDir('poison')
 const PRIMES_TO_1M = 78498

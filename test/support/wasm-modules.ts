@@ -19,7 +19,7 @@ export function wat(source: string, features: Record<string, boolean> = {}): Uin
 
 /** The README's worked example, from its source. */
 export function examplePrimes(): Uint8Array {
-  return wat(readFileSync(fileURLToPath(new URL('../../examples/wasm/primes.wat', import.meta.url)), 'utf8'))
+  return wat(readFileSync(fileURLToPath(new URL('../../../examples/wasm/primes.wat', import.meta.url)), 'utf8'))
 }
 
 export const loopsForever = wat(`(module

@@ -6,8 +6,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { Background, until } from './helpers.js'
-import { ProcessGrid, TEST_ENV, calmRun, fixtureDir } from './process-grid.js'
+import { Background, until } from '../support/helpers.js'
+import { ProcessGrid, TEST_ENV, calmRun, fixtureDir } from '../support/process-grid.js'
 
 const SLOW = fixtureDir('slow')
 const donorFlags = ['--no-coordinate', '--threads', '1', '--tasks', SLOW]

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
-import { Peer, type PeerOptions } from '../node/peer/peer.js'
+import { Peer, type PeerOptions } from '../../node/peer/peer.js'
 
 export interface TestGrid {
   testnet: Testnet
@@ -64,7 +64,7 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
   }
 }
 
-export const CLI = fileURLToPath(new URL('../node/cli/main.js', import.meta.url))
+export const CLI = fileURLToPath(new URL('../../node/cli/main.js', import.meta.url))
 
 /** Runs one `swarmgrid` command to its end: its exit code and what it printed. */
 export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -6,15 +6,15 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ControlClient } from '../node/control/client.js'
-import type { JobSpec } from '../node/coordinator/coordinator.js'
-import type { JobView } from '../node/coordinator/job-view.js'
-import { Store } from '../node/store/store.js'
-import type { Params, TaskModule } from '../tasks/contract.js'
-import { toJsonSafe } from '../tasks/values.js'
+import { ControlClient } from '../../node/control/client.js'
+import type { JobSpec } from '../../node/coordinator/coordinator.js'
+import type { JobView } from '../../node/coordinator/job-view.js'
+import { Store } from '../../node/store/store.js'
+import type { Params, TaskModule } from '../../tasks/contract.js'
+import { toJsonSafe } from '../../tasks/values.js'
 import { Background, tempDir, until, type BackgroundOptions } from './helpers.js'
 
-export const fixtureDir = (name: string) => fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url))
+export const fixtureDir = (name: string) => fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url))
 
 /**
  * Keep-alives every second, so a silent peer is taken as gone after three (tests need not wait

@@ -7,9 +7,9 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import primes from '../tasks/primes.js'
-import { ProcessGrid, calmRun } from './process-grid.js'
-import { createLab, labUnavailable, measure, type Lab } from './netns.js'
+import primes from '../../tasks/primes.js'
+import { ProcessGrid, calmRun } from '../support/process-grid.js'
+import { createLab, labUnavailable, measure, type Lab } from '../support/netns.js'
 
 const SHAPING = { delayMs: 40, lossPercent: 5, rateKbit: 205 }
 

@@ -6,10 +6,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
-import { Store } from '../node/store/store.js'
-import { WriteBehind } from '../node/store/write-behind.js'
-import { emptyReputation } from '../node/trust/ledger.js'
-import { tempDir } from './helpers.js'
+import { Store } from '../../node/store/store.js'
+import { WriteBehind } from '../../node/store/write-behind.js'
+import { emptyReputation } from '../../node/trust/ledger.js'
+import { tempDir } from '../support/helpers.js'
 
 const turn = () => new Promise((resolve) => setImmediate(resolve))
 

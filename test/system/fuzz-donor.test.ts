@@ -7,12 +7,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import HyperDHT from 'hyperdht'
-import { startTestGrid, until, within, type TestGrid } from './helpers.js'
-import { calmRun, fixtureDir } from './process-grid.js'
-import { HARMLESS_TO_DONOR, Random } from './fuzz-frames.js'
-import { campaign, describe, lostConnections, type Posture } from './fuzz-session.js'
-import * as wire from '../node/protocol/wire.js'
-import type { Peer } from '../node/peer/peer.js'
+import { startTestGrid, until, within, type TestGrid } from '../support/helpers.js'
+import { calmRun, fixtureDir } from '../support/process-grid.js'
+import { HARMLESS_TO_DONOR, Random } from '../support/fuzz-frames.js'
+import { campaign, describe, lostConnections, type Posture } from '../support/fuzz-session.js'
+import * as wire from '../../node/protocol/wire.js'
+import type { Peer } from '../../node/peer/peer.js'
 
 const SLOW = fixtureDir('slow')
 const SEED = Number(process.env.FUZZ_SEED ?? 20261121)

@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { join } from 'node:path'
-import { ProcessGrid, calmRun, fixtureDir } from './process-grid.js'
+import { ProcessGrid, calmRun, fixtureDir } from '../support/process-grid.js'
 
 const SLOW = fixtureDir('slow')
 const SLOW_TASK = join(SLOW, 'slow.mjs')

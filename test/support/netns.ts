@@ -15,7 +15,7 @@ import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 const SUBNET = '10.77.0'
-const DELAYER = fileURLToPath(new URL('../../test/netns-delay.py', import.meta.url))
+const DELAYER = fileURLToPath(new URL('../../../test/support/netns-delay.py', import.meta.url))
 
 export interface Host { name: string; ns: string; address: string }
 
@@ -115,7 +115,7 @@ export async function createLab(count: number): Promise<Lab> {
         })
         for (const host of hosts) await fallback(host.ns, shaping)
         lab.shaping = `no netem in this kernel (CONFIG_NET_SCH_NETEM unset), so every host's outgoing packets wait ${shaping.delayMs} ms ` +
-          `in an NFQUEUE (test/netns-delay.py), nftables drops ${shaping.lossPercent}% of the UDP packets it sends, ` +
+          `in an NFQUEUE (test/support/netns-delay.py), nftables drops ${shaping.lossPercent}% of the UDP packets it sends, ` +
           `and tc tbf holds its uplink to ${shaping.rateKbit} kbit/s`
       },
       async delayedPackets() {

@@ -7,8 +7,8 @@ import { request } from 'node:http'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { chromium, type Browser } from 'playwright-core'
-import { startTestGrid, until, type TestGrid } from './helpers.js'
-import type { Peer } from '../node/peer/peer.js'
+import { startTestGrid, until, type TestGrid } from '../support/helpers.js'
+import type { Peer } from '../../node/peer/peer.js'
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

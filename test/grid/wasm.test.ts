@@ -5,13 +5,13 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import wasm from '../tasks/wasm.js'
-import { ParamError } from '../tasks/contract.js'
-import { decodeValue, encodeValue } from '../tasks/values.js'
-import { checkModule, isMemoryCapError, runWasmUnit } from '../worker/sandbox/wasm-sandbox.js'
-import { capModule, inspectModule, pagesFor, WasmRejectedError } from '../worker/sandbox/wasm-binary.js'
-import { startTestGrid, until, within } from './helpers.js'
-import * as modules from './wasm-modules.js'
+import wasm from '../../tasks/wasm.js'
+import { ParamError } from '../../tasks/contract.js'
+import { decodeValue, encodeValue } from '../../tasks/values.js'
+import { checkModule, isMemoryCapError, runWasmUnit } from '../../worker/sandbox/wasm-sandbox.js'
+import { capModule, inspectModule, pagesFor, WasmRejectedError } from '../../worker/sandbox/wasm-binary.js'
+import { startTestGrid, until, within } from '../support/helpers.js'
+import * as modules from '../support/wasm-modules.js'
 
 const ctx = { progress() {}, unitIndex: 0 }
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64')

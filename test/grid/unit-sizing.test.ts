@@ -7,12 +7,12 @@ import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Background, runCli as run, startTestGrid, tempDir, until, type TestGrid } from './helpers.js'
-import { fixtureDir } from './process-grid.js'
-import { budgetFor, chooseUnits, fitCost, measurePieces, sampleOrder, MAX_SIZED_UNITS, type Cost } from '../node/coordinator/unit-sizing.js'
-import { resolveSpec, type JobSpec } from '../node/coordinator/job-spec.js'
-import primes from '../tasks/primes.js'
-import type { RunPiece } from '../node/coordinator/piece-runner.js'
+import { Background, runCli as run, startTestGrid, tempDir, until, type TestGrid } from '../support/helpers.js'
+import { fixtureDir } from '../support/process-grid.js'
+import { budgetFor, chooseUnits, fitCost, measurePieces, sampleOrder, MAX_SIZED_UNITS, type Cost } from '../../node/coordinator/unit-sizing.js'
+import { resolveSpec, type JobSpec } from '../../node/coordinator/job-spec.js'
+import primes from '../../tasks/primes.js'
+import type { RunPiece } from '../../node/coordinator/piece-runner.js'
 
 /** About 1 s of sieving on one core here; primes in [1e9, 1.5e9), counted with the task in one piece. */
 const RANGE = { from: 1_000_000_000, to: 1_500_000_000 }

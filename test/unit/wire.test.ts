@@ -9,8 +9,8 @@ import {
   LIMITS, MalformedMessageError, ROLE_COORDINATOR, ROLE_DONOR,
   assign, cancel, decodeMessage, encodeMessage, failure, hello, progress, result, verdict, want,
   type AssignMessage, type Encoding, type FailureKind, type HelloMessage
-} from '../node/protocol/wire.js'
-import { mulberry32 } from '../sim/seeded-random.js'
+} from '../../node/protocol/wire.js'
+import { mulberry32 } from '../../sim/seeded-random.js'
 
 const FAILURE_KINDS: FailureKind[] = ['error', 'timeout', 'memory', 'handback', 'refused']
 

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { JobMachine, LeaseCounter, type Decision, type JobPolicy, type MachineEvent, type UnitState } from '../node/job/machine.js'
+import { JobMachine, LeaseCounter, type Decision, type JobPolicy, type MachineEvent, type UnitState } from '../../node/job/machine.js'
 
 type Assign = Extract<Decision, { type: 'assign' }>
 type FailureKind = Extract<MachineEvent, { type: 'failure' }>['kind']

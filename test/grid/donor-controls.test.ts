@@ -9,16 +9,16 @@ import * as assert from 'uvu/assert'
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { processesSource } from '../worker/cpu-meter.js'
-import { ControlClient } from '../node/control/client.js'
-import type { DonorControlView } from '../node/donor/controls.js'
-import type { Peer } from '../node/peer/peer.js'
+import { processesSource } from '../../worker/cpu-meter.js'
+import { ControlClient } from '../../node/control/client.js'
+import type { DonorControlView } from '../../node/donor/controls.js'
+import type { Peer } from '../../node/peer/peer.js'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { startTestGrid, tempDir, until, type TestGrid } from './helpers.js'
+import { startTestGrid, tempDir, until, type TestGrid } from '../support/helpers.js'
 
-const burn = fileURLToPath(new URL('../../test/fixtures/burn', import.meta.url))
-const cli = fileURLToPath(new URL('../node/cli/main.js', import.meta.url))
+const burn = fileURLToPath(new URL('../../../test/fixtures/burn', import.meta.url))
+const cli = fileURLToPath(new URL('../../node/cli/main.js', import.meta.url))
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A process that burns a whole core, an eighth of one, or nothing, as told on its stdin. */
@@ -193,7 +193,7 @@ test('pause, finish-then-pause and resume from the control API and the CLI', asy
 /** A pause without the token, straight to the socket. */
 async function fetchStatus(peer: Peer): Promise<number> {
   const { request } = await import('node:http')
-  const socketPath = (await import('../node/store/data-dir.js')).controlSocketPath(peer.dataDir)
+  const socketPath = (await import('../../node/store/data-dir.js')).controlSocketPath(peer.dataDir)
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path: '/api/donor/pause', method: 'POST' }, (res) => { res.resume(); resolve(res.statusCode ?? 0) })
     req.on('error', reject)

@@ -8,12 +8,12 @@ import { execFile } from 'node:child_process'
 import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { CreditLedger, claimOf, measureSpeed } from '../node/coordinator/credit.js'
-import { Store } from '../node/store/store.js'
-import { startTestGrid, tempDir, until, within } from './helpers.js'
+import { CreditLedger, claimOf, measureSpeed } from '../../node/coordinator/credit.js'
+import { Store } from '../../node/store/store.js'
+import { startTestGrid, tempDir, until, within } from '../support/helpers.js'
 
-const liar = fileURLToPath(new URL('../../test/fixtures/liar', import.meta.url))
-const cli = fileURLToPath(new URL('../node/cli/main.js', import.meta.url))
+const liar = fileURLToPath(new URL('../../../test/fixtures/liar', import.meta.url))
+const cli = fileURLToPath(new URL('../../node/cli/main.js', import.meta.url))
 
 test('a claim is CPU-seconds times speed over 1000; the benchmark gives a plausible speed', () => {
   assert.is(claimOf(2000, 1500), 3)

@@ -5,10 +5,10 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { DonorGovernor, defaultResumeBelow, type GovernorDecision } from '../node/donor/governor.js'
-import { inSchedule, parseSchedule, ScheduleError } from '../node/donor/schedule.js'
-import { sharesBetween } from '../worker/cpu-meter.js'
-import { nextCorrection, nominalDuty } from '../worker/cpu-limiter.js'
+import { DonorGovernor, defaultResumeBelow, type GovernorDecision } from '../../node/donor/governor.js'
+import { inSchedule, parseSchedule, ScheduleError } from '../../node/donor/schedule.js'
+import { sharesBetween } from '../../worker/cpu-meter.js'
+import { nextCorrection, nominalDuty } from '../../worker/cpu-limiter.js'
 
 const gates = (ds: GovernorDecision[]) => ds.filter((d) => d.type === 'gate').map((d) => (d as { gate: string }).gate)
 const logs = (ds: GovernorDecision[]) => ds.filter((d) => d.type === 'log').map((d) => (d as { text: string }).text)

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Background, CLI, tempDir } from './helpers.js'
+import { Background, CLI, tempDir } from '../support/helpers.js'
 
 interface Run { code: number | null; stdout: string; stderr: string }
 

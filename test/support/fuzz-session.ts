@@ -8,8 +8,8 @@ import HyperDHT from 'hyperdht'
 import Protomux from 'protomux'
 import c from 'compact-encoding'
 import type { SecretStream } from 'hyperswarm'
-import * as wire from '../node/protocol/wire.js'
-import type { Peer } from '../node/peer/peer.js'
+import * as wire from '../../node/protocol/wire.js'
+import type { Peer } from '../../node/peer/peer.js'
 import { fuzzFrame, type Random } from './fuzz-frames.js'
 
 export interface Stats { frames: number; mutated: number; sessions: number; malformed: number; refused: number; unrefused: string[]; falseAlarms: string[] }
