@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks'
 import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
 import { Peer, type PeerOptions } from '../node/peer/peer.js'
 import { Donor } from '../node/donor/donor.js'
-import type { JobSpec } from '../node/coordinator/coordinator.js'
+import type { JobSpec } from '../node/coordinator/job-spec.js'
 import type { JobView } from '../node/coordinator/job-view.js'
 
 /** The trivial task of the dispatch figure; a file so both peers (and the donor's threads) load it via tasksDir. */

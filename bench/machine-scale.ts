@@ -9,7 +9,9 @@
  * whole bench stays within its couple of minutes however slow the machine is at scale.
  */
 import { performance } from 'node:perf_hooks'
-import { JobMachine, LeaseCounter, type Decision, type JobPolicy, type PeerRef } from '../node/job/machine.js'
+import { JobMachine } from '../node/job/machine.js'
+import { LeaseCounter } from '../node/job/lease-counter.js'
+import { type Decision, type JobPolicy, type PeerRef } from '../node/job/types.js'
 
 const DONORS = 10_000
 /** Each donor asks for as many units as a 2-thread donor's prefetch window holds. */

@@ -17,7 +17,7 @@ import { piscinaBatch, piscinaFirstTask } from './baseline.js'
 import { wireFigure, type WireFigure } from './wire-bytes.js'
 import { sizingFigure, SIZING_UNIT_SECONDS, type SizingFigure } from './unit-sizing.js'
 import type { ScaleRow } from './machine-scale.js'
-import type { JobSpec } from '../node/coordinator/coordinator.js'
+import type { JobSpec } from '../node/coordinator/job-spec.js'
 import { printReport } from './report.js'
 import { profiled } from './profile.js'
 

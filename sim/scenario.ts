@@ -3,10 +3,13 @@
  * acceptance policy. It drives the real JobMachine and the real policy and ledger, exactly as
  * the coordinator does, only with results made up on the spot instead of computed by donors.
  */
-import { JobMachine, LeaseCounter, type Decision, type JobPolicy, type PeerRef } from '../node/job/machine.js'
-import type { Acceptance } from '../node/job/acceptance.js'
+import { JobMachine } from '../node/job/machine.js'
+import { LeaseCounter } from '../node/job/lease-counter.js'
+import { type Decision, type JobPolicy, type PeerRef } from '../node/job/types.js'
+import type { Acceptance } from '../node/job/types.js'
 import { AdaptiveReplication } from '../node/trust/adaptive-replication.js'
-import { CredibilityAcceptance, type TrustSpec } from '../node/trust/credibility-acceptance.js'
+import { CredibilityAcceptance } from '../node/trust/credibility-acceptance.js'
+import { type TrustSpec } from '../node/job/types.js'
 import { TrustLedger } from '../node/trust/ledger.js'
 import { mulberry32 } from './seeded-random.js'
 

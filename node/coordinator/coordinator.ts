@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events'
 import type { TaskModule } from '../../tasks/contract.js'
 import type { TaskRegistry } from '../../tasks/registry.js'
-import { JobMachine, type Decision, type MachineEvent } from '../job/machine.js'
+import { JobMachine } from '../job/machine.js'
+import { type Decision, type MachineEvent } from '../job/types.js'
 import type { CoordinatorSide, DonorLink } from '../protocol/links.js'
 import type { JobRecord, Store } from '../store/store.js'
 import { LeftOutUnits } from './left-out-units.js'
@@ -24,8 +25,6 @@ import { DonorOffers, runsTask, threads, type Offer } from './donor-offers.js'
 import { assignsOf, byPeer } from './assign-batches.js'
 import type * as wire from '../protocol/wire.js'
 
-// What a submitter may ask for moved to job-spec.ts; it is still imported from here.
-export { DEFAULT_QUORUM, DEFAULT_UNITS, type JobSpec } from './job-spec.js'
 
 const TICK_MS = 500
 

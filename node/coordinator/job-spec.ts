@@ -4,7 +4,7 @@
  */
 import { ParamError, type TaskModule } from '../../tasks/contract.js'
 import type { Params } from '../../tasks/contract.js'
-import type { JobPolicy } from '../job/machine.js'
+import type { JobPolicy } from '../job/types.js'
 import { defaultMaxResults, trustPolicy, type TrustOptions } from '../trust/keeper.js'
 
 export const DEFAULT_UNITS = 16

@@ -4,10 +4,11 @@
  */
 import type { Params } from '../../tasks/contract.js'
 import { decodeValue } from '../../tasks/values.js'
-import type { JobMachine, JobState, UnitState } from '../job/machine.js'
+import type { JobMachine } from '../job/machine.js'
+import type { JobState, UnitState } from '../job/types.js'
 import type { JobRecord } from '../store/store.js'
-import type { TrustSpec } from '../trust/credibility-acceptance.js'
-import type { UnitSizing } from './unit-sizing.js'
+import type { TrustSpec } from '../job/types.js'
+import type { UnitSizing } from '../job/types.js'
 
 export interface JobView {
   id: string

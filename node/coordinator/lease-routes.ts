@@ -5,7 +5,7 @@
  * run. Every open lease is also in the store's lease log, so a restarted coordinator can adopt it.
  */
 import type { ActiveJob } from './active-job.js'
-import { LeaseCounter } from '../job/machine.js'
+import { LeaseCounter } from '../job/lease-counter.js'
 import { LeaseLog, type LoggedLease } from '../store/lease-log.js'
 import type { DonorLink } from '../protocol/links.js'
 import type { Store } from '../store/store.js'

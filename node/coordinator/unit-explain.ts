@@ -3,10 +3,11 @@
  * credibility, the rule and the threshold, and one sentence that says it. Served at
  * GET /api/jobs/:id/units/:n and shown by `swarmgrid status JOB --unit N`.
  */
-import type { Explanation, PeerStanding } from '../job/acceptance.js'
+import type { Explanation, PeerStanding } from '../job/types.js'
 import { CredibilityAcceptance } from '../trust/credibility-acceptance.js'
 import { groupCounts } from '../job/acceptance.js'
-import type { JobMachine, UnitState } from '../job/machine.js'
+import type { JobMachine } from '../job/machine.js'
+import type { UnitState } from '../job/types.js'
 import type { AcceptedOutput, JobRecord, Store } from '../store/store.js'
 
 export interface UnitReport {

@@ -10,6 +10,7 @@
  * The arithmetic (which pieces, what the job costs, how many units) is kept apart from the
  * measuring, which takes its runner as an argument, so both are tested without threads.
  */
+import type { Cut, UnitSizing } from '../job/types.js'
 import { performance } from 'node:perf_hooks'
 import { ParamError, type Params, type TaskModule } from '../../tasks/contract.js'
 import { PieceRunner, type RunPiece } from './piece-runner.js'
@@ -35,23 +36,6 @@ const MIN_BUDGET_MS = 2000
 const MAX_BUDGET_MS = 30_000
 
 /** Pieces of one cut of the job, and how long the measured ones took on average. */
-export interface Cut { pieces: number; samples: number; msPerPiece: number }
-
-/** What the coordinator chose for a job submitted with --unit-seconds; kept in its record and shown. */
-export interface UnitSizing {
-  /** The run time asked for, per unit, in seconds. */
-  unitSeconds: number
-  /** The fine cut, then the cut at the first estimate when there was time to measure it. */
-  cuts: Cut[]
-  /** What each unit costs whatever its size (set-up, allocation), in ms; 0 when only the fine cut was measured. */
-  fixedMs: number
-  /** A piece of the fine cut ran past the time budget and was stopped: pieces take at least its msPerPiece. */
-  overBudget: boolean
-  /** Units the job was split into. */
-  units: number
-  /** Time the measuring took, the thread's start included, in ms. */
-  tookMs: number
-}
 
 export interface Measured { samples: number; msPerPiece: number; overBudget: boolean }
 

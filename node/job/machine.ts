@@ -4,16 +4,14 @@
  * feeds it what the network says and carries out what it decides; tests and the simulator
  * drive the very same code without sockets.
  */
-import { FixedQuorum, type Acceptance, type Explanation, type UnitTally } from './acceptance.js'
+import { FixedQuorum } from './acceptance.js'
+import { type Acceptance, type Explanation, type UnitTally } from './types.js'
 import type { Decision, JobPolicy, JobState, MachineEvent, PeerRef, UnitState } from './types.js'
 import { LeaseCounter } from './lease-counter.js'
 import { JobLeases } from './leases.js'
 import { UnitQueue } from './unit-queue.js'
 import { groupSizes, hasDisagreement, hostTried, isSettled, newUnit, tallyOf, unitStateOf, type Lease, type Unit, type Vote } from './unit-record.js'
 
-// The vocabulary and the lease counter live in their own modules; they are imported from here too.
-export type { Decision, JobPolicy, JobState, MachineEvent, PeerRef, UnitState } from './types.js'
-export { LeaseCounter } from './lease-counter.js'
 
 export class JobMachine {
   state: JobState = 'running'

@@ -1,10 +1,10 @@
 /**
- * The vocabulary of the job machine (job-machine.ts): the states a unit and a job can be in,
- * the policy a job runs under, and the events it takes in and the decisions it gives out.
- * Kept apart so that the store, the trust code and the views can name them without the machine.
+ * The vocabulary of a job, in one file that imports nothing: the states a unit and a job can
+ * be in, the policy a job runs under, the events the machine (machine.ts) takes in and the
+ * decisions it gives out, the ballots and tallies an acceptance policy weighs, the verdicts and
+ * explanations it gives, and how a job was sized. The store, the trust code, the coordinator
+ * and the views all name these without importing the machine or one another.
  */
-import type { Explanation } from './acceptance.js'
-import type { TrustSpec } from '../trust/credibility-acceptance.js'
 
 export type UnitState = 'waiting' | 'running' | 'awaiting-agreement' | 'accepted' | 'failed'
 export type JobState = 'running' | 'done' | 'failed' | 'cancelled'
@@ -48,3 +48,74 @@ export type Decision =
   | { type: 'job-done' }
   | { type: 'job-failed'; reason: string }
   | { type: 'violation'; peer: string; reason: string }
+
+/** Credibility-based acceptance (trust/credibility-acceptance.ts): what a job tolerates and assumes. */
+export interface TrustSpec {
+  /** ε: the chance of a wrong accepted unit the job tolerates. */
+  errorRate: number
+  /** f: the fraction of saboteurs assumed, at worst, among the peers. */
+  saboteurs: number
+  /** q: the chance that a unit leased to a peer trusted alone is a spot-check instead. */
+  spotCheckRate: number
+}
+
+/** One independent result of a unit: who gave it, from which host, which answer group it is in. */
+export interface Ballot { peer: string; host: string; group: string }
+
+/** What a policy sees of an open unit. */
+export interface UnitTally {
+  index: number
+  /** One per independent identity (per host when hosts must differ), in arrival order. */
+  ballots: readonly Ballot[]
+  /** Peers running it now. */
+  running: readonly PeerRef[]
+}
+
+/** A peer as an explanation shows it; credibility is null under rules that do not weigh peers. */
+export interface PeerStanding { peer: string; host: string; credibility: number | null; checks: number | null }
+
+/** Why a unit was accepted: stored with its output, shown by `status --unit` and the API. */
+export interface Explanation {
+  rule: 'quorum' | 'credibility' | 'adaptive'
+  /** Credibility of the accepted answer, and the 1 − ε it had to reach. */
+  credibility: number | null
+  threshold: number | null
+  /** Results the rule asked for (a quorum), when it is a count. */
+  required: number | null
+  agreeing: PeerStanding[]
+  /** Results that gave another answer. */
+  against: PeerStanding[]
+}
+
+export interface Verdict { group: string; why?: Explanation }
+
+export interface Acceptance {
+  /** May this peer run units of the job at all (a blacklisted one may not)? */
+  admits(peer: PeerRef): boolean
+  /** The answer to accept now, or null to wait for more results. */
+  decide(unit: UnitTally): Verdict | null
+  /** Replicas to lease now, beyond those running, so that the unit could be decided. */
+  wanted(unit: UnitTally): number
+  /** Whether this peer's lone result would be accepted: it then takes fresh units before others' replicas. */
+  standsAlone?(peer: PeerRef): boolean
+  /** A draw in [0, 1) to pick an accepted unit to spot-check this peer with, or null for ordinary work. */
+  spotCheck?(peer: PeerRef): number | null
+}
+
+export interface Cut { pieces: number; samples: number; msPerPiece: number }
+
+/** What the coordinator chose for a job submitted with --unit-seconds; kept in its record and shown. */
+export interface UnitSizing {
+  /** The run time asked for, per unit, in seconds. */
+  unitSeconds: number
+  /** The fine cut, then the cut at the first estimate when there was time to measure it. */
+  cuts: Cut[]
+  /** What each unit costs whatever its size (set-up, allocation), in ms; 0 when only the fine cut was measured. */
+  fixedMs: number
+  /** A piece of the fine cut ran past the time budget and was stopped: pieces take at least its msPerPiece. */
+  overBudget: boolean
+  /** Units the job was split into. */
+  units: number
+  /** Time the measuring took, the thread's start included, in ms. */
+  tookMs: number
+}

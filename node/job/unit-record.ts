@@ -4,7 +4,7 @@
  * these only read. The unit's state is derived from the record, never stored beside it, so the
  * two cannot drift apart.
  */
-import type { Ballot, UnitTally } from './acceptance.js'
+import type { Ballot, UnitTally } from './types.js'
 import type { UnitState } from './types.js'
 
 export interface Lease { id: number; unit: number; peer: string; deadline: number; host?: string; spot?: boolean }

@@ -6,10 +6,10 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
 import { WriteBehind } from './write-behind.js'
-import type { JobPolicy, JobState } from '../job/machine.js'
+import type { JobPolicy, JobState } from '../job/types.js'
 import type { Params } from '../../tasks/contract.js'
-import type { Explanation } from '../job/acceptance.js'
-import type { UnitSizing } from '../coordinator/unit-sizing.js'
+import type { Explanation } from '../job/types.js'
+import type { UnitSizing } from '../job/types.js'
 
 export interface JobRecord {
   id: string

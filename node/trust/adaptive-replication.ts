@@ -4,7 +4,8 @@
  * probability 1 − 1/CV, and its lone result is accepted; every other unit needs two agreeing
  * results. A lost vote resets CV to 0. No spot-checks, no blacklist.
  */
-import { groupCounts, type Acceptance, type UnitTally, type Verdict } from '../job/acceptance.js'
+import { groupCounts } from '../job/acceptance.js'
+import { type Acceptance, type UnitTally, type Verdict } from '../job/types.js'
 import type { TrustLedger } from './ledger.js'
 
 /** BOINC's threshold of consecutive valid results before a host is trusted. */

@@ -4,19 +4,11 @@
  * enough; a newcomer's needs company; a blacklisted peer gets no work and its results weigh
  * nothing. Peers trusted alone are spot-checked at rate q with units whose answer is known.
  */
-import type { Acceptance, Ballot, Explanation, PeerStanding, UnitTally, Verdict } from '../job/acceptance.js'
+import type { Acceptance, Ballot, Explanation, PeerStanding, UnitTally, Verdict } from '../job/types.js'
 import { groupDoubt, logOdds, peerCredibility } from './credibility.js'
-import type { PeerRef } from '../job/machine.js'
+import type { PeerRef, TrustSpec } from '../job/types.js'
 import { checksPassed, type TrustLedger } from './ledger.js'
 
-export interface TrustSpec {
-  /** ε: the chance of a wrong accepted unit the job tolerates. */
-  errorRate: number
-  /** f: the fraction of saboteurs assumed, at worst, among the peers. */
-  saboteurs: number
-  /** q: the chance that a unit leased to a peer trusted alone is a spot-check instead. */
-  spotCheckRate: number
-}
 
 export const DEFAULT_TRUST: TrustSpec = { errorRate: 1e-4, saboteurs: 0.2, spotCheckRate: 0.02 }
 

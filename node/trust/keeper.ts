@@ -4,10 +4,12 @@
  * The coordinator only routes decisions here and re-verifies what a blacklisting puts in doubt.
  */
 import { ParamError } from '../../tasks/contract.js'
-import { FixedQuorum, quorumExplanation, type Acceptance, type Explanation } from '../job/acceptance.js'
-import { CredibilityAcceptance, DEFAULT_TRUST, type TrustSpec } from './credibility-acceptance.js'
+import { FixedQuorum, quorumExplanation } from '../job/acceptance.js'
+import { type Acceptance, type Explanation } from '../job/types.js'
+import { CredibilityAcceptance, DEFAULT_TRUST } from './credibility-acceptance.js'
+import { type TrustSpec } from '../job/types.js'
 import { newcomersNeeded } from './credibility.js'
-import type { Decision, JobPolicy } from '../job/machine.js'
+import type { Decision, JobPolicy } from '../job/types.js'
 import type { Store } from '../store/store.js'
 import { TrustLedger } from './ledger.js'
 

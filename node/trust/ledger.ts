@@ -4,7 +4,7 @@
  * asks on every result); each change is handed to the storage (the lmdb store on a peer,
  * nothing in the simulator), so both run exactly the same rules.
  */
-import type { Decision } from '../job/machine.js'
+import type { Decision } from '../job/types.js'
 import type { Reputation } from '../store/store.js'
 
 export interface LedgerStorage {

@@ -4,7 +4,9 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { JobMachine, LeaseCounter, type Decision, type JobPolicy, type MachineEvent, type UnitState } from '../../node/job/machine.js'
+import { JobMachine } from '../../node/job/machine.js'
+import { LeaseCounter } from '../../node/job/lease-counter.js'
+import { type Decision, type JobPolicy, type MachineEvent, type UnitState } from '../../node/job/types.js'
 
 type Assign = Extract<Decision, { type: 'assign' }>
 type FailureKind = Extract<MachineEvent, { type: 'failure' }>['kind']
