@@ -1,15 +1,17 @@
 /** The CLI's flags and help texts, and a parser whose errors say what to do. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DONOR_FLAGS, DONOR_HELP } from './donor-flags.js'
+import { OPS_COMMANDS } from './ops-commands.js'
+import { EXIT_CODES_HELP } from './exit-codes.js'
 
-type Options = NonNullable<ParseArgsConfig['options']>
+export type Options = NonNullable<ParseArgsConfig['options']>
 
 export class UsageError extends Error {
   override name = 'UsageError'
   constructor(readonly command: string, message: string) { super(message) }
 }
 
-const PEER_FLAGS: Options = {
+export const PEER_FLAGS: Options = {
   grid: { type: 'string' },
   bootstrap: { type: 'string' },
   host: { type: 'string' },
@@ -24,6 +26,8 @@ const PEER_FLAGS: Options = {
   block: { type: 'string', multiple: true },
   memory: { type: 'string' },
   'same-host-replicas': { type: 'boolean' },
+  'log-format': { type: 'string' },
+  retention: { type: 'string' },
   ...DONOR_FLAGS
 }
 
@@ -41,9 +45,15 @@ const PEER_HELP = `  --grid NAME             grid to join (default: public)
   --block KEY             refuse this peer (repeatable)
   --memory MB             heap limit of each unit's thread (default 512)
   --same-host-replicas    let two keys on one host count as two replicas (default: only on a loopback grid)
+  --log-format F          text (default) or json: one JSON object per line, each with time and level
+  --retention T           delete finished jobs T after they end: 90s, 30m, 12h, 7d (default: keep them)
+  Every flag can also be set in DATA/config.json ({"threads": 2, "no-donate": true, ...}); a flag
+  given here wins. swarmgrid config shows the settings in force and where each came from.
 ${DONOR_HELP}`
 
-export const COMMANDS: Record<string, { options: Options; positionals: number; help: string }> = {
+export interface CommandSpec { options: Options; positionals: number; help: string }
+
+export const COMMANDS: Record<string, CommandSpec> = {
   bootstrap: {
     options: { host: { type: 'string' }, port: { type: 'string' } },
     positionals: 0,
@@ -175,7 +185,8 @@ URL. Checks every answer against a local run. --keep leaves the grid and dashboa
 
 Example:
   npx swarmgrid demo`
-  }
+  },
+  ...OPS_COMMANDS(PEER_FLAGS, PEER_HELP)
 }
 
 export const USAGE = `swarmgrid: a volunteer computing grid with no central server
@@ -189,7 +200,17 @@ Usage: swarmgrid COMMAND [flags]     (swarmgrid COMMAND --help for its flags and
   pause       stop donating now (--finish: after the units running)
   resume      donate again
   results     print or save a job's result
+  cancel      cancel a running job
+  delete      delete a finished job and all stored for it
+  logs        show (or --follow) the peer's log, or one job's events
+  config      show the settings in force and where each came from
+  service     install, remove or check swarmgrid as a service (systemd, launchd)
   bootstrap   run a DHT bootstrap node for a private grid
+  help CMD    that command's flags and an example (the same as swarmgrid CMD --help)
+
+  --version   print the version
+
+${EXIT_CODES_HELP}
 
 Example:
   npx swarmgrid demo`

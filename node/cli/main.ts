@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 /** The swarmgrid command line: parses, dispatches, and turns errors into messages and exit codes. */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { COMMANDS, USAGE, UsageError, integerFlag, parse, type Parsed } from './args.js'
 import { DEFAULT_BOOTSTRAP_PORT, runBootstrapNode } from '../peer/bootstrap.js'
-import { peerOptions, untilSignal } from './peer.js'
+import { untilSignal } from './peer.js'
 import { defaultDataDir } from '../store/data-dir.js'
 import { Peer } from '../peer/peer.js'
 import type { LogEntry } from '../coordinator/coordinator.js'
+import { resolveSettings } from './config.js'
+import { PeerLogWriter } from './log-lines.js'
+import { cancelCommand, configCommand, deleteCommand, logsCommand } from './ops.js'
+import { serviceCommand } from './service.js'
+import { EXIT_USAGE, exitCodeOf } from './exit-codes.js'
 import { Store } from '../store/store.js'
 import { jobView, type JobView } from '../coordinator/job-view.js'
 import { toJsonSafe } from '../../tasks/values.js'
@@ -29,16 +34,19 @@ async function bootstrapCommand({ values }: Parsed): Promise<number> {
 }
 
 async function startCommand({ values }: Parsed): Promise<number> {
-  const peer = await Peer.start(peerOptions('start', values))
+  const settings = resolveSettings('start', values)
+  const peer = await Peer.start(settings.peer)
+  const log = new PeerLogWriter(peer.dataDir, settings.logFormat)
   console.log(`key ${peer.key}`)
   console.log(peer.url ? `ready ${peer.dashboardUrl}` : 'ready')
-  const print = (entry: LogEntry) => console.error(`[${entry.kind}] ${entry.text}`)
+  const print = (entry: LogEntry) => log.write(entry)
   // Peers may have joined while this one was still starting: their lines are in the log already.
   peer.log.forEach(print)
   peer.on('log', print)
   const signal = await untilSignal()
-  console.error(`${signal}: stopping (handing back units in flight)`)
+  log.say('info', `${signal}: stopping (handing back units in flight)`)
   await peer.stop()
+  log.say('info', 'stopped')
   return 0
 }
 
@@ -128,18 +136,45 @@ const HANDLERS: Record<string, (parsed: Parsed) => Promise<number>> = {
   results: resultsCommand,
   pause: pauseCommand,
   resume: resumeCommand,
-  demo: demoCommand
+  demo: demoCommand,
+  cancel: cancelCommand,
+  delete: deleteCommand,
+  logs: logsCommand,
+  config: configCommand,
+  service: serviceCommand,
+  help: helpCommand
+}
+
+async function helpCommand({ positionals }: Parsed): Promise<number> {
+  const topic = positionals[0]
+  if (!topic) { console.log(USAGE); return 0 }
+  if (!COMMANDS[topic]) throw new UsageError('help', `no command "${topic}"; the commands: ${Object.keys(COMMANDS).join(', ')}`)
+  console.log(COMMANDS[topic].help)
+  return 0
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
+  if (!command) {
+    console.error(USAGE)
+    return EXIT_USAGE
+  }
+  if (command === '--help' || command === '-h') {
     console.log(USAGE)
-    return command ? 0 : 1
+    return 0
+  }
+  if (command === '--version' || command === '-V') {
+    console.log(`swarmgrid ${version()}`)
+    return 0
   }
   if (!HANDLERS[command]) {
     console.error(`swarmgrid: unknown command "${command}"\n\n${USAGE}`)
-    return 2
+    return EXIT_USAGE
   }
   try {
     const parsed = parse(command, rest)
@@ -152,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
     const e = err as Error
     if (e instanceof UsageError) console.error(`swarmgrid ${e.command}: ${e.message}\n(see: swarmgrid ${e.command} --help)`)
     else console.error(`swarmgrid ${command}: ${e.message}`)
-    return e instanceof UsageError || e.name === 'ParamError' || e.name === 'UnknownTaskError' ? 2 : 1
+    return exitCodeOf(e)
   }
 }
 

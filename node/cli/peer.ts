@@ -5,6 +5,7 @@ import { parseBootstrap } from '../peer/bootstrap.js'
 import { defaultDataDir } from '../store/data-dir.js'
 import type { PeerOptions } from '../peer/peer.js'
 import { donationOptions } from './donor.js'
+import { parseRetention } from '../peer/retention.js'
 
 export function peerOptions(command: string, values: Record<string, any>): PeerOptions {
   let http: number | false = 0
@@ -30,8 +31,16 @@ export function peerOptions(command: string, values: Record<string, any>): PeerO
     block: values.block,
     memoryMb: integerFlag(command, values, 'memory'),
     ...(values['same-host-replicas'] ? { sameHostReplicas: true } : {}),
-    donation: donationOptions(command, values)
+    donation: donationOptions(command, values),
+    ...retentionOption(command, values)
   }
+}
+
+function retentionOption(command: string, values: Record<string, any>): Pick<PeerOptions, 'retentionMs'> {
+  if (values.retention === undefined) return {}
+  const ms = parseRetention(String(values.retention))
+  if (ms === null) throw new UsageError(command, `--retention takes a time such as 90s, 30m, 12h or 7d, not "${values.retention}"`)
+  return { retentionMs: ms }
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { UsageError, integerFlag, numberFlag, parseParams, type Parsed } from './args.js'
-import { peerOptions, untilSignal } from './peer.js'
+import { untilSignal } from './peer.js'
+import { resolveSettings } from './config.js'
+import { InterruptedError } from './exit-codes.js'
 import { describeValue, printJson } from './output.js'
 import { ControlClient } from '../control/client.js'
 import { defaultDataDir } from '../store/data-dir.js'
@@ -89,10 +91,17 @@ async function viaRunningPeer(client: ControlClient, spec: JobSpec, values: Reco
   let view = await client.post<JobView>('/api/jobs', spec)
   if (values.detach) { announceDetached(view, values.json); return null }
   const told = new Set<string>()
+  // Ctrl-C stops the waiting, not the job: the peer goes on with it.
+  let signalled: string | null = null
+  const interrupted = untilSignal().then((signal) => { signalled = signal })
   while (view.state === 'running') {
     bar?.draw([view])
     tellRefusals(view, told, bar)
-    await new Promise((resolve) => setTimeout(resolve, REFRESH_MS))
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, REFRESH_MS)), interrupted])
+    if (signalled) {
+      const id = view.id.slice(0, 8)
+      throw new InterruptedError(signalled, `${signalled}: stopped waiting; job ${id} goes on at the peer (swarmgrid status ${id}; swarmgrid cancel ${id})`)
+    }
     view = await client.get<JobView>(`/api/jobs/${view.id}`)
   }
   bar?.draw([view])
@@ -100,12 +109,12 @@ async function viaRunningPeer(client: ControlClient, spec: JobSpec, values: Reco
 }
 
 function interruptedJob(signal: string, id: string, dir: string): Error {
-  return new Error(`${signal}: stopped; job ${id.slice(0, 8)} is kept in ${dir} and goes on when a peer starts there (swarmgrid start --data ${dir})`)
+  return new InterruptedError(signal, `${signal}: stopped; job ${id.slice(0, 8)} is kept in ${dir} and goes on when a peer starts there (swarmgrid start --data ${dir})`)
 }
 
 async function viaOwnPeer(parsed: Parsed, spec: JobSpec, bar: ProgressBar | null): Promise<JobView | null> {
   const { values } = parsed
-  const peer = await Peer.start(peerOptions('submit', values))
+  const peer = await Peer.start(resolveSettings('submit', values).peer)
   try {
     const submitted = await peer.submit(spec)
     if (values.detach) { announceDetached(submitted, values.json); return null }

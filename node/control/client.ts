@@ -2,6 +2,13 @@
 import { request } from 'node:http'
 import { readControlToken, readRunningPeer, type RunningPeerInfo } from '../store/data-dir.js'
 
+/** The peer answered with an error status, kept so callers can tell "no such job" from "not now". */
+export class ControlError extends Error {
+  override name = 'ControlError'
+  readonly code = 'CONTROL_API'
+  constructor(readonly status: number, message: string) { super(message) }
+}
+
 export class ControlClient {
   private constructor(readonly info: RunningPeerInfo, private readonly token: string | null) {}
 
@@ -14,6 +21,8 @@ export class ControlClient {
   get<T>(path: string): Promise<T> { return this.call<T>('GET', path) }
 
   post<T>(path: string, body: unknown = {}): Promise<T> { return this.call<T>('POST', path, body) }
+
+  delete<T>(path: string): Promise<T> { return this.call<T>('DELETE', path) }
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
@@ -30,7 +39,7 @@ export class ControlClient {
         res.on('end', () => {
           let value: any
           try { value = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { value = null }
-          if ((res.statusCode ?? 500) >= 400) reject(new Error(value?.error ?? `peer answered ${res.statusCode}`))
+          if ((res.statusCode ?? 500) >= 400) reject(new ControlError(res.statusCode ?? 500, value?.error ?? `peer answered ${res.statusCode}`))
           else resolve(value as T)
         })
       })

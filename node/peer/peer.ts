@@ -27,6 +27,9 @@ import { checksPassed } from '../trust/ledger.js'
 import { addDonorRoutes, startDonation, type DonationOptions, type DonorControls } from '../donor/controls.js'
 import { assignSigner } from '../protocol/signing.js'
 import { BanList } from './ban-list.js'
+import { RetentionSweeper } from './retention.js'
+import { deleteFinishedJob } from '../store/job-delete.js'
+import { addOpsRoutes } from '../control/ops-routes.js'
 import { guardConnection, heartbeatMs, MAX_FRAME, MAX_FRAME_BEFORE_HELLO } from '../protocol/connection-guard.js'
 
 export const DEFAULT_GRID = 'public'
@@ -62,6 +65,8 @@ export interface PeerOptions {
   sameHostReplicas?: boolean
   /** How the donor lends the machine and whose jobs it runs (node/donor-controls.ts). */
   donation?: DonationOptions
+  /** How long finished jobs are kept, in ms (node/peer/retention.ts); forever when unset. */
+  retentionMs?: number
 }
 
 export interface PeerView {
@@ -101,6 +106,7 @@ export class Peer extends EventEmitter {
   private closing: Promise<void> | null = null
   private rediscovery: Rediscovery | null = null
   private readonly feed: LiveFeed
+  private retention: RetentionSweeper | null = null
 
   private constructor(
     readonly options: PeerOptions,
@@ -126,6 +132,7 @@ export class Peer extends EventEmitter {
     this.feed = new LiveFeed(this)
     control.route('GET', /^\/api\/events$/, (_peer, req, res) => this.feed.connect(req, res))
     addDonorRoutes(control, () => this.donorControls)
+    addOpsRoutes(control, this)
   }
 
   /** Starts a peer and resolves once it has joined its grid and its control API listens. */
@@ -216,6 +223,11 @@ export class Peer extends EventEmitter {
 
   cancel(id: string): Promise<JobView | undefined> { return this.coordinator.cancel(id) }
 
+  /** Deletes a finished job and all that is stored for it; a running one must be cancelled first. */
+  deleteJob(idOrPrefix: string): Promise<string> {
+    return deleteFinishedJob(this.store, idOrPrefix, (id) => this.coordinator.status(id) !== undefined, 'cancel it first (swarmgrid cancel)')
+  }
+
   donorStats(): DonorStats | null { return this.donor?.snapshot() ?? null }
 
   peers(): PeerView[] {
@@ -264,6 +276,11 @@ export class Peer extends EventEmitter {
       this.selfLinks = localLinks(this.key, this.hello(), this.coordinator, this.donor)
     }
     this.coordinator.resume()
+    if (this.options.retentionMs) {
+      this.retention = new RetentionSweeper(this.store, this.options.retentionMs, (ids) =>
+        this.record({ at: Date.now(), kind: 'job', text: `deleted ${ids.length} finished job${ids.length > 1 ? 's' : ''} past the retention time: ${ids.map(short).join(', ')}` }))
+      this.retention.start()
+    }
     if (this.selfLinks) this.donor!.attach(this.selfLinks.toCoordinator)
     const socket = dataDir.controlSocketPath(this.dataDir)
     this.url = await this.control.listen(this, { socket, port: this.options.http ?? false })
@@ -328,6 +345,7 @@ export class Peer extends EventEmitter {
     this.rediscovery?.destroy()
     this.donorControls?.close()
     await this.donor?.close()
+    await this.retention?.stop()
     this.coordinator.close()
     this.feed.close()
     await this.control.close()

@@ -63,6 +63,9 @@ export interface Reputation {
 
 type UnitKey = [string, number]
 
+/** Named databases of other modules keyed [job, unit], which a deleted job takes with it. */
+const JOB_KEYED_SUBS = ['left-out-units']
+
 /**
  * Writes are gathered this long into one transaction. Each commit syncs to disk and holds up
  * the main thread a little; with a result every few milliseconds that was a commit per result.
@@ -159,6 +162,25 @@ export class Store {
   }
 
   result(jobId: string): Uint8Array | undefined { return this.results.get(jobId) }
+
+  /**
+   * Removes a job and everything kept for it (unit inputs, accepted outputs, result, units left
+   * out) in one transaction; false if there was no such job. The caller makes sure it is not running.
+   */
+  async deleteJob(jobId: string): Promise<boolean> {
+    if (!this.job(jobId)) return false
+    this.jobWrites.take(jobId)
+    const range = { start: [jobId, 0] as UnitKey, end: [jobId, Number.MAX_SAFE_INTEGER] as UnitKey }
+    const perJob = JOB_KEYED_SUBS.map((name) => this.sub<unknown, UnitKey>(name))
+    await this.root.transaction(() => {
+      for (const db of [this.inputs, this.accepted, ...perJob]) {
+        for (const key of db.getKeys(range)) db.remove(key as UnitKey)
+      }
+      this.results.remove(jobId)
+      this.jobs.remove(jobId)
+    })
+    return true
+  }
 
   reputation(key: string): Reputation | undefined { return this.reputationWrites.get(key) }
 
