@@ -88,12 +88,13 @@ export async function submitCommand(parsed: Parsed): Promise<number> {
 }
 
 async function viaRunningPeer(client: ControlClient, spec: JobSpec, values: Record<string, any>, bar: ProgressBar | null): Promise<JobView | null> {
+  // Ctrl-C stops the waiting, not the job: the peer goes on with it. Listening from here on,
+  // since the job may be on the peer before its answer is back here.
+  let signalled: string | null = null
+  const interrupted = untilSignal().then((signal) => { signalled = signal })
   let view = await client.post<JobView>('/api/jobs', spec)
   if (values.detach) { announceDetached(view, values.json); return null }
   const told = new Set<string>()
-  // Ctrl-C stops the waiting, not the job: the peer goes on with it.
-  let signalled: string | null = null
-  const interrupted = untilSignal().then((signal) => { signalled = signal })
   while (view.state === 'running') {
     bar?.draw([view])
     tellRefusals(view, told, bar)
@@ -114,7 +115,10 @@ function interruptedJob(signal: string, id: string, dir: string): Error {
 
 async function viaOwnPeer(parsed: Parsed, spec: JobSpec, bar: ProgressBar | null): Promise<JobView | null> {
   const { values } = parsed
-  const peer = await Peer.start(resolveSettings('submit', values).peer)
+  const settings = resolveSettings('submit', values)
+  // Listening before the peer starts: a Ctrl-C while it starts must not kill the process mid-write.
+  const signalled = untilSignal()
+  const peer = await Peer.start(settings.peer)
   try {
     const submitted = await peer.submit(spec)
     if (values.detach) { announceDetached(submitted, values.json); return null }
@@ -126,7 +130,7 @@ async function viaOwnPeer(parsed: Parsed, spec: JobSpec, bar: ProgressBar | null
       if (v) tellRefusals(v, told, bar)
     }, REFRESH_MS)
     // Ctrl-C stops the peer cleanly (units handed back, store closed); the job waits in the store.
-    const interrupted = untilSignal().then((signal) => { throw interruptedJob(signal, submitted.id, peer.dataDir) })
+    const interrupted = signalled.then((signal) => { throw interruptedJob(signal, submitted.id, peer.dataDir) })
     const final = await Promise.race([peer.wait(submitted.id), interrupted]).finally(() => clearInterval(redraw))
     bar?.draw([final])
     return final

@@ -5,8 +5,9 @@
  */
 import type { Store } from '../store/store.js'
 
-/** How often the sweep runs; a job outlives its retention by at most this. */
+/** How often the sweep runs at most; a job outlives its retention by at most this. */
 const SWEEP_MS = 60_000
+const MIN_SWEEP_MS = 500
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
@@ -32,7 +33,9 @@ export class RetentionSweeper {
   private running: Promise<unknown> = Promise.resolve()
 
   constructor(private readonly store: Store, private readonly keepMs: number,
-    private readonly onDeleted: (ids: string[]) => void, private readonly everyMs = SWEEP_MS) {}
+    private readonly onDeleted: (ids: string[]) => void,
+    // A short retention is swept more often, so that a job outlives it by half of it at most.
+    private readonly everyMs = Math.min(SWEEP_MS, Math.max(MIN_SWEEP_MS, keepMs / 2))) {}
 
   start(): void {
     const sweep = () => {
