@@ -96,7 +96,10 @@ function uninstall(values: Record<string, any>, platform: ServicePlatform, user:
 
 /** The data dir an installed file points at: the word after --data. */
 function installedDataDir(text: string): string | null {
-  return /"--data"\s+"([^"]+)"/.exec(text)?.[1] ?? /<string>--data<\/string>\s*<string>([^<]+)<\/string>/.exec(text)?.[1] ?? null
+  const unit = /"--data"\s+"((?:[^"\\]|\\.)+)"/.exec(text)?.[1]
+  if (unit) return unit.replace(/%%/g, '%').replace(/\$\$/g, '$').replace(/\\(.)/g, '$1')
+  const plist = /<string>--data<\/string>\s*<string>([^<]+)<\/string>/.exec(text)?.[1]
+  return plist ? plist.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&') : null
 }
 
 /** What the service manager says, when it is there to ask and the file is where it reads. */
