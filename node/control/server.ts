@@ -95,6 +95,11 @@ export class ControlServer {
     this.extraRoutes.push({ method, pattern, handler, auth })
   }
 
+  /** Every route served, built-in and added, for checking them against the spec (openapi.json). */
+  routeList(): Array<{ method: string; pattern: RegExp }> {
+    return [...routes, ...this.extraRoutes].map(({ method, pattern }) => ({ method, pattern }))
+  }
+
   /** Listens on the socket, and on 127.0.0.1:port unless port is false; resolves with the HTTP URL or null. */
   async listen(peer: Peer, { socket, port }: { socket: string; port: number | false }): Promise<string | null> {
     this.peer = peer
