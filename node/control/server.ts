@@ -12,6 +12,7 @@ import { UnknownTaskError } from '../../tasks/registry.js'
 import type { Peer } from '../peer/peer.js'
 import type { JobSpec } from '../coordinator/job-spec.js'
 import { serveDashboard } from './dashboard-files.js'
+import { isNamedPipe } from '../store/data-dir.js'
 import { sendResult } from './job-result.js'
 import { UnitRangeError, unitReport } from '../coordinator/unit-explain.js'
 
@@ -103,7 +104,7 @@ export class ControlServer {
   /** Listens on the socket, and on 127.0.0.1:port unless port is false; resolves with the HTTP URL or null. */
   async listen(peer: Peer, { socket, port }: { socket: string; port: number | false }): Promise<string | null> {
     this.peer = peer
-    rmSync(socket, { force: true })
+    if (!isNamedPipe(socket)) rmSync(socket, { force: true })
     await this.open(socket)
     this.socketPath = socket
     if (port === false) return null
@@ -118,7 +119,7 @@ export class ControlServer {
       server.closeAllConnections()
     })))
     this.servers.length = 0
-    if (this.socketPath) rmSync(this.socketPath, { force: true })
+    if (this.socketPath && !isNamedPipe(this.socketPath)) rmSync(this.socketPath, { force: true })
   }
 
   private open(where: string | number, host?: string): Promise<Server> {

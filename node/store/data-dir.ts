@@ -43,11 +43,22 @@ export function readControlToken(dir: string): string | null {
   return existsSync(path) ? readFileSync(path, 'utf8').trim() : null
 }
 
-export function controlSocketPath(dir: string): string {
+/**
+ * Where the control API listens for the CLI: a Unix socket in the data dir (or in the temp dir
+ * when that path is too long for one), and on Windows, which has no such sockets in every
+ * version Node supports, a named pipe whose name comes from the data dir.
+ */
+export function controlSocketPath(dir: string, os: NodeJS.Platform = platform()): string {
+  const hash = () => createHash('sha256').update(os === 'win32' ? resolve(dir).toLowerCase() : resolve(dir)).digest('hex').slice(0, 16)
+  if (os === 'win32') return `\\\\.\\pipe\\swarmgrid-${hash()}`
   const inside = join(resolve(dir), 'control.sock')
   if (inside.length <= MAX_SOCKET_PATH) return inside
-  const hash = createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 16)
-  return join(tmpdir(), `swarmgrid-${hash}.sock`)
+  return join(tmpdir(), `swarmgrid-${hash()}.sock`)
+}
+
+/** A named pipe is no file: there is nothing to remove before listening or after. */
+export function isNamedPipe(path: string): boolean {
+  return path.startsWith('\\\\.\\pipe\\') || path.startsWith('\\\\?\\pipe\\')
 }
 
 const runningFile = (dir: string) => join(dir, 'peer.json')
