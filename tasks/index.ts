@@ -13,5 +13,8 @@ export const builtinTasks: Record<string, TaskModule> = {
 }
 
 export { primes, pi, mandelbrot, wasm }
+
+/** The same modules with their own types, for the library: `typedTasks.primes` merges to `{ count: number }`. */
+export const typedTasks = { primes, pi, mandelbrot, wasm }
 export { ParamError, isTaskModule } from './contract.js'
 export type { Params, RunContext, TaskModule } from './contract.js'

@@ -195,14 +195,20 @@ export class Store {
     await this.accepted.remove([job.id, unit])
   }
 
-  /** Writes to `db` coalesced (write-behind.ts), flushed before the store closes. */
+  /**
+   * Writes to `db` coalesced (write-behind.ts), flushed before the store closes.
+   * @internal lmdb's types are not the library's: its index.d.ts fails a strict ESM importer's tsc (TS1203).
+   */
   writeBehind<V, K extends Key = string>(db: Database<V, K>): WriteBehind<V, K> {
     const writes = new WriteBehind<V, K>(db)
     this.writeBehinds.push(writes)
     return writes
   }
 
-  /** A named database of its own, for a module that keeps its records beside these (lease log, bans). */
+  /**
+   * A named database of its own, for a module that keeps its records beside these (lease log, bans).
+   * @internal as writeBehind
+   */
   sub<V, K extends Key = Key>(name: string, options: { encoding?: 'binary' | 'msgpack' } = {}): Database<V, K> {
     return this.root.openDB<V, K>({ name, ...options })
   }
