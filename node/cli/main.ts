@@ -35,8 +35,15 @@ async function bootstrapCommand({ values }: Parsed): Promise<number> {
 
 async function startCommand({ values }: Parsed): Promise<number> {
   const settings = resolveSettings('start', values)
-  const peer = await Peer.start(settings.peer)
-  const log = new PeerLogWriter(peer.dataDir, settings.logFormat)
+  const log = new PeerLogWriter(settings.dataDir, settings.logFormat)
+  let peer: Peer
+  try {
+    peer = await Peer.start(settings.peer)
+  } catch (err) {
+    // A service's log must say why it would not start, in its own format.
+    log.say('error', `cannot start: ${(err as Error).message}`)
+    throw Object.assign(err as Error, { reported: true })
+  }
   console.log(`key ${peer.key}`)
   console.log(peer.url ? `ready ${peer.dashboardUrl}` : 'ready')
   const print = (entry: LogEntry) => log.write(entry)
@@ -185,7 +192,7 @@ export async function main(argv: string[]): Promise<number> {
     return await HANDLERS[command](parsed)
   } catch (err) {
     const e = err as Error
-    if (e instanceof UsageError) console.error(`swarmgrid ${e.command}: ${e.message}\n(see: swarmgrid ${e.command} --help)`)
+    if ((e as { reported?: boolean }).reported) { /* already in the log */ } else if (e instanceof UsageError) console.error(`swarmgrid ${e.command}: ${e.message}\n(see: swarmgrid ${e.command} --help)`)
     else console.error(`swarmgrid ${command}: ${e.message}`)
     return exitCodeOf(e)
   }

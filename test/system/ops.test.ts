@@ -91,6 +91,14 @@ test('every log line has its time and level: JSON objects with --log-format json
   const entries = json.stdout.trim().split('\n').map((l) => JSON.parse(l))
   assert.ok(entries.some((e) => e.msg.startsWith('joined grid') && e.level === 'info'))
   assert.is((await cli('logs', '--data', A, '--log-format', 'xml')).code, 2)
+
+  // A peer that cannot start says why in its own format too.
+  const failed = await cli('start', '--data', grid.dataDir('broken'), '--no-http', '--bootstrap', grid.address, '--tasks', join(grid.dir, 'none'), '--log-format', 'json')
+  assert.is(failed.code, 1)
+  const lines = failed.stderr.trim().split('\n').map((l) => JSON.parse(l))
+  assert.is(lines.length, 1, failed.stderr)
+  assert.is(lines[0].level, 'error')
+  assert.match(lines[0].msg, /^cannot start: cannot read task directory/)
 })
 
 test('cancel stops a running job; cancelling it again exits 1; delete removes it and all stored for it', async () => {
