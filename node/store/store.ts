@@ -174,7 +174,7 @@ export class Store {
     const perJob = JOB_KEYED_SUBS.map((name) => this.sub<unknown, UnitKey>(name))
     await this.root.transaction(() => {
       for (const db of [this.inputs, this.accepted, ...perJob]) {
-        for (const key of db.getKeys(range)) db.remove(key as UnitKey)
+        for (const key of [...db.getKeys(range)]) db.remove(key as UnitKey)
       }
       this.results.remove(jobId)
       this.jobs.remove(jobId)

@@ -129,8 +129,11 @@ test('cancel stops a running job; cancelling it again exits 1; delete removes it
   assert.is((await cli('delete', id, '--data', A)).code, 2)
   assert.is((await cli('cancel', 'ffff0000', '--data', A)).code, 2)
   assert.is((await cli('cancel', 'not-hex', '--data', A)).code, 2)
-  const left = await grid.readStore('a', (store) => ({ job: store.job(id), input: store.input(id, 0), result: store.result(id) }))
-  assert.equal(left, { job: undefined, input: undefined, result: undefined })
+  const left = await grid.readStore('a', (store) => ({
+    job: store.job(id), inputs: Array.from({ length: 12 }, (_, unit) => store.input(id, unit)).filter(Boolean).length,
+    accepted: store.acceptedUnits(id).length, result: store.result(id)
+  }))
+  assert.equal(left, { job: undefined, inputs: 0, accepted: 0, result: undefined })
 })
 
 test('delete with no peer running works on the store; a job stored as running needs --force', async () => {
