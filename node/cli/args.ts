@@ -47,9 +47,10 @@ const PEER_HELP = `  --grid NAME             grid to join (default: public)
   --same-host-replicas    let two keys on one host count as two replicas (default: only on a loopback grid)
   --log-format F          text (default) or json: one JSON object per line, each with time and level
   --retention T           delete finished jobs T after they end: 90s, 30m, 12h, 7d (default: keep them)
+${DONOR_HELP}
+
   Every flag can also be set in DATA/config.json ({"threads": 2, "no-donate": true, ...}); a flag
-  given here wins. swarmgrid config shows the settings in force and where each came from.
-${DONOR_HELP}`
+  given here wins. swarmgrid config shows the settings in force and where each came from.`
 
 export interface CommandSpec { options: Options; positionals: number; help: string }
 
@@ -118,6 +119,9 @@ Hands a job to the peer running for --data; if none runs, runs one here for the 
   --json                  print the finished job as one JSON object
   --detach                return once the job is stored; print its id
   (and start's flags, for the peer run here when none is running)
+
+Exits 0 when the job is done, 1 when it failed or was cancelled, 2 for a bad flag, task or
+parameter, 130 on Ctrl-C (the job goes on at the running peer, or waits in the data dir).
 
 Tasks: primes (from, to), pi (samples, seed), mandelbrot (width, height, maxIter, x0, x1, y0, y1),
        wasm (module, entry, range or inputs, reduce: your own WebAssembly, see examples/wasm)
