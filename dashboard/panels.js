@@ -1,6 +1,7 @@
 // The side panels: the peers table, this peer's donor side, the event log, the submit form.
 
 import { fmtClock, fmtInt, fmtPercent, h, keyHue, setText, short } from './util.js'
+import { inputAttributes, paramFields, readParam } from './param-fields.js'
 
 const LOG_ROWS = 300
 
@@ -152,13 +153,13 @@ export class SubmitForm {
 
   renderFields() {
     const task = this.tasks.find((t) => t.name === this.select.value)
-    const params = Object.entries(task?.params ?? {})
-    this.fields.replaceChildren(...params.map(([name, hint]) => {
-      const input = h('input', { name: `param.${name}`, placeholder: /default:? ([^,;)]+)/.exec(hint)?.[1] ?? '', autocomplete: 'off', spellcheck: 'false' })
-      input.addEventListener('focus', () => setText(this.hint, `${name}: ${hint}`))
-      return h('label', { title: hint }, h('span', {}, name), input)
+    this.paramFields = paramFields(task)
+    this.fields.replaceChildren(...this.paramFields.map((field) => {
+      const input = h('input', inputAttributes(field))
+      input.addEventListener('focus', () => setText(this.hint, `${field.name}: ${field.hint}`))
+      return h('label', { title: field.hint }, h('span', {}, field.name), input)
     }))
-    setText(this.hint, params.length ? 'Leave a field empty for its default.' : 'This task takes no parameters.')
+    setText(this.hint, this.paramFields.length ? 'Leave a field empty for its default.' : 'This task takes no parameters.')
     this.refreshToken()
   }
 
@@ -167,10 +168,14 @@ export class SubmitForm {
     const token = String(data.get('token') ?? '').trim()
     if (token) this.setToken(token)
     const params = {}
-    for (const [key, value] of data) {
-      const text = String(value).trim()
-      if (!key.startsWith('param.') || text === '') continue
-      params[key.slice(6)] = text !== '' && Number.isFinite(Number(text)) ? Number(text) : text
+    try {
+      for (const field of this.paramFields ?? []) {
+        const value = readParam(field, data.get(`param.${field.name}`))
+        if (value !== undefined) params[field.name] = value
+      }
+    } catch (err) {
+      this.say(err.message, 'bad')
+      return
     }
     const size = data.has('unitSeconds') ? { unitSeconds: Number(data.get('unitSeconds')) } : { units: Number(data.get('units')) }
     const spec = { task: data.get('task'), params, ...size, quorum: Number(data.get('quorum')) }

@@ -19,6 +19,8 @@ export interface TaskModule<Input = unknown, Output = unknown, Result = unknown>
   version: number
   /** Human-readable description of the parameters, shown by `--help` and errors. */
   params?: Record<string, string>
+  /** JSON Schema of the params object: what the dashboard's form is built from (see paramSchema). */
+  schema?: ParamSchema
   split(params: Params, units: number): Iterable<Input>
   run(input: Input, ctx: RunContext): Output | Promise<Output>
   merge(outputs: Output[], params: Params): Result
@@ -41,4 +43,32 @@ export function isTaskModule(value: unknown): value is TaskModule {
   return !!t && typeof t.name === 'string' && Number.isInteger(t.version) &&
     typeof t.split === 'function' && typeof t.run === 'function' && typeof t.merge === 'function' &&
     (t.equal === undefined || typeof t.equal === 'function')
+}
+
+/** One parameter's JSON Schema: the subset a form can offer. */
+export interface ParamProperty {
+  type: 'integer' | 'number' | 'string' | 'boolean'
+  description: string
+  default?: number | string | boolean
+  minimum?: number
+  maximum?: number
+}
+
+export interface ParamSchema {
+  type: 'object'
+  properties: Record<string, ParamProperty>
+  required: string[]
+  additionalProperties: false
+}
+
+/** A params schema whose descriptions are the task's own `params` texts, so the two cannot drift apart. */
+export function paramSchema(described: Record<string, string>, types: Record<string, Omit<ParamProperty, 'description'> & { required?: boolean }>): ParamSchema {
+  const properties: Record<string, ParamProperty> = {}
+  const required: string[] = []
+  for (const [name, { required: needed, ...rule }] of Object.entries(types)) {
+    if (!(name in described)) throw new Error(`schema names "${name}", which the task does not describe`)
+    properties[name] = { ...rule, description: described[name] }
+    if (needed) required.push(name)
+  }
+  return { type: 'object', properties, required, additionalProperties: false }
 }

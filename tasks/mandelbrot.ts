@@ -7,7 +7,7 @@
  * approximated by spec, so the smooth colouring uses a log2 written out of those operations.
  */
 import type { Params, RunContext, TaskModule } from './contract.js'
-import { ParamError } from './contract.js'
+import { ParamError, paramSchema } from './contract.js'
 import { encodePng } from './png.js'
 import { checkInput, evenRuns, isSafeInt, numberParam, rejectUnknown, unitCount } from './params.js'
 
@@ -32,6 +32,16 @@ export const MAX_PIXELS = 16 * 1024 * 1024
 const MAX_ITER = 1_000_000
 // |z|^2 above 2^16 rather than 4: a large bailout makes the smooth colouring continuous.
 const BAILOUT = 65536
+
+export const schema = paramSchema(params, {
+  width: { type: 'integer', minimum: 1, maximum: MAX_PIXELS, default: 640 },
+  height: { type: 'integer', minimum: 1, maximum: MAX_PIXELS, default: 480 },
+  maxIter: { type: 'integer', minimum: 1, maximum: MAX_ITER, default: 500 },
+  x0: { type: 'number', default: -2.5 },
+  x1: { type: 'number', default: 1 },
+  y0: { type: 'number' },
+  y1: { type: 'number' },
+})
 
 function parse(p: Params): Omit<MandelbrotInput, 'row0' | 'rows'> {
   rejectUnknown('mandelbrot', p, params)
@@ -132,6 +142,7 @@ const mandelbrot: TaskModule<MandelbrotInput, MandelbrotOutput, MandelbrotResult
   name: 'mandelbrot',
   version: 1,
   params,
+  schema,
 
   // Not a generator itself: bad params must throw when split is called, not on first next().
   split(p: Params, units: number): Iterable<MandelbrotInput> {

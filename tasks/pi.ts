@@ -3,7 +3,7 @@
  * fixed blocks whose random streams depend only on (seed, block index), and a unit is a run
  * of whole blocks, so the result is the same however many units the job is split into.
  */
-import type { Params, RunContext, TaskModule } from './contract.js'
+import { paramSchema, type Params, type RunContext, type TaskModule } from './contract.js'
 import { checkInput, evenRuns, isSafeInt, numberParam, rejectUnknown, unitCount } from './params.js'
 
 export interface PiInput { seed: number, block: number, blocks: number, samples: number }
@@ -19,6 +19,11 @@ export const params = {
 export const BLOCK = 1 << 16
 
 const TWO_32 = 0x1_0000_0000
+
+export const schema = paramSchema(params, {
+  samples: { type: 'integer', minimum: 1, required: true },
+  seed: { type: 'integer', minimum: 0, default: 1 },
+})
 
 function parse(p: Params): { samples: number, seed: number } {
   rejectUnknown('pi', p, params)
@@ -70,6 +75,7 @@ const pi: TaskModule<PiInput, PiOutput, PiResult> & { params: typeof params } = 
   name: 'pi',
   version: 1,
   params,
+  schema,
 
   // Not a generator itself: bad params must throw when split is called, not on first next().
   split(p: Params, units: number): Iterable<PiInput> {

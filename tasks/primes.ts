@@ -2,7 +2,7 @@
  * primes: how many primes lie in [from, to). Units are contiguous sub-ranges, each counted
  * with an odd-only segmented sieve of Eratosthenes.
  */
-import type { Params, RunContext, TaskModule } from './contract.js'
+import { paramSchema, type Params, type RunContext, type TaskModule } from './contract.js'
 import { checkInput, evenRuns, isSafeInt, numberParam, rejectUnknown, unitCount } from './params.js'
 
 export interface PrimesInput { from: number, to: number }
@@ -16,6 +16,11 @@ export const params = {
 // 2^18 odd numbers = 256 KiB of sieve: big enough to amortise the walk over the base
 // primes, small enough to stay in L2.
 const SEGMENT = 1 << 18
+
+export const schema = paramSchema(params, {
+  from: { type: 'integer', minimum: 0, default: 0 },
+  to: { type: 'integer', minimum: 1, required: true },
+})
 
 function parse(p: Params): PrimesInput {
   rejectUnknown('primes', p, params)
@@ -84,6 +89,7 @@ const primes: TaskModule<PrimesInput, PrimesOutput, PrimesOutput> & { params: ty
   name: 'primes',
   version: 1,
   params,
+  schema,
 
   // Not a generator itself: bad params must throw when split is called, not on first next().
   split(p: Params, units: number): Iterable<PrimesInput> {

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { toJsonSafe } from '../../tasks/values.js'
+import type { ParamSchema } from '../../tasks/contract.js'
 import type { LogEntry } from '../coordinator/coordinator.js'
 import type { JobView } from '../coordinator/job-view.js'
 import type { Peer, PeerView } from '../peer/peer.js'
@@ -40,7 +41,7 @@ export interface FeedPeer extends PeerView {
 
 export interface Snapshot {
   now: number
-  info: { key: string; grid: string; roles: Peer['roles']; tasks: Array<{ name: string; version: number; params: Record<string, string> }> }
+  info: { key: string; grid: string; roles: Peer['roles']; tasks: Array<{ name: string; version: number; params: Record<string, string>; schema: ParamSchema | null }> }
   jobs: FeedJob[]
   peers: FeedPeer[]
   donor: ReturnType<Peer['donorStats']>
@@ -131,7 +132,7 @@ export class LiveFeed {
         key: peer.key,
         grid: peer.grid,
         roles: peer.roles,
-        tasks: peer.registry.list().map((t) => ({ ...t, params: peer.registry.get(t.name)?.params ?? {} }))
+        tasks: peer.registry.list().map((t) => ({ ...t, params: peer.registry.get(t.name)?.params ?? {}, schema: peer.registry.get(t.name)?.schema ?? null }))
       },
       jobs: peer.jobs().map((view) => ({ ...slim(view), samples: this.history.get(view.id) ?? [] })),
       peers: this.peerViews(),

@@ -128,6 +128,9 @@ test('the dashboard follows a job submitted from its form to the finished image'
     })
 
     await page.selectOption('select[name=task]', 'mandelbrot')
+    // The fields come from the task's parameter schema: whole numbers, decimals, their ranges.
+    assert.equal(await page.$eval('input[name="param.width"]', (el) => [(el as HTMLInputElement).type, (el as HTMLInputElement).step, (el as HTMLInputElement).min]), ['number', '1', '1'])
+    assert.is(await page.getAttribute('input[name="param.x0"]', 'step'), 'any')
     for (const [name, value] of Object.entries(MANDELBROT)) await page.fill(`input[name="param.${name}"]`, String(value))
     await page.fill('input[name=units]', '64')
     await page.fill('input[name=quorum]', '2')
