@@ -10,7 +10,7 @@
 import { Peer, type PeerOptions } from './node/peer/peer.js'
 
 export { Peer, gridTopic, type PeerOptions, type PeerView } from './node/peer/peer.js'
-export type { LogEntry } from './node/coordinator/coordinator.js'
+export type { LogEntry } from './base/log.js'
 export type { JobSpec } from './node/coordinator/job-spec.js'
 export type { JobView } from './node/coordinator/job-view.js'
 export { JobMachine } from './node/job/machine.js'

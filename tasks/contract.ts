@@ -1,3 +1,4 @@
+import { SwarmgridError } from '../base/errors.js'
 /**
  * The task-module contract of the design brief. A task kind is an ES module whose default
  * export satisfies TaskModule. Inputs, outputs and results are plain CBOR-able values.
@@ -32,8 +33,9 @@ export interface TaskModule<Input = unknown, Output = unknown, Result = unknown>
 }
 
 /** A parameter error a user can act on: the message says what to pass instead. */
-export class ParamError extends Error {
+export class ParamError extends SwarmgridError {
   override name = 'ParamError'
+  constructor(message: string) { super('BAD_PARAM', message) }
 }
 
 export function isTaskModule(value: unknown): value is TaskModule {

@@ -3,16 +3,17 @@
  * A module named like a built-in replaces it on this peer only (a donor's own build, as
  * BOINC's anonymous platform allows); other peers cross-check its results.
  */
+import { SwarmgridError } from '../base/errors.js'
 import { readdir } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isTaskModule, type TaskModule } from './contract.js'
 import { builtinTasks } from './index.js'
 
-export class UnknownTaskError extends Error {
+export class UnknownTaskError extends SwarmgridError {
   override name = 'UnknownTaskError'
   constructor(message: string, readonly task: string, readonly known: string[]) {
-    super(message)
+    super('UNKNOWN_TASK', message)
   }
 }
 

@@ -4,6 +4,7 @@
  * JobMachine and carries out the machine's decisions: store first, then verdicts.
  */
 import { EventEmitter } from 'node:events'
+import type { LogEntry } from '../../base/log.js'
 import type { TaskModule } from '../../tasks/contract.js'
 import type { TaskRegistry } from '../../tasks/registry.js'
 import { JobMachine } from '../job/machine.js'
@@ -28,7 +29,14 @@ import type * as wire from '../protocol/wire.js'
 
 const TICK_MS = 500
 
-export interface LogEntry { at: number; kind: string; text: string; job?: string; peer?: string }
+
+export interface CoordinatorOptions {
+  /** Two keys on one host count as one replica, for jobs that do not say (default true; off on loopback grids). */
+  distinctHosts?: boolean
+  /** Signs every assign sent out with the submitter's key; unsigned when absent. */
+  signAssign?: (msg: wire.AssignMessage) => wire.AssignMessage
+  clock?: () => number
+}
 
 export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly jobs = new Map<string, ActiveJob>()
@@ -44,16 +52,19 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly stopping = new AbortController()
   /** Credit granted to donors for validated results (node/credit.ts). */
   readonly credit: CreditLedger
-  /** Signs every assign sent out with the submitter's key (node/job-signing.ts); the peer sets it. */
-  signAssign: (msg: wire.AssignMessage) => wire.AssignMessage = (msg) => msg
+  /** Signs every assign sent out with the submitter's key (protocol/signing.ts). */
+  signAssign: (msg: wire.AssignMessage) => wire.AssignMessage
   /** Reputation, credibility and blacklist (node/trust-keeper.ts): every reputation change goes through it. */
   readonly trust: TrustKeeper
-  /** Whether two keys on one host count as one replica, for jobs that do not say; the peer sets it. */
-  distinctHosts = true
+  /** Whether two keys on one host count as one replica, for jobs that do not say. */
+  private readonly distinctHosts: boolean
+  private readonly clock: () => number
 
-  constructor(private readonly store: Store, private readonly registry: TaskRegistry,
-    private readonly clock: () => number = Date.now) {
+  constructor(private readonly store: Store, private readonly registry: TaskRegistry, options: CoordinatorOptions = {}) {
     super()
+    this.distinctHosts = options.distinctHosts ?? true
+    this.signAssign = options.signAssign ?? ((msg) => msg)
+    this.clock = options.clock ?? Date.now
     this.leases = new LeaseRoutes(store, (link, reason) => this.violation(link, reason))
     this.leftOut = new LeftOutUnits(store)
     this.credit = new CreditLedger(store)

@@ -3,6 +3,7 @@
  * credibility, the rule and the threshold, and one sentence that says it. Served at
  * GET /api/jobs/:id/units/:n and shown by `swarmgrid status JOB --unit N`.
  */
+import { SwarmgridError } from '../../base/errors.js'
 import type { Explanation, PeerStanding } from '../job/types.js'
 import { CredibilityAcceptance } from '../trust/credibility-acceptance.js'
 import { groupCounts } from '../job/acceptance.js'
@@ -18,7 +19,10 @@ export interface UnitReport {
   reason: string
 }
 
-export class UnitRangeError extends Error { override name = 'UnitRangeError' }
+export class UnitRangeError extends SwarmgridError {
+  override name = 'UnitRangeError'
+  constructor(message: string) { super('UNIT_RANGE', message) }
+}
 
 export function unitOutOfRange(record: JobRecord, unit: number): UnitRangeError {
   return new UnitRangeError(`job ${record.id.slice(0, 8)} has units 0 to ${record.units - 1}, not ${unit}`)

@@ -1,3 +1,4 @@
+import { SwarmgridError } from '../../base/errors.js'
 /**
  * --schedule: the hours a donor lends its machine, in local time, as BOINC's "compute only
  * between" but by day of the week too. A window is "[DAYS ]HH:MM-HH:MM": "22:00-07:00",
@@ -10,8 +11,9 @@ export interface ScheduleWindow { days: Set<number>; start: number; end: number;
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']
 const MINUTES_PER_DAY = 24 * 60
 
-export class ScheduleError extends Error {
+export class ScheduleError extends SwarmgridError {
   override name = 'ScheduleError'
+  constructor(message: string) { super('BAD_SCHEDULE', message) }
 }
 
 export function badWindow(text: string, why: string): ScheduleError {

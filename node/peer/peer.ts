@@ -10,7 +10,8 @@ import { resolve } from 'node:path'
 import Hyperswarm, { type SecretStream } from 'hyperswarm'
 import HyperDHT from 'hyperdht'
 import { TaskRegistry } from '../../tasks/registry.js'
-import { Coordinator, short, type LogEntry } from '../coordinator/coordinator.js'
+import { Coordinator, short } from '../coordinator/coordinator.js'
+import { type LogEntry } from '../../base/log.js'
 import { type JobSpec } from '../coordinator/job-spec.js'
 import { Donor, type DonorStats } from '../donor/donor.js'
 import { jobView, type JobView } from '../coordinator/job-view.js'
@@ -19,12 +20,16 @@ import { Store } from '../store/store.js'
 import * as dataDir from '../store/data-dir.js'
 import { ControlServer } from '../control/server.js'
 import { LiveFeed } from '../control/live-feed.js'
+import type { ControlledPeer, PeerView, TaskListing } from '../control/types.js'
+import type { UnitReport } from '../coordinator/unit-explain.js'
+import { unitReport } from '../coordinator/unit-explain.js'
+import type { Reputation } from '../store/store.js'
 import { WireChannel } from '../protocol/channel.js'
 import { Rediscovery } from './rediscovery.js'
 import { PROTOCOL_VERSION, ROLE_COORDINATOR, ROLE_DONOR, type HelloMessage } from '../protocol/wire.js'
 import { parseBootstrap, type HostPort } from './bootstrap.js'
 import { checksPassed } from '../trust/ledger.js'
-import { addDonorRoutes, startDonation, type DonationOptions, type DonorControls } from '../donor/controls.js'
+import { startDonation, type DonationOptions, type DonorControls } from '../donor/controls.js'
 import { assignSigner } from '../protocol/signing.js'
 import { BanList } from './ban-list.js'
 import { guardConnection, heartbeatMs, MAX_FRAME, MAX_FRAME_BEFORE_HELLO } from '../protocol/connection-guard.js'
@@ -64,37 +69,30 @@ export interface PeerOptions {
   donation?: DonationOptions
 }
 
-export interface PeerView {
-  key: string
-  host: string
-  connected: boolean
-  roles: string[]
-  tasks: string[]
-  threads: number
-  validated: number
-  invalidated: number
-  errors: number
-  agreement: number | null
-  outvoted: boolean
-  /** Credit this peer granted it: CPU-seconds of validated results, scaled by its benchmark. */
-  credit: number
-  /** Checks passed (spot-checks, and results confirmed by another peer's), which credibility grows with. */
-  checks: number
-  /** Why it gets no work from this peer's jobs, or null. */
-  blacklisted: string | null
-}
+export type { PeerView } from '../control/types.js'
 
 export function gridTopic(grid: string): Buffer {
   return createHash('sha256').update(`swarmgrid grid ${grid}`).digest()
 }
 
-export class Peer extends EventEmitter {
+/** The parts behind a peer's face, for tests, the bench and the simulator; not part of the library's API. */
+export interface PeerParts {
+  store: Store
+  swarm: Hyperswarm
+  coordinator: Coordinator
+  donor: Donor | null
+  controls: DonorControls | null
+  bans: BanList
+  registry: TaskRegistry
+}
+
+export class Peer extends EventEmitter implements ControlledPeer {
   readonly key: string
   readonly grid: string
   readonly dataDir: string
   readonly log: LogEntry[] = []
   url: string | null = null
-  donorControls: DonorControls | null = null
+  private controls: DonorControls | null = null
 
   private readonly channels = new Set<WireChannel>()
   private selfLinks: { toDonor: DonorLink; toCoordinator: CoordinatorLink } | null = null
@@ -103,14 +101,14 @@ export class Peer extends EventEmitter {
   private readonly feed: LiveFeed
 
   private constructor(
-    readonly options: PeerOptions,
-    readonly store: Store,
-    readonly registry: TaskRegistry,
-    readonly swarm: Hyperswarm,
-    readonly coordinator: Coordinator,
-    readonly donor: Donor | null,
+    private readonly options: PeerOptions,
+    private readonly store: Store,
+    private readonly registry: TaskRegistry,
+    private readonly swarm: Hyperswarm,
+    private readonly coordinator: Coordinator,
+    private readonly donor: Donor | null,
     private readonly control: ControlServer,
-    readonly bans: BanList
+    private readonly bans: BanList
   ) {
     super()
     this.key = swarm.keyPair.publicKey.toString('hex')
@@ -123,9 +121,10 @@ export class Peer extends EventEmitter {
       // A peer's own donor is never a channel: only network peers lose their connection.
       if (this.channels.has(link as WireChannel)) (link as WireChannel).destroy(new Error(reason))
     })
+    const onDonor = () => this.emit('donor')
+    donor?.on('unit-start', onDonor).on('unit-end', onDonor).on('verdict', onDonor)
     this.feed = new LiveFeed(this)
     control.route('GET', /^\/api\/events$/, (_peer, req, res) => this.feed.connect(req, res))
-    addDonorRoutes(control, () => this.donorControls)
   }
 
   /** Starts a peer and resolves once it has joined its grid and its control API listens. */
@@ -142,9 +141,10 @@ export class Peer extends EventEmitter {
       maxPeers: opts.maxPeers ?? DEFAULT_MAX_PEERS,
       firewall: (remoteKey) => blocked.has(remoteKey.toString('hex')) || bans.isBanned(remoteKey.toString('hex'))
     })
-    const coordinator = new Coordinator(store, registry)
-    coordinator.distinctHosts = !(opts.sameHostReplicas ?? loopbackGrid(opts))
-    coordinator.signAssign = assignSigner(swarm.keyPair)
+    const coordinator = new Coordinator(store, registry, {
+      distinctHosts: !(opts.sameHostReplicas ?? loopbackGrid(opts)),
+      signAssign: assignSigner(swarm.keyPair)
+    })
     let donation: ReturnType<typeof startDonation> | null
     try {
       donation = opts.donate === false ? null : startDonation({ threads: opts.threads, registry, memoryMb: opts.memoryMb,
@@ -158,7 +158,7 @@ export class Peer extends EventEmitter {
     const peer = new Peer(opts, store, registry, swarm, coordinator, donation?.donor ?? null, control, bans)
     try {
       if (donation) {
-        peer.donorControls = donation.controls
+        peer.controls = donation.controls
         donation.controls.on('log', (entry: LogEntry) => peer.record(entry))
         donation.controls.start()
       }
@@ -185,7 +185,7 @@ export class Peer extends EventEmitter {
       version: PROTOCOL_VERSION,
       roles: (this.donor ? ROLE_DONOR : 0) | (this.roles.coordinate ? ROLE_COORDINATOR : 0),
       threads: this.donor?.threads ?? 0,
-      tasks: this.donor ? this.registry.list().filter((t) => this.donorControls?.allowsTask(t.name) ?? true) : []
+      tasks: this.donor ? this.registry.list().filter((t) => this.controls?.allowsTask(t.name) ?? true) : []
     }
   }
 
@@ -217,6 +217,29 @@ export class Peer extends EventEmitter {
   cancel(id: string): Promise<JobView | undefined> { return this.coordinator.cancel(id) }
 
   donorStats(): DonorStats | null { return this.donor?.snapshot() ?? null }
+
+  donorControls(): DonorControls | null { return this.controls }
+
+  tasks(): TaskListing[] {
+    return this.registry.list().map((t) => ({ ...t, params: this.registry.get(t.name)?.params ?? {} }))
+  }
+
+  result(id: string): Uint8Array | undefined { return this.store.result(id) }
+
+  unitReport(id: string, unit: number): UnitReport | null {
+    return unitReport(this.store, this.coordinator, id, unit) ?? null
+  }
+
+  reputation(key: string): Reputation | undefined { return this.store.reputation(key) }
+
+  /** Donors connected to this peer's coordinator now. */
+  donorCount(): number { return this.coordinator.donorCount() }
+
+  /** @internal The parts behind the face, for tests and the bench; stripped from the published types. */
+  get parts(): PeerParts {
+    return { store: this.store, swarm: this.swarm, coordinator: this.coordinator, donor: this.donor, controls: this.controls,
+      bans: this.bans, registry: this.registry }
+  }
 
   peers(): PeerView[] {
     const connected = new Map([...this.channels].filter((c) => c.hello).map((c) => [c.key, c]))
@@ -326,7 +349,7 @@ export class Peer extends EventEmitter {
 
   private async close(): Promise<void> {
     this.rediscovery?.destroy()
-    this.donorControls?.close()
+    this.controls?.close()
     await this.donor?.close()
     this.coordinator.close()
     this.feed.close()

@@ -3,6 +3,7 @@
  * checking its bounds while it decodes, so that a malformed frame throws before any handler
  * sees it (protomux then destroys that one connection).
  */
+import { SwarmgridError } from '../../base/errors.js'
 import c from 'compact-encoding'
 import type { Encoding } from 'protomux'
 export type { Encoding }
@@ -65,8 +66,9 @@ export interface CancelMessage { lease: number }
 /** Coordinator → donor: what became of the result given under this lease. */
 export interface VerdictMessage { lease: number; accepted: boolean }
 
-export class MalformedMessageError extends Error {
+export class MalformedMessageError extends SwarmgridError {
   override name = 'MalformedMessageError'
+  constructor(message: string) { super('MALFORMED_MESSAGE', message) }
 }
 
 export function malformed(what: string): MalformedMessageError {

@@ -17,6 +17,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
  * meet only in the peer.
  */
 export const LAYERS: string[][] = [
+  ['base'],
   ['worker/sandbox'],
   ['tasks'],
   ['node/protocol'],
@@ -35,7 +36,7 @@ export const LAYERS: string[][] = [
   ['test']
 ]
 
-const SOURCES = ['index.ts', 'node', 'tasks', 'worker', 'sim', 'bench', 'test']
+const SOURCES = ['index.ts', 'base', 'node', 'tasks', 'worker', 'sim', 'bench', 'test']
 
 function sourceFiles(path: string): string[] {
   const full = join(ROOT, path)

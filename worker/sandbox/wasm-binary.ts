@@ -1,3 +1,4 @@
+import { SwarmgridError } from '../../base/errors.js'
 /**
  * Just enough of the WebAssembly binary format to decide whether a submitter's module may run
  * on a donor, and to put a cap on its memory: the module's own memory becomes one the host
@@ -15,8 +16,9 @@ export interface ModuleInfo {
   exports: Map<string, FuncType>
 }
 
-export class WasmRejectedError extends Error {
+export class WasmRejectedError extends SwarmgridError {
   override name = 'WasmRejectedError'
+  constructor(message: string) { super('WASM_REJECTED', message) }
 }
 
 export function rejected(why: string): WasmRejectedError {
