@@ -29,7 +29,9 @@ const [A, B, C, D, E, F, G] = 'abcdefg'.split('').map((n) => peer(n))
 function credibilityJob(units: number, ledger: TrustLedger, spec: Partial<TrustSpec> = {}, random = () => 0.5): JobMachine {
   const trust = { ...SPEC, ...spec }
   const policy: JobPolicy = { quorum: 2, maxResults: 11, maxErrors: 3, leaseMs: 1000, distinctHosts: true, trust }
-  return new JobMachine(units, policy, new LeaseCounter(), [], new CredibilityAcceptance(trust, ledger, random))
+  const m = new JobMachine(units, policy, new LeaseCounter(), [], new CredibilityAcceptance(trust, ledger, random))
+  m.validating = true
+  return m
 }
 
 function give(m: JobMachine, p: PeerRef, slots = 1): Assign[] {

@@ -29,14 +29,14 @@ export const LAYERS: string[][] = [
   ['node/control'],
   ['node/peer'],
   ['node/cli'],
-  ['index.ts'],
+  ['index.ts', 'machine.ts'],
   ['sim'],
   ['test/support'],
   ['bench'],
   ['test']
 ]
 
-const SOURCES = ['index.ts', 'base', 'node', 'tasks', 'worker', 'sim', 'bench', 'test']
+const SOURCES = ['index.ts', 'machine.ts', 'base', 'node', 'tasks', 'worker', 'sim', 'bench', 'test']
 
 function sourceFiles(path: string): string[] {
   const full = join(ROOT, path)
