@@ -1,8 +1,8 @@
-import { SwarmgridError } from '../base/errors.js'
 /**
  * The task-module contract of the design brief. A task kind is an ES module whose default
  * export satisfies TaskModule. Inputs, outputs and results are plain CBOR-able values.
  */
+import { SwarmgridError } from '../base/errors.js'
 
 export type Params = Record<string, unknown>
 

@@ -1,7 +1,7 @@
 /**
  * Where a donor's units run: Piscina threads in the peer's own process, or, under a CPU
  * limit, Piscina threads in a process of their own that the limiter stops and continues
- * (node/cpu-limiter.ts). Both take the same calls as Piscina's pool.
+ * (worker/cpu-limiter.ts). Both take the same calls as Piscina's pool.
  */
 import { SwarmgridError } from '../base/errors.js'
 import { fork, spawn, type ChildProcess } from 'node:child_process'

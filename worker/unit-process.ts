@@ -1,7 +1,7 @@
 /**
  * The process that runs a donor's units when it has a --cpu-limit: a Piscina pool like the
  * in-process one, driven over IPC, so that the peer can stop and continue this process as a
- * whole (node/cpu-limiter.ts) without ever stopping its own networking.
+ * whole (worker/cpu-limiter.ts) without ever stopping its own networking.
  */
 import { setPriority } from 'node:os'
 import { createUnitPool } from './unit-pool.js'

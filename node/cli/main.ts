@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-/** The swarmgrid command line: parses, dispatches, and turns errors into messages and exit codes. */
+/**
+ * node/cli/ — the swarmgrid command: this entry parses, dispatches and turns errors into
+ * messages and exit codes (from each error's code, base/errors.ts); flags and help (args.ts,
+ * donor-flags.ts), output (output.ts, progress-bar.ts) and one file per group of commands
+ * (peer.ts, submit.ts, donor.ts, explain.ts, demo.ts).
+ */
 import { writeFileSync } from 'node:fs'
 import { exitStatusOf } from '../../base/errors.js'
 import { resolve } from 'node:path'

@@ -1,4 +1,9 @@
 /**
+ * node/control/ — the peer's control API and dashboard on this machine: this server, the client the CLI uses
+ * (client.ts), the live feed of server-sent events (live-feed.ts), results and dashboard files
+ * (job-result.ts, dashboard-files.ts). It serves any ControlledPeer (types.ts), never the Peer
+ * class itself.
+ *
  * The control API, one handler on two listeners: a Unix socket in the data dir for the CLI,
  * and, when asked, HTTP on 127.0.0.1 for the dashboard. Reads are open to whoever can reach
  * them; anything that changes state needs the token from the data dir.

@@ -1,4 +1,11 @@
 /**
+ * node/coordinator/ — the networked side of the job machine: this class routes donors' messages in and carries
+ * decisions out, one handler per decision type; beside it, taking jobs in (job-intake.ts,
+ * job-spec.ts, unit-sizing.ts, piece-runner.ts), routing leases (lease-routes.ts), donors' offers
+ * and assign batches (donor-offers.ts, assign-batches.ts), results and merging (result-groups.ts,
+ * job-merge.ts, left-out-units.ts), credit (credit.ts) and the views of a job (job-view.ts,
+ * unit-explain.ts).
+ *
  * The coordinator: owns the jobs submitted to this peer. It splits them, leases units to the
  * donors that ask (pull, never push), cross-checks what comes back through each job's
  * JobMachine and carries out the machine's decisions: store first, then verdicts.
@@ -50,7 +57,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly jobs = new Map<string, ActiveJob>()
   /** Donors by key, with the slots each has offered and not yet been leased. */
   private readonly donors = new DonorOffers()
-  /** Which job and unit each open lease belongs to, and what tells a late message from a lie (lease-routes.ts). */
+  /** Which job and unit each open lease belongs to, and what tells a late message from a lie (node/coordinator/lease-routes.ts). */
   private readonly leases: LeaseRoutes
   private readonly leftOut: LeftOutUnits
   /** Each job's accepted outputs still on their way to disk. */
@@ -58,11 +65,11 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly timer: NodeJS.Timeout
   /** Ends the measuring of jobs being sized for --unit-seconds when this peer stops. */
   private readonly stopping = new AbortController()
-  /** Credit granted to donors for validated results (node/credit.ts). */
+  /** Credit granted to donors for validated results (node/coordinator/credit.ts). */
   readonly credit: CreditLedger
   /** Signs every assign sent out with the submitter's key (protocol/signing.ts). */
   signAssign: (msg: wire.AssignMessage) => wire.AssignMessage
-  /** Reputation, credibility and blacklist (node/trust-keeper.ts): every reputation change goes through it. */
+  /** Reputation, credibility and blacklist (node/trust/keeper.ts): every reputation change goes through it. */
   readonly trust: TrustKeeper
   /** Whether two keys on one host count as one replica, for jobs that do not say. */
   private readonly distinctHosts: boolean
@@ -130,7 +137,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     return job ? this.view(job) : undefined
   }
 
-  /** The machine of a job running here, for explaining where its units stand (unit-explain.ts). */
+  /** The machine of a job running here, for explaining where its units stand (node/coordinator/unit-explain.ts). */
   liveMachine(id: string): JobMachine | undefined { return this.jobs.get(id)?.machine }
 
   activeJobs(): JobView[] { return [...this.jobs.values()].map((job) => this.view(job)) }

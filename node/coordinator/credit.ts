@@ -20,7 +20,7 @@ export function claimOf(cpuMs: number, speed: number): number {
 /** Credit each peer earned for this coordinator, kept in the peer's store beside reputation. */
 export class CreditLedger {
   private readonly db: Database<CreditRecord, string>
-  /** Credit changes with every accepted unit: written behind (write-behind.ts). */
+  /** Credit changes with every accepted unit: written behind (node/store/write-behind.ts). */
   private readonly records: WriteBehind<CreditRecord>
   /** Claims of results whose units are not settled yet, by job and unit, then peer. */
   private readonly claims = new Map<string, Map<string, { claim: number; cpuMs: number }>>()

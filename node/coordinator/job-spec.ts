@@ -21,7 +21,7 @@ export interface JobSpec extends TrustOptions {
   units?: number
   /**
    * Instead of units: the seconds one unit should take; the coordinator measures a few pieces
-   * of the job and splits it into units of about this long (node/unit-sizing.ts).
+   * of the job and splits it into units of about this long (node/coordinator/unit-sizing.ts).
    */
   unitSeconds?: number
   quorum?: number

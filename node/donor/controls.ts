@@ -34,7 +34,7 @@ export interface DonationOptions {
   pauseWhenHotCelsius?: number
   /** Where the thermal zones are (tests point it at files of their own). */
   thermalDir?: string
-  /** Windows of local time to donate in (node/schedule.ts). */
+  /** Windows of local time to donate in (node/donor/schedule.ts). */
   schedule?: string[]
   /** Start paused, as if `swarmgrid pause` had been run. */
   paused?: boolean

@@ -1,10 +1,10 @@
-import { SwarmgridError } from '../../base/errors.js'
 /**
  * --schedule: the hours a donor lends its machine, in local time, as BOINC's "compute only
  * between" but by day of the week too. A window is "[DAYS ]HH:MM-HH:MM": "22:00-07:00",
  * "mon-fri 18:00-08:00", "sat,sun 00:00-24:00". A window that ends before it starts runs past
  * midnight and belongs to the day it starts on. Several windows: any of them.
  */
+import { SwarmgridError } from '../../base/errors.js'
 
 export interface ScheduleWindow { days: Set<number>; start: number; end: number; text: string }
 

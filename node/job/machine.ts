@@ -1,4 +1,9 @@
 /**
+ * node/job/ — the pure core: a job's vocabulary (types.ts, which imports nothing), this machine, the
+ * fixed-quorum policy (acceptance.ts), and the records the machine keeps per unit and lease
+ * (unit-record.ts, unit-queue.ts, leases.ts, lease-counter.ts). No I/O, no clock, no sockets: the
+ * coordinator and the simulator drive the same code.
+ *
  * The life cycle of a job's units as a pure state machine, after dask/distributed's worker
  * state machine: events in, decisions out, no I/O and no clock of its own. The coordinator
  * feeds it what the network says and carries out what it decides; tests and the simulator
@@ -24,9 +29,9 @@ export class JobMachine {
   validating = false
 
   private readonly units: Unit[] = []
-  /** Units that want more replicas, reopened ones first (unit-queue.ts). */
+  /** Units that want more replicas, reopened ones first (node/job/unit-queue.ts). */
   private readonly queue: UnitQueue
-  /** Every lease issued and those out now (job-leases.ts). */
+  /** Every lease issued and those out now (node/job/leases.ts). */
   private readonly leases = new JobLeases()
   /** Open units holding votes: a policy that weighs peers may accept them later, as credibility grows. */
   private readonly undecided = new Set<number>()

@@ -22,7 +22,7 @@ export interface JobPolicy {
   partial?: boolean
   /** Two keys on one host never count as independent replicas of a unit (off only where every peer shares a host, as on loopback). */
   distinctHosts?: boolean
-  /** Credibility-based acceptance instead of the fixed quorum (see credibility-acceptance.ts). */
+  /** Credibility-based acceptance instead of the fixed quorum (see node/trust/credibility-acceptance.ts). */
   trust?: TrustSpec
 }
 

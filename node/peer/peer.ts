@@ -1,4 +1,7 @@
 /**
+ * node/peer/ — the thin public class that puts the parts together: this peer, its DHT bootstrap node
+ * (bootstrap.ts), rediscovery of lost peers (rediscovery.ts) and bans (ban-list.ts).
+ *
  * A swarmgrid peer: joins the grid's topic, speaks the wire protocol on every connection,
  * coordinates the jobs submitted to it, donates its threads, and serves its control API.
  * Its public face is a few verbs: start, submit, status, stop.
@@ -65,7 +68,7 @@ export interface PeerOptions {
    * bootstrap node is on loopback, since every peer of such a grid shares 127.0.0.1.
    */
   sameHostReplicas?: boolean
-  /** How the donor lends the machine and whose jobs it runs (node/donor-controls.ts). */
+  /** How the donor lends the machine and whose jobs it runs (node/donor/controls.ts). */
   donation?: DonationOptions
 }
 

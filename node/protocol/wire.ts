@@ -1,4 +1,10 @@
 /**
+ * node/protocol/ — what crosses the network between two peers: the wire messages (this file), the channel that
+ * speaks them on one connection (channel.ts), the guard that bounds frames before and after hello
+ * (connection-guard.ts), the links the coordinator and the donor talk through, over the network or
+ * inside one peer (links.ts), and the signatures on assigns (signing.ts). It knows nothing of jobs
+ * beyond their messages.
+ *
  * The wire messages of the swarmgrid protocol: one compact-encoding codec per message, each
  * checking its bounds while it decodes, so that a malformed frame throws before any handler
  * sees it (protomux then destroys that one connection).
@@ -54,7 +60,7 @@ export interface AssignedUnit { lease: number; unit: number; input: Uint8Array }
 export interface AssignMessage {
   job: string; task: string; taskVersion: number; deadlineMs: number
   units: AssignedUnit[]
-  /** The submitter's key and its signature over the units (node/job-signing.ts), or empty. */
+  /** The submitter's key and its signature over the units (node/protocol/signing.ts), or empty. */
   signer: Uint8Array; signature: Uint8Array
 }
 export interface ProgressMessage { lease: number; fraction: number }

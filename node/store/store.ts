@@ -1,4 +1,8 @@
 /**
+ * node/store/ — what a peer keeps on disk: this store, the records written behind it (write- behind.ts), the
+ * log of leases out (lease-log.ts) and the data dir's other files: identity, token, running-peer
+ * note (data-dir.ts).
+ *
  * The peer's crash-safe store (lmdb) under --data: jobs, unit inputs, accepted outputs, job
  * results and peer reputation. lmdb lets the CLI read it while the owning peer writes it.
  */
@@ -27,9 +31,9 @@ export interface JobRecord {
   accepted: number
   /** Peers whose results lost a vote in this job. */
   outvoted: string[]
-  /** Donors that would not run this job, and why (node/donor-policy.ts). */
+  /** Donors that would not run this job, and why (node/donor/policy.ts). */
   refusals?: Array<{ peer: string; reason: string; at: number }>
-  /** How the units were sized, for a job submitted with --unit-seconds (node/unit-sizing.ts). */
+  /** How the units were sized, for a job submitted with --unit-seconds (node/coordinator/unit-sizing.ts). */
   sizing?: UnitSizing
 }
 
@@ -38,7 +42,7 @@ export interface AcceptedOutput {
   digest: string
   peers: string[]
   at: number
-  /** Why it was accepted: the rule, the agreeing peers and their credibility (acceptance.ts). */
+  /** Why it was accepted: the rule, the agreeing peers and their credibility (node/job/acceptance.ts). */
   why?: Explanation
 }
 
@@ -51,7 +55,7 @@ export interface Reputation {
   /** Results in a row that agreed with the accepted answer. */
   consecutiveValid: number
   lastSeen: number
-  /** Results that matched an answer accepted on credibility, beside another peer's (trust-ledger.ts). */
+  /** Results that matched an answer accepted on credibility, beside another peer's (node/trust/ledger.ts). */
   corroborated?: number
   spotChecksPassed?: number
   spotChecksFailed?: number
@@ -80,7 +84,7 @@ export class Store {
   private readonly accepted: Database<AcceptedOutput, UnitKey>
   private readonly results: Database<Uint8Array, string>
   private readonly peers: Database<Reputation, string>
-  /** Job records and reputations change with every result: they are written behind (write-behind.ts). */
+  /** Job records and reputations change with every result: they are written behind (node/store/write-behind.ts). */
   private readonly jobWrites: WriteBehind<JobRecord>
   private readonly reputationWrites: WriteBehind<Reputation>
   private readonly writeBehinds: Array<WriteBehind<any, any>> = []
@@ -136,7 +140,7 @@ export class Store {
 
   /**
    * Resolves once the output is on disk: only then may the verdict go out. `job` is the job's
-   * record with its counters as they now stand; it is written behind (write-behind.ts).
+   * record with its counters as they now stand; it is written behind (node/store/write-behind.ts).
    */
   async accept(job: JobRecord, unit: number, output: AcceptedOutput): Promise<void> {
     this.jobWrites.put(job.id, job)
@@ -173,7 +177,7 @@ export class Store {
     await this.accepted.remove([job.id, unit])
   }
 
-  /** Writes to `db` coalesced (write-behind.ts), flushed before the store closes. */
+  /** Writes to `db` coalesced (node/store/write-behind.ts), flushed before the store closes. */
   writeBehind<V, K extends Key = string>(db: Database<V, K>): WriteBehind<V, K> {
     const writes = new WriteBehind<V, K>(db)
     this.writeBehinds.push(writes)

@@ -1,4 +1,8 @@
 /**
+ * node/trust/ — who to believe: credibility from checks passed (credibility.ts), the acceptance policies that
+ * weigh peers (credibility-acceptance.ts, adaptive-replication.ts), the ledger of each peer's
+ * record (ledger.ts) and this keeper, which ties them to the store for a coordinator.
+ *
  * The coordinator's side of trust: the ledger backed by the store, the acceptance policy each
  * job asks for, and what a job's decisions mean for the peers (checks passed, blacklisting).
  * The coordinator only routes decisions here and re-verifies what a blacklisting puts in doubt.

@@ -1,4 +1,3 @@
-import { SwarmgridError } from '../../base/errors.js'
 /**
  * Just enough of the WebAssembly binary format to decide whether a submitter's module may run
  * on a donor, and to put a cap on its memory: the module's own memory becomes one the host
@@ -6,6 +5,7 @@ import { SwarmgridError } from '../../base/errors.js'
  * module and the host can tell that is what happened. Anything this reader does not know
  * (shared or 64-bit memory, GC types, imports beyond the sandbox's) is refused, not guessed.
  */
+import { SwarmgridError } from '../../base/errors.js'
 
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref'
 export interface FuncType { params: ValType[]; results: ValType[] }
