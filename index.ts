@@ -1,3 +1,7 @@
+/// <reference path="./types/hyperswarm/index.d.ts" preserve="true" />
+/// <reference path="./types/hyperdht/index.d.ts" preserve="true" />
+/// <reference path="./types/protomux/index.d.ts" preserve="true" />
+/// <reference path="./types/comlink-esm.d.ts" preserve="true" />
 /**
  * The swarmgrid library: start a peer, submit a job and follow its progress, await its result.
  *
@@ -16,10 +20,10 @@ export { Peer, gridTopic, type PeerOptions, type PeerView } from './node/peer/pe
 export type { JobSpec } from './node/coordinator/job-spec.js'
 export type { LogEntry } from './base/log.js'
 export type { JobView } from './node/coordinator/job-view.js'
-export type { UnitReport } from './node/coordinator/unit-explain.js'
+export type { UnitReport } from './node/job/types.js'
 export type { UnitSizing, Cut as SizingCut, JobState, UnitState, Explanation, TrustSpec } from './node/job/types.js'
 export { runBootstrapNode, parseBootstrap } from './node/peer/bootstrap.js'
-export { builtinTasks as tasks } from './tasks/index.js'
+export { builtinTasks as tasks, type ResultOf, type ResultFor } from './tasks/index.js'
 export { TaskRegistry } from './tasks/registry.js'
 export { ParamError, type TaskModule, type RunContext, type Params } from './tasks/contract.js'
 export { encodeValue, decodeValue } from './tasks/values.js'

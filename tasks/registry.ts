@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isTaskModule, type TaskModule } from './contract.js'
-import { builtinTasks } from './index.js'
+import { builtinTaskByName } from './index.js'
 
 export class UnknownTaskError extends SwarmgridError {
   override name = 'UnknownTaskError'
@@ -45,7 +45,7 @@ export class TaskRegistry {
   ) {}
 
   static async load(dir?: string): Promise<TaskRegistry> {
-    const tasks = new Map(Object.entries(builtinTasks))
+    const tasks = new Map(Object.entries(builtinTaskByName))
     const sources = new Map<string, string>()
     if (dir === undefined) return new TaskRegistry(tasks, sources, undefined)
     const abs = resolve(dir)

@@ -6,10 +6,10 @@
 import type { LogEntry } from '../../base/log.js'
 import type { JobSpec } from '../coordinator/job-spec.js'
 import type { JobView } from '../coordinator/job-view.js'
-import type { UnitReport } from '../coordinator/unit-explain.js'
+import type { UnitReport } from '../job/types.js'
 import type { DonorControls } from '../donor/controls.js'
 import type { DonorStats } from '../donor/donor.js'
-import type { Reputation } from '../store/store.js'
+import type { Reputation } from '../store/records.js'
 
 /** A peer of the grid as this peer knows it: connected now, or remembered by its reputation. */
 export interface PeerView {

@@ -4,7 +4,7 @@
  */
 import type { DonorLink } from '../protocol/links.js'
 import type { WantMessage } from '../protocol/wire.js'
-import type { JobRecord } from '../store/store.js'
+import type { JobRecord } from '../store/records.js'
 
 export interface Offer { link: DonorLink; credit: number }
 

@@ -5,7 +5,7 @@
 import { ParamError, type TaskModule } from '../../tasks/contract.js'
 import type { Params } from '../../tasks/contract.js'
 import type { JobPolicy } from '../job/types.js'
-import { defaultMaxResults, trustPolicy, type TrustOptions } from '../trust/keeper.js'
+import { defaultMaxResults, trustPolicy, type TrustOptions } from '../trust/trust-options.js'
 
 export const DEFAULT_UNITS = 16
 export const DEFAULT_QUORUM = 2

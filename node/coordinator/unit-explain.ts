@@ -8,16 +8,9 @@ import type { Explanation, PeerStanding } from '../job/types.js'
 import { CredibilityAcceptance } from '../trust/credibility-acceptance.js'
 import { groupCounts } from '../job/acceptance.js'
 import type { JobMachine } from '../job/machine.js'
-import type { UnitState } from '../job/types.js'
-import type { AcceptedOutput, JobRecord, Store } from '../store/store.js'
-
-export interface UnitReport {
-  job: string
-  unit: number
-  state: UnitState
-  why: Explanation | null
-  reason: string
-}
+import type { UnitReport, UnitState } from '../job/types.js'
+import type { Store } from '../store/store.js'
+import type { AcceptedOutput, JobRecord } from '../store/records.js'
 
 export class UnitRangeError extends SwarmgridError {
   override name = 'UnitRangeError'

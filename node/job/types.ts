@@ -89,6 +89,15 @@ export interface Explanation {
 
 export interface Verdict { group: string; why?: Explanation }
 
+/** Why a unit was accepted, or where it stands: what `status JOB --unit N` and GET /api/jobs/:id/units/:n show. */
+export interface UnitReport {
+  job: string
+  unit: number
+  state: UnitState
+  why: Explanation | null
+  reason: string
+}
+
 export interface Acceptance {
   /** May this peer run units of the job at all (a blacklisted one may not)? */
   admits(peer: PeerRef): boolean

@@ -13,6 +13,8 @@ import { resolve } from 'node:path'
 import Hyperswarm, { type SecretStream } from 'hyperswarm'
 import HyperDHT from 'hyperdht'
 import { TaskRegistry } from '../../tasks/registry.js'
+import type { ResultFor } from '../../tasks/index.js'
+import { notFound } from '../../base/errors.js'
 import { Coordinator, short } from '../coordinator/coordinator.js'
 import { type LogEntry } from '../../base/log.js'
 import { type JobSpec } from '../coordinator/job-spec.js'
@@ -24,9 +26,9 @@ import * as dataDir from '../store/data-dir.js'
 import { ControlServer } from '../control/server.js'
 import { LiveFeed } from '../control/live-feed.js'
 import type { ControlledPeer, PeerView, TaskListing } from '../control/types.js'
-import type { UnitReport } from '../coordinator/unit-explain.js'
+import type { UnitReport } from '../job/types.js'
 import { unitReport } from '../coordinator/unit-explain.js'
-import type { Reputation } from '../store/store.js'
+import type { Reputation } from '../store/records.js'
 import { WireChannel } from '../protocol/channel.js'
 import { Rediscovery } from './rediscovery.js'
 import { PROTOCOL_VERSION, ROLE_COORDINATOR, ROLE_DONOR, type HelloMessage } from '../protocol/wire.js'
@@ -78,7 +80,7 @@ export function gridTopic(grid: string): Buffer {
   return createHash('sha256').update(`swarmgrid grid ${grid}`).digest()
 }
 
-/** The parts behind a peer's face, for tests, the bench and the simulator; not part of the library's API. */
+/** @internal The parts behind a peer's face, for tests, the bench and the simulator; not part of the library's API. */
 export interface PeerParts {
   store: Store
   swarm: Hyperswarm
@@ -192,9 +194,10 @@ export class Peer extends EventEmitter implements ControlledPeer {
     }
   }
 
-  async submit(spec: JobSpec): Promise<JobView> {
+  /** Hands a job to this peer's coordinator; the view it resolves with is typed by the task's result. */
+  async submit<Name extends string>(spec: JobSpec & { task: Name }): Promise<JobView<ResultFor<Name>>> {
     if (!this.roles.coordinate) throw new Error('this peer does not coordinate jobs (started with --no-coordinate)')
-    return this.coordinator.submit(spec)
+    return this.coordinator.submit(spec) as Promise<JobView<ResultFor<Name>>>
   }
 
   /** The job as it stands now, live if it is running here, else as stored. */
@@ -208,13 +211,14 @@ export class Peer extends EventEmitter implements ControlledPeer {
     return this.store.listJobs().map((record) => this.status(record.id)!).filter(Boolean)
   }
 
-  /** Resolves with the job's final view. */
-  async wait(id: string): Promise<JobView> {
+  /** Resolves with the job's final view; given the view `submit` gave, it keeps its result's type. */
+  async wait<R = unknown>(job: string | JobView<R>): Promise<JobView<R>> {
+    const id = typeof job === 'string' ? job : job.id
     const running = this.coordinator.waitFor(id)
-    if (running) return running
+    if (running) return running as Promise<JobView<R>>
     const view = this.status(id)
-    if (!view) throw new Error(`no job ${id}`)
-    return view
+    if (!view) throw notFound(`no job ${id}`)
+    return view as JobView<R>
   }
 
   cancel(id: string): Promise<JobView | undefined> { return this.coordinator.cancel(id) }
