@@ -12,6 +12,8 @@ import { UnknownTaskError } from '../../tasks/registry.js'
 import type { Peer } from '../peer/peer.js'
 import type { JobSpec } from '../coordinator/job-spec.js'
 import { serveDashboard } from './dashboard-files.js'
+import { refusedOrigin } from './origin-check.js'
+import { DataDirError, isWellFormedToken } from '../store/data-dir.js'
 import { sendResult } from './job-result.js'
 import { UnitRangeError, unitReport } from '../coordinator/unit-explain.js'
 
@@ -88,7 +90,10 @@ export class ControlServer {
   private socketPath: string | null = null
   private peer: Peer | null = null
 
-  constructor(private readonly token: string) {}
+  constructor(private readonly token: string) {
+    // An empty or malformed token would make every request look authorized: no token, no server.
+    if (!isWellFormedToken(token)) throw new DataDirError('NO_TOKEN', 'the control API needs a well-formed control token (48 hex digits); refusing to serve it without one')
+  }
 
   /** Adds a route beside the built-in ones; the dashboard's live feed comes in this way. */
   route(method: string, pattern: RegExp, handler: Handler, auth = false): void {
@@ -135,8 +140,11 @@ export class ControlServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const peer = this.peer!
-    const url = new URL(req.url ?? '/', 'http://localhost')
     try {
+      const url = new URL(req.url ?? '/', 'http://localhost')
+      // The Unix socket has no port: there only a page's Origin is checked (origin-check.ts).
+      const refused = refusedOrigin(req, req.socket.localPort ?? null)
+      if (refused) throw new HttpError(403, refused)
       for (const route of [...routes, ...this.extraRoutes]) {
         const match = route.pattern.exec(url.pathname)
         if (!match || route.method !== req.method) continue
