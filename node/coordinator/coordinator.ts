@@ -60,6 +60,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     this.trust = new TrustKeeper(store)
     this.timer = setInterval(() => this.tick(), TICK_MS)
     this.timer.unref()
+    store.failures.on((failure) => this.log('store', failure.message))
   }
 
   /** Takes up the jobs that were running when this peer last stopped. */
@@ -86,7 +87,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     const { task, record, inputs } = await takeIn(spec, this.registry,
       { distinctHosts: this.distinctHosts, now: this.clock(), signal: this.stopping.signal })
     const { policy } = record
-    await this.store.createJob(record, inputs)
+    await this.store.failures.watch(this.store.createJob(record, inputs))
     const job = this.activate(record, task, [])
     const rule = policy.trust ? `credibility 1 − ${policy.trust.errorRate}` : `quorum ${policy.quorum}`
     this.log('job', `submitted ${task.name} job ${record.id.slice(0, 8)}: ${record.units} units, ${rule}`, record.id)
@@ -248,8 +249,28 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     }
   }
 
+  /** Carries out a machine's decisions; a store write that fails stops the job, saying why, and never throws. */
+  private execute(job: ActiveJob, decisions: Decision[]): Promise<void> {
+    return this.carryOut(job, decisions).catch((err) => this.stopOnStoreFailure(job, err))
+  }
+
+  /** A write the job depends on failed (a full disk): its leases are cancelled and it ends failed, with the cause. */
+  private async stopOnStoreFailure(job: ActiveJob, err: unknown): Promise<void> {
+    if (this.jobs.get(job.record.id) !== job || job.finishing) return
+    const failure = await this.store.failures.describe(err)
+    this.cancelLeases(job)
+    await this.finish(job, { state: 'failed', error: `stopped: ${failure.message}` })
+  }
+
+  /** Ends the job's machine and tells each donor to drop what it holds of it. */
+  private cancelLeases(job: ActiveJob): void {
+    for (const d of job.machine.handle({ type: 'cancel', now: this.clock() })) {
+      if (d.type === 'cancel-lease') this.linkOf(d.peer)?.sendCancel({ lease: d.lease })
+    }
+  }
+
   /** Carries out a machine's decisions in order; an accepted output is on disk before its verdicts leave. */
-  private async execute(job: ActiveJob, decisions: Decision[]): Promise<void> {
+  private async carryOut(job: ActiveJob, decisions: Decision[]): Promise<void> {
     let written: Promise<void> = Promise.resolve()
     let reopened = false
     const assigns: Array<Extract<Decision, { type: 'assign' }>> = []
@@ -347,9 +368,17 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private async finish(job: ActiveJob, change: Pick<JobRecord, 'state'> & Partial<JobRecord>, result?: Uint8Array): Promise<void> {
     if (job.finishing) return
     job.finishing = true
-    const finished = { ...job.record, ...change, finishedAt: this.clock(), outvoted: [...job.outvoted],
+    let finished: JobRecord = { ...job.record, ...change, finishedAt: this.clock(), outvoted: [...job.outvoted],
       results: job.machine.resultsReceived, accepted: job.machine.acceptedCount }
-    await this.store.finishJob(finished.id, finished, result)
+    try {
+      await this.store.finishJob(finished.id, finished, result)
+    } catch (err) {
+      // The end could not be written (a full disk): the job ends failed here, and says why; a
+      // restart finds it running on disk and takes it up again.
+      const failure = await this.store.failures.describe(err)
+      finished = { ...finished, state: 'failed', error: change.state === 'failed' ? finished.error : `stopped: ${failure.message}` }
+      this.cancelLeases(job)
+    }
     // Only now, with the result on disk, may anyone see the job as finished.
     job.record = finished
     this.credit.forget(finished.id)

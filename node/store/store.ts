@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
 import { WriteBehind } from './write-behind.js'
+import { WriteFailures } from './write-failures.js'
 import type { JobPolicy, JobState } from '../job/types.js'
 import type { Params } from '../../tasks/contract.js'
 import type { Explanation } from '../job/types.js'
@@ -85,12 +86,17 @@ export class Store {
   private readonly reputationWrites: WriteBehind<Reputation>
   private readonly writeBehinds: Array<WriteBehind<any, any>> = []
 
-  private constructor(private readonly root: RootDatabase) {
-    this.jobs = root.openDB({ name: 'jobs' })
-    this.inputs = root.openDB({ name: 'inputs', encoding: 'binary' })
-    this.accepted = root.openDB({ name: 'accepted' })
-    this.results = root.openDB({ name: 'results', encoding: 'binary' })
-    this.peers = root.openDB({ name: 'peers' })
+  /** Every failed write is reported here, and none ends the process (write-failures.ts). */
+  readonly failures: WriteFailures
+
+  private constructor(private readonly root: RootDatabase, dataDir: string) {
+    this.failures = new WriteFailures(dataDir)
+    this.guard(root, ['transaction'])
+    this.jobs = this.guard(root.openDB({ name: 'jobs' }))
+    this.inputs = this.guard(root.openDB({ name: 'inputs', encoding: 'binary' }))
+    this.accepted = this.guard(root.openDB({ name: 'accepted' }))
+    this.results = this.guard(root.openDB({ name: 'results', encoding: 'binary' }))
+    this.peers = this.guard(root.openDB({ name: 'peers' }))
     this.jobWrites = this.writeBehind(this.jobs)
     this.reputationWrites = this.writeBehind(this.peers)
   }
@@ -99,7 +105,7 @@ export class Store {
     const path = storePath(dataDir)
     if (readOnly && !existsSync(path)) throw noStore(dataDir)
     if (!readOnly) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-    return new Store(open({ path, maxDbs: 16, readOnly, commitDelay: COMMIT_DELAY_MS }))
+    return new Store(open({ path, maxDbs: 16, readOnly, commitDelay: COMMIT_DELAY_MS }), dataDir)
   }
 
   /** Writes the job and all its unit inputs in one transaction: a job is stored whole or not at all. */
@@ -182,12 +188,33 @@ export class Store {
 
   /** A named database of its own, for a module that keeps its records beside these (lease log, bans). */
   sub<V, K extends Key = Key>(name: string, options: { encoding?: 'binary' | 'msgpack' } = {}): Database<V, K> {
-    return this.root.openDB<V, K>({ name, ...options })
+    return this.guard(this.root.openDB<V, K>({ name, ...options }))
+  }
+
+  /**
+   * The database with each asynchronous write's promise handed to `failures` as it is made, so
+   * that a write nobody awaits cannot end the process when the disk is full; whoever awaits it
+   * still gets the rejection.
+   */
+  private guard<D extends Database<any, any>>(db: D, methods: string[] = ['put', 'remove']): D {
+    const target = db as unknown as Record<string, (...args: unknown[]) => unknown>
+    for (const name of methods) {
+      // A read-only store (the CLI's) has no writes to guard.
+      if (typeof target[name] !== 'function') continue
+      const write = target[name].bind(db)
+      target[name] = (...args: unknown[]) => {
+        const pending = write(...args)
+        this.failures.background(Promise.resolve(pending))
+        return pending
+      }
+    }
+    return db
   }
 
   async close(): Promise<void> {
     await Promise.all(this.writeBehinds.map((writes) => writes.flush()))
     await this.root.close()
+    this.failures.close()
   }
 }
 
