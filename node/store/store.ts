@@ -71,6 +71,9 @@ type UnitKey = [string, number]
  */
 const COMMIT_DELAY_MS = 10
 
+/** Unit inputs written per transaction when a job is stored: a few ms of the main thread each. */
+const INPUTS_PER_TXN = 5000
+
 export function storePath(dataDir: string): string {
   return join(dataDir, 'store')
 }
@@ -108,13 +111,27 @@ export class Store {
     return new Store(open({ path, maxDbs: 16, readOnly, commitDelay: COMMIT_DELAY_MS }), dataDir)
   }
 
-  /** Writes the job and all its unit inputs in one transaction: a job is stored whole or not at all. */
-  async createJob(job: JobRecord, inputs: Iterable<Uint8Array>): Promise<void> {
-    await this.root.transaction(() => {
-      let index = 0
-      for (const input of inputs) this.inputs.put([job.id, index++], input)
-      this.jobs.put(job.id, job)
-    })
+  /**
+   * Writes the job's unit inputs, then its record: a job is stored whole or not at all, since
+   * until its record is written no one knows of the job. The inputs go in transactions of at
+   * most INPUTS_PER_TXN, so that a huge job does not hold up the main thread in one piece;
+   * if any fails, those written are removed again.
+   */
+  async createJob(job: JobRecord, inputs: readonly Uint8Array[]): Promise<void> {
+    try {
+      for (let start = 0; start < inputs.length; start += INPUTS_PER_TXN) {
+        await this.root.transaction(() => {
+          const end = Math.min(inputs.length, start + INPUTS_PER_TXN)
+          for (let index = start; index < end; index++) this.inputs.put([job.id, index], inputs[index])
+        })
+      }
+      await this.jobs.put(job.id, job)
+    } catch (err) {
+      this.failures.background(this.root.transaction(() => {
+        for (const { key } of this.inputs.getRange({ start: [job.id, 0], end: [job.id, Number.MAX_SAFE_INTEGER] })) this.inputs.remove(key)
+      }))
+      throw err
+    }
   }
 
   job(id: string): JobRecord | undefined { return this.jobWrites.get(id) }
