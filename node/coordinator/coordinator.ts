@@ -282,12 +282,16 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
         case 'cancel-lease': this.linkOf(d.peer)?.sendCancel({ lease: d.lease }); break
         case 'verdict': {
           const link = this.linkOf(d.peer)
-          void written.then(() => link?.sendVerdict({ lease: d.lease, accepted: d.accepted }))
+          // After every accept of this job so far, not only this batch's: a late replica's
+          // verdict must not overtake an earlier accept that is still being written. A verdict
+          // whose accept was not stored is never sent (the job stops: stopOnStoreFailure).
+          Promise.all([written, this.writing.get(job)]).then(() => link?.sendVerdict({ lease: d.lease, accepted: d.accepted }), () => {})
           break
         }
         case 'accept':
           written = this.accept(job, d)
-          this.writing.set(job, Promise.all([this.writing.get(job), written]).then(() => {}))
+          // The chain only orders verdicts; a failed write is seen through `written` below.
+          this.writing.set(job, Promise.all([this.writing.get(job), written]).then(() => {}, () => {}))
           break
         case 'unaccept': {
           reopened = true

@@ -67,7 +67,7 @@ type UnitKey = [string, number]
 /**
  * Writes are gathered this long into one transaction. Each commit syncs to disk and holds up
  * the main thread a little; with a result every few milliseconds that was a commit per result.
- * Verdicts wait for the commit, so this is also what an accepted result waits for its verdict.
+ * Verdicts wait for the commit and its sync, so this is also what an accepted result waits for its verdict.
  */
 const COMMIT_DELAY_MS = 10
 
@@ -164,6 +164,9 @@ export class Store {
   async accept(job: JobRecord, unit: number, output: AcceptedOutput): Promise<void> {
     this.jobWrites.put(job.id, job)
     await this.accepted.put([job.id, unit], output)
+    // Committed, it would survive this process being killed; lmdb syncs after the commit
+    // (overlappingSync), and only once synced does it survive the machine losing power.
+    await this.accepted.flushed
   }
 
   acceptedOutput(jobId: string, unit: number): AcceptedOutput | undefined { return this.accepted.get([jobId, unit]) }
@@ -179,6 +182,8 @@ export class Store {
       if (result) this.results.put(jobId, result)
       if (job) this.jobs.put(jobId, { ...job, ...change })
     })
+    // A job is seen as finished only once its end is synced to disk, as accepted outputs are.
+    await this.root.flushed
   }
 
   result(jobId: string): Uint8Array | undefined { return this.results.get(jobId) }
