@@ -39,7 +39,7 @@ const PEER_HELP = `  --grid NAME             grid to join (default: public)
   --no-http               no dashboard
   --max-peers N           connections to keep at most (default 64)
   --block KEY             refuse this peer (repeatable)
-  --memory MB             heap limit of each unit's thread (default 512)
+  --memory MB             heap limit of each unit's thread (default 512, at least 16)
   --same-host-replicas    let two keys on one host count as two replicas (default: only on a loopback grid)
 ${DONOR_HELP}`
 
