@@ -226,7 +226,7 @@ export class Store {
       const write = target[name].bind(db)
       target[name] = (...args: unknown[]) => {
         const pending = write(...args)
-        this.failures.background(Promise.resolve(pending))
+        if (pending instanceof Promise) this.failures.background(pending)
         return pending
       }
     }

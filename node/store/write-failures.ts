@@ -62,8 +62,13 @@ export class WriteFailures {
     return () => this.listeners.delete(listener)
   }
 
+  /** lmdb hands every write of one batch the same promise: one handler each is enough. */
+  private readonly handled = new WeakSet<Promise<unknown>>()
+
   /** Handles a write that nobody awaits: its failure is reported, never thrown. */
   background(write: Promise<unknown>): void {
+    if (this.handled.has(write)) return
+    this.handled.add(write)
     write.catch((err) => { void this.describe(err).then((failure) => this.report(failure)) })
   }
 
