@@ -159,6 +159,11 @@ test('flags at and just past their limits: --memory, --http, --wasm-memory, nega
     assert.match(run.stderr, message, args.join(' '))
     assert.not.match(run.stderr, /node:internal|ERR_|\n\s+at /, `${args.join(' ')}: no raw Node error`)
   }
+  // The library refuses the same, with a code, before anything starts.
+  const smallDir = await tempDir()
+  const small = await Peer.start({ dataDir: smallDir, bootstrap: [BOOTSTRAP], memoryMb: 15, http: false, grid: 'datadir' }).catch((e) => e)
+  await rm(smallDir, { recursive: true, force: true })
+  assert.is(small.code, 'MEMORY_TOO_SMALL', String(small))
   // --memory 16, the floor, runs units: the pool's threads start within it.
   const dir = await tempDir()
   try {
