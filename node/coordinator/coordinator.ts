@@ -39,6 +39,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly leftOut: LeftOutUnits
   /** Each job's accepted outputs still on their way to disk. */
   private readonly writing = new WeakMap<ActiveJob, Promise<void>>()
+  /** Jobs a store write failed for: they stop, saying why (stopOnStoreFailure), and are never merged. */
+  private readonly storeFailed = new WeakSet<ActiveJob>()
   private readonly timer: NodeJS.Timeout
   /** Ends the measuring of jobs being sized for --unit-seconds when this peer stops. */
   private readonly stopping = new AbortController()
@@ -257,8 +259,10 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   /** A write the job depends on failed (a full disk): its leases are cancelled and it ends failed, with the cause. */
   private async stopOnStoreFailure(job: ActiveJob, err: unknown): Promise<void> {
     if (this.jobs.get(job.record.id) !== job || job.finishing) return
-    const failure = await this.store.failures.describe(err)
+    // At once, before the cause is known: no merge of a job with an output missing, no more leases.
+    this.storeFailed.add(job)
     this.cancelLeases(job)
+    const failure = await this.store.failures.describe(err)
     await this.finish(job, { state: 'failed', error: `stopped: ${failure.message}` })
   }
 
@@ -361,6 +365,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
 
   /** All units accepted: merge their outputs in unit order into the job's result. */
   private async complete(job: ActiveJob): Promise<void> {
+    if (this.storeFailed.has(job)) return
     try {
       const { result, partial } = mergeOutputs(this.store, job)
       await this.finish(job, { state: 'done', error: partial }, result)
