@@ -17,13 +17,18 @@ export const ERROR_CODES = {
   BAD_SCHEDULE: { userFault: true, http: 400 },
   WASM_REJECTED: { userFault: true, http: 400 },
   CPU_LIMIT_UNSUPPORTED: { userFault: true, http: 400 },
+  MEMORY_TOO_SMALL: { userFault: true, http: 400 },
+  BAD_SECRET: { userFault: true, http: 500 },
+  DATA_DIR_LOCKED: { userFault: true, http: 409 },
+  FORBIDDEN: { userFault: true, http: 403 },
   UNAUTHORIZED: { userFault: true, http: 401 },
   NOT_FOUND: { userFault: true, http: 404 },
   CONFLICT: { userFault: true, http: 409 },
   TOO_LARGE: { userFault: true, http: 413 },
   MALFORMED_MESSAGE: { userFault: false, http: 502 },
   OVERSIZED_FRAME: { userFault: false, http: 502 },
-  STORE_FAILED: { userFault: false, http: 500 }
+  NO_TOKEN: { userFault: false, http: 500 },
+  STORE_WRITE_FAILED: { userFault: false, http: 507 }
 } as const satisfies Record<string, { userFault: boolean; http: number }>
 
 export type ErrorCode = keyof typeof ERROR_CODES
@@ -55,5 +60,6 @@ export function httpStatusOf(err: unknown): number {
 export const badRequest = (message: string) => new SwarmgridError('BAD_REQUEST', message)
 export const notFound = (message: string) => new SwarmgridError('NOT_FOUND', message)
 export const conflict = (message: string) => new SwarmgridError('CONFLICT', message)
+export const forbidden = (message: string) => new SwarmgridError('FORBIDDEN', message)
 export const unauthorized = (message: string) => new SwarmgridError('UNAUTHORIZED', message)
 export const tooLarge = (message: string) => new SwarmgridError('TOO_LARGE', message)

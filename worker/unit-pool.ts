@@ -50,7 +50,18 @@ export function cpuLimitUnsupported(): CpuLimitError {
   return new CpuLimitError('--cpu-limit needs a system with SIGSTOP/SIGCONT (Linux, macOS, BSD); on Windows use --threads')
 }
 
+/** Below this a unit's thread runs out of heap while it starts, before any unit runs (8 MiB starts, barely). */
+export const MIN_UNIT_MEMORY_MB = 16
+
+export class UnitMemoryError extends SwarmgridError {
+  override name = 'UnitMemoryError'
+  constructor(message: string) { super('MEMORY_TOO_SMALL', message) }
+}
+
 export function createUnitPool(options: UnitPoolOptions): UnitPool {
+  if (options.memoryMb !== undefined && !(options.memoryMb >= MIN_UNIT_MEMORY_MB)) {
+    throw new UnitMemoryError(`--memory ${options.memoryMb} is too small: a unit's thread needs at least ${MIN_UNIT_MEMORY_MB} MiB of heap to start`)
+  }
   // The process pool's child runs a thread pool of its own, made by this same function.
   if (options.cpuLimitPct === undefined || options.cpuLimitPct >= 100) return threadPool(options)
   if (process.platform === 'win32') throw cpuLimitUnsupported()
@@ -60,6 +71,10 @@ export function createUnitPool(options: UnitPoolOptions): UnitPool {
 function threadPool(options: UnitPoolOptions): UnitPool {
   const pool = new Piscina({ ...unitWorkerEntry(), minThreads: options.threads, maxThreads: options.threads,
     resourceLimits: { maxOldGenerationSizeMb: options.memoryMb ?? DEFAULT_UNIT_MEMORY_MB } })
+  // A thread that dies between units (over its heap limit as it starts) is an 'error' on the
+  // pool; with no listener that ends the process. Piscina replaces the thread, and a unit it
+  // was running is failed through its own promise.
+  pool.on('error', () => {})
   return {
     async run(request, { signal, reporter }) {
       // One port per batch carries its progress back; comlink turns its messages into calls.

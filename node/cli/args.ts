@@ -40,7 +40,7 @@ const PEER_HELP = `  --grid NAME             grid to join (default: public)
   --no-http               no dashboard
   --max-peers N           connections to keep at most (default 64)
   --block KEY             refuse this peer (repeatable)
-  --memory MB             heap limit of each unit's thread (default 512)
+  --memory MB             heap limit of each unit's thread (default 512, at least 16)
   --same-host-replicas    let two keys on one host count as two replicas (default: only on a loopback grid)
 ${DONOR_HELP}`
 
@@ -201,7 +201,7 @@ export function parse(command: string, argv: string[]): Parsed {
   const spec = COMMANDS[command]
   let parsed: Parsed
   try {
-    parsed = parseArgs({ args: argv, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed
+    parsed = parseArgs({ args: joinNegativeValues(spec.options, argv), options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed
   } catch (err) {
     throw new UsageError(command, (err as Error).message.replace(/\. To specify a positional.*$/s, ''))
   }
@@ -211,11 +211,28 @@ export function parse(command: string, argv: string[]): Parsed {
   return parsed
 }
 
-export function integerFlag(command: string, values: Record<string, any>, flag: string, min = 1): number | undefined {
+/**
+ * parseArgs reads "--units -1" as --units with no value followed by an option -1: a negative
+ * number after a flag that takes a value is that flag's value, so that its check can say why.
+ */
+function joinNegativeValues(options: Options, argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : null
+    if (name && options[name]?.type === 'string' && /^-(\d|\.\d)/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`)
+    else out.push(argv[i])
+  }
+  return out
+}
+
+export function integerFlag(command: string, values: Record<string, any>, flag: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const raw = values[flag]
   if (raw === undefined) return undefined
   const n = Number(raw)
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(command, `--${flag} takes a whole number of at least ${min}, not "${raw}"`)
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`
+    throw new UsageError(command, `--${flag} takes a whole number ${range}, not "${raw}"`)
+  }
   return n
 }
 

@@ -19,6 +19,7 @@ import { jobView, type JobView } from '../coordinator/job-view.js'
 import { toJsonSafe } from '../../tasks/values.js'
 import { describeValue, printJson } from './output.js'
 import { submitCommand } from './submit.js'
+import { ControlClient } from '../control/client.js'
 import { demoCommand } from './demo.js'
 import { explainUnit } from './explain.js'
 import { describeSizing } from '../coordinator/unit-sizing.js'
@@ -63,7 +64,7 @@ async function statusCommand({ values, positionals }: Parsed): Promise<number> {
   try {
     if (positionals[0] && values.unit !== undefined) return await explainUnit(store, values, positionals[0])
     if (positionals[0]) {
-      const view = findJobView(store, positionals[0])
+      const view = await liveJobView(values, findJobView(store, positionals[0]))
       if (values.json) printJson(view)
       else describeJob(view)
       return 0
@@ -88,6 +89,20 @@ async function statusCommand({ values, positionals }: Parsed): Promise<number> {
     return 0
   } finally {
     await store.close()
+  }
+}
+
+/**
+ * The job as the peer running for this data dir sees it, when one runs: it knows what the
+ * store may not hold yet, e.g. why a job stopped when the disk was too full to write it down.
+ */
+async function liveJobView(values: Record<string, any>, stored: JobView): Promise<JobView> {
+  const client = ControlClient.forDataDir(resolve(values.data ?? defaultDataDir()))
+  if (!client) return stored
+  try {
+    return await client.get<JobView>(`/api/jobs/${stored.id}`)
+  } catch {
+    return stored
   }
 }
 

@@ -22,6 +22,8 @@ const SNAPSHOT_LOG = 200
 /** Samples kept per job for the results-per-second chart; beyond it every other one goes. */
 const MAX_SAMPLES = 1200
 const MAX_JOBS_WITH_HISTORY = 100
+/** Open streams at most: each holds a socket and a snapshot's worth of work; a few tabs need far fewer. */
+export const MAX_FEED_CLIENTS = 32
 /** A client this far behind is dropped; its EventSource reconnects and gets a snapshot. */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024
 
@@ -98,6 +100,11 @@ export class LiveFeed {
 
   /** Handles GET /api/events: holds the response open and streams to it. */
   connect(req: IncomingMessage, res: ServerResponse): void {
+    if (this.clients.size >= MAX_FEED_CLIENTS) {
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5' })
+      res.end(JSON.stringify({ error: `${MAX_FEED_CLIENTS} live feeds are open already: close a dashboard tab` }))
+      return
+    }
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',

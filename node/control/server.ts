@@ -11,10 +11,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
 import { rmSync } from 'node:fs'
-import { badRequest, conflict, httpStatusOf, notFound, tooLarge, unauthorized } from '../../base/errors.js'
+import { badRequest, conflict, forbidden, httpStatusOf, notFound, tooLarge, unauthorized } from '../../base/errors.js'
 import { toJsonSafe } from '../../tasks/values.js'
 import type { JobSpec } from '../coordinator/job-spec.js'
 import { serveDashboard } from './dashboard-files.js'
+import { refusedOrigin } from './origin-check.js'
+import { DataDirError, isWellFormedToken } from '../store/data-dir.js'
 import { sendResult } from './job-result.js'
 import type { ControlledPeer } from './types.js'
 
@@ -98,7 +100,10 @@ export class ControlServer {
   private socketPath: string | null = null
   private peer: ControlledPeer | null = null
 
-  constructor(private readonly token: string) {}
+  constructor(private readonly token: string) {
+    // An empty or malformed token would make every request look authorized: no token, no server.
+    if (!isWellFormedToken(token)) throw new DataDirError('NO_TOKEN', 'the control API needs a well-formed control token (48 hex digits); refusing to serve it without one')
+  }
 
   /** Adds a route beside the built-in ones; the dashboard's live feed comes in this way. */
   route(method: string, pattern: RegExp, handler: Handler, auth = false): void {
@@ -145,8 +150,11 @@ export class ControlServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const peer = this.peer!
-    const url = new URL(req.url ?? '/', 'http://localhost')
     try {
+      const url = new URL(req.url ?? '/', 'http://localhost')
+      // The Unix socket has no port: there only a page's Origin is checked (origin-check.ts).
+      const refused = refusedOrigin(req, req.socket.localPort ?? null)
+      if (refused) throw forbidden(refused)
       for (const route of [...routes, ...this.extraRoutes]) {
         const match = route.pattern.exec(url.pathname)
         if (!match || route.method !== req.method) continue

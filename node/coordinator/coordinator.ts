@@ -63,6 +63,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly leftOut: LeftOutUnits
   /** Each job's accepted outputs still on their way to disk. */
   private readonly writing = new WeakMap<ActiveJob, Promise<void>>()
+  /** Jobs a store write failed for: they stop, saying why (stopOnStoreFailure), and are never merged. */
+  private readonly storeFailed = new WeakSet<ActiveJob>()
   private readonly timer: NodeJS.Timeout
   /** Ends the measuring of jobs being sized for --unit-seconds when this peer stops. */
   private readonly stopping = new AbortController()
@@ -87,6 +89,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     this.trust = new TrustKeeper(store)
     this.timer = setInterval(() => this.tick(), TICK_MS)
     this.timer.unref()
+    store.failures.on((failure) => this.log('store', failure.message))
   }
 
   /** Takes up the jobs that were running when this peer last stopped. */
@@ -101,7 +104,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       job.machine.adopt(adopted)
       job.machine.resultsReceived = record.results
       if (record.policy.partial && job.machine.state === 'running' && job.machine.restoreFailed(this.leftOut.of(record.id))) {
-        this.completeOrFail(job)
+        void this.complete(job)
       }
       for (const lease of adopted) this.leases.adopt(lease.id, job, lease.unit)
       this.log('job', `resumed ${record.task} job ${record.id.slice(0, 8)} at ${record.accepted}/${record.units} units`, record.id)
@@ -113,7 +116,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     const { task, record, inputs } = await takeIn(spec, this.registry,
       { distinctHosts: this.distinctHosts, now: this.clock(), signal: this.stopping.signal })
     const { policy } = record
-    await this.store.createJob(record, inputs)
+    await this.store.failures.watch(this.store.createJob(record, inputs))
     const job = this.activate(record, task, [])
     const rule = policy.trust ? `credibility 1 − ${policy.trust.errorRate}` : `quorum ${policy.quorum}`
     this.log('job', `submitted ${task.name} job ${record.id.slice(0, 8)}: ${record.units} units, ${rule}`, record.id)
@@ -183,7 +186,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       this.violation(link, `undecodable output for lease ${msg.lease}: ${(err as Error).message}`)
       return
     }
-    this.carryOut(job, job.machine.handle({ type: 'result', lease: msg.lease, peer: link.key, group, now: this.clock() }))
+    void this.execute(job, job.machine.handle({ type: 'result', lease: msg.lease, peer: link.key, group, now: this.clock() }))
   }
 
   failure(link: DonorLink, msg: wire.FailureMessage): void {
@@ -198,7 +201,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     }
     // A refusal is no error of the unit: it goes back to the others, never again to this donor.
     const kind = msg.kind === 'refused' ? 'handback' : msg.kind
-    this.carryOut(job, job.machine.handle({ type: 'failure', lease: msg.lease, peer: link.key, kind, reason: msg.reason, now: this.clock() }))
+    void this.execute(job, job.machine.handle({ type: 'failure', lease: msg.lease, peer: link.key, kind, reason: msg.reason, now: this.clock() }))
   }
 
   /** A donor left: its leases go to others. */
@@ -219,7 +222,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     const machine = new JobMachine(record.units, record.policy, this.leases.counter, accepted, this.trust.acceptanceFor(record.policy))
     const job = activeJob(this.store, record, task, machine)
     this.jobs.set(record.id, job)
-    if (machine.state === 'done') this.completeOrFail(job)
+    if (machine.state === 'done') void this.complete(job)
     return job
   }
 
@@ -236,7 +239,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       if (!job.machine.wantsWork() || !runsTask(link, job.record) || job.record.refusals?.some((r) => r.peer === link.key)) continue
       const decisions = job.machine.assign({ key: link.key, host: link.host }, donor.credit, now)
       donor.credit -= decisions.length
-      this.carryOut(job, decisions)
+      void this.execute(job, decisions)
     }
   }
 
@@ -245,7 +248,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     // Peers earn credibility as other units are accepted: a unit short of it may not be any more.
     for (const job of this.jobs.values()) {
       const decisions = job.record.policy.trust && job.machine.state === 'running' ? job.machine.reconsider() : []
-      if (decisions.length > 0) this.carryOut(job, decisions)
+      if (decisions.length > 0) void this.execute(job, decisions)
     }
   }
 
@@ -256,7 +259,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     }
     const suspects = new Set(peers)
     for (const job of this.jobs.values()) {
-      if (job.machine.state === 'running') this.carryOut(job, job.machine.reconsider(suspects))
+      if (job.machine.state === 'running') void this.execute(job, job.machine.reconsider(suspects))
     }
     this.dispatchAll()
   }
@@ -271,20 +274,34 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
 
   private handleAll(event: MachineEvent): void {
     for (const job of this.jobs.values()) {
-      if (job.machine.state === 'running') this.carryOut(job, job.machine.handle(event))
+      if (job.machine.state === 'running') void this.execute(job, job.machine.handle(event))
     }
   }
 
-  /**
-   * Carries out a machine's decisions, one handler per decision type, and never lets a failure
-   * go unheard: a store write that fails stops the job with the reason, and the peer goes on.
-   */
-  private carryOut(job: ActiveJob, decisions: Decision[]): void {
-    this.execute(job, decisions).catch((err: unknown) => this.storeFailed(job, err))
+  /** Carries out a machine's decisions; a store write that fails stops the job, saying why, and never throws. */
+  private execute(job: ActiveJob, decisions: Decision[]): Promise<void> {
+    return this.carryOut(job, decisions).catch((err) => this.stopOnStoreFailure(job, err))
   }
 
-  /** In order; an accepted output is on disk before its verdicts leave. */
-  private async execute(job: ActiveJob, decisions: Decision[]): Promise<void> {
+  /** A write the job depends on failed (a full disk): its leases are cancelled and it ends failed, with the cause. */
+  private async stopOnStoreFailure(job: ActiveJob, err: unknown): Promise<void> {
+    if (this.jobs.get(job.record.id) !== job || job.finishing) return
+    // At once, before the cause is known: no merge of a job with an output missing, no more leases.
+    this.storeFailed.add(job)
+    this.cancelLeases(job)
+    const failure = await this.store.failures.describe(err)
+    await this.finish(job, { state: 'failed', error: `stopped: ${failure.message}` })
+  }
+
+  /** Ends the job's machine and tells each donor to drop what it holds of it. */
+  private cancelLeases(job: ActiveJob): void {
+    for (const d of job.machine.handle({ type: 'cancel', now: this.clock() })) {
+      if (d.type === 'cancel-lease') this.linkOf(d.peer)?.sendCancel({ lease: d.lease })
+    }
+  }
+
+  /** In order, one handler per decision type; an accepted output is on disk before its verdicts leave. */
+  private async carryOut(job: ActiveJob, decisions: Decision[]): Promise<void> {
     const turn: Turn = { written: Promise.resolve(), reopened: false, assigns: [] }
     const blacklisted = this.trust.observe(job.record.id, decisions, (key) => this.hostOf(key))
     if (blacklisted.length > 0) queueMicrotask(() => this.backtrack(blacklisted))
@@ -302,14 +319,17 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly handlers: DecisionHandlers = {
     'assign': (_job, d, turn) => { turn.assigns.push(d) },
     'cancel-lease': (_job, d) => { this.linkOf(d.peer)?.sendCancel({ lease: d.lease }) },
-    'verdict': (_job, d, turn) => {
+    'verdict': (job, d, turn) => {
       const link = this.linkOf(d.peer)
-      // No verdict for an answer that did not reach the disk; the failed write stops the job.
-      turn.written.then(() => link?.sendVerdict({ lease: d.lease, accepted: d.accepted }), () => {})
+      // After every accept of this job so far, not only this turn's: a late replica's verdict must
+      // not overtake an earlier accept still being written. A verdict whose accept was not stored
+      // is never sent (the job stops: stopOnStoreFailure).
+      Promise.all([turn.written, this.writing.get(job)]).then(() => link?.sendVerdict({ lease: d.lease, accepted: d.accepted }), () => {})
     },
     'accept': (job, d, turn) => {
       turn.written = this.accept(job, d)
-      this.writing.set(job, Promise.all([this.writing.get(job), turn.written]).then(() => {}))
+      // The chain only orders verdicts; a failed write is seen through `turn.written`.
+      this.writing.set(job, Promise.all([this.writing.get(job), turn.written]).then(() => {}, () => {}))
     },
     'unaccept': (job, d, turn) => {
       turn.reopened = true
@@ -334,20 +354,6 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       const link = this.linkOf(d.peer)
       if (link) this.violation(link, d.reason)
     }
-  }
-
-  /** A write to the store failed (a full disk, say): the job stops with the reason, in memory if the disk takes nothing more. */
-  private storeFailed(job: ActiveJob, err: unknown): void {
-    const error = `stopped: this peer's store could not write (${(err as Error)?.message ?? String(err)})`
-    this.log('failure', `${job.record.task} job ${job.record.id.slice(0, 8)} ${error}`, job.record.id)
-    if (job.finishing) return
-    this.finish(job, { state: 'failed', error }).catch(() => {
-      job.record = { ...job.record, state: 'failed', error, finishedAt: this.clock() }
-      this.leases.closeJob(job)
-      this.jobs.delete(job.record.id)
-      this.emit('progress', job.record.id)
-      job.settle(this.view(job))
-    })
   }
 
   /** Each donor's new leases of a job go out as few assigns as fit in a frame, one signature each. */
@@ -383,12 +389,9 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     this.credit.grant(job.record.id, d.unit, d.agreeing)
   }
 
-  private completeOrFail(job: ActiveJob): void {
-    this.complete(job).catch((err: unknown) => this.storeFailed(job, err))
-  }
-
   /** All units accepted: merge their outputs in unit order into the job's result. */
   private async complete(job: ActiveJob): Promise<void> {
+    if (this.storeFailed.has(job)) return
     try {
       const { result, partial } = mergeOutputs(this.store, job)
       await this.finish(job, { state: 'done', error: partial }, result)
@@ -400,9 +403,17 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private async finish(job: ActiveJob, change: Pick<JobRecord, 'state'> & Partial<JobRecord>, result?: Uint8Array): Promise<void> {
     if (job.finishing) return
     job.finishing = true
-    const finished = { ...job.record, ...change, finishedAt: this.clock(), outvoted: [...job.outvoted],
+    let finished: JobRecord = { ...job.record, ...change, finishedAt: this.clock(), outvoted: [...job.outvoted],
       results: job.machine.resultsReceived, accepted: job.machine.acceptedCount }
-    await this.store.finishJob(finished.id, finished, result)
+    try {
+      await this.store.finishJob(finished.id, finished, result)
+    } catch (err) {
+      // The end could not be written (a full disk): the job ends failed here, and says why; a
+      // restart finds it running on disk and takes it up again.
+      const failure = await this.store.failures.describe(err)
+      finished = { ...finished, state: 'failed', error: change.state === 'failed' ? finished.error : `stopped: ${failure.message}` }
+      this.cancelLeases(job)
+    }
     // Only now, with the result on disk, may anyone see the job as finished.
     job.record = finished
     this.credit.forget(finished.id)
@@ -426,7 +437,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     if (job.record.refusals?.some((r) => r.peer === link.key)) return
     const refusals = [...(job.record.refusals ?? []), { peer: link.key, reason, at: this.clock() }]
     job.record = { ...job.record, refusals }
-    this.store.updateJob(job.record.id, { refusals }).catch((err: unknown) => this.storeFailed(job, err))
+    this.store.updateJob(job.record.id, { refusals }).catch((err: unknown) => this.stopOnStoreFailure(job, err))
     this.log('refused', `donor ${short(link.key)} refused job ${job.record.id.slice(0, 8)}: ${reason}`, job.record.id, link.key)
   }
 

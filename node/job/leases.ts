@@ -3,7 +3,7 @@
  * can be told apart) and the ones out now (so that ticks and departures look at those and not
  * at every unit). Opening and closing a lease also keeps the unit's own `active` map in step.
  */
-import type { Lease, Unit } from './unit-record.js'
+import { leasedTo, type Lease, type Unit } from './unit-record.js'
 
 export class JobLeases {
   /** Every lease this job issued, settled or not, so late and bogus results can be told apart. */
@@ -12,7 +12,7 @@ export class JobLeases {
   private readonly live = new Map<number, Lease>()
 
   open(unit: Unit, lease: Lease): void {
-    unit.active.set(lease.id, lease)
+    leasedTo(unit).set(lease.id, lease)
     this.live.set(lease.id, lease)
     // Spelt out rather than spread: the simulator makes millions of these, and a spread is slow.
     this.issued.set(lease.id, { id: lease.id, unit: lease.unit, peer: lease.peer, deadline: lease.deadline, host: lease.host, spot: lease.spot, answered: false })

@@ -15,7 +15,7 @@ import type { Decision, JobPolicy, JobState, MachineEvent, PeerRef, UnitState } 
 import { LeaseCounter } from './lease-counter.js'
 import { JobLeases } from './leases.js'
 import { UnitQueue } from './unit-queue.js'
-import { groupSizes, hasDisagreement, hostTried, isSettled, newUnit, tallyOf, unitStateOf, type Lease, type Unit, type Vote } from './unit-record.js'
+import { groupSizes, hasDisagreement, hostTried, isSettled, newUnit, triedBy, tallyOf, unitStateOf, type Lease, type Unit, type Vote } from './unit-record.js'
 
 
 export class JobMachine {
@@ -413,7 +413,7 @@ export class JobMachine {
   private lease(unit: Unit, peer: PeerRef, now: number, spot: boolean): Decision {
     const lease: Lease = { id: this.counter.take(), unit: unit.index, peer: peer.key, deadline: now + this.policy.leaseMs, host: peer.host, spot }
     this.leases.open(unit, lease)
-    unit.tried.add(peer.key)
+    triedBy(unit).add(peer.key)
     return { type: 'assign', lease: lease.id, unit: unit.index, peer: peer.key, deadline: lease.deadline }
   }
 

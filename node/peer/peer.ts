@@ -23,12 +23,14 @@ import { jobView, type JobView } from '../coordinator/job-view.js'
 import { localLinks, type CoordinatorLink, type DonorLink } from '../protocol/links.js'
 import { Store } from '../store/store.js'
 import * as dataDir from '../store/data-dir.js'
+import { lockDataDir, type DataDirLock } from '../store/data-dir-lock.js'
 import { ControlServer } from '../control/server.js'
 import { LiveFeed } from '../control/live-feed.js'
 import type { ControlledPeer, PeerView, TaskListing } from '../control/types.js'
 import type { UnitReport } from '../job/types.js'
 import { unitReport } from '../coordinator/unit-explain.js'
 import type { Reputation } from '../store/records.js'
+import { FinishedJobViews } from '../control/job-list.js'
 import { WireChannel } from '../protocol/channel.js'
 import { Rediscovery } from './rediscovery.js'
 import { PROTOCOL_VERSION, ROLE_COORDINATOR, ROLE_DONOR, type HelloMessage } from '../protocol/wire.js'
@@ -104,6 +106,9 @@ export class Peer extends EventEmitter implements ControlledPeer {
   private closing: Promise<void> | null = null
   private rediscovery: Rediscovery | null = null
   private readonly feed: LiveFeed
+  /** This process's hold on the data dir (data-dir-lock.ts), released last when it stops. */
+  private lock: DataDirLock | null = null
+  private readonly finishedViews = new FinishedJobViews()
 
   private constructor(
     private readonly options: PeerOptions,
@@ -136,12 +141,22 @@ export class Peer extends EventEmitter implements ControlledPeer {
   static async start(options: PeerOptions = {}): Promise<Peer> {
     const opts: PeerOptions = { ...options, dataDir: resolve(options.dataDir ?? dataDir.defaultDataDir()) }
     dataDir.ensureDataDir(opts.dataDir!)
-    const registry = await TaskRegistry.load(opts.tasksDir)
-    const store = Store.open(opts.dataDir!)
+    const lock = await lockDataDir(opts.dataDir!)
+    let seed: Buffer, control: ControlServer, registry: TaskRegistry, store: Store
+    try {
+      // Checked before anything opens: a malformed secret stops the start, saying which file.
+      seed = dataDir.identitySeed(opts.dataDir!)
+      control = new ControlServer(dataDir.controlToken(opts.dataDir!))
+      registry = await TaskRegistry.load(opts.tasksDir)
+      store = Store.open(opts.dataDir!)
+    } catch (err) {
+      await lock.release()
+      throw err
+    }
     const blocked = new Set((opts.block ?? []).map((k) => k.toLowerCase()))
     const bans = new BanList(store)
     const swarm = new Hyperswarm({
-      keyPair: HyperDHT.keyPair(dataDir.identitySeed(opts.dataDir!)),
+      keyPair: HyperDHT.keyPair(seed),
       dht: opts.dht ?? makeDht(opts),
       maxPeers: opts.maxPeers ?? DEFAULT_MAX_PEERS,
       firewall: (remoteKey) => blocked.has(remoteKey.toString('hex')) || bans.isBanned(remoteKey.toString('hex'))
@@ -157,10 +172,11 @@ export class Peer extends EventEmitter implements ControlledPeer {
     } catch (err) {
       await swarm.destroy()
       await store.close()
+      await lock.release()
       throw err
     }
-    const control = new ControlServer(dataDir.controlToken(opts.dataDir!))
     const peer = new Peer(opts, store, registry, swarm, coordinator, donation?.donor ?? null, control, bans)
+    peer.lock = lock
     try {
       if (donation) {
         peer.controls = donation.controls
@@ -207,8 +223,10 @@ export class Peer extends EventEmitter implements ControlledPeer {
     return this.coordinator.status(record.id) ?? jobView(record, undefined, this.store.result(record.id))
   }
 
+  /** Every job, a finished one's result slimmed as the live feed sends it (control/job-list.ts). */
   jobs(): JobView[] {
-    return this.store.listJobs().map((record) => this.status(record.id)!).filter(Boolean)
+    return this.store.listJobs().map((record) => this.coordinator.status(record.id)
+      ?? this.finishedViews.get(record, () => jobView(record, undefined, this.store.result(record.id))))
   }
 
   /** Resolves with the job's final view; given the view `submit` gave, it keeps its result's type. */
@@ -306,11 +324,12 @@ export class Peer extends EventEmitter implements ControlledPeer {
 
   private onConnection(conn: SecretStream): void {
     if (this.bans.isBanned(conn.remotePublicKey.toString('hex'))) { conn.destroy(); return }
+    // Declared before the guard that reads it: a frame may arrive before the channel is made.
+    let channel: WireChannel
     guardConnection(conn, { maxFrame: () => channel?.hello ? MAX_FRAME : MAX_FRAME_BEFORE_HELLO })
     const donor = this.donor
     const coordinator = this.roles.coordinate ? this.coordinator : null
     const refuse = (what: string, role: string) => () => { throw new Error(`unexpected ${what}: this peer does not ${role}`) }
-    let channel: WireChannel
     try {
       channel = new WireChannel(conn, {
         hello: (msg) => {
@@ -364,6 +383,7 @@ export class Peer extends EventEmitter implements ControlledPeer {
     dataDir.clearRunningPeer(this.dataDir)
     await this.swarm.destroy()
     await this.store.close()
+    await this.lock?.release()
   }
 }
 
