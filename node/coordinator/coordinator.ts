@@ -24,6 +24,7 @@ import { takeIn } from './job-intake.js'
 import { DonorOffers, runsTask, threads, type Offer } from './donor-offers.js'
 import { assignsOf, byPeer } from './assign-batches.js'
 import type * as wire from '../protocol/wire.js'
+import { printable } from '../protocol/printable.js'
 
 
 const TICK_MS = 500
@@ -133,21 +134,32 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
 
   progress(link: DonorLink, msg: wire.ProgressMessage): void {
     const lease = this.leases.get(msg.lease)
-    if (!lease) return
-    lease.job.progress.set(lease.unit, msg.fraction)
-    this.emit('progress', lease.job.record.id)
+    if (!lease) {
+      // Progress may cross a cancel, so a closed lease is no lie; one never issued is.
+      if (!this.leases.counter.issued(msg.lease)) this.violation(link, `progress for lease ${msg.lease}, which was never issued`)
+      return
+    }
+    const { job, unit } = lease
+    if (!this.holds(link, job, msg.lease, 'progress')) return
+    if (job.machine.answeredBy(msg.lease) !== null || job.machine.unitState(unit) === 'accepted') return
+    job.progress.set(unit, msg.fraction)
+    this.emit('progress', job.record.id)
   }
 
   result(link: DonorLink, msg: wire.ResultMessage): void {
     const lease = this.leases.route(link, msg.lease, 'result')
     if (!lease) return
     const { job, unit } = lease
+    // Before anything is logged, credited, decoded or stored: only the lease's holder may answer it, once.
+    if (!this.holds(link, job, msg.lease, 'result')) return
     // A donor resends what a dying connection may have swallowed: the copy is not a second answer.
     if (this.leases.isResend(link, msg.lease, job.machine.answeredBy(msg.lease))) return
+    if (job.machine.answeredBy(msg.lease) !== null) return this.violation(link, `second result for lease ${msg.lease}`)
     if (this.leases.takeAdopted(msg.lease)) {
       this.log('late', `unit ${unit}: ${short(link.key)} delivers a result it kept while this coordinator was down`, job.record.id, link.key)
     }
     this.leases.answered(msg.lease)
+    this.donors.returned(link.key)
     this.credit.claim(job.record.id, unit, link.key, msg.cpuMs, msg.speed)
     let group: string
     try {
@@ -156,14 +168,17 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       this.violation(link, `undecodable output for lease ${msg.lease}: ${(err as Error).message}`)
       return
     }
-    void this.execute(job, job.machine.handle({ type: 'result', lease: msg.lease, peer: link.key, group, now: this.clock() }))
+    void this.execute(job, job.machine.handle({ type: 'result', lease: msg.lease, peer: link.key, group, now: this.clock() }), link)
+    this.dispatchTo(link)
   }
 
   failure(link: DonorLink, msg: wire.FailureMessage): void {
     const lease = this.leases.route(link, msg.lease, 'failure')
     if (!lease) return
-    this.leases.answered(msg.lease)
     const { job } = lease
+    if (!this.holds(link, job, msg.lease, 'failure report')) return
+    if (job.machine.answeredBy(msg.lease) !== null) return this.violation(link, `failure report for lease ${msg.lease}, which it answered already`)
+    this.leases.answered(msg.lease)
     if (msg.kind === 'refused') this.refused(job, link, msg.reason)
     else if (msg.kind !== 'handback') {
       this.log('failure', `unit ${lease.unit} failed on ${short(link.key)}: ${msg.kind}: ${msg.reason}`, job.record.id, link.key)
@@ -171,7 +186,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     }
     // A refusal is no error of the unit: it goes back to the others, never again to this donor.
     const kind = msg.kind === 'refused' ? 'handback' : msg.kind
-    void this.execute(job, job.machine.handle({ type: 'failure', lease: msg.lease, peer: link.key, kind, reason: msg.reason, now: this.clock() }))
+    void this.execute(job, job.machine.handle({ type: 'failure', lease: msg.lease, peer: link.key, kind, reason: msg.reason, now: this.clock() }), link)
+    this.dispatchTo(link)
   }
 
   /** A donor left: its leases go to others. */
@@ -200,14 +216,23 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     for (const offer of this.donors.all()) this.dispatch(offer)
   }
 
-  /** Leases units to a donor up to the slots it offered, oldest job first. */
+  /** A lease of this donor's closed: it may hold another, if it offered one. */
+  private dispatchTo(link: DonorLink): void {
+    const offer = this.donors.offerOf(link)
+    if (offer && offer.credit > 0) this.dispatch(offer)
+  }
+
+  /** Leases units to a donor up to the slots it offered and the units it may hold, oldest job first. */
   private dispatch(donor: Offer): void {
     const { link } = donor
     const now = this.clock()
+    let room = this.donors.holdLimit(link)
+    for (const job of this.jobs.values()) room -= job.machine.leasesOut(link.key)
     for (const job of this.jobs.values()) {
-      if (donor.credit <= 0) return
+      if (donor.credit <= 0 || room <= 0) return
       if (!job.machine.wantsWork() || !runsTask(link, job.record) || job.record.refusals?.some((r) => r.peer === link.key)) continue
-      const decisions = job.machine.assign({ key: link.key, host: link.host }, donor.credit, now)
+      const decisions = job.machine.assign({ key: link.key, host: link.host }, Math.min(donor.credit, room), now)
+      room -= decisions.length
       donor.credit -= decisions.length
       void this.execute(job, decisions)
     }
@@ -248,8 +273,12 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     }
   }
 
-  /** Carries out a machine's decisions in order; an accepted output is on disk before its verdicts leave. */
-  private async execute(job: ActiveJob, decisions: Decision[]): Promise<void> {
+  /**
+   * Carries out a machine's decisions in order; an accepted output is on disk before its
+   * verdicts leave. `from`: the link whose message the machine decided on, which a violation
+   * names even if that peer never asked for work.
+   */
+  private async execute(job: ActiveJob, decisions: Decision[], from?: DonorLink): Promise<void> {
     let written: Promise<void> = Promise.resolve()
     let reopened = false
     const assigns: Array<Extract<Decision, { type: 'assign' }>> = []
@@ -259,6 +288,11 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       switch (d.type) {
         case 'assign': assigns.push(d); break
         case 'cancel-lease': this.linkOf(d.peer)?.sendCancel({ lease: d.lease }); break
+        case 'lease-expired':
+          // The ledger counts it against the donor's reputation (TrustKeeper.observe); what it may hold shrinks.
+          this.donors.missed(d.peer)
+          this.log('deadline', `unit ${d.unit}: ${short(d.peer)} let lease ${d.lease} expire without a word`, job.record.id, d.peer)
+          break
         case 'verdict': {
           const link = this.linkOf(d.peer)
           void written.then(() => link?.sendVerdict({ lease: d.lease, accepted: d.accepted }))
@@ -289,7 +323,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
         case 'job-done': await written; await this.writing.get(job); await this.complete(job); break
         case 'job-failed': await this.finish(job, { state: 'failed', error: d.reason }); break
         case 'violation': {
-          const link = this.linkOf(d.peer)
+          const link = from?.key === d.peer ? from : this.linkOf(d.peer)
           if (link) this.violation(link, d.reason)
           break
         }
@@ -377,6 +411,13 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     this.log('refused', `donor ${short(link.key)} refused job ${job.record.id.slice(0, 8)}: ${reason}`, job.record.id, link.key)
   }
 
+  /** Whether the lease was issued to this link's peer; if not, the message is a violation, raised on the link itself. */
+  private holds(link: DonorLink, job: ActiveJob, lease: number, what: string): boolean {
+    if (job.machine.holderOf(lease) === link.key) return true
+    this.violation(link, `${what} for lease ${lease}, which it does not hold`)
+    return false
+  }
+
   private violation(link: DonorLink, reason: string): void {
     this.log('violation', `${short(link.key)} broke the protocol: ${reason}`, undefined, link.key)
     this.emit('violation', link, reason)
@@ -387,7 +428,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private hostOf(key: string): string { return this.linkOf(key)?.host ?? this.store.reputation(key)?.host ?? 'unknown' }
 
   private log(kind: string, text: string, job?: string, peer?: string): void {
-    const entry: LogEntry = { at: this.clock(), kind, text, job, peer }
+    // Remote words are cleaned as they are decoded; this holds for any that come another way.
+    const entry: LogEntry = { at: this.clock(), kind, text: printable(text), job, peer }
     this.emit('log', entry)
   }
 }

@@ -10,6 +10,7 @@ import type { TaskRegistry } from '../../tasks/registry.js'
 import { fromUnitError, type UnitOutcome, type UnitReporter } from '../../worker/messages.js'
 import type { CoordinatorLink, DonorSide } from '../protocol/links.js'
 import { LIMITS } from '../protocol/wire.js'
+import { protocolViolation } from '../protocol/violation.js'
 import type * as wire from '../protocol/wire.js'
 import { PendingResults } from './pending-results.js'
 import { createUnitPool, type UnitPool } from '../../worker/unit-pool.js'
@@ -55,6 +56,12 @@ interface Batch { units: HeldUnit[]; abort: AbortController }
 
 interface LinkState {
   offered: number
+  /**
+   * Slots offered on this link and not yet filled: what the coordinator may still assign. A
+   * withdrawn offer does not shrink it, since the coordinator may have leased against it
+   * before the withdrawal reached it; more units than this are a violation.
+   */
+  allowance: number
   /** Every unit held for this coordinator, waiting or in a batch. */
   held: Map<number, HeldUnit>
   /** Leases whose results went out on this link and have no verdict yet: only theirs count. */
@@ -69,8 +76,8 @@ export class Donor extends EventEmitter implements DonorSide {
   private gate: Gate = 'open'
   private readonly links = new Map<CoordinatorLink, LinkState>()
   private readonly stats = { unitsRun: 0, accepted: 0, rejected: 0, failed: 0 }
-  /** Units still held for coordinators that went away, and the results they left behind. */
-  private readonly orphans = new Set<HeldUnit>()
+  /** Units still held for coordinators that went away, by coordinator key and lease, so a cancel finds its unit at once. */
+  private readonly orphans = new Map<string, Map<number, HeldUnit>>()
   readonly pending = new PendingResults()
   private readonly sizing: BatchSizing
   /** Units leased and not yet in a batch, oldest first. */
@@ -89,7 +96,7 @@ export class Donor extends EventEmitter implements DonorSide {
   /** A coordinator is reachable: offer it what this donor can take. */
   attach(link: CoordinatorLink): void {
     if (this.stopping || this.links.has(link)) return
-    this.links.set(link, { offered: 0, held: new Map(), awaitingVerdict: new Set() })
+    this.links.set(link, { offered: 0, allowance: 0, held: new Map(), awaitingVerdict: new Set() })
     this.offer(link)
     const kept = this.pending.take(link.key)
     if (kept.length > 0) this.send(link, kept)
@@ -103,17 +110,25 @@ export class Donor extends EventEmitter implements DonorSide {
     const state = this.links.get(link)
     if (!state) return
     this.links.delete(link)
-    for (const held of state.held.values()) this.orphans.add(held)
+    if (state.held.size === 0) return
+    const orphaned = this.orphans.get(link.key) ?? new Map<number, HeldUnit>()
+    this.orphans.set(link.key, orphaned)
+    for (const held of state.held.values()) orphaned.set(held.lease, held)
   }
 
   assign(link: CoordinatorLink, msg: wire.AssignMessage): void {
     const state = this.links.get(link)
     if (!state) return
+    // Checked before anything is kept: a coordinator that sends more than was asked for gains nothing by it.
+    if (msg.units.length > state.allowance) {
+      throw protocolViolation(`${msg.units.length} units assigned where ${state.allowance} slots were open`)
+    }
     const leases = new Set<number>()
     for (const { lease } of msg.units) {
-      if (state.held.has(lease) || leases.has(lease)) throw new Error(`lease ${lease} assigned twice`)
+      if (state.held.has(lease) || leases.has(lease)) throw protocolViolation(`lease ${lease} assigned twice`)
       leases.add(lease)
     }
+    state.allowance -= msg.units.length
     state.offered = Math.max(0, state.offered - msg.units.length)
     const failAll = (kind: wire.FailureKind, reason: string) => {
       for (const { lease } of msg.units) link.sendFailure({ lease, kind, reason })
@@ -142,8 +157,7 @@ export class Donor extends EventEmitter implements DonorSide {
   }
 
   cancel(link: CoordinatorLink, msg: wire.CancelMessage): void {
-    const held = this.links.get(link)?.held.get(msg.lease) ??
-      [...this.orphans].find((o) => o.link.key === link.key && o.lease === msg.lease)
+    const held = this.links.get(link)?.held.get(msg.lease) ?? this.orphans.get(link.key)?.get(msg.lease)
     if (held) this.stop(held, 'cancelled')
   }
 
@@ -177,7 +191,7 @@ export class Donor extends EventEmitter implements DonorSide {
       state.offered = 0
       for (const held of state.held.values()) if (gate === 'closed' || !held.started) this.stop(held, 'handback')
     }
-    if (gate === 'closed') for (const held of this.orphans) this.stop(held, 'cancelled')
+    if (gate === 'closed') for (const held of this.orphaned()) this.stop(held, 'cancelled')
   }
 
   /** Hands every unit in flight back to its coordinator, then ends the threads. */
@@ -186,12 +200,17 @@ export class Donor extends EventEmitter implements DonorSide {
     for (const state of this.links.values()) {
       for (const held of state.held.values()) this.stop(held, 'handback')
     }
-    for (const held of this.orphans) this.stop(held, 'cancelled')
+    for (const held of this.orphaned()) this.stop(held, 'cancelled')
     this.links.clear()
     await this.pool.destroy()
   }
 
   // --- inside ---
+
+  /** Every orphaned unit, as a copy: stopping one releases it. */
+  private orphaned(): HeldUnit[] {
+    return [...this.orphans.values()].flatMap((byLease) => [...byLease.values()])
+  }
 
   /** Units leased in one frame arrive as several assigns: batch them once all are in. */
   private schedulePump(): void {
@@ -320,7 +339,11 @@ export class Donor extends EventEmitter implements DonorSide {
 
   private release(held: HeldUnit): void {
     this.links.get(held.link)?.held.delete(held.lease)
-    this.orphans.delete(held)
+    const orphaned = this.orphans.get(held.link.key)
+    if (orphaned?.get(held.lease) === held) {
+      orphaned.delete(held.lease)
+      if (orphaned.size === 0) this.orphans.delete(held.link.key)
+    }
     this.emit('unit-end', held)
   }
 
@@ -372,6 +395,7 @@ export class Donor extends EventEmitter implements DonorSide {
     const slots = Math.min(LIMITS.slots, this.sizing.held(state.latestJob) - state.offered - state.held.size)
     if (slots <= 0) return
     state.offered += slots
+    state.allowance += slots
     link.sendWant({ slots })
   }
 }

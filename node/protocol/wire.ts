@@ -5,6 +5,7 @@
  */
 import c from 'compact-encoding'
 import type { Encoding } from 'protomux'
+import { isPrintable, printable } from './printable.js'
 export type { Encoding }
 
 export const PROTOCOL = 'swarmgrid/1'
@@ -24,6 +25,14 @@ export const LIMITS = {
   /** Units in one assign: a donor never has more slots than this open at once. */
   unitsPerAssign: 4096,
   threads: 1024,
+  /**
+   * Units a donor may hold per thread it declared, offered and leased together: what an honest
+   * donor holds ahead for the shortest units (donor/batch-sizing.ts). A coordinator grants it
+   * only to a donor whose results have been coming back (coordinator/donor-offers.ts).
+   */
+  heldPerThread: 2048,
+  /** What a donor holds per thread before it has shown anything: one unit running, one waiting. */
+  heldPerThreadAtFirst: 2,
   /** Unit inputs and outputs: a frame is at most 16 MiB (secret-stream's 3-byte length). */
   payload: 15 * 1024 * 1024,
   deadlineMs: 7 * 24 * 3600 * 1000,
@@ -103,8 +112,15 @@ function bounded<T>(enc: Encoding<T>, what: string, ok: (value: T) => boolean): 
   }
 }
 
+/** A name or id: control characters in it are malformed, since it is logged and shown as it is. */
 function boundedString(what: string, max: number): Encoding<string> {
-  return bounded<string>(c.string, what, (s) => s.length <= max)
+  return bounded<string>(c.string, what, (s) => s.length <= max && isPrintable(s))
+}
+
+/** Free text (a failure's reason): its control characters become spaces as it is decoded. */
+function boundedText(what: string, max: number): Encoding<string> {
+  const text = bounded<string>(c.string, what, (s) => s.length <= max)
+  return { ...text, decode: (state) => printable(text.decode(state)) }
 }
 
 /** Reads the length prefix first so an oversized array is refused before it is decoded. */
@@ -178,7 +194,7 @@ const failureKind: Encoding<FailureKind> = {
   }
 }
 
-export const failure = struct<FailureMessage>({ lease, kind: failureKind, reason: boundedString('reason', LIMITS.reason) })
+export const failure = struct<FailureMessage>({ lease, kind: failureKind, reason: boundedText('reason', LIMITS.reason) })
 export const cancel = struct<CancelMessage>({ lease })
 export const verdict = struct<VerdictMessage>({ lease, accepted: c.bool as Encoding<boolean> })
 

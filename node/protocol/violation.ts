@@ -1,0 +1,13 @@
+/**
+ * A well-formed message that breaks the protocol's rules: a result for a lease its sender does
+ * not hold, units beyond what was offered. Thrown inside a channel's message handler, it ends
+ * that one connection and counts as a strike against the peer (peer/ban-list.ts).
+ */
+export class ProtocolViolation extends Error {
+  override name = 'ProtocolViolation'
+  readonly code = 'ERR_PROTOCOL_VIOLATION'
+}
+
+export function protocolViolation(reason: string): ProtocolViolation {
+  return new ProtocolViolation(`protocol violation: ${reason}`)
+}
