@@ -3,6 +3,8 @@
  * export satisfies TaskModule. Inputs, outputs and results are plain CBOR-able values.
  */
 
+import type { ValueLimits } from './value-limits.js'
+
 export type Params = Record<string, unknown>
 
 export interface RunContext {
@@ -29,6 +31,12 @@ export interface TaskModule<Input = unknown, Output = unknown, Result = unknown>
   partial?: boolean
   /** Fuzzy agreement between two outputs of the same unit; default: identical canonical bytes. */
   equal?(a: Output, b: Output): boolean
+  /**
+   * How big one unit's output may be, in CBOR items, nesting and bytes (tasks/value-limits.ts);
+   * each field defaults to DEFAULT_OUTPUT_LIMITS. A donor reports a larger output as a failure
+   * of the unit, and a coordinator never decodes one.
+   */
+  outputLimits?: Partial<ValueLimits>
 }
 
 /** A parameter error a user can act on: the message says what to pass instead. */

@@ -17,6 +17,7 @@ import { TrustKeeper } from '../trust/keeper.js'
 import { activeJob, countResults, type ActiveJob } from './active-job.js'
 import { LeaseRoutes } from './lease-routes.js'
 import { candidateOf } from './result-groups.js'
+import { limitsOf, ValueLimitError } from '../../tasks/value-limits.js'
 import { mergeOutputs } from './job-merge.js'
 import type { JobSpec } from './job-spec.js'
 import { describeSizing } from './unit-sizing.js'
@@ -24,6 +25,7 @@ import { takeIn } from './job-intake.js'
 import { DonorOffers, runsTask, threads, type Offer } from './donor-offers.js'
 import { assignsOf, byPeer } from './assign-batches.js'
 import type * as wire from '../protocol/wire.js'
+import { LIMITS } from '../protocol/wire.js'
 import { printable } from '../protocol/printable.js'
 
 
@@ -155,19 +157,21 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     // A donor resends what a dying connection may have swallowed: the copy is not a second answer.
     if (this.leases.isResend(link, msg.lease, job.machine.answeredBy(msg.lease))) return
     if (job.machine.answeredBy(msg.lease) !== null) return this.violation(link, `second result for lease ${msg.lease}`)
+    let group: string
+    try {
+      group = job.candidates.groupOf(unit, candidateOf(msg.output, limitsOf(job.task)), job.machine.unitState(unit) === 'accepted')
+    } catch (err) {
+      // Past the task's limits, an output is no answer the coordinator will read: the unit failed there.
+      if (err instanceof ValueLimitError) return this.failure(link, { lease: msg.lease, kind: 'error', reason: `output too large: ${err.message}` })
+      this.violation(link, `undecodable output for lease ${msg.lease}: ${(err as Error).message}`)
+      return
+    }
     if (this.leases.takeAdopted(msg.lease)) {
       this.log('late', `unit ${unit}: ${short(link.key)} delivers a result it kept while this coordinator was down`, job.record.id, link.key)
     }
     this.leases.answered(msg.lease)
     this.donors.returned(link.key)
     this.credit.claim(job.record.id, unit, link.key, msg.cpuMs, msg.speed)
-    let group: string
-    try {
-      group = job.candidates.groupOf(unit, candidateOf(msg.output), job.machine.unitState(unit) === 'accepted')
-    } catch (err) {
-      this.violation(link, `undecodable output for lease ${msg.lease}: ${(err as Error).message}`)
-      return
-    }
     void this.execute(job, job.machine.handle({ type: 'result', lease: msg.lease, peer: link.key, group, now: this.clock() }), link)
     this.dispatchTo(link)
   }
@@ -347,7 +351,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
         this.leases.open(d.lease, job, d.unit, d.peer)
         units.push({ lease: d.lease, unit: d.unit, input })
       }
-      const deadlineMs = Math.max(1, Math.min(...leased.map((d) => d.deadline)) - this.clock())
+      // A job stored by an earlier version may have a longer deadline than the wire carries.
+      const deadlineMs = Math.min(LIMITS.deadlineMs, Math.max(1, Math.min(...leased.map((d) => d.deadline)) - this.clock()))
       for (const msg of assignsOf(job.record, units, deadlineMs)) link.sendAssign(this.signAssign(msg))
     }
   }

@@ -11,6 +11,7 @@ import { fromUnitError, type UnitOutcome, type UnitReporter } from '../../worker
 import type { CoordinatorLink, DonorSide } from '../protocol/links.js'
 import { LIMITS } from '../protocol/wire.js'
 import { protocolViolation } from '../protocol/violation.js'
+import { checkValue, limitsOf, ValueLimitError } from '../../tasks/value-limits.js'
 import type * as wire from '../protocol/wire.js'
 import { PendingResults } from './pending-results.js'
 import { createUnitPool, type UnitPool } from '../../worker/unit-pool.js'
@@ -70,6 +71,20 @@ interface LinkState {
   latestJob?: string
 }
 
+export class ThreadsError extends Error {
+  override name = 'ThreadsError'
+  readonly code = 'ERR_THREADS'
+}
+
+/** The threads a donor lends: every core by default, and never more than a hello may declare. */
+export function donorThreads(requested: number | undefined): number {
+  const threads = requested ?? Math.min(availableParallelism(), LIMITS.threads)
+  if (!Number.isSafeInteger(threads) || threads < 1 || threads > LIMITS.threads) {
+    throw new ThreadsError(`--threads takes a whole number from 1 to ${LIMITS.threads} (what other peers accept), not ${requested}`)
+  }
+  return threads
+}
+
 export class Donor extends EventEmitter implements DonorSide {
   readonly threads: number
   private readonly pool: Pick<UnitPool, 'run' | 'destroy'>
@@ -88,7 +103,7 @@ export class Donor extends EventEmitter implements DonorSide {
 
   constructor(private readonly options: DonorOptions) {
     super()
-    this.threads = Math.max(1, options.threads ?? availableParallelism())
+    this.threads = donorThreads(options.threads)
     this.pool = options.pool ?? createUnitPool({ threads: this.threads, memoryMb: options.memoryMb })
     this.sizing = new BatchSizing(this.threads)
   }
@@ -137,7 +152,7 @@ export class Donor extends EventEmitter implements DonorSide {
     if (this.stopping || !task || task.version !== msg.taskVersion) {
       return failAll(this.stopping ? 'handback' : 'error', this.stopping ? 'donor is stopping' : `task ${msg.task} v${msg.taskVersion} is not installed here`)
     }
-    const refusal = this.options.policy?.refusal(msg)
+    const refusal = this.options.policy?.refusal(msg, link.key)
     if (refusal) {
       failAll('refused', refusal)
       this.emit('refused', msg, refusal)
@@ -261,10 +276,11 @@ export class Donor extends EventEmitter implements DonorSide {
       // of a batch has the same limit; a batch that runs past it is run again unit by unit.
       started: () => {
         for (const held of batch.units) held.started = true
+        // Node fires a timer of 2^31 ms or more at once: the wire's 7 days are below that, but a local link skips the wire.
         deadline ??= setTimeout(() => {
           if (batch.units.length === 1) this.stop(first, 'deadline')
           else batch.abort.abort()
-        }, first.limitMs)
+        }, Math.min(first.limitMs, LIMITS.deadlineMs))
       }
     }
     for (const held of batch.units) this.emit('unit-start', held)
@@ -293,6 +309,9 @@ export class Donor extends EventEmitter implements DonorSide {
       const outcome = outcomes[index]
       if (held.stopped) {
         this.report(held, new Error(held.stopped))
+      } else if (outcome?.ok && !this.fits(held, outcome.output)) {
+        // Sent anyway it would break the frame, or be refused by the coordinator, on every resend.
+        this.stats.unitsRun++
       } else if (outcome?.ok) {
         this.stats.unitsRun++
         this.sizing.record(held.job, outcome.runMs)
@@ -328,6 +347,20 @@ export class Donor extends EventEmitter implements DonorSide {
     }
     this.waiting.unshift(...retried)
     this.reoffer(batch)
+  }
+
+  /** Whether an output is within its task's limits and the wire's; if not, the unit is reported failed for it. */
+  private fits(held: HeldUnit, output: Uint8Array): boolean {
+    try {
+      const limits = limitsOf(this.options.registry.get(held.task))
+      checkValue(output, { ...limits, bytes: Math.min(limits.bytes, LIMITS.payload) })
+      return true
+    } catch (err) {
+      this.stats.failed++
+      const why = err instanceof ValueLimitError ? 'output too large' : 'output unreadable'
+      held.link.sendFailure({ lease: held.lease, kind: 'error', reason: `${why}: ${(err as Error).message}` })
+      return false
+    }
   }
 
   private report(held: HeldUnit, err: Error): void {

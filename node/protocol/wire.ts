@@ -6,14 +6,16 @@
 import c from 'compact-encoding'
 import type { Encoding } from 'protomux'
 import { isPrintable, printable } from './printable.js'
+import { MAX_VALUE_BYTES } from '../../tasks/value-limits.js'
 export type { Encoding }
 
 export const PROTOCOL = 'swarmgrid/1'
 /**
  * 2: assign carries the submitter's signature, result its CPU time and the donor's speed, failure may be 'refused'.
  * 3: assign carries a batch of units of one job under one signature.
+ * 4: the signature binds the coordinator's key and an expiry (assign carries `expires`); names and ids hold no control characters.
  */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 
 /** Limits that no honest peer comes near; past them a frame is malformed. */
 export const LIMITS = {
@@ -34,7 +36,7 @@ export const LIMITS = {
   /** What a donor holds per thread before it has shown anything: one unit running, one waiting. */
   heldPerThreadAtFirst: 2,
   /** Unit inputs and outputs: a frame is at most 16 MiB (secret-stream's 3-byte length). */
-  payload: 15 * 1024 * 1024,
+  payload: MAX_VALUE_BYTES,
   deadlineMs: 7 * 24 * 3600 * 1000,
   /** A donor's benchmark score, 1000 being the reference machine. */
   speed: 1_000_000
@@ -62,6 +64,8 @@ export interface AssignedUnit { lease: number; unit: number; input: Uint8Array }
 export interface AssignMessage {
   job: string; task: string; taskVersion: number; deadlineMs: number
   units: AssignedUnit[]
+  /** When the signature stops holding, in ms since the epoch (0 when unsigned). */
+  expires: number
   /** The submitter's key and its signature over the units (node/job-signing.ts), or empty. */
   signer: Uint8Array; signature: Uint8Array
 }
@@ -166,6 +170,7 @@ export const assign = struct<AssignMessage>({
   taskVersion: uint,
   deadlineMs: bounded(uint, 'deadline', (n) => n > 0 && n <= LIMITS.deadlineMs),
   units: boundedArray(assignedUnit, 'assigned units', LIMITS.unitsPerAssign),
+  expires: uint,
   signer,
   signature
 }, (m) => {

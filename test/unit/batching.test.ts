@@ -73,7 +73,7 @@ class RecordingLink implements CoordinatorLink {
 let nextLease = 1
 
 function poisonAssign(job: string, units: Array<{ i: number; bad: string | null }>, deadlineMs = 30_000): wire.AssignMessage {
-  return { job, task: 'poison', taskVersion: 1, deadlineMs, signer: new Uint8Array(0), signature: new Uint8Array(0),
+  return { job, task: 'poison', taskVersion: 1, deadlineMs, expires: 0, signer: new Uint8Array(0), signature: new Uint8Array(0),
     units: units.map((input) => ({ lease: nextLease++, unit: input.i, input: encodeValue(input) })) }
 }
 
