@@ -36,14 +36,15 @@ export class DonorOffers {
       offer = { link, credit: 0 }
       this.offers.set(link.key, offer)
     }
-    // No slots: the donor withdraws its standing offer (it paused).
-    offer.credit = msg.slots === 0 ? 0 : Math.min(offer.credit + msg.slots, this.holdLimit(link))
+    // No slots: the donor withdraws its standing offer (it paused). An offer stands up to the
+    // most any donor of its threads holds; what it may hold now (holdLimit) decides how much of it is filled.
+    offer.credit = msg.slots === 0 ? 0 : Math.min(offer.credit + msg.slots, threadsOf(link) * LIMITS.heldPerThread)
     return { offer, change }
   }
 
   /** Units this donor may hold now, its open leases included. */
   holdLimit(link: DonorLink): number {
-    const threads = Math.max(1, Math.min(link.hello?.threads ?? 1, LIMITS.threads))
+    const threads = threadsOf(link)
     const { returned, missed } = this.records.get(link.key) ?? { returned: 0, missed: 0 }
     // Per thread, each round of results may double what it holds, as TCP's slow start does.
     const earned = Math.max(0, Math.floor(returned / threads) - missed * LIMITS.heldPerThread)
@@ -54,12 +55,7 @@ export class DonorOffers {
   returned(key: string): void { this.record(key).returned++ }
 
   /** A lease of this donor's expired without a word from it. */
-  missed(key: string): void {
-    const record = this.record(key)
-    record.missed++
-    const offer = this.offers.get(key)
-    if (offer) offer.credit = Math.min(offer.credit, this.holdLimit(offer.link))
-  }
+  missed(key: string): void { this.record(key).missed++ }
 
   /** The link closed; false when the donor had moved to a newer one already. */
   remove(link: DonorLink): boolean {
@@ -86,6 +82,10 @@ export class DonorOffers {
     if (this.records.size > RECORDS_KEPT) this.records.delete(this.records.keys().next().value!)
     return record
   }
+}
+
+function threadsOf(link: DonorLink): number {
+  return Math.max(1, Math.min(link.hello?.threads ?? 1, LIMITS.threads))
 }
 
 /** Whether a donor said it has the job's task kind installed, at the job's version. */
