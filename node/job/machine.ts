@@ -254,9 +254,10 @@ export class JobMachine {
       if (lease.deadline > now) continue
       const unit = this.units[lease.unit]
       this.leases.close(unit, lease.id)
-      decisions.push({ type: 'cancel-lease', lease: lease.id, unit: unit.index, peer: lease.peer },
-        { type: 'lease-expired', lease: lease.id, unit: unit.index, peer: lease.peer })
-      // Silence is the donor's fault, not the unit's: hoarders must not be able to fail a job.
+      // Silence is the donor's fault, not the unit's: hoarders must not be able to fail a job. The
+      // lease is not cancelled, as in BOINC: a late result still counts, and an honest donor's own
+      // report that the unit ran out of time counts against the unit (onFailure).
+      decisions.push({ type: 'lease-expired', lease: lease.id, unit: unit.index, peer: lease.peer })
       decisions.push(...this.reopen(unit, `deadline passed on ${lease.peer.slice(0, 8)}`))
     }
     return decisions

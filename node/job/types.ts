@@ -42,7 +42,7 @@ export type MachineEvent =
 export type Decision =
   | { type: 'assign'; lease: number; unit: number; peer: string; deadline: number }
   | { type: 'cancel-lease'; lease: number; unit: number; peer: string }
-  /** A donor let a lease run past its deadline without a word: that counts against the donor, not the unit. */
+  /** A donor let a lease run past its deadline without a word: that counts against the donor, not the unit; the lease is not cancelled. */
   | { type: 'lease-expired'; lease: number; unit: number; peer: string }
   | { type: 'verdict'; lease: number; peer: string; accepted: boolean }
   | { type: 'accept'; unit: number; group: string; agreeing: string[]; outvoted: string[]; why?: Explanation }

@@ -196,7 +196,6 @@ test('a missed deadline counts against the donor, not the unit: three hoarders c
     }
     for (const h of hoarders) {
       assert.ok((store.reputation(h.key)?.errors ?? 0) >= 1, 'the donor pays for it')
-      assert.ok(h.cancels.length >= 1, 'and its lease was cancelled')
     }
     // A donor's own report that it ran out of time is an error of the unit: one that no one can finish still fails.
     const honest = donor('honest')

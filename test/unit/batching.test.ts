@@ -103,12 +103,12 @@ test('a donor runs short units of a measured job many to a thread task, each wit
     await until(() => link.settled() === 2, 10_000, 'the first units')
     // As many as it has asked for by now: a measured job of short units has it ask for many.
     const open = link.wants.reduce((a, b) => a + b, 0) - 2
-    assert.ok(open >= 100, `it asked for ${open} more`)
+    assert.ok(open >= 10, `it asked for ${open} more`)
     donor.assign(link, poisonAssign('short', good(2, open)))
     await until(() => link.settled() === 2 + open, 10_000, 'the batch')
     const squares = [...link.results].sort(([a], [b]) => a - b).map(([, r]) => (r as { square: number }).square)
     assert.equal(squares, Array.from({ length: 2 + open }, (_, i) => i * i))
-    assert.ok(batches.length < 50, `${2 + open} units took ${batches.length} thread tasks: ${batches.join(',')}`)
+    assert.ok(batches.length <= 2 + Math.ceil(open / 2), `${2 + open} units took ${batches.length} thread tasks: ${batches.join(',')}`)
   })
 })
 
