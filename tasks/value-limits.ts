@@ -15,6 +15,8 @@ export interface ValueLimits {
   depth: number
   /** The encoded value's size. */
   bytes: number
+  /** Bytes of text strings in all, which cost a UTF-8 decode each (byte strings are only copied). */
+  textBytes: number
 }
 
 /** The most a unit's input or output may be: a frame is at most 16 MiB (secret-stream's 3-byte length). */
@@ -22,10 +24,10 @@ export const MAX_VALUE_BYTES = 15 * 1024 * 1024
 
 /**
  * What a task's output may hold unless the task says otherwise (TaskModule.outputLimits):
- * checking and re-encoding this many items takes a few ms, and every built-in task's output
- * holds far fewer (bulk data travels as byte strings, which count as one item).
+ * decoding and re-encoding this many items, or this much text, takes a few ms, and every
+ * built-in task's output holds far fewer (bulk data travels as byte strings, one item each).
  */
-export const DEFAULT_OUTPUT_LIMITS: ValueLimits = { items: 16_384, depth: 32, bytes: MAX_VALUE_BYTES }
+export const DEFAULT_OUTPUT_LIMITS: ValueLimits = { items: 4096, depth: 32, bytes: MAX_VALUE_BYTES, textBytes: 1024 * 1024 }
 
 /** Tags cbor-x gives for the plain values encodeValue writes: epoch dates, typed arrays, sets. */
 function plainTag(tag: number): boolean {
@@ -62,6 +64,7 @@ export function checkValue(bytes: Uint8Array, limits: ValueLimits): void {
   const end = bytes.byteLength
   let pos = 0
   let items = 0
+  let text = 0
   /** Items still to come in each open array, map or tag, innermost last. */
   const open: number[] = []
   let remaining = 1
@@ -100,6 +103,7 @@ export function checkValue(bytes: Uint8Array, limits: ValueLimits): void {
     if (major === 0 || major === 1) continue
     if (major === 2 || major === 3) {
       if (n > end - pos) throw malformedValue('a string longer than the value')
+      if (major === 3 && (text += n) > limits.textBytes) throw overLimit(`more than ${limits.textBytes} bytes of text`)
       pos += n
       continue
     }

@@ -124,7 +124,10 @@ test('a remote reason loses its control characters before it is logged, stored o
 test('an output past its item, depth or byte bound is refused just past it, reading no more than that', () => {
   const limits = DEFAULT_OUTPUT_LIMITS
   checkValue(arrayOfEmptyArrays(limits.items - 1), limits)
-  assert.throws(() => checkValue(arrayOfEmptyArrays(limits.items), limits), (e: unknown) => e instanceof ValueLimitError && /more than 16384 items/.test((e as Error).message))
+  assert.throws(() => checkValue(arrayOfEmptyArrays(limits.items), limits), (e: unknown) => e instanceof ValueLimitError && /more than 4096 items/.test((e as Error).message))
+  const text = (n: number) => encodeValue(['x'.repeat(n - 1), 'y'])
+  checkValue(text(limits.textBytes), limits)
+  assert.throws(() => checkValue(text(limits.textBytes + 1), limits), /more than 1048576 bytes of text/)
   const nested = (depth: number) => new Uint8Array(depth).fill(0x81).map((b, i, all) => (i === all.length - 1 ? 0x80 : b))
   checkValue(nested(limits.depth), limits)
   assert.throws(() => checkValue(nested(limits.depth + 1), limits), isLimit)
