@@ -44,9 +44,17 @@ export class ParamError extends Error {
   override name = 'ParamError'
 }
 
+/** The longest task name the wire carries; longer, and every peer would refuse the hello that names it. */
+export const MAX_TASK_NAME = 64
+
+/** A name the wire carries and a terminal shows as it is: 1 to 64 characters, none of them a control character. */
+export function isTaskName(name: unknown): name is string {
+  return typeof name === 'string' && name.length >= 1 && name.length <= MAX_TASK_NAME && !/[\u0000-\u001f\u007f-\u009f]/.test(name)
+}
+
 export function isTaskModule(value: unknown): value is TaskModule {
   const t = value as TaskModule | null
-  return !!t && typeof t.name === 'string' && Number.isInteger(t.version) &&
+  return !!t && isTaskName(t.name) && Number.isSafeInteger(t.version) && t.version >= 0 &&
     typeof t.split === 'function' && typeof t.run === 'function' && typeof t.merge === 'function' &&
     (t.equal === undefined || typeof t.equal === 'function')
 }

@@ -7,6 +7,7 @@ import c from 'compact-encoding'
 import type { Encoding } from 'protomux'
 import { isPrintable, printable } from './printable.js'
 import { MAX_VALUE_BYTES } from '../../tasks/value-limits.js'
+import { MAX_TASK_NAME } from '../../tasks/contract.js'
 export type { Encoding }
 
 export const PROTOCOL = 'swarmgrid/1'
@@ -19,7 +20,7 @@ export const PROTOCOL_VERSION = 4
 
 /** Limits that no honest peer comes near; past them a frame is malformed. */
 export const LIMITS = {
-  taskName: 64,
+  taskName: MAX_TASK_NAME,
   taskKinds: 64,
   jobId: 64,
   reason: 1024,

@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -171,6 +171,26 @@ test('deadlines and threads are checked against the wire where they enter: just 
         (err) => assert.ok(err instanceof ParamError && /--deadline takes seconds from 0.001 to 604800/.test(err.message), err.message))
     }
   })
+  // Task names and unit inputs the wire could not carry are refused where they enter too.
+  const tasks = await mkdtemp(join(tmpdir(), 'swarmgrid-tasks-'))
+  try {
+    const module = (name: string) => `export default { name: ${JSON.stringify(name)}, version: 1, *split(p, n) { for (let i = 0; i < n; i++) yield { pad: new Uint8Array(Number(p.bytes)) } }, run() { return 0 }, merge() { return 0 } }`
+    await writeFile(join(tasks, 'wide.mjs'), module('w'.repeat(wire.LIMITS.taskName)))
+    await withCoordinator(tasks, async ({ coordinator }) => {
+      const overhead = encodeValue({ pad: new Uint8Array(100_000) }).byteLength - 100_000
+      const task = 'w'.repeat(wire.LIMITS.taskName)
+      const fits = await coordinator.submit({ task, params: { bytes: wire.LIMITS.payload - overhead }, units: 1 })
+      await coordinator.cancel(fits.id)
+      await coordinator.submit({ task, params: { bytes: wire.LIMITS.payload - overhead + 1 }, units: 1 }).then(
+        () => assert.unreachable('a unit past the wire was taken'),
+        (err) => assert.match(err.message, /unit 0 of this w+ job is 15728641 bytes, more than the 15728640 a unit may carry/))
+    })
+    await writeFile(join(tasks, 'long.mjs'), module('l'.repeat(wire.LIMITS.taskName + 1)))
+    await TaskRegistry.load(tasks).then(() => assert.unreachable('a 65-character task name was loaded'),
+      (err) => assert.match(err.message, /name must be a string of 1 to 64 characters/))
+  } finally {
+    await rm(tasks, { recursive: true, force: true })
+  }
   assert.is(donorThreads(wire.LIMITS.threads), wire.LIMITS.threads)
   assert.throws(() => donorThreads(wire.LIMITS.threads + 1), (e: unknown) => e instanceof ThreadsError && /from 1 to 1024/.test((e as Error).message))
   const dir = await mkdtemp(join(tmpdir(), 'swarmgrid-limits-'))

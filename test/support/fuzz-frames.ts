@@ -104,8 +104,11 @@ function header(channel: number, type: number): Uint8Array {
   return concat(c.encode(c.uint, channel), c.encode(c.uint, type))
 }
 
-/** Message types a peer must take from anyone without closing the connection, by the role it plays. */
-export const HARMLESS_TO_COORDINATOR: readonly number[] = [1, 3]
+/**
+ * Message types a peer must take from anyone without closing the connection, by the role it
+ * plays. Progress is not among them: a coordinator takes it only for a lease the sender holds.
+ */
+export const HARMLESS_TO_COORDINATOR: readonly number[] = [1]
 export const HARMLESS_TO_DONOR: readonly number[] = [6, 7]
 
 /** A well-formed message of a harmless type, its lease drawn at random. */
