@@ -135,25 +135,19 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   progress(link: DonorLink, msg: wire.ProgressMessage): void {
-    const lease = this.leases.get(msg.lease)
-    if (!lease) {
-      // Progress may cross a cancel, so a closed lease is no lie; one never issued is.
-      if (!this.leases.counter.issued(msg.lease)) this.violation(link, `progress for lease ${msg.lease}, which was never issued`)
-      return
-    }
+    const lease = this.leases.held(link, msg.lease, 'progress')
+    if (!lease) return
     const { job, unit } = lease
-    if (!this.holds(link, job, msg.lease, 'progress')) return
     if (job.machine.answeredBy(msg.lease) !== null || job.machine.unitState(unit) === 'accepted') return
     job.progress.set(unit, msg.fraction)
     this.emit('progress', job.record.id)
   }
 
   result(link: DonorLink, msg: wire.ResultMessage): void {
-    const lease = this.leases.route(link, msg.lease, 'result')
+    // Before anything is logged, credited, decoded or stored: only the lease's holder may answer it, once.
+    const lease = this.leases.held(link, msg.lease, 'result')
     if (!lease) return
     const { job, unit } = lease
-    // Before anything is logged, credited, decoded or stored: only the lease's holder may answer it, once.
-    if (!this.holds(link, job, msg.lease, 'result')) return
     // A donor resends what a dying connection may have swallowed: the copy is not a second answer.
     if (this.leases.isResend(link, msg.lease, job.machine.answeredBy(msg.lease))) return
     if (job.machine.answeredBy(msg.lease) !== null) return this.violation(link, `second result for lease ${msg.lease}`)
@@ -177,10 +171,9 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   failure(link: DonorLink, msg: wire.FailureMessage): void {
-    const lease = this.leases.route(link, msg.lease, 'failure')
+    const lease = this.leases.held(link, msg.lease, 'failure report')
     if (!lease) return
     const { job } = lease
-    if (!this.holds(link, job, msg.lease, 'failure report')) return
     if (job.machine.answeredBy(msg.lease) !== null) return this.violation(link, `failure report for lease ${msg.lease}, which it answered already`)
     this.leases.answered(msg.lease)
     if (msg.kind === 'refused') this.refused(job, link, msg.reason)
@@ -414,13 +407,6 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     job.record = { ...job.record, refusals }
     void this.store.updateJob(job.record.id, { refusals })
     this.log('refused', `donor ${short(link.key)} refused job ${job.record.id.slice(0, 8)}: ${reason}`, job.record.id, link.key)
-  }
-
-  /** Whether the lease was issued to this link's peer; if not, the message is a violation, raised on the link itself. */
-  private holds(link: DonorLink, job: ActiveJob, lease: number, what: string): boolean {
-    if (job.machine.holderOf(lease) === link.key) return true
-    this.violation(link, `${what} for lease ${lease}, which it does not hold`)
-    return false
   }
 
   private violation(link: DonorLink, reason: string): void {

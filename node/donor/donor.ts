@@ -5,7 +5,6 @@
  * the network (node/batch-sizing.ts).
  */
 import { EventEmitter } from 'node:events'
-import { availableParallelism } from 'node:os'
 import type { TaskRegistry } from '../../tasks/registry.js'
 import { fromUnitError, type UnitOutcome, type UnitReporter } from '../../worker/messages.js'
 import type { CoordinatorLink, DonorSide } from '../protocol/links.js'
@@ -19,6 +18,8 @@ import type { DonorPolicy } from './policy.js'
 import type { Gate } from './governor.js'
 import { BatchSizing } from './batch-sizing.js'
 import { failureOf, type HeldUnit } from './held-unit.js'
+import { Orphans } from './orphans.js'
+import { donorThreads } from './threads.js'
 
 /** Batches handed to the pool per thread: one running, one waiting, so a thread never idles between them. */
 const BATCHES_PER_THREAD = 2
@@ -71,28 +72,14 @@ interface LinkState {
   latestJob?: string
 }
 
-export class ThreadsError extends Error {
-  override name = 'ThreadsError'
-  readonly code = 'ERR_THREADS'
-}
-
-/** The threads a donor lends: every core by default, and never more than a hello may declare. */
-export function donorThreads(requested: number | undefined): number {
-  const threads = requested ?? Math.min(availableParallelism(), LIMITS.threads)
-  if (!Number.isSafeInteger(threads) || threads < 1 || threads > LIMITS.threads) {
-    throw new ThreadsError(`--threads takes a whole number from 1 to ${LIMITS.threads} (what other peers accept), not ${requested}`)
-  }
-  return threads
-}
-
 export class Donor extends EventEmitter implements DonorSide {
   readonly threads: number
   private readonly pool: Pick<UnitPool, 'run' | 'destroy'>
   private gate: Gate = 'open'
   private readonly links = new Map<CoordinatorLink, LinkState>()
   private readonly stats = { unitsRun: 0, accepted: 0, rejected: 0, failed: 0 }
-  /** Units still held for coordinators that went away, by coordinator key and lease, so a cancel finds its unit at once. */
-  private readonly orphans = new Map<string, Map<number, HeldUnit>>()
+  /** Units still held for coordinators that went away, and the results they left behind. */
+  private readonly orphans = new Orphans()
   readonly pending = new PendingResults()
   private readonly sizing: BatchSizing
   /** Units leased and not yet in a batch, oldest first. */
@@ -125,10 +112,7 @@ export class Donor extends EventEmitter implements DonorSide {
     const state = this.links.get(link)
     if (!state) return
     this.links.delete(link)
-    if (state.held.size === 0) return
-    const orphaned = this.orphans.get(link.key) ?? new Map<number, HeldUnit>()
-    this.orphans.set(link.key, orphaned)
-    for (const held of state.held.values()) orphaned.set(held.lease, held)
+    for (const held of state.held.values()) this.orphans.add(held)
   }
 
   assign(link: CoordinatorLink, msg: wire.AssignMessage): void {
@@ -172,7 +156,7 @@ export class Donor extends EventEmitter implements DonorSide {
   }
 
   cancel(link: CoordinatorLink, msg: wire.CancelMessage): void {
-    const held = this.links.get(link)?.held.get(msg.lease) ?? this.orphans.get(link.key)?.get(msg.lease)
+    const held = this.links.get(link)?.held.get(msg.lease) ?? this.orphans.find(link.key, msg.lease)
     if (held) this.stop(held, 'cancelled')
   }
 
@@ -206,7 +190,7 @@ export class Donor extends EventEmitter implements DonorSide {
       state.offered = 0
       for (const held of state.held.values()) if (gate === 'closed' || !held.started) this.stop(held, 'handback')
     }
-    if (gate === 'closed') for (const held of this.orphaned()) this.stop(held, 'cancelled')
+    if (gate === 'closed') for (const held of this.orphans.all()) this.stop(held, 'cancelled')
   }
 
   /** Hands every unit in flight back to its coordinator, then ends the threads. */
@@ -215,17 +199,12 @@ export class Donor extends EventEmitter implements DonorSide {
     for (const state of this.links.values()) {
       for (const held of state.held.values()) this.stop(held, 'handback')
     }
-    for (const held of this.orphaned()) this.stop(held, 'cancelled')
+    for (const held of this.orphans.all()) this.stop(held, 'cancelled')
     this.links.clear()
     await this.pool.destroy()
   }
 
   // --- inside ---
-
-  /** Every orphaned unit, as a copy: stopping one releases it. */
-  private orphaned(): HeldUnit[] {
-    return [...this.orphans.values()].flatMap((byLease) => [...byLease.values()])
-  }
 
   /** Units leased in one frame arrive as several assigns: batch them once all are in. */
   private schedulePump(): void {
@@ -372,11 +351,7 @@ export class Donor extends EventEmitter implements DonorSide {
 
   private release(held: HeldUnit): void {
     this.links.get(held.link)?.held.delete(held.lease)
-    const orphaned = this.orphans.get(held.link.key)
-    if (orphaned?.get(held.lease) === held) {
-      orphaned.delete(held.lease)
-      if (orphaned.size === 0) this.orphans.delete(held.link.key)
-    }
+    this.orphans.delete(held)
     this.emit('unit-end', held)
   }
 
