@@ -1,5 +1,5 @@
 /** Prints the bench's results as aligned tables (for people and the README) or as JSON. */
-import type { Results } from './run.js'
+import type { Results } from './results.js'
 
 type Align = 'l' | 'r'
 

@@ -19,6 +19,7 @@ import { sizingFigure, SIZING_UNIT_SECONDS, type SizingFigure } from './unit-siz
 import type { ScaleRow } from './machine-scale.js'
 import type { JobSpec } from '../node/coordinator/job-spec.js'
 import { printReport } from './report.js'
+import type { Machine, Results } from './results.js'
 import { profiled } from './profile.js'
 
 const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire'] as const
@@ -41,22 +42,6 @@ const SCALE_BUDGET_MS = 4000
 /** Past this the run is stuck, not slow: say so and leave rather than hang a CI job. */
 const WATCHDOG_MS = 240_000
 
-export interface Machine { cpu: string; cores: number; memoryGb: number; node: string; platform: string }
-
-export interface Results {
-  machine: Machine
-  threads: number
-  /** Others' use of this machine while figures 1-3 ran: a busy neighbour slows both sides of a ratio, unevenly. */
-  contention?: { othersShare: number; loadAverageBefore: number }
-  cpu?: { units: number; unitMs: number; gridMs: number; piscinaMs: number; ratio: number; count: number; traffic: Traffic
-    rounds: { grid: number[]; piscina: number[] } }
-  dispatch?: { units: number; gridPerSec: number; piscinaTasks: number; piscinaPerSec: number; ratio: number; traffic: Traffic
-    rounds: { grid: number[]; piscina: number[] } }
-  sizing?: SizingFigure
-  join?: { runs: number[]; startResolved: number[]; connected: number[]; medianMs: number; piscinaRuns: number[]; piscinaMedianMs: number; ratio: number }
-  scale?: { donors: number; slots: number; budgetMs: number; gc: boolean; rows: ScaleRow[] }
-  wire?: WireFigure & { measured: { cpu?: Traffic; dispatch?: Traffic } }
-}
 
 function machine(): Machine {
   return {

@@ -2,6 +2,7 @@
  * The task-module contract of the design brief. A task kind is an ES module whose default
  * export satisfies TaskModule. Inputs, outputs and results are plain CBOR-able values.
  */
+import { SwarmgridError } from '../base/errors.js'
 
 import type { ValueLimits } from './value-limits.js'
 
@@ -40,8 +41,9 @@ export interface TaskModule<Input = unknown, Output = unknown, Result = unknown>
 }
 
 /** A parameter error a user can act on: the message says what to pass instead. */
-export class ParamError extends Error {
+export class ParamError extends SwarmgridError {
   override name = 'ParamError'
+  constructor(message: string) { super('BAD_PARAM', message) }
 }
 
 /** The longest task name the wire carries; longer, and every peer would refuse the hello that names it. */

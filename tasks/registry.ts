@@ -3,16 +3,17 @@
  * A module named like a built-in replaces it on this peer only (a donor's own build, as
  * BOINC's anonymous platform allows); other peers cross-check its results.
  */
+import { SwarmgridError } from '../base/errors.js'
 import { readdir } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isTaskModule, isTaskName, MAX_TASK_NAME, type TaskModule } from './contract.js'
-import { builtinTasks } from './index.js'
+import { builtinTaskByName } from './index.js'
 
-export class UnknownTaskError extends Error {
+export class UnknownTaskError extends SwarmgridError {
   override name = 'UnknownTaskError'
   constructor(message: string, readonly task: string, readonly known: string[]) {
-    super(message)
+    super('UNKNOWN_TASK', message)
   }
 }
 
@@ -44,7 +45,7 @@ export class TaskRegistry {
   ) {}
 
   static async load(dir?: string): Promise<TaskRegistry> {
-    const tasks = new Map(Object.entries(builtinTasks))
+    const tasks = new Map(Object.entries(builtinTaskByName))
     const sources = new Map<string, string>()
     if (dir === undefined) return new TaskRegistry(tasks, sources, undefined)
     const abs = resolve(dir)

@@ -7,6 +7,7 @@
  * tags that make cbor-x build more than plain values (shared references, packed tables, error
  * objects): with those a small input could decode into a large or cyclic value.
  */
+import { SwarmgridError } from '../base/errors.js'
 
 export interface ValueLimits {
   /** Data items (numbers, strings, arrays, maps, map keys and values) in the whole value. */
@@ -35,19 +36,17 @@ function plainTag(tag: number): boolean {
 }
 
 /** A value past its bounds (too big, too deep, a tag no plain value has): an honest task's output can be too. */
-export class ValueLimitError extends Error {
+export class ValueLimitError extends SwarmgridError {
   override name = 'ValueLimitError'
-  readonly code = 'ERR_VALUE_LIMIT'
 }
 
 /** Bytes that are no CBOR value at all: no honest peer sends them. */
-export class MalformedValueError extends Error {
+export class MalformedValueError extends SwarmgridError {
   override name = 'MalformedValueError'
-  readonly code = 'ERR_MALFORMED_VALUE'
 }
 
-function overLimit(what: string): ValueLimitError { return new ValueLimitError(what) }
-function malformedValue(what: string): MalformedValueError { return new MalformedValueError(`not a CBOR value: ${what}`) }
+function overLimit(what: string): ValueLimitError { return new ValueLimitError('VALUE_LIMIT', what) }
+function malformedValue(what: string): MalformedValueError { return new MalformedValueError('MALFORMED_VALUE', `not a CBOR value: ${what}`) }
 
 /** The limits a task asks for, over the defaults. */
 export function limitsOf(task: { outputLimits?: Partial<ValueLimits> } | undefined): ValueLimits {

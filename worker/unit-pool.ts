@@ -1,17 +1,17 @@
 /**
  * Where a donor's units run: Piscina threads in the peer's own process, or, under a CPU
  * limit, Piscina threads in a process of their own that the limiter stops and continues
- * (node/cpu-limiter.ts). Both take the same calls as Piscina's pool.
+ * (worker/cpu-limiter.ts). Both take the same calls as Piscina's pool.
  */
+import { SwarmgridError } from '../base/errors.js'
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
 import { MessageChannel } from 'node:worker_threads'
 import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import { fromUnitError, type BatchRequest, type RunRequest, type RunResponse, type UnitReporter } from './messages.js'
+import { fromUnitError, type BatchRequest, type FromUnitProcess, type ToUnitProcess, type UnitProcessConfig, type RunRequest, type RunResponse, type UnitReporter } from './messages.js'
 import { unitProcessEntry, unitWorkerEntry } from './pool-entry.js'
-import type { FromUnitProcess, ToUnitProcess, UnitProcessConfig } from './unit-process.js'
 import { CpuLimiter } from './cpu-limiter.js'
 import { processCpuMs } from './cpu-meter.js'
 
@@ -41,8 +41,9 @@ export interface UnitPoolOptions {
   nice?: number
 }
 
-export class CpuLimitError extends Error {
+export class CpuLimitError extends SwarmgridError {
   override name = 'CpuLimitError'
+  constructor(message: string) { super('CPU_LIMIT_UNSUPPORTED', message) }
 }
 
 export function cpuLimitUnsupported(): CpuLimitError {

@@ -1,12 +1,13 @@
 /** The CLI's flags and help texts, and a parser whose errors say what to do. */
+import { SwarmgridError } from '../../base/errors.js'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DONOR_FLAGS, DONOR_HELP } from './donor-flags.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
-export class UsageError extends Error {
+export class UsageError extends SwarmgridError {
   override name = 'UsageError'
-  constructor(readonly command: string, message: string) { super(message) }
+  constructor(readonly command: string, message: string) { super('USAGE', message) }
 }
 
 const PEER_FLAGS: Options = {

@@ -15,7 +15,7 @@ import { Peer } from '../peer/peer.js'
 import { ProgressBar, formatDuration } from './progress-bar.js'
 import type { JobSpec } from '../coordinator/job-spec.js'
 import type { JobView } from '../coordinator/job-view.js'
-import { builtinTasks } from '../../tasks/index.js'
+import { builtinTaskByName } from '../../tasks/index.js'
 import type { TaskModule } from '../../tasks/contract.js'
 import { toJsonSafe } from '../../tasks/values.js'
 
@@ -78,7 +78,7 @@ export async function demoCommand({ values }: Parsed): Promise<number> {
 }
 
 async function check(view: JobView, spec: JobSpec, root: string): Promise<{ task: string; ok: boolean; line: string }> {
-  const expected = await localAnswer(builtinTasks[spec.task], spec)
+  const expected = await localAnswer(builtinTaskByName[spec.task], spec)
   const ok = view.state === 'done' && isDeepStrictEqual(toJsonSafe(view.result), toJsonSafe(expected))
   let shown = describeValue(view.result)
   const png = (view.result as { png?: Uint8Array } | null)?.png

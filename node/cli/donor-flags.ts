@@ -1,4 +1,4 @@
-/** The flags that say how a donor lends its machine (node/cli-donor.ts reads them), for start and submit. */
+/** The flags that say how a donor lends its machine (node/cli/donor.ts reads them), for start and submit. */
 
 export const DONOR_FLAGS = {
   'cpu-limit': { type: 'string' },

@@ -1,13 +1,19 @@
 #!/usr/bin/env node
-/** The swarmgrid command line: parses, dispatches, and turns errors into messages and exit codes. */
+/**
+ * node/cli/ — the swarmgrid command: this entry parses, dispatches and turns errors into
+ * messages and exit codes (from each error's code, base/errors.ts); flags and help (args.ts,
+ * donor-flags.ts), output (output.ts, progress-bar.ts) and one file per group of commands
+ * (peer.ts, submit.ts, donor.ts, explain.ts, demo.ts).
+ */
 import { writeFileSync } from 'node:fs'
+import { exitStatusOf } from '../../base/errors.js'
 import { resolve } from 'node:path'
 import { COMMANDS, USAGE, UsageError, integerFlag, parse, type Parsed } from './args.js'
 import { DEFAULT_BOOTSTRAP_PORT, runBootstrapNode } from '../peer/bootstrap.js'
 import { peerOptions, untilSignal } from './peer.js'
 import { defaultDataDir } from '../store/data-dir.js'
 import { Peer } from '../peer/peer.js'
-import type { LogEntry } from '../coordinator/coordinator.js'
+import type { LogEntry } from '../../base/log.js'
 import { Store } from '../store/store.js'
 import { jobView, type JobView } from '../coordinator/job-view.js'
 import { toJsonSafe } from '../../tasks/values.js'
@@ -149,10 +155,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await HANDLERS[command](parsed)
   } catch (err) {
-    const e = err as Error
-    if (e instanceof UsageError) console.error(`swarmgrid ${e.command}: ${e.message}\n(see: swarmgrid ${e.command} --help)`)
-    else console.error(`swarmgrid ${command}: ${e.message}`)
-    return e instanceof UsageError || e.name === 'ParamError' || e.name === 'UnknownTaskError' ? 2 : 1
+    if (err instanceof UsageError) console.error(`swarmgrid ${err.command}: ${err.message}\n(see: swarmgrid ${err.command} --help)`)
+    else console.error(`swarmgrid ${command}: ${(err as Error).message}`)
+    return exitStatusOf(err)
   }
 }
 

@@ -7,9 +7,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { toJsonSafe } from '../../tasks/values.js'
-import type { LogEntry } from '../coordinator/coordinator.js'
+import type { LogEntry } from '../../base/log.js'
 import type { JobView } from '../coordinator/job-view.js'
-import type { Peer, PeerView } from '../peer/peer.js'
+import type { DonorStats } from '../donor/donor.js'
+import type { ControlledPeer, PeerView, TaskListing } from './types.js'
 
 const FLUSH_MS = 250
 /** Peers are costlier to gather (the store is read) and change slower than jobs. */
@@ -40,10 +41,10 @@ export interface FeedPeer extends PeerView {
 
 export interface Snapshot {
   now: number
-  info: { key: string; grid: string; roles: Peer['roles']; tasks: Array<{ name: string; version: number; params: Record<string, string> }> }
+  info: { key: string; grid: string; roles: ControlledPeer['roles']; tasks: TaskListing[] }
   jobs: FeedJob[]
   peers: FeedPeer[]
-  donor: ReturnType<Peer['donorStats']>
+  donor: DonorStats | null
   log: LogEntry[]
 }
 
@@ -51,7 +52,7 @@ export interface Update {
   now: number
   jobs?: FeedJob[]
   peers?: FeedPeer[]
-  donor?: ReturnType<Peer['donorStats']>
+  donor?: DonorStats | null
   log?: LogEntry[]
 }
 
@@ -70,7 +71,7 @@ export class LiveFeed {
   private readonly keepalive: NodeJS.Timeout
   private readonly detach: () => void
 
-  constructor(private readonly peer: Peer) {
+  constructor(private readonly peer: ControlledPeer) {
     const onProgress = (id: string) => { this.dirtyJobs.add(id); this.schedule() }
     const onLog = (entry: LogEntry) => {
       this.pendingLog.push(entry)
@@ -80,11 +81,11 @@ export class LiveFeed {
     const onDonor = () => { this.donorDirty = true; this.schedule() }
     peer.on('progress', onProgress)
     peer.on('log', onLog)
-    peer.donor?.on('unit-start', onDonor).on('unit-end', onDonor).on('verdict', onDonor)
+    peer.on('donor', onDonor)
     this.detach = () => {
       peer.off('progress', onProgress)
       peer.off('log', onLog)
-      peer.donor?.off('unit-start', onDonor).off('unit-end', onDonor).off('verdict', onDonor)
+      peer.off('donor', onDonor)
     }
     // Also refreshes peers and donor when nothing else happens, e.g. a donor-only peer's page.
     this.keepalive = setInterval(() => {
@@ -131,7 +132,7 @@ export class LiveFeed {
         key: peer.key,
         grid: peer.grid,
         roles: peer.roles,
-        tasks: peer.registry.list().map((t) => ({ ...t, params: peer.registry.get(t.name)?.params ?? {} }))
+        tasks: peer.tasks()
       },
       jobs: peer.jobs().map((view) => ({ ...slim(view), samples: this.history.get(view.id) ?? [] })),
       peers: this.peerViews(),
@@ -212,7 +213,7 @@ export class LiveFeed {
 
   private peerViews(): FeedPeer[] {
     return this.peer.peers().map((view) => {
-      const stored = this.peer.store.reputation(view.key)
+      const stored = this.peer.reputation(view.key)
       return {
         ...view,
         reputation: wilsonLower(view.validated, view.validated + view.invalidated + view.errors),

@@ -1,6 +1,6 @@
 /** How a coordinator packs new leases into assigns: one per donor and job, as few as fit in a frame. */
 import { LIMITS, type AssignedUnit, type AssignMessage } from '../protocol/wire.js'
-import type { JobRecord } from '../store/store.js'
+import type { JobRecord } from '../store/records.js'
 
 /** Signed later, by the peer's signer: until then the key and signature are empty. */
 const UNSIGNED = new Uint8Array(0)

@@ -1,15 +1,24 @@
 /**
+ * node/coordinator/ — the networked side of the job machine: this class routes donors' messages in and carries
+ * decisions out, one handler per decision type; beside it, taking jobs in (job-intake.ts,
+ * job-spec.ts, unit-sizing.ts, piece-runner.ts), routing leases (lease-routes.ts), donors' offers
+ * and assign batches (donor-offers.ts, assign-batches.ts), results and merging (result-groups.ts,
+ * job-merge.ts, left-out-units.ts), credit (credit.ts) and the views of a job (job-view.ts,
+ * unit-explain.ts).
+ *
  * The coordinator: owns the jobs submitted to this peer. It splits them, leases units to the
  * donors that ask (pull, never push), cross-checks what comes back through each job's
  * JobMachine and carries out the machine's decisions: store first, then verdicts.
  */
 import { EventEmitter } from 'node:events'
+import type { LogEntry } from '../../base/log.js'
 import type { TaskModule } from '../../tasks/contract.js'
 import type { TaskRegistry } from '../../tasks/registry.js'
 import { JobMachine } from '../job/machine.js'
 import { type Decision, type MachineEvent } from '../job/types.js'
 import type { CoordinatorSide, DonorLink } from '../protocol/links.js'
-import type { JobRecord, Store } from '../store/store.js'
+import type { Store } from '../store/store.js'
+import type { JobRecord } from '../store/records.js'
 import { LeftOutUnits } from './left-out-units.js'
 import { CreditLedger } from './credit.js'
 import { jobView, type JobView } from './job-view.js'
@@ -31,13 +40,28 @@ import { printable } from '../protocol/printable.js'
 
 const TICK_MS = 500
 
-export interface LogEntry { at: number; kind: string; text: string; job?: string; peer?: string }
+
+export interface CoordinatorOptions {
+  /** Two keys on one host count as one replica, for jobs that do not say (default true; off on loopback grids). */
+  distinctHosts?: boolean
+  /** Signs every assign sent out with the submitter's key; unsigned when absent. */
+  signAssign?: (msg: wire.AssignMessage) => wire.AssignMessage
+  clock?: () => number
+}
+
+type AssignDecision = Extract<Decision, { type: 'assign' }>
+
+/** What the handlers of one turn's decisions share: the write the verdicts wait for, and what to send at the end. */
+interface Turn { written: Promise<void>; reopened: boolean; assigns: AssignDecision[]; from?: DonorLink }
+
+type DecisionHandler<D extends Decision> = (job: ActiveJob, d: D, turn: Turn) => void | Promise<void>
+type DecisionHandlers = { [K in Decision['type']]: DecisionHandler<Extract<Decision, { type: K }>> }
 
 export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly jobs = new Map<string, ActiveJob>()
   /** Donors by key, with the slots each has offered and not yet been leased. */
   private readonly donors = new DonorOffers()
-  /** Which job and unit each open lease belongs to, and what tells a late message from a lie (lease-routes.ts). */
+  /** Which job and unit each open lease belongs to, and what tells a late message from a lie (node/coordinator/lease-routes.ts). */
   private readonly leases: LeaseRoutes
   private readonly leftOut: LeftOutUnits
   /** Each job's accepted outputs still on their way to disk. */
@@ -45,18 +69,21 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly timer: NodeJS.Timeout
   /** Ends the measuring of jobs being sized for --unit-seconds when this peer stops. */
   private readonly stopping = new AbortController()
-  /** Credit granted to donors for validated results (node/credit.ts). */
+  /** Credit granted to donors for validated results (node/coordinator/credit.ts). */
   readonly credit: CreditLedger
-  /** Signs every assign sent out with the submitter's key (node/job-signing.ts); the peer sets it. */
-  signAssign: (msg: wire.AssignMessage) => wire.AssignMessage = (msg) => msg
-  /** Reputation, credibility and blacklist (node/trust-keeper.ts): every reputation change goes through it. */
+  /** Signs every assign sent out with the submitter's key (protocol/signing.ts). */
+  signAssign: (msg: wire.AssignMessage) => wire.AssignMessage
+  /** Reputation, credibility and blacklist (node/trust/keeper.ts): every reputation change goes through it. */
   readonly trust: TrustKeeper
-  /** Whether two keys on one host count as one replica, for jobs that do not say; the peer sets it. */
-  distinctHosts = true
+  /** Whether two keys on one host count as one replica, for jobs that do not say. */
+  private readonly distinctHosts: boolean
+  private readonly clock: () => number
 
-  constructor(private readonly store: Store, private readonly registry: TaskRegistry,
-    private readonly clock: () => number = Date.now) {
+  constructor(private readonly store: Store, private readonly registry: TaskRegistry, options: CoordinatorOptions = {}) {
     super()
+    this.distinctHosts = options.distinctHosts ?? true
+    this.signAssign = options.signAssign ?? ((msg) => msg)
+    this.clock = options.clock ?? Date.now
     this.leases = new LeaseRoutes(store, (link, reason) => this.violation(link, reason))
     this.leftOut = new LeftOutUnits(store)
     this.credit = new CreditLedger(store)
@@ -77,7 +104,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       job.machine.adopt(adopted)
       job.machine.resultsReceived = record.results
       if (record.policy.partial && job.machine.state === 'running' && job.machine.restoreFailed(this.leftOut.of(record.id))) {
-        void this.complete(job)
+        this.completeOrFail(job)
       }
       for (const lease of adopted) this.leases.adopt(lease.id, job, lease.unit)
       this.log('job', `resumed ${record.task} job ${record.id.slice(0, 8)} at ${record.accepted}/${record.units} units`, record.id)
@@ -114,7 +141,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     return job ? this.view(job) : undefined
   }
 
-  /** The machine of a job running here, for explaining where its units stand (unit-explain.ts). */
+  /** The machine of a job running here, for explaining where its units stand (node/coordinator/unit-explain.ts). */
   liveMachine(id: string): JobMachine | undefined { return this.jobs.get(id)?.machine }
 
   activeJobs(): JobView[] { return [...this.jobs.values()].map((job) => this.view(job)) }
@@ -166,7 +193,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     this.leases.answered(msg.lease)
     this.donors.returned(link.key)
     this.credit.claim(job.record.id, unit, link.key, msg.cpuMs, msg.speed)
-    void this.execute(job, job.machine.handle({ type: 'result', lease: msg.lease, peer: link.key, group, now: this.clock() }), link)
+    this.carryOut(job, job.machine.handle({ type: 'result', lease: msg.lease, peer: link.key, group, now: this.clock() }), link)
     this.dispatchTo(link)
   }
 
@@ -183,7 +210,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     }
     // A refusal is no error of the unit: it goes back to the others, never again to this donor.
     const kind = msg.kind === 'refused' ? 'handback' : msg.kind
-    void this.execute(job, job.machine.handle({ type: 'failure', lease: msg.lease, peer: link.key, kind, reason: msg.reason, now: this.clock() }), link)
+    this.carryOut(job, job.machine.handle({ type: 'failure', lease: msg.lease, peer: link.key, kind, reason: msg.reason, now: this.clock() }), link)
     this.dispatchTo(link)
   }
 
@@ -205,7 +232,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     const machine = new JobMachine(record.units, record.policy, this.leases.counter, accepted, this.trust.acceptanceFor(record.policy))
     const job = activeJob(this.store, record, task, machine)
     this.jobs.set(record.id, job)
-    if (machine.state === 'done') void this.complete(job)
+    if (machine.state === 'done') this.completeOrFail(job)
     return job
   }
 
@@ -231,7 +258,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       const decisions = job.machine.assign({ key: link.key, host: link.host }, Math.min(donor.credit, room), now)
       room -= decisions.length
       donor.credit -= decisions.length
-      void this.execute(job, decisions)
+      this.carryOut(job, decisions)
     }
   }
 
@@ -240,7 +267,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     // Peers earn credibility as other units are accepted: a unit short of it may not be any more.
     for (const job of this.jobs.values()) {
       const decisions = job.record.policy.trust && job.machine.state === 'running' ? job.machine.reconsider() : []
-      if (decisions.length > 0) void this.execute(job, decisions)
+      if (decisions.length > 0) this.carryOut(job, decisions)
     }
   }
 
@@ -251,7 +278,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     }
     const suspects = new Set(peers)
     for (const job of this.jobs.values()) {
-      if (job.machine.state === 'running') void this.execute(job, job.machine.reconsider(suspects))
+      if (job.machine.state === 'running') this.carryOut(job, job.machine.reconsider(suspects))
     }
     this.dispatchAll()
   }
@@ -266,74 +293,94 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
 
   private handleAll(event: MachineEvent): void {
     for (const job of this.jobs.values()) {
-      if (job.machine.state === 'running') void this.execute(job, job.machine.handle(event))
+      if (job.machine.state === 'running') this.carryOut(job, job.machine.handle(event))
     }
   }
 
   /**
-   * Carries out a machine's decisions in order; an accepted output is on disk before its
-   * verdicts leave. `from`: the link whose message the machine decided on, which a violation
-   * names even if that peer never asked for work.
+   * Carries out a machine's decisions, one handler per decision type, and never lets a failure
+   * go unheard: a store write that fails stops the job with the reason, and the peer goes on.
+   * `from`: the link whose message the machine decided on, which a violation names even if
+   * that peer never asked for work.
    */
+  private carryOut(job: ActiveJob, decisions: Decision[], from?: DonorLink): void {
+    this.execute(job, decisions, from).catch((err: unknown) => this.storeFailed(job, err))
+  }
+
+  /** In order; an accepted output is on disk before its verdicts leave. */
   private async execute(job: ActiveJob, decisions: Decision[], from?: DonorLink): Promise<void> {
-    let written: Promise<void> = Promise.resolve()
-    let reopened = false
-    const assigns: Array<Extract<Decision, { type: 'assign' }>> = []
+    const turn: Turn = { written: Promise.resolve(), reopened: false, assigns: [], from }
     const blacklisted = this.trust.observe(job.record.id, decisions, (key) => this.hostOf(key))
     if (blacklisted.length > 0) queueMicrotask(() => this.backtrack(blacklisted))
     for (const d of decisions) {
-      switch (d.type) {
-        case 'assign': assigns.push(d); break
-        case 'cancel-lease': this.linkOf(d.peer)?.sendCancel({ lease: d.lease }); break
-        case 'lease-expired':
-          // The ledger counts it against the donor's reputation (TrustKeeper.observe); what it may hold shrinks.
-          this.donors.missed(d.peer)
-          this.log('deadline', `unit ${d.unit}: ${short(d.peer)} let lease ${d.lease} expire without a word`, job.record.id, d.peer)
-          break
-        case 'verdict': {
-          const link = this.linkOf(d.peer)
-          void written.then(() => link?.sendVerdict({ lease: d.lease, accepted: d.accepted }))
-          break
-        }
-        case 'accept':
-          written = this.accept(job, d)
-          this.writing.set(job, Promise.all([this.writing.get(job), written]).then(() => {}))
-          break
-        case 'unaccept': {
-          reopened = true
-          const removed = this.unaccept(job, d)
-          written = written.then(() => removed)
-          break
-        }
-        case 'spot-check':
-          if (!d.passed) this.log('spot-check', `${short(d.peer)} failed a spot-check on unit ${d.unit}`, job.record.id, d.peer)
-          break
-        case 'reissue':
-          reopened = true
-          this.log('reissue', `unit ${d.unit} reissued: ${d.reason}`, job.record.id)
-          break
-        case 'unit-failed':
-          this.log('failure', `unit ${d.unit} failed: ${d.reason}`, job.record.id)
-          if (job.record.policy.partial) this.leftOut.record(job.record.id, d.unit, d.reason)
-          break
-        // A partial job may end on a failure while an accept of another batch is still being written.
-        case 'job-done': await written; await this.writing.get(job); await this.complete(job); break
-        case 'job-failed': await this.finish(job, { state: 'failed', error: d.reason }); break
-        case 'violation': {
-          const link = from?.key === d.peer ? from : this.linkOf(d.peer)
-          if (link) this.violation(link, d.reason)
-          break
-        }
-      }
+      // Only the handlers that must wait are awaited, so that sends keep their order in the turn.
+      const waiting = (this.handlers[d.type] as DecisionHandler<Decision>)(job, d, turn)
+      if (waiting) await waiting
     }
-    if (assigns.length > 0) this.sendAssigns(job, assigns)
-    if (reopened) this.dispatchAll()
+    if (turn.assigns.length > 0) this.sendAssigns(job, turn.assigns)
+    if (turn.reopened) this.dispatchAll()
     this.emit('progress', job.record.id)
-    await written
+    await turn.written
+  }
+
+  private readonly handlers: DecisionHandlers = {
+    'assign': (_job, d, turn) => { turn.assigns.push(d) },
+    'cancel-lease': (_job, d) => { this.linkOf(d.peer)?.sendCancel({ lease: d.lease }) },
+    'lease-expired': (job, d) => {
+      // The ledger counts it against the donor's reputation (TrustKeeper.observe); what it may hold shrinks.
+      this.donors.missed(d.peer)
+      this.log('deadline', `unit ${d.unit}: ${short(d.peer)} let lease ${d.lease} expire without a word`, job.record.id, d.peer)
+    },
+    'verdict': (_job, d, turn) => {
+      const link = this.linkOf(d.peer)
+      // No verdict for an answer that did not reach the disk; the failed write stops the job.
+      turn.written.then(() => link?.sendVerdict({ lease: d.lease, accepted: d.accepted }), () => {})
+    },
+    'accept': (job, d, turn) => {
+      turn.written = this.accept(job, d)
+      this.writing.set(job, Promise.all([this.writing.get(job), turn.written]).then(() => {}))
+    },
+    'unaccept': (job, d, turn) => {
+      turn.reopened = true
+      const removed = this.unaccept(job, d)
+      turn.written = turn.written.then(() => removed)
+    },
+    'spot-check': (job, d) => {
+      if (!d.passed) this.log('spot-check', `${short(d.peer)} failed a spot-check on unit ${d.unit}`, job.record.id, d.peer)
+    },
+    'reissue': (job, d, turn) => {
+      turn.reopened = true
+      this.log('reissue', `unit ${d.unit} reissued: ${d.reason}`, job.record.id)
+    },
+    'unit-failed': (job, d) => {
+      this.log('failure', `unit ${d.unit} failed: ${d.reason}`, job.record.id)
+      if (job.record.policy.partial) this.leftOut.record(job.record.id, d.unit, d.reason)
+    },
+    // A partial job may end on a failure while an accept of another batch is still being written.
+    'job-done': async (job, _d, turn) => { await turn.written; await this.writing.get(job); await this.complete(job) },
+    'job-failed': (job, d) => this.finish(job, { state: 'failed', error: d.reason }),
+    'violation': (_job, d, turn) => {
+      const link = turn.from?.key === d.peer ? turn.from : this.linkOf(d.peer)
+      if (link) this.violation(link, d.reason)
+    }
+  }
+
+  /** A write to the store failed (a full disk, say): the job stops with the reason, in memory if the disk takes nothing more. */
+  private storeFailed(job: ActiveJob, err: unknown): void {
+    const error = `stopped: this peer's store could not write (${(err as Error)?.message ?? String(err)})`
+    this.log('failure', `${job.record.task} job ${job.record.id.slice(0, 8)} ${error}`, job.record.id)
+    if (job.finishing) return
+    this.finish(job, { state: 'failed', error }).catch(() => {
+      job.record = { ...job.record, state: 'failed', error, finishedAt: this.clock() }
+      this.leases.closeJob(job)
+      this.jobs.delete(job.record.id)
+      this.emit('progress', job.record.id)
+      job.settle(this.view(job))
+    })
   }
 
   /** Each donor's new leases of a job go out as few assigns as fit in a frame, one signature each. */
-  private sendAssigns(job: ActiveJob, decisions: Array<Extract<Decision, { type: 'assign' }>>): void {
+  private sendAssigns(job: ActiveJob, decisions: AssignDecision[]): void {
     for (const [peer, leased] of byPeer(decisions)) {
       const link = this.linkOf(peer)
       if (!link) continue
@@ -364,6 +411,10 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     await this.store.accept(job.record, d.unit, { output: candidate.bytes, digest: d.group, peers: d.agreeing, at: this.clock(), why })
     // Reputation was updated as the decision came in (TrustKeeper.observe).
     this.credit.grant(job.record.id, d.unit, d.agreeing)
+  }
+
+  private completeOrFail(job: ActiveJob): void {
+    this.complete(job).catch((err: unknown) => this.storeFailed(job, err))
   }
 
   /** All units accepted: merge their outputs in unit order into the job's result. */
@@ -405,7 +456,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     if (job.record.refusals?.some((r) => r.peer === link.key)) return
     const refusals = [...(job.record.refusals ?? []), { peer: link.key, reason, at: this.clock() }]
     job.record = { ...job.record, refusals }
-    void this.store.updateJob(job.record.id, { refusals })
+    this.store.updateJob(job.record.id, { refusals }).catch((err: unknown) => this.storeFailed(job, err))
     this.log('refused', `donor ${short(link.key)} refused job ${job.record.id.slice(0, 8)}: ${reason}`, job.record.id, link.key)
   }
 

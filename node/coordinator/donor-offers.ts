@@ -6,12 +6,12 @@
  * What a donor may hold is bounded by the threads it declared, as BOINC bounds the jobs in
  * progress per host: a newcomer gets a unit running and one waiting per thread, and one more
  * per thread for each result per thread that comes back, up to what an honest donor of the
- * shortest units holds. A lease it
- * let expire in silence takes that growth back, so a donor cannot hoard a job's units.
+ * shortest units holds. A lease it let expire in silence takes that growth back, so a donor
+ * cannot hoard a job's units.
  */
 import type { DonorLink } from '../protocol/links.js'
 import { LIMITS, type WantMessage } from '../protocol/wire.js'
-import type { JobRecord } from '../store/store.js'
+import type { JobRecord } from '../store/records.js'
 
 export interface Offer { link: DonorLink; credit: number }
 

@@ -7,7 +7,7 @@ import { ParamError, type TaskModule } from '../../tasks/contract.js'
 import type { TaskRegistry } from '../../tasks/registry.js'
 import { encodeValue } from '../../tasks/values.js'
 import { resolveSpec, type JobSpec } from './job-spec.js'
-import type { JobRecord } from '../store/store.js'
+import type { JobRecord } from '../store/records.js'
 import { sizeUnits } from './unit-sizing.js'
 import { LIMITS } from '../protocol/wire.js'
 

@@ -6,7 +6,7 @@ import { ParamError, type TaskModule } from '../../tasks/contract.js'
 import type { Params } from '../../tasks/contract.js'
 import type { JobPolicy } from '../job/types.js'
 import { LIMITS } from '../protocol/wire.js'
-import { defaultMaxResults, trustPolicy, type TrustOptions } from '../trust/keeper.js'
+import { defaultMaxResults, trustPolicy, type TrustOptions } from '../trust/trust-options.js'
 
 export const DEFAULT_UNITS = 16
 export const DEFAULT_QUORUM = 2
@@ -22,7 +22,7 @@ export interface JobSpec extends TrustOptions {
   units?: number
   /**
    * Instead of units: the seconds one unit should take; the coordinator measures a few pieces
-   * of the job and splits it into units of about this long (node/unit-sizing.ts).
+   * of the job and splits it into units of about this long (node/coordinator/unit-sizing.ts).
    */
   unitSeconds?: number
   quorum?: number

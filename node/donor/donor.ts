@@ -1,8 +1,13 @@
 /**
+ * node/donor/ — lending this machine: this donor, the units it holds (held-unit.ts) and runs in batches
+ * (batch-sizing.ts), results kept for a coordinator that went away (pending-results.ts), whose
+ * jobs it runs (policy.ts), and its owner's controls: when to donate (governor.ts, schedule.ts,
+ * thermal.ts) and the pause and resume commands (controls.ts).
+ *
  * The donor: offers its threads to the coordinators it meets, runs the units they lease it in
  * a Piscina pool with a deadline and a memory limit per unit, and reports back. Short units
  * run in batches, and the donor holds enough of them in hand that its threads never wait on
- * the network (node/batch-sizing.ts).
+ * the network (batch-sizing.ts).
  */
 import { EventEmitter } from 'node:events'
 import type { TaskRegistry } from '../../tasks/registry.js'
@@ -31,11 +36,11 @@ export interface DonorOptions {
   registry: TaskRegistry
   /** Heap limit of each unit's thread, in MiB. */
   memoryMb?: number
-  /** Where units run (node/unit-pool.ts); default: Piscina threads in this process. */
+  /** Where units run (worker/unit-pool.ts); default: Piscina threads in this process. */
   pool?: Pick<UnitPool, 'run' | 'destroy'>
-  /** Who may run what here (node/donor-policy.ts); default: any installed task kind. */
+  /** Who may run what here (node/donor/policy.ts); default: any installed task kind. */
   policy?: DonorPolicy
-  /** Benchmark score sent with each result, for credit (node/credit.ts). */
+  /** Benchmark score sent with each result, for credit (node/coordinator/credit.ts). */
   speed?: number
   /** Caps on units that run their submitter's own code (the wasm task). */
   wasm?: { memoryMb: number; timeMs: number }
@@ -175,7 +180,7 @@ export class Donor extends EventEmitter implements DonorSide {
   }
 
   /**
-   * Opens or closes this donor to units (node/donor-governor.ts). Closing withdraws its offers
+   * Opens or closes this donor to units (node/donor/governor.ts). Closing withdraws its offers
    * and hands back at once every unit it holds; draining hands back only those not started.
    */
   setGate(gate: Gate): void {

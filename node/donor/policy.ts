@@ -5,6 +5,7 @@
  * arrives over the wire as JavaScript: a donor runs only the task modules installed on it, and
  * the `wasm` kind, whose modules run sandboxed (worker/wasm-sandbox.ts).
  */
+import { SwarmgridError } from '../../base/errors.js'
 import { parseKey, verifyAssign } from '../protocol/signing.js'
 import type { AssignMessage } from '../protocol/wire.js'
 
@@ -17,8 +18,9 @@ export interface DonorPolicyOptions {
   self?: string
 }
 
-export class PolicyError extends Error {
+export class PolicyError extends SwarmgridError {
   override name = 'PolicyError'
+  constructor(message: string) { super('BAD_POLICY', message) }
 }
 
 export function badTrustedKey(text: string): PolicyError {

@@ -1,4 +1,9 @@
 /**
+ * node/job/ — the pure core: a job's vocabulary (types.ts, which imports nothing), this machine, the
+ * fixed-quorum policy (acceptance.ts), and the records the machine keeps per unit and lease
+ * (unit-record.ts, unit-queue.ts, leases.ts, lease-counter.ts). No I/O, no clock, no sockets: the
+ * coordinator and the simulator drive the same code.
+ *
  * The life cycle of a job's units as a pure state machine, after dask/distributed's worker
  * state machine: events in, decisions out, no I/O and no clock of its own. The coordinator
  * feeds it what the network says and carries out what it decides; tests and the simulator
@@ -20,11 +25,13 @@ export class JobMachine {
   failureReason: string | null = null
   /** Units left out of a job that takes partial results. */
   failedCount = 0
+  /** Check every invariant after each step (validate()): for tests and the simulator, not for a coordinator. */
+  validating = false
 
   private readonly units: Unit[] = []
-  /** Units that want more replicas, reopened ones first (unit-queue.ts). */
+  /** Units that want more replicas, reopened ones first (node/job/unit-queue.ts). */
   private readonly queue: UnitQueue
-  /** Every lease issued and those out now (job-leases.ts). */
+  /** Every lease issued and those out now (node/job/leases.ts). */
   private readonly leases = new JobLeases()
   /** Open units holding votes: a policy that weighs peers may accept them later, as credibility grows. */
   private readonly undecided = new Set<number>()
@@ -83,7 +90,7 @@ export class JobMachine {
         decisions.push(decision)
       }
     }
-    return decisions
+    return this.checked(decisions)
   }
 
   /**
@@ -109,10 +116,12 @@ export class JobMachine {
       else if (this.replicasWanted(unit) > 0) this.queue.addRetry(index)
       if (this.state !== 'running') break
     }
-    return decisions
+    return this.checked(decisions)
   }
 
-  handle(event: MachineEvent): Decision[] {
+  handle(event: MachineEvent): Decision[] { return this.checked(this.step(event)) }
+
+  private step(event: MachineEvent): Decision[] {
     switch (event.type) {
       case 'result': return this.onResult(event.lease, event.peer, event.group)
       case 'failure': return this.onFailure(event.lease, event.peer, event.kind, event.reason)
@@ -276,6 +285,46 @@ export class JobMachine {
       return this.failUnit(unit, `${unit.errors} errors, the last: ${reason}`)
     }
     return this.reopen(unit, reason)
+  }
+
+  /**
+   * Checks the machine's invariants and throws naming each one broken, as dask's
+   * validate_state does. Tests and the simulator call it (or set `validating`, which runs it
+   * after every step); it walks every unit, so a coordinator does not.
+   */
+  private checked(decisions: Decision[]): Decision[] {
+    if (this.validating) this.validate()
+    return decisions
+  }
+
+  validate(): void {
+    const broken: string[] = []
+    let accepted = 0
+    let failed = 0
+    for (const unit of this.units) {
+      const at = `unit ${unit.index}`
+      if (unit.accepted !== null) accepted++
+      if (unit.failed !== null) failed++
+      if (unit.accepted !== null && unit.failed !== null) broken.push(`${at} is both accepted and failed`)
+      if (unit.failed !== null && unit.active.size > 0) broken.push(`${at} failed but holds ${unit.active.size} leases`)
+      if (unit.accepted !== null && [...unit.active.values()].some((l) => !l.spot)) broken.push(`${at} is accepted but holds a lease that is no spot-check`)
+      for (const [id, lease] of unit.active) {
+        if (lease.unit !== unit.index) broken.push(`${at} holds lease ${id} of unit ${lease.unit}`)
+        if (this.leases.get(id)?.answered !== false) broken.push(`${at} holds lease ${id}, which was answered or never issued`)
+      }
+      if (new Set(unit.votes.map((v) => v.peer)).size !== unit.votes.length) broken.push(`${at} counts a peer's vote twice`)
+      if (isSettled(unit) && this.queue.has(unit.index)) broken.push(`${at} is settled but queued for replicas`)
+      if (this.undecided.has(unit.index) && (isSettled(unit) || unit.votes.length === 0)) broken.push(`${at} is undecided without open votes`)
+    }
+    for (const lease of this.leases.outNow()) {
+      if (this.units[lease.unit]?.active.get(lease.id) !== lease) broken.push(`lease ${lease.id} is out but its unit ${lease.unit} does not hold it`)
+    }
+    if (accepted !== this.acceptedCount) broken.push(`acceptedCount is ${this.acceptedCount}, ${accepted} units are accepted`)
+    if (this.policy.partial ? failed !== this.failedCount : this.failedCount !== 0) broken.push(`failedCount is ${this.failedCount}, ${failed} units failed`)
+    const settled = this.acceptedCount + this.failedCount
+    if (this.state === 'done' && settled !== this.units.length) broken.push(`the job is done with ${settled} of ${this.units.length} units settled`)
+    if (this.state === 'running' && settled === this.units.length && this.units.length > 0) broken.push('every unit is settled but the job still runs')
+    if (broken.length > 0) throw new Error(`job machine invariants broken: ${broken.join('; ')}`)
   }
 
   private reopen(unit: Unit, reason: string): Decision[] {

@@ -26,7 +26,7 @@ export interface JobPolicy {
   partial?: boolean
   /** Two keys on one host never count as independent replicas of a unit (off only where every peer shares a host, as on loopback). */
   distinctHosts?: boolean
-  /** Credibility-based acceptance instead of the fixed quorum (see credibility-acceptance.ts). */
+  /** Credibility-based acceptance instead of the fixed quorum (see node/trust/credibility-acceptance.ts). */
   trust?: TrustSpec
 }
 
@@ -94,6 +94,15 @@ export interface Explanation {
 }
 
 export interface Verdict { group: string; why?: Explanation }
+
+/** Why a unit was accepted, or where it stands: what `status JOB --unit N` and GET /api/jobs/:id/units/:n show. */
+export interface UnitReport {
+  job: string
+  unit: number
+  state: UnitState
+  why: Explanation | null
+  reason: string
+}
 
 export interface Acceptance {
   /** May this peer run units of the job at all (a blacklisted one may not)? */

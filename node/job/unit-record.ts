@@ -1,6 +1,6 @@
 /**
  * What the job machine keeps about one unit, and the questions it asks of it. Plain records and
- * pure functions, after dask's worker state: the machine (job-machine.ts) owns the transitions,
+ * pure functions, after dask's worker state: the machine (node/job/machine.ts) owns the transitions,
  * these only read. The unit's state is derived from the record, never stored beside it, so the
  * two cannot drift apart.
  */

@@ -11,6 +11,7 @@
  * lengths from the raw stream just before secret-stream does and ends the connection as soon as
  * a length above the limit arrives, so an oversized frame is refused before it is buffered.
  */
+import { SwarmgridError } from '../../base/errors.js'
 import type { SecretStream } from 'hyperswarm'
 import { LIMITS } from './wire.js'
 
@@ -26,8 +27,9 @@ export const MAX_FRAME = LIMITS.payload + 64 * 1024
 const CIPHER_OVERHEAD = 17
 const LENGTH_DONE = 0x1000000
 
-export class OversizedFrameError extends Error {
+export class OversizedFrameError extends SwarmgridError {
   override name = 'OversizedFrameError'
+  constructor(message: string) { super('OVERSIZED_FRAME', message) }
 }
 
 export function oversizedFrame(length: number, limit: number): OversizedFrameError {

@@ -3,11 +3,12 @@
  * not hold, units beyond what was offered. Thrown inside a channel's message handler, it ends
  * that one connection and counts as a strike against the peer (peer/ban-list.ts).
  */
-export class ProtocolViolation extends Error {
+import { SwarmgridError } from '../../base/errors.js'
+
+export class ProtocolViolation extends SwarmgridError {
   override name = 'ProtocolViolation'
-  readonly code = 'ERR_PROTOCOL_VIOLATION'
 }
 
 export function protocolViolation(reason: string): ProtocolViolation {
-  return new ProtocolViolation(`protocol violation: ${reason}`)
+  return new ProtocolViolation('PROTOCOL_VIOLATION', `protocol violation: ${reason}`)
 }

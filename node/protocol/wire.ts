@@ -1,8 +1,15 @@
 /**
+ * node/protocol/ — what crosses the network between two peers: the wire messages (this file), the channel that
+ * speaks them on one connection (channel.ts), the guard that bounds frames before and after hello
+ * (connection-guard.ts), the links the coordinator and the donor talk through, over the network or
+ * inside one peer (links.ts), and the signatures on assigns (signing.ts). It knows nothing of jobs
+ * beyond their messages.
+ *
  * The wire messages of the swarmgrid protocol: one compact-encoding codec per message, each
  * checking its bounds while it decodes, so that a malformed frame throws before any handler
  * sees it (protomux then destroys that one connection).
  */
+import { SwarmgridError } from '../../base/errors.js'
 import c from 'compact-encoding'
 import type { Encoding } from 'protomux'
 import { isPrintable, printable } from './printable.js'
@@ -67,7 +74,7 @@ export interface AssignMessage {
   units: AssignedUnit[]
   /** When the signature stops holding, in ms since the epoch (0 when unsigned). */
   expires: number
-  /** The submitter's key and its signature over the units (node/job-signing.ts), or empty. */
+  /** The submitter's key and its signature over the units (node/protocol/signing.ts), or empty. */
   signer: Uint8Array; signature: Uint8Array
 }
 export interface ProgressMessage { lease: number; fraction: number }
@@ -79,8 +86,9 @@ export interface CancelMessage { lease: number }
 /** Coordinator → donor: what became of the result given under this lease. */
 export interface VerdictMessage { lease: number; accepted: boolean }
 
-export class MalformedMessageError extends Error {
+export class MalformedMessageError extends SwarmgridError {
   override name = 'MalformedMessageError'
+  constructor(message: string) { super('MALFORMED_MESSAGE', message) }
 }
 
 export function malformed(what: string): MalformedMessageError {

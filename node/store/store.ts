@@ -1,4 +1,8 @@
 /**
+ * node/store/ — what a peer keeps on disk: this store, the shapes of its records (records.ts), the records written behind it (write-behind.ts), the
+ * log of leases out (lease-log.ts) and the data dir's other files: identity, token, running-peer
+ * note (data-dir.ts).
+ *
  * The peer's crash-safe store (lmdb) under --data: jobs, unit inputs, accepted outputs, job
  * results and peer reputation. lmdb lets the CLI read it while the owning peer writes it.
  */
@@ -6,60 +10,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
 import { WriteBehind } from './write-behind.js'
-import type { JobPolicy, JobState } from '../job/types.js'
-import type { Params } from '../../tasks/contract.js'
-import type { Explanation } from '../job/types.js'
-import type { UnitSizing } from '../job/types.js'
-
-export interface JobRecord {
-  id: string
-  task: string
-  taskVersion: number
-  params: Params
-  units: number
-  policy: JobPolicy
-  state: JobState
-  createdAt: number
-  finishedAt: number | null
-  error: string | null
-  /** Every result received, replicas included. */
-  results: number
-  accepted: number
-  /** Peers whose results lost a vote in this job. */
-  outvoted: string[]
-  /** Donors that would not run this job, and why (node/donor-policy.ts). */
-  refusals?: Array<{ peer: string; reason: string; at: number }>
-  /** How the units were sized, for a job submitted with --unit-seconds (node/unit-sizing.ts). */
-  sizing?: UnitSizing
-}
-
-export interface AcceptedOutput {
-  output: Uint8Array
-  digest: string
-  peers: string[]
-  at: number
-  /** Why it was accepted: the rule, the agreeing peers and their credibility (acceptance.ts). */
-  why?: Explanation
-}
-
-export interface Reputation {
-  key: string
-  host: string
-  validated: number
-  invalidated: number
-  errors: number
-  /** Results in a row that agreed with the accepted answer. */
-  consecutiveValid: number
-  lastSeen: number
-  /** Results that matched an answer accepted on credibility, beside another peer's (trust-ledger.ts). */
-  corroborated?: number
-  spotChecksPassed?: number
-  spotChecksFailed?: number
-  /** Why this peer gets no more work and its results weigh nothing; null while in good standing. */
-  blacklisted?: string | null
-  /** The job and unit whose accepted answer it contradicted, if that was why: overturning it reinstates the peer. */
-  blacklistedOn?: string | null
-}
+import type { AcceptedOutput, JobRecord, Reputation } from './records.js'
 
 type UnitKey = [string, number]
 
@@ -80,7 +31,7 @@ export class Store {
   private readonly accepted: Database<AcceptedOutput, UnitKey>
   private readonly results: Database<Uint8Array, string>
   private readonly peers: Database<Reputation, string>
-  /** Job records and reputations change with every result: they are written behind (write-behind.ts). */
+  /** Job records and reputations change with every result: they are written behind (node/store/write-behind.ts). */
   private readonly jobWrites: WriteBehind<JobRecord>
   private readonly reputationWrites: WriteBehind<Reputation>
   private readonly writeBehinds: Array<WriteBehind<any, any>> = []
@@ -136,7 +87,7 @@ export class Store {
 
   /**
    * Resolves once the output is on disk: only then may the verdict go out. `job` is the job's
-   * record with its counters as they now stand; it is written behind (write-behind.ts).
+   * record with its counters as they now stand; it is written behind (node/store/write-behind.ts).
    */
   async accept(job: JobRecord, unit: number, output: AcceptedOutput): Promise<void> {
     this.jobWrites.put(job.id, job)
@@ -173,7 +124,7 @@ export class Store {
     await this.accepted.remove([job.id, unit])
   }
 
-  /** Writes to `db` coalesced (write-behind.ts), flushed before the store closes. */
+  /** Writes to `db` coalesced (node/store/write-behind.ts), flushed before the store closes. */
   writeBehind<V, K extends Key = string>(db: Database<V, K>): WriteBehind<V, K> {
     const writes = new WriteBehind<V, K>(db)
     this.writeBehinds.push(writes)

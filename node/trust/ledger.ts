@@ -5,7 +5,7 @@
  * nothing in the simulator), so both run exactly the same rules.
  */
 import type { Decision } from '../job/types.js'
-import type { Reputation } from '../store/store.js'
+import type { Reputation } from '../store/records.js'
 
 export interface LedgerStorage {
   load(key: string): Reputation | undefined

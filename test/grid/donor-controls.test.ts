@@ -41,7 +41,7 @@ async function burnGrid(donation: NonNullable<Parameters<TestGrid['add']>[0]>['d
   const grid = await startTestGrid()
   const coordinator = await grid.add({ donate: false, tasksDir: burn })
   const donor = await grid.add({ coordinate: false, threads, tasksDir: burn, donation })
-  await until(() => coordinator.coordinator.donorCount() === 1, 20_000, 'the donor to connect')
+  await until(() => coordinator.parts.coordinator.donorCount() === 1, 20_000, 'the donor to connect')
   return { grid, coordinator, donor }
 }
 
@@ -117,7 +117,7 @@ test('--cpu-limit 50 holds the units\' CPU under 50% of the machine, second by s
   const { grid, coordinator, donor } = await burnGrid({ cpuLimitPct: 50 }, 2)
   try {
     const job = await coordinator.submit({ task: 'burn', params: { loops: 4000 }, units: 8, quorum: 1 })
-    const pool = donor.donorControls!.pool
+    const pool = donor.parts.controls!.pool
     await until(() => donor.donorStats()!.busy === 2, 10_000, 'both threads to run')
     await sleep(1000)
     const cores = 2
@@ -162,7 +162,7 @@ test('pause, finish-then-pause and resume from the control API and the CLI', asy
     const finishing = await client.post<DonorControlView>('/api/donor/finish')
     assert.equal([finishing.gate, finishing.state], ['drain', 'finishing'])
     const drained = Date.now()
-    await until(() => donor.donorControls!.view().state === 'paused', 15_000, 'the running unit to finish')
+    await until(() => donor.donorControls()!.view().state === 'paused', 15_000, 'the running unit to finish')
     const drainMs = Date.now() - drained
     const ranWhileFinishing = donor.donorStats()!.unitsRun
     assert.is(ranWhileFinishing, ranBefore + 1, 'the running unit finished; the queued one went back')

@@ -21,7 +21,7 @@ async function gridWith(donors: Options[], coordinatorOptions: Options = {}): Pr
   const coordinator = await grid.add({ donate: false, ...coordinatorOptions })
   const started = []
   for (const options of donors) started.push(await grid.add({ coordinate: false, ...options }))
-  await until(() => coordinator.coordinator.donorCount() === donors.length, 20_000, 'donors to connect')
+  await until(() => coordinator.parts.coordinator.donorCount() === donors.length, 20_000, 'donors to connect')
   return { grid, coordinator, donors: started }
 }
 
@@ -46,7 +46,7 @@ test('every accepted unit was agreed by two distinct donors', async () => {
     const job = await coordinator.submit({ task: 'primes', params: { to: 200_000 }, units: 8, quorum: 2 })
     await coordinator.wait(job.id)
     for (let unit = 0; unit < 8; unit++) {
-      const peers = coordinator.store.acceptedOutput(job.id, unit)!.peers
+      const peers = coordinator.parts.store.acceptedOutput(job.id, unit)!.peers
       assert.is(new Set(peers).size, 2, `unit ${unit} accepted on ${peers}`)
     }
   } finally {
@@ -63,8 +63,8 @@ test('a donor that returns wrong answers is outvoted and the answer stays exact'
     assert.is(done.state, 'done')
     assert.equal(done.result, { count: PRIMES_TO_3M })
     assert.ok(done.outvoted.includes(liar.key), 'the liar is listed as outvoted')
-    assert.ok((coordinator.store.reputation(liar.key)?.invalidated ?? 0) > 0, 'the liar lost votes in its reputation')
-    assert.is(coordinator.store.reputation(liar.key)?.validated ?? 0, 0)
+    assert.ok((coordinator.parts.store.reputation(liar.key)?.invalidated ?? 0) > 0, 'the liar lost votes in its reputation')
+    assert.is(coordinator.parts.store.reputation(liar.key)?.validated ?? 0, 0)
     const shown = coordinator.peers().find((p) => p.key === liar.key)
     assert.ok(shown?.outvoted, 'status shows the liar as outvoted')
   } finally {
@@ -78,10 +78,10 @@ test('a donor that disconnects mid-unit has its units reissued and the job compl
   try {
     const quitter = donors[0]
     let started = false
-    quitter.donor!.once('unit-start', () => { started = true })
+    quitter.parts.donor!.once('unit-start', () => { started = true })
     const job = await coordinator.submit({ task: 'slow', params: { ms: 300 }, units: 6, quorum: 2 })
     await until(() => started, 10_000, 'the quitter to start a unit')
-    await quitter.swarm.destroy()
+    await quitter.parts.swarm.destroy()
     const done = await within(coordinator.wait(job.id), 60_000, 'the job to end')
     assert.is(done.state, 'done')
     assert.equal(done.result, { sum: 0 + 1 + 4 + 9 + 16 + 25, units: 6 })
@@ -125,7 +125,7 @@ async function jobSurvives(attack: (conn: SecretStream) => void): Promise<void> 
     const done = await within(coordinator.wait(job.id), 60_000, 'the job to end')
     assert.is(done.state, 'done')
     assert.equal(done.result, { count: PRIMES_TO_3M })
-    assert.is(coordinator.coordinator.donorCount(), 2, 'the honest donors stay connected')
+    assert.is(coordinator.parts.coordinator.donorCount(), 2, 'the honest donors stay connected')
   } finally {
     await attacker.swarm.destroy()
     await grid.destroy()

@@ -17,7 +17,7 @@ async function poisonGrid(): Promise<{ grid: TestGrid; coordinator: Peer; donors
   const coordinator = await grid.add({ donate: false, tasksDir: POISON })
   const donors = []
   for (let i = 0; i < 3; i++) donors.push(await grid.add({ coordinate: false, tasksDir: POISON, memoryMb: 64 }))
-  await until(() => coordinator.coordinator.donorCount() === 3, 60_000, 'three donors to connect')
+  await until(() => coordinator.parts.coordinator.donorCount() === 3, 60_000, 'three donors to connect')
   return { grid, coordinator, donors }
 }
 
@@ -52,7 +52,7 @@ test('units that throw, hang past their deadline or run out of memory fail their
       assert.ok(stats.failed > 0, `donor ${donor.key.slice(0, 8)} reported failures`)
       assert.is(stats.busy, 0, 'no thread is left spinning')
     }
-    assert.is(coordinator.coordinator.donorCount(), 3, 'no donor was dropped for a poisoned unit')
+    assert.is(coordinator.parts.coordinator.donorCount(), 3, 'no donor was dropped for a poisoned unit')
   } finally {
     await grid.destroy()
   }

@@ -99,7 +99,7 @@ test('on a grid: a donor with --trust refuses an untrusted job, the submitter se
     const stranger = keyPair().publicKey.toString('hex')
     const picky = await grid.add({ coordinate: false, donation: { trust: [stranger] } })
     const trusting = await grid.add({ coordinate: false, donation: { trust: [coordinator.key] } })
-    await until(() => coordinator.coordinator.donorCount() === 2, 20_000, 'donors to connect')
+    await until(() => coordinator.parts.coordinator.donorCount() === 2, 20_000, 'donors to connect')
     const job = await coordinator.submit({ task: 'primes', params: { to: 200_000 }, units: 4, quorum: 1 })
     const done = await within(coordinator.wait(job.id), 30_000, 'the job to end')
     assert.is(done.state, 'done')
@@ -107,10 +107,10 @@ test('on a grid: a donor with --trust refuses an untrusted job, the submitter se
     assert.equal(done.refusals.map((r) => r.peer), [picky.key])
     assert.match(done.refusals[0].reason, /a key this donor does not trust/)
     assert.ok(coordinator.log.some((e) => e.kind === 'refused' && e.peer === picky.key), 'the coordinator logs the refusal')
-    assert.equal(coordinator.store.job(job.id)?.refusals?.map((r) => r.peer), [picky.key], 'status reads it from the store')
+    assert.equal(coordinator.parts.store.job(job.id)?.refusals?.map((r) => r.peer), [picky.key], 'status reads it from the store')
     assert.is(picky.donorStats()!.unitsRun, 0)
     assert.is(trusting.donorStats()!.unitsRun, 4)
-    assert.is(coordinator.store.reputation(picky.key)?.errors ?? 0, 0, 'a refusal is no error of the donor')
+    assert.is(coordinator.parts.store.reputation(picky.key)?.errors ?? 0, 0, 'a refusal is no error of the donor')
   } finally {
     await grid.destroy()
   }
@@ -120,9 +120,9 @@ test('on a grid: an unsigned job is refused and the submitter sees why', async (
   const grid = await startTestGrid()
   try {
     const coordinator = await grid.add({ donate: false })
-    coordinator.coordinator.signAssign = (msg) => msg
+    coordinator.parts.coordinator.signAssign = (msg) => msg
     const donor = await grid.add({ coordinate: false, donation: { trust: [coordinator.key] } })
-    await until(() => coordinator.coordinator.donorCount() === 1, 20_000, 'the donor to connect')
+    await until(() => coordinator.parts.coordinator.donorCount() === 1, 20_000, 'the donor to connect')
     const job = await coordinator.submit({ task: 'primes', params: { to: 1000 }, units: 2, quorum: 1 })
     await until(() => (coordinator.status(job.id)?.refusals.length ?? 0) > 0, 10_000, 'the refusal')
     const view = coordinator.status(job.id)!

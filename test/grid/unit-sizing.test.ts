@@ -123,8 +123,8 @@ test('--unit-seconds with --units, or out of range, is refused with what to pass
 test('jobs sized by --unit-seconds get units of about that long, and the exact answer', () => withGrid(async (grid) => {
   const coordinator = await grid.add({ donate: false })
   const donor = await grid.add({ coordinate: false, threads: 1 })
-  await until(() => coordinator.coordinator.donorCount() === 1, 20_000, 'the donor to connect')
-  const credit = () => coordinator.coordinator.credit.get(donor.key) ?? { cpuSeconds: 0, results: 0 }
+  await until(() => coordinator.parts.coordinator.donorCount() === 1, 20_000, 'the donor to connect')
+  const credit = () => coordinator.parts.coordinator.credit.get(donor.key) ?? { cpuSeconds: 0, results: 0 }
 
   const seen: Record<number, { units: number; meanMs: number }> = {}
   // 16 units, the default, would take about 66 ms each: off by 2.6x for the first, and the same count for both.
@@ -161,7 +161,7 @@ test('jobs sized by --unit-seconds get units of about that long, and the exact a
 
 test('a sized job whose parameters or pieces are bad is refused at submit, and nothing is stored', () => withGrid(async (grid) => {
   const peer = await grid.add({ donate: false, tasksDir: fixtureDir('poison') })
-  const jobs = () => peer.store.listJobs().length
+  const jobs = () => peer.parts.store.listJobs().length
   await rejects(peer.submit({ task: 'primes', params: { to: 1e6 }, units: 8, unitSeconds: 0.05 }), /not both/)
   await rejects(peer.submit({ task: 'primes', params: { to: 1e6 }, unitSeconds: 0 }), /at least 0\.01/)
   await rejects(peer.submit({ task: 'primes', params: { to: 'lots' }, unitSeconds: 0.05 }), /primes needs --param to=/)

@@ -3,7 +3,8 @@
  * sees of them (DonorLink): a test says exactly what each one sends, well-formed and lying.
  */
 import { rm } from 'node:fs/promises'
-import { Coordinator, type LogEntry } from '../../node/coordinator/coordinator.js'
+import { Coordinator } from '../../node/coordinator/coordinator.js'
+import type { LogEntry } from '../../base/log.js'
 import { Store } from '../../node/store/store.js'
 import { TaskRegistry } from '../../tasks/registry.js'
 import type { DonorLink } from '../../node/protocol/links.js'
@@ -50,7 +51,7 @@ export async function withCoordinator(tasksDir: string | undefined, body: (h: Ha
   const store = Store.open(dir)
   const registry = await TaskRegistry.load(tasksDir)
   const now = { ms: Date.now() }
-  const coordinator = new Coordinator(store, registry, () => now.ms)
+  const coordinator = new Coordinator(store, registry, { clock: () => now.ms })
   const violations: Harness['violations'] = []
   const log: LogEntry[] = []
   coordinator.on('violation', (link: DonorLink, reason: string) => violations.push({ link, reason }))

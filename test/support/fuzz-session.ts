@@ -78,7 +78,7 @@ export async function injected(target: Peer, Stream: StreamClass): Promise<{ min
   mine.on('error', () => {})
   theirs.on('error', () => {})
   await new Promise((resolve) => theirs.once('open', resolve))
-  target.swarm.emit('connection', theirs, { publicKey: theirs.remotePublicKey, topics: [], client: false, ban() {} })
+  target.parts.swarm.emit('connection', theirs, { publicKey: theirs.remotePublicKey, topics: [], client: false, ban() {} })
   return { mine, theirs }
 }
 

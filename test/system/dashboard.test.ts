@@ -21,7 +21,7 @@ async function gridWithDonors(donors: number): Promise<{ grid: TestGrid; coordin
   const coordinator = await grid.add({ donate: false, http: 0 })
   const started: Peer[] = []
   for (let i = 0; i < donors; i++) started.push(await grid.add({ coordinate: false }))
-  await until(() => coordinator.coordinator.donorCount() === donors, 20_000, 'donors to connect')
+  await until(() => coordinator.parts.coordinator.donorCount() === donors, 20_000, 'donors to connect')
   return { grid, coordinator, donors: started }
 }
 

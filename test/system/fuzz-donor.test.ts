@@ -33,7 +33,7 @@ test.before(async () => {
   grid = await startTestGrid()
   coordinator = await grid.add({ donate: false, tasksDir: SLOW })
   donor = await grid.add({ coordinate: false, tasksDir: SLOW })
-  await until(() => coordinator.coordinator.donorCount() === 1, 60_000, 'the donor to connect')
+  await until(() => coordinator.parts.coordinator.donorCount() === 1, 60_000, 'the donor to connect')
   node = grid.testnet.createNode()
 })
 

@@ -33,7 +33,7 @@ test.before(async () => {
   grid = await startTestGrid()
   coordinator = await grid.add({ donate: false, tasksDir: SLOW })
   honest = [await grid.add({ coordinate: false, tasksDir: SLOW }), await grid.add({ coordinate: false, tasksDir: SLOW })]
-  await until(() => coordinator.coordinator.donorCount() === 2, 60_000, 'the honest donors to connect')
+  await until(() => coordinator.parts.coordinator.donorCount() === 2, 60_000, 'the honest donors to connect')
   node = grid.testnet.createNode()
 })
 
@@ -61,7 +61,7 @@ test('20 000 frames, thousands of them random or mutated, from hostile peers whi
   const done = await within(coordinator.wait(job.id), 60_000, 'the job to end')
   assert.is(done.state, 'done', done.error ?? '')
   assert.equal(done.result, await calmRun(`${SLOW}/slow.mjs`, { ms: 0 }, 60))
-  assert.is(coordinator.coordinator.donorCount() >= 2, true)
+  assert.is(coordinator.parts.coordinator.donorCount() >= 2, true)
   for (const key of honestLinks) assert.equal(lostConnections(coordinator, key), [], `honest donor ${key.slice(0, 8)} kept its connection`)
 })
 
@@ -74,11 +74,11 @@ test('a peer that breaks the protocol three times is banned: the firewall refuse
     conn.write(Uint8Array.from([1, 200, 1, 2, 3]))
     assert.ok(await closedWithin(conn, 5000), `strike ${strike + 1} closed the connection`)
   }
-  await until(() => coordinator.bans.isBanned(offender), 5000, 'the ban')
+  await until(() => coordinator.parts.bans.isBanned(offender), 5000, 'the ban')
   assert.ok(coordinator.log.some((e) => e.kind === 'ban' && e.peer === offender), 'the ban is logged')
   const refused = await within(connectToCoordinator(keyPair), 15_000, 'a banned connection').then(() => false, () => true)
   assert.ok(refused, 'the banned key cannot connect')
-  assert.ok(coordinator.coordinator.donorCount() >= 2, 'the honest donors are still served')
+  assert.ok(coordinator.parts.coordinator.donorCount() >= 2, 'the honest donors are still served')
 })
 
 test('a frame announced larger than the limit is refused as soon as its length arrives, before it is buffered', async () => {

@@ -21,7 +21,9 @@ const LEASE_MS = 1000
 
 function machine(units: number, policy: Partial<JobPolicy> = {}, options: { counter?: LeaseCounter, accepted?: number[] } = {}): JobMachine {
   const full: JobPolicy = { quorum: 1, maxResults: 5, maxErrors: 3, leaseMs: LEASE_MS, ...policy }
-  return new JobMachine(units, full, options.counter ?? new LeaseCounter(), options.accepted ?? [])
+  const m = new JobMachine(units, full, options.counter ?? new LeaseCounter(), options.accepted ?? [])
+  m.validating = true
+  return m
 }
 
 function assign(m: JobMachine, peer: string, slots: number, now = 0): Assign[] {
@@ -576,6 +578,15 @@ test('a reopened unit is served before units never leased', () => {
   assert.is(a.unit, 0)
   assert.equal(types(failure(m, a, 'error')), ['reissue'])
   assert.equal(assign(m, B, 1).map((d) => d.unit), [0])
+})
+
+test('validate() names the invariant a machine breaks', () => {
+  const m = machine(2)
+  const [a] = assign(m, 'A', 1)
+  result(m, a, 'x', { peer: 'A' })
+  m.validate()
+  m.acceptedCount = 2
+  assert.throws(() => m.validate(), /acceptedCount is 2, 1 units are accepted/)
 })
 
 test.run()

@@ -17,6 +17,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
  * meet only in the peer.
  */
 export const LAYERS: string[][] = [
+  ['base'],
   ['worker/sandbox'],
   ['tasks'],
   ['node/protocol'],
@@ -28,14 +29,14 @@ export const LAYERS: string[][] = [
   ['node/control'],
   ['node/peer'],
   ['node/cli'],
-  ['index.ts'],
+  ['index.ts', 'machine.ts'],
   ['sim'],
   ['test/support'],
   ['bench'],
   ['test']
 ]
 
-const SOURCES = ['index.ts', 'node', 'tasks', 'worker', 'sim', 'bench', 'test']
+const SOURCES = ['index.ts', 'machine.ts', 'base', 'node', 'tasks', 'worker', 'sim', 'bench', 'test']
 
 function sourceFiles(path: string): string[] {
   const full = join(ROOT, path)

@@ -5,6 +5,7 @@
  * module and the host can tell that is what happened. Anything this reader does not know
  * (shared or 64-bit memory, GC types, imports beyond the sandbox's) is refused, not guessed.
  */
+import { SwarmgridError } from '../../base/errors.js'
 
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref'
 export interface FuncType { params: ValType[]; results: ValType[] }
@@ -15,8 +16,9 @@ export interface ModuleInfo {
   exports: Map<string, FuncType>
 }
 
-export class WasmRejectedError extends Error {
+export class WasmRejectedError extends SwarmgridError {
   override name = 'WasmRejectedError'
+  constructor(message: string) { super('WASM_REJECTED', message) }
 }
 
 export function rejected(why: string): WasmRejectedError {

@@ -8,7 +8,7 @@
  *   env.abort            (i32, i32, i32, i32) -> ()   AssemblyScript's abort: fails the unit
  *
  * No clock, no randomness, no files, no network. Time is capped by the donor, which ends the
- * thread when a unit runs past it (node/donor.ts); memory by the cap below.
+ * thread when a unit runs past it (node/donor/donor.ts); memory by the cap below.
  */
 import { createHash } from 'node:crypto'
 import { capModule, inspectModule, mib, rejected, type FuncType, type Limits, type ValType } from './wasm-binary.js'
