@@ -26,6 +26,9 @@ export const ERROR_CODES = {
   CONFLICT: { userFault: true, http: 409 },
   TOO_LARGE: { userFault: true, http: 413 },
   MALFORMED_MESSAGE: { userFault: false, http: 502 },
+  PROTOCOL_VIOLATION: { userFault: false, http: 502 },
+  VALUE_LIMIT: { userFault: false, http: 502 },
+  MALFORMED_VALUE: { userFault: false, http: 502 },
   OVERSIZED_FRAME: { userFault: false, http: 502 },
   NO_TOKEN: { userFault: false, http: 500 },
   STORE_WRITE_FAILED: { userFault: false, http: 507 }

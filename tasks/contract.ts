@@ -4,6 +4,8 @@
  */
 import { SwarmgridError } from '../base/errors.js'
 
+import type { ValueLimits } from './value-limits.js'
+
 export type Params = Record<string, unknown>
 
 export interface RunContext {
@@ -30,6 +32,12 @@ export interface TaskModule<Input = unknown, Output = unknown, Result = unknown>
   partial?: boolean
   /** Fuzzy agreement between two outputs of the same unit; default: identical canonical bytes. */
   equal?(a: Output, b: Output): boolean
+  /**
+   * How big one unit's output may be, in CBOR items, nesting and bytes (tasks/value-limits.ts);
+   * each field defaults to DEFAULT_OUTPUT_LIMITS. A donor reports a larger output as a failure
+   * of the unit, and a coordinator never decodes one.
+   */
+  outputLimits?: Partial<ValueLimits>
 }
 
 /** A parameter error a user can act on: the message says what to pass instead. */
@@ -38,9 +46,17 @@ export class ParamError extends SwarmgridError {
   constructor(message: string) { super('BAD_PARAM', message) }
 }
 
+/** The longest task name the wire carries; longer, and every peer would refuse the hello that names it. */
+export const MAX_TASK_NAME = 64
+
+/** A name the wire carries and a terminal shows as it is: 1 to 64 characters, none of them a control character. */
+export function isTaskName(name: unknown): name is string {
+  return typeof name === 'string' && name.length >= 1 && name.length <= MAX_TASK_NAME && !/[\u0000-\u001f\u007f-\u009f]/.test(name)
+}
+
 export function isTaskModule(value: unknown): value is TaskModule {
   const t = value as TaskModule | null
-  return !!t && typeof t.name === 'string' && Number.isInteger(t.version) &&
+  return !!t && isTaskName(t.name) && Number.isSafeInteger(t.version) && t.version >= 0 &&
     typeof t.split === 'function' && typeof t.run === 'function' && typeof t.merge === 'function' &&
     (t.equal === undefined || typeof t.equal === 'function')
 }

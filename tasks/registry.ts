@@ -7,7 +7,7 @@ import { SwarmgridError } from '../base/errors.js'
 import { readdir } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { isTaskModule, type TaskModule } from './contract.js'
+import { isTaskModule, isTaskName, MAX_TASK_NAME, type TaskModule } from './contract.js'
 import { builtinTaskByName } from './index.js'
 
 export class UnknownTaskError extends SwarmgridError {
@@ -29,8 +29,8 @@ function problems(value: unknown): string {
   if (value === null || typeof value !== 'object') return `its default export is a ${value === null ? 'null' : typeof value}, not an object`
   const t = value as Record<string, unknown>
   const wrong: string[] = []
-  if (typeof t.name !== 'string') wrong.push('name must be a string')
-  if (!Number.isInteger(t.version)) wrong.push('version must be an integer')
+  if (!isTaskName(t.name)) wrong.push(`name must be a string of 1 to ${MAX_TASK_NAME} characters, none of them a control character`)
+  if (!Number.isSafeInteger(t.version) || (t.version as number) < 0) wrong.push('version must be a whole number from 0')
   for (const fn of ['split', 'run', 'merge']) if (typeof t[fn] !== 'function') wrong.push(`${fn} must be a function`)
   if (t.equal !== undefined && typeof t.equal !== 'function') wrong.push('equal, when present, must be a function')
   return wrong.join('; ')

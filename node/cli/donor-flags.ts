@@ -22,7 +22,7 @@ export const DONOR_HELP = `  --cpu-limit PCT         units use at most PCT% of t
   --schedule WINDOWS      donate only then, local time: "22:00-07:00", "mon-fri 18:00-08:00" (repeatable)
   --paused                start paused; swarmgrid resume starts donating
   --nice N                priority of the units, 0 to 19 (start's default 19: your programs come first)
-  --trust KEY             run only jobs signed by this peer key (repeatable; default: any signed job)
+  --trust KEY             run only jobs signed by this peer key (repeatable; default: jobs their coordinator signed)
   --allow-tasks A,B       run only these task kinds (for example wasm,primes)
   --wasm-memory MB        memory cap of one wasm unit (default 256, at most 4096)
   --wasm-time SECONDS     time cap of one wasm unit (default 60)`

@@ -26,6 +26,7 @@ import { TrustKeeper } from '../trust/keeper.js'
 import { activeJob, countResults, type ActiveJob } from './active-job.js'
 import { LeaseRoutes } from './lease-routes.js'
 import { candidateOf } from './result-groups.js'
+import { limitsOf, ValueLimitError } from '../../tasks/value-limits.js'
 import { mergeOutputs } from './job-merge.js'
 import type { JobSpec } from './job-spec.js'
 import { describeSizing } from './unit-sizing.js'
@@ -33,6 +34,8 @@ import { takeIn } from './job-intake.js'
 import { DonorOffers, runsTask, threads, type Offer } from './donor-offers.js'
 import { assignsOf, byPeer } from './assign-batches.js'
 import type * as wire from '../protocol/wire.js'
+import { LIMITS } from '../protocol/wire.js'
+import { printable } from '../protocol/printable.js'
 
 
 const TICK_MS = 500
@@ -49,7 +52,7 @@ export interface CoordinatorOptions {
 type AssignDecision = Extract<Decision, { type: 'assign' }>
 
 /** What the handlers of one turn's decisions share: the write the verdicts wait for, and what to send at the end. */
-interface Turn { written: Promise<void>; reopened: boolean; assigns: AssignDecision[] }
+interface Turn { written: Promise<void>; reopened: boolean; assigns: AssignDecision[]; from?: DonorLink }
 
 type DecisionHandler<D extends Decision> = (job: ActiveJob, d: D, turn: Turn) => void | Promise<void>
 type DecisionHandlers = { [K in Decision['type']]: DecisionHandler<Extract<Decision, { type: K }>> }
@@ -162,38 +165,47 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   progress(link: DonorLink, msg: wire.ProgressMessage): void {
-    const lease = this.leases.get(msg.lease)
+    const lease = this.leases.held(link, msg.lease, 'progress')
     if (!lease) return
-    lease.job.progress.set(lease.unit, msg.fraction)
-    this.emit('progress', lease.job.record.id)
+    const { job, unit } = lease
+    if (job.machine.answeredBy(msg.lease) !== null || job.machine.unitState(unit) === 'accepted') return
+    job.progress.set(unit, msg.fraction)
+    this.emit('progress', job.record.id)
   }
 
   result(link: DonorLink, msg: wire.ResultMessage): void {
-    const lease = this.leases.route(link, msg.lease, 'result')
+    // Before anything is logged, credited, decoded or stored: only the lease's holder may answer it, once.
+    const lease = this.leases.held(link, msg.lease, 'result')
     if (!lease) return
     const { job, unit } = lease
     // A donor resends what a dying connection may have swallowed: the copy is not a second answer.
     if (this.leases.isResend(link, msg.lease, job.machine.answeredBy(msg.lease))) return
+    if (job.machine.answeredBy(msg.lease) !== null) return this.violation(link, `second result for lease ${msg.lease}`)
+    let group: string
+    try {
+      group = job.candidates.groupOf(unit, candidateOf(msg.output, limitsOf(job.task)), job.machine.unitState(unit) === 'accepted')
+    } catch (err) {
+      // Past the task's limits, an output is no answer the coordinator will read: the unit failed there.
+      if (err instanceof ValueLimitError) return this.failure(link, { lease: msg.lease, kind: 'error', reason: `output too large: ${err.message}` })
+      this.violation(link, `undecodable output for lease ${msg.lease}: ${(err as Error).message}`)
+      return
+    }
     if (this.leases.takeAdopted(msg.lease)) {
       this.log('late', `unit ${unit}: ${short(link.key)} delivers a result it kept while this coordinator was down`, job.record.id, link.key)
     }
     this.leases.answered(msg.lease)
+    this.donors.returned(link.key)
     this.credit.claim(job.record.id, unit, link.key, msg.cpuMs, msg.speed)
-    let group: string
-    try {
-      group = job.candidates.groupOf(unit, candidateOf(msg.output), job.machine.unitState(unit) === 'accepted')
-    } catch (err) {
-      this.violation(link, `undecodable output for lease ${msg.lease}: ${(err as Error).message}`)
-      return
-    }
-    void this.execute(job, job.machine.handle({ type: 'result', lease: msg.lease, peer: link.key, group, now: this.clock() }))
+    void this.execute(job, job.machine.handle({ type: 'result', lease: msg.lease, peer: link.key, group, now: this.clock() }), link)
+    this.dispatchTo(link)
   }
 
   failure(link: DonorLink, msg: wire.FailureMessage): void {
-    const lease = this.leases.route(link, msg.lease, 'failure')
+    const lease = this.leases.held(link, msg.lease, 'failure report')
     if (!lease) return
-    this.leases.answered(msg.lease)
     const { job } = lease
+    if (job.machine.answeredBy(msg.lease) !== null) return this.violation(link, `failure report for lease ${msg.lease}, which it answered already`)
+    this.leases.answered(msg.lease)
     if (msg.kind === 'refused') this.refused(job, link, msg.reason)
     else if (msg.kind !== 'handback') {
       this.log('failure', `unit ${lease.unit} failed on ${short(link.key)}: ${msg.kind}: ${msg.reason}`, job.record.id, link.key)
@@ -201,7 +213,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     }
     // A refusal is no error of the unit: it goes back to the others, never again to this donor.
     const kind = msg.kind === 'refused' ? 'handback' : msg.kind
-    void this.execute(job, job.machine.handle({ type: 'failure', lease: msg.lease, peer: link.key, kind, reason: msg.reason, now: this.clock() }))
+    void this.execute(job, job.machine.handle({ type: 'failure', lease: msg.lease, peer: link.key, kind, reason: msg.reason, now: this.clock() }), link)
+    this.dispatchTo(link)
   }
 
   /** A donor left: its leases go to others. */
@@ -230,14 +243,23 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     for (const offer of this.donors.all()) this.dispatch(offer)
   }
 
-  /** Leases units to a donor up to the slots it offered, oldest job first. */
+  /** A lease of this donor's closed: it may hold another, if it offered one. */
+  private dispatchTo(link: DonorLink): void {
+    const offer = this.donors.offerOf(link)
+    if (offer && offer.credit > 0) this.dispatch(offer)
+  }
+
+  /** Leases units to a donor up to the slots it offered and the units it may hold, oldest job first. */
   private dispatch(donor: Offer): void {
     const { link } = donor
     const now = this.clock()
+    let room = this.donors.holdLimit(link)
+    for (const job of this.jobs.values()) room -= job.machine.leasesOut(link.key)
     for (const job of this.jobs.values()) {
-      if (donor.credit <= 0) return
+      if (donor.credit <= 0 || room <= 0) return
       if (!job.machine.wantsWork() || !runsTask(link, job.record) || job.record.refusals?.some((r) => r.peer === link.key)) continue
-      const decisions = job.machine.assign({ key: link.key, host: link.host }, donor.credit, now)
+      const decisions = job.machine.assign({ key: link.key, host: link.host }, Math.min(donor.credit, room), now)
+      room -= decisions.length
       donor.credit -= decisions.length
       void this.execute(job, decisions)
     }
@@ -279,8 +301,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   /** Carries out a machine's decisions; a store write that fails stops the job, saying why, and never throws. */
-  private execute(job: ActiveJob, decisions: Decision[]): Promise<void> {
-    return this.carryOut(job, decisions).catch((err) => this.stopOnStoreFailure(job, err))
+  private execute(job: ActiveJob, decisions: Decision[], from?: DonorLink): Promise<void> {
+    return this.carryOut(job, decisions, from).catch((err) => this.stopOnStoreFailure(job, err))
   }
 
   /** A write the job depends on failed (a full disk): its leases are cancelled and it ends failed, with the cause. */
@@ -300,9 +322,13 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     }
   }
 
-  /** In order, one handler per decision type; an accepted output is on disk before its verdicts leave. */
-  private async carryOut(job: ActiveJob, decisions: Decision[]): Promise<void> {
-    const turn: Turn = { written: Promise.resolve(), reopened: false, assigns: [] }
+  /**
+   * In order, one handler per decision type; an accepted output is on disk before its verdicts
+   * leave. `from`: the link whose message the machine decided on, which a violation names even
+   * if that peer never asked for work.
+   */
+  private async carryOut(job: ActiveJob, decisions: Decision[], from?: DonorLink): Promise<void> {
+    const turn: Turn = { written: Promise.resolve(), reopened: false, assigns: [], from }
     const blacklisted = this.trust.observe(job.record.id, decisions, (key) => this.hostOf(key))
     if (blacklisted.length > 0) queueMicrotask(() => this.backtrack(blacklisted))
     for (const d of decisions) {
@@ -319,6 +345,11 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly handlers: DecisionHandlers = {
     'assign': (_job, d, turn) => { turn.assigns.push(d) },
     'cancel-lease': (_job, d) => { this.linkOf(d.peer)?.sendCancel({ lease: d.lease }) },
+    'lease-expired': (job, d) => {
+      // The ledger counts it against the donor's reputation (TrustKeeper.observe); what it may hold shrinks.
+      this.donors.missed(d.peer)
+      this.log('deadline', `unit ${d.unit}: ${short(d.peer)} let lease ${d.lease} expire without a word`, job.record.id, d.peer)
+    },
     'verdict': (job, d, turn) => {
       const link = this.linkOf(d.peer)
       // After every accept of this job so far, not only this turn's: a late replica's verdict must
@@ -350,8 +381,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     // A partial job may end on a failure while an accept of another batch is still being written.
     'job-done': async (job, _d, turn) => { await turn.written; await this.writing.get(job); await this.complete(job) },
     'job-failed': (job, d) => this.finish(job, { state: 'failed', error: d.reason }),
-    'violation': (_job, d) => {
-      const link = this.linkOf(d.peer)
+    'violation': (_job, d, turn) => {
+      const link = turn.from?.key === d.peer ? turn.from : this.linkOf(d.peer)
       if (link) this.violation(link, d.reason)
     }
   }
@@ -368,7 +399,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
         this.leases.open(d.lease, job, d.unit, d.peer)
         units.push({ lease: d.lease, unit: d.unit, input })
       }
-      const deadlineMs = Math.max(1, Math.min(...leased.map((d) => d.deadline)) - this.clock())
+      // A job stored by an earlier version may have a longer deadline than the wire carries.
+      const deadlineMs = Math.min(LIMITS.deadlineMs, Math.max(1, Math.min(...leased.map((d) => d.deadline)) - this.clock()))
       for (const msg of assignsOf(job.record, units, deadlineMs)) link.sendAssign(this.signAssign(msg))
     }
   }
@@ -451,7 +483,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private hostOf(key: string): string { return this.linkOf(key)?.host ?? this.store.reputation(key)?.host ?? 'unknown' }
 
   private log(kind: string, text: string, job?: string, peer?: string): void {
-    const entry: LogEntry = { at: this.clock(), kind, text, job, peer }
+    // Remote words are cleaned as they are decoded; this holds for any that come another way.
+    const entry: LogEntry = { at: this.clock(), kind, text: printable(text), job, peer }
     this.emit('log', entry)
   }
 }

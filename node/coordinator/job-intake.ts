@@ -9,6 +9,7 @@ import { encodeValue } from '../../tasks/values.js'
 import { resolveSpec, type JobSpec } from './job-spec.js'
 import type { JobRecord } from '../store/records.js'
 import { sizeUnits } from './unit-sizing.js'
+import { LIMITS } from '../protocol/wire.js'
 
 export interface Intake { task: TaskModule; record: JobRecord; inputs: Uint8Array[] }
 
@@ -61,6 +62,11 @@ export async function takeIn(spec: JobSpec, registry: TaskRegistry, options: Int
   const sized = unitSeconds === undefined ? null : await sizeUnits(task, params, unitSeconds, { tasksDir: registry.dir ?? null, signal: options.signal })
   const inputs = await encodeInputs(task.split(params, sized?.units ?? units), options.maxInputBytes ?? MAX_JOB_INPUT_BYTES)
   if (inputs.length === 0) throw new ParamError(`${task.name} made no units from these parameters`)
+  // A unit that cannot cross the wire would be sent, and fail to leave, on every connection.
+  const oversized = inputs.findIndex((input) => input.byteLength > LIMITS.payload)
+  if (oversized >= 0) {
+    throw new ParamError(`unit ${oversized} of this ${task.name} job is ${inputs[oversized].byteLength} bytes, more than the ${LIMITS.payload} a unit may carry; split it into more units`)
+  }
   const record: JobRecord = {
     id: randomBytes(8).toString('hex'), task: task.name, taskVersion: task.version, params,
     units: inputs.length, policy, state: 'running', createdAt: options.now, finishedAt: null,

@@ -5,7 +5,6 @@
  * gate to the donor and serves the control API routes the CLI and dashboard call.
  */
 import { EventEmitter } from 'node:events'
-import { availableParallelism } from 'node:os'
 import type { TaskRegistry } from '../../tasks/registry.js'
 import { DEFAULT_WASM_MEMORY_MB } from '../../tasks/wasm.js'
 import { measureSpeed } from '../../worker/speed.js'
@@ -13,6 +12,7 @@ import { CpuMeter, machineSource, ownProcessCpuMs, type CpuShares, type CpuSourc
 import { DonorGovernor, type Gate, type PauseReason } from './governor.js'
 import { DonorPolicy } from './policy.js'
 import { Donor } from './donor.js'
+import { donorThreads } from './threads.js'
 import { describeSchedule, parseSchedule, type ScheduleWindow } from './schedule.js'
 import { hottestCelsius, THERMAL_DIR } from './thermal.js'
 import type { LogEntry } from '../../base/log.js'
@@ -183,7 +183,7 @@ export interface DonationSetup {
 export function startDonation(setup: DonationSetup): { donor: Donor; controls: DonorControls } {
   const { options } = setup
   const { policy, schedule } = donationPolicy(options, setup.self)
-  const threads = Math.max(1, setup.threads ?? availableParallelism())
+  const threads = donorThreads(setup.threads)
   const pool = createUnitPool({ threads, memoryMb: setup.memoryMb, cpuLimitPct: options.cpuLimitPct, nice: options.nice })
   const donor = new Donor({
     threads, registry: setup.registry, memoryMb: setup.memoryMb, pool, policy, speed: measureSpeed(), nice: options.nice,

@@ -10,11 +10,12 @@
  * the network (batch-sizing.ts).
  */
 import { EventEmitter } from 'node:events'
-import { availableParallelism } from 'node:os'
 import type { TaskRegistry } from '../../tasks/registry.js'
 import { fromUnitError, type UnitOutcome, type UnitReporter } from '../../worker/messages.js'
 import type { CoordinatorLink, DonorSide } from '../protocol/links.js'
 import { LIMITS } from '../protocol/wire.js'
+import { protocolViolation } from '../protocol/violation.js'
+import { checkValue, limitsOf, ValueLimitError } from '../../tasks/value-limits.js'
 import type * as wire from '../protocol/wire.js'
 import { PendingResults } from './pending-results.js'
 import { createUnitPool, type UnitPool } from '../../worker/unit-pool.js'
@@ -22,6 +23,8 @@ import type { DonorPolicy } from './policy.js'
 import type { Gate } from './governor.js'
 import { BatchSizing } from './batch-sizing.js'
 import { failureOf, type HeldUnit } from './held-unit.js'
+import { Orphans } from './orphans.js'
+import { donorThreads } from './threads.js'
 
 /** Batches handed to the pool per thread: one running, one waiting, so a thread never idles between them. */
 const BATCHES_PER_THREAD = 2
@@ -60,6 +63,12 @@ interface Batch { units: HeldUnit[]; abort: AbortController }
 
 interface LinkState {
   offered: number
+  /**
+   * Slots offered on this link and not yet filled: what the coordinator may still assign. A
+   * withdrawn offer does not shrink it, since the coordinator may have leased against it
+   * before the withdrawal reached it; more units than this are a violation.
+   */
+  allowance: number
   /** Every unit held for this coordinator, waiting or in a batch. */
   held: Map<number, HeldUnit>
   /** Leases whose results went out on this link and have no verdict yet: only theirs count. */
@@ -75,7 +84,7 @@ export class Donor extends EventEmitter implements DonorSide {
   private readonly links = new Map<CoordinatorLink, LinkState>()
   private readonly stats = { unitsRun: 0, accepted: 0, rejected: 0, failed: 0 }
   /** Units still held for coordinators that went away, and the results they left behind. */
-  private readonly orphans = new Set<HeldUnit>()
+  private readonly orphans = new Orphans()
   readonly pending = new PendingResults()
   private readonly sizing: BatchSizing
   /** Units leased and not yet in a batch, oldest first. */
@@ -86,7 +95,7 @@ export class Donor extends EventEmitter implements DonorSide {
 
   constructor(private readonly options: DonorOptions) {
     super()
-    this.threads = Math.max(1, options.threads ?? availableParallelism())
+    this.threads = donorThreads(options.threads)
     this.pool = options.pool ?? createUnitPool({ threads: this.threads, memoryMb: options.memoryMb })
     this.sizing = new BatchSizing(this.threads)
   }
@@ -94,7 +103,7 @@ export class Donor extends EventEmitter implements DonorSide {
   /** A coordinator is reachable: offer it what this donor can take. */
   attach(link: CoordinatorLink): void {
     if (this.stopping || this.links.has(link)) return
-    this.links.set(link, { offered: 0, held: new Map(), awaitingVerdict: new Set() })
+    this.links.set(link, { offered: 0, allowance: 0, held: new Map(), awaitingVerdict: new Set() })
     this.offer(link)
     const kept = this.pending.take(link.key)
     if (kept.length > 0) this.send(link, kept)
@@ -114,11 +123,16 @@ export class Donor extends EventEmitter implements DonorSide {
   assign(link: CoordinatorLink, msg: wire.AssignMessage): void {
     const state = this.links.get(link)
     if (!state) return
+    // Checked before anything is kept: a coordinator that sends more than was asked for gains nothing by it.
+    if (msg.units.length > state.allowance) {
+      throw protocolViolation(`${msg.units.length} units assigned where ${state.allowance} slots were open`)
+    }
     const leases = new Set<number>()
     for (const { lease } of msg.units) {
-      if (state.held.has(lease) || leases.has(lease)) throw new Error(`lease ${lease} assigned twice`)
+      if (state.held.has(lease) || leases.has(lease)) throw protocolViolation(`lease ${lease} assigned twice`)
       leases.add(lease)
     }
+    state.allowance -= msg.units.length
     state.offered = Math.max(0, state.offered - msg.units.length)
     const failAll = (kind: wire.FailureKind, reason: string) => {
       for (const { lease } of msg.units) link.sendFailure({ lease, kind, reason })
@@ -127,7 +141,7 @@ export class Donor extends EventEmitter implements DonorSide {
     if (this.stopping || !task || task.version !== msg.taskVersion) {
       return failAll(this.stopping ? 'handback' : 'error', this.stopping ? 'donor is stopping' : `task ${msg.task} v${msg.taskVersion} is not installed here`)
     }
-    const refusal = this.options.policy?.refusal(msg)
+    const refusal = this.options.policy?.refusal(msg, link.key)
     if (refusal) {
       failAll('refused', refusal)
       this.emit('refused', msg, refusal)
@@ -147,8 +161,7 @@ export class Donor extends EventEmitter implements DonorSide {
   }
 
   cancel(link: CoordinatorLink, msg: wire.CancelMessage): void {
-    const held = this.links.get(link)?.held.get(msg.lease) ??
-      [...this.orphans].find((o) => o.link.key === link.key && o.lease === msg.lease)
+    const held = this.links.get(link)?.held.get(msg.lease) ?? this.orphans.find(link.key, msg.lease)
     if (held) this.stop(held, 'cancelled')
   }
 
@@ -182,7 +195,7 @@ export class Donor extends EventEmitter implements DonorSide {
       state.offered = 0
       for (const held of state.held.values()) if (gate === 'closed' || !held.started) this.stop(held, 'handback')
     }
-    if (gate === 'closed') for (const held of this.orphans) this.stop(held, 'cancelled')
+    if (gate === 'closed') for (const held of this.orphans.all()) this.stop(held, 'cancelled')
   }
 
   /** Hands every unit in flight back to its coordinator, then ends the threads. */
@@ -191,7 +204,7 @@ export class Donor extends EventEmitter implements DonorSide {
     for (const state of this.links.values()) {
       for (const held of state.held.values()) this.stop(held, 'handback')
     }
-    for (const held of this.orphans) this.stop(held, 'cancelled')
+    for (const held of this.orphans.all()) this.stop(held, 'cancelled')
     this.links.clear()
     await this.pool.destroy()
   }
@@ -247,10 +260,11 @@ export class Donor extends EventEmitter implements DonorSide {
       // of a batch has the same limit; a batch that runs past it is run again unit by unit.
       started: () => {
         for (const held of batch.units) held.started = true
+        // Node fires a timer of 2^31 ms or more at once: the wire's 7 days are below that, but a local link skips the wire.
         deadline ??= setTimeout(() => {
           if (batch.units.length === 1) this.stop(first, 'deadline')
           else batch.abort.abort()
-        }, first.limitMs)
+        }, Math.min(first.limitMs, LIMITS.deadlineMs))
       }
     }
     for (const held of batch.units) this.emit('unit-start', held)
@@ -279,6 +293,9 @@ export class Donor extends EventEmitter implements DonorSide {
       const outcome = outcomes[index]
       if (held.stopped) {
         this.report(held, new Error(held.stopped))
+      } else if (outcome?.ok && !this.fits(held, outcome.output)) {
+        // Sent anyway it would break the frame, or be refused by the coordinator, on every resend.
+        this.stats.unitsRun++
       } else if (outcome?.ok) {
         this.stats.unitsRun++
         this.sizing.record(held.job, outcome.runMs)
@@ -314,6 +331,20 @@ export class Donor extends EventEmitter implements DonorSide {
     }
     this.waiting.unshift(...retried)
     this.reoffer(batch)
+  }
+
+  /** Whether an output is within its task's limits and the wire's; if not, the unit is reported failed for it. */
+  private fits(held: HeldUnit, output: Uint8Array): boolean {
+    try {
+      const limits = limitsOf(this.options.registry.get(held.task))
+      checkValue(output, { ...limits, bytes: Math.min(limits.bytes, LIMITS.payload) })
+      return true
+    } catch (err) {
+      this.stats.failed++
+      const why = err instanceof ValueLimitError ? 'output too large' : 'output unreadable'
+      held.link.sendFailure({ lease: held.lease, kind: 'error', reason: `${why}: ${(err as Error).message}` })
+      return false
+    }
   }
 
   private report(held: HeldUnit, err: Error): void {
@@ -377,6 +408,7 @@ export class Donor extends EventEmitter implements DonorSide {
     const slots = Math.min(LIMITS.slots, this.sizing.held(state.latestJob) - state.offered - state.held.size)
     if (slots <= 0) return
     state.offered += slots
+    state.allowance += slots
     link.sendWant({ slots })
   }
 }

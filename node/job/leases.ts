@@ -10,19 +10,30 @@ export class JobLeases {
   private readonly issued = new Map<number, Lease & { answered: boolean }>()
   /** Leases out now, so that ticks and departures look at those and not at every unit. */
   private readonly live = new Map<number, Lease>()
+  /** How many of the live leases each peer holds, so a coordinator can bound what one donor holds. */
+  private readonly livePerPeer = new Map<string, number>()
 
   open(unit: Unit, lease: Lease): void {
     leasedTo(unit).set(lease.id, lease)
     this.live.set(lease.id, lease)
+    this.livePerPeer.set(lease.peer, (this.livePerPeer.get(lease.peer) ?? 0) + 1)
     // Spelt out rather than spread: the simulator makes millions of these, and a spread is slow.
     this.issued.set(lease.id, { id: lease.id, unit: lease.unit, peer: lease.peer, deadline: lease.deadline, host: lease.host, spot: lease.spot, answered: false })
   }
 
   /** Takes the lease off the unit and out of the live ones; false when the unit no longer held it. */
   close(unit: Unit, id: number): boolean {
-    this.live.delete(id)
+    const lease = this.live.get(id)
+    if (lease && this.live.delete(id)) {
+      const left = (this.livePerPeer.get(lease.peer) ?? 1) - 1
+      if (left > 0) this.livePerPeer.set(lease.peer, left)
+      else this.livePerPeer.delete(lease.peer)
+    }
     return unit.active.delete(id)
   }
+
+  /** Live leases this peer holds. */
+  outWith(peer: string): number { return this.livePerPeer.get(peer) ?? 0 }
 
   /** A lease of an earlier run: known, so its result may count, but not live (see JobMachine.adopt). */
   adopt(id: number, unit: number, peer: string): void {

@@ -148,6 +148,12 @@ export class JobMachine {
     return lease?.answered ? lease.peer : null
   }
 
+  /** The key of the peer a lease was issued to, or null when this job never issued it. */
+  holderOf(id: number): string | null { return this.leases.get(id)?.peer ?? null }
+
+  /** Leases of this job out now with this peer. */
+  leasesOut(peer: string): number { return this.leases.outWith(peer) }
+
   /** Whether a lease id was issued by this job: the coordinator routes messages with it. */
   owns(lease: number): boolean { return this.leases.has(lease) }
 
@@ -226,7 +232,11 @@ export class JobMachine {
     }
     lease.answered = true
     const unit = this.units[lease.unit]
-    if (!this.leases.close(unit, leaseId) || isSettled(unit)) return []
+    const live = this.leases.close(unit, leaseId)
+    if (isSettled(unit) || this.state !== 'running') return []
+    // The donor's own word that the unit ran out of time (or broke) counts against the unit even
+    // after the lease expired: else a unit no donor can finish would go round for ever.
+    if (!live) return kind === 'handback' ? [] : this.countError(unit, `${kind}: ${reason}`)
     if (kind === 'handback') {
       unit.tried.delete(peer)
       return this.reopen(unit, 'handed back')
@@ -253,11 +263,11 @@ export class JobMachine {
       if (lease.deadline > now) continue
       const unit = this.units[lease.unit]
       this.leases.close(unit, lease.id)
-      decisions.push({ type: 'cancel-lease', lease: lease.id, unit: unit.index, peer: lease.peer })
-      // A spot-check of an accepted unit that times out costs the unit nothing.
-      if (isSettled(unit)) continue
-      decisions.push(...this.countError(unit, `deadline passed on ${lease.peer.slice(0, 8)}`))
-      if (this.state !== 'running') return decisions
+      // Silence is the donor's fault, not the unit's: hoarders must not be able to fail a job. The
+      // lease is not cancelled, as in BOINC: a late result still counts, and an honest donor's own
+      // report that the unit ran out of time counts against the unit (onFailure).
+      decisions.push({ type: 'lease-expired', lease: lease.id, unit: unit.index, peer: lease.peer })
+      decisions.push(...this.reopen(unit, `deadline passed on ${lease.peer.slice(0, 8)}`))
     }
     return decisions
   }

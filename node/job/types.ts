@@ -14,7 +14,11 @@ export interface JobPolicy {
   quorum: number
   /** Results a unit may gather without reaching a quorum before it fails. */
   maxResults: number
-  /** Errors and missed deadlines a unit may suffer before it fails (BOINC's max_error_results). */
+  /**
+   * Errors a unit may suffer before it fails (BOINC's max_error_results): failures its donors
+   * report, a timeout reported after its lease expired included. A lease that expires in
+   * silence is the donor's fault, not the unit's, and counts against the donor only.
+   */
   maxErrors: number
   /** How long a donor holds a lease before the unit is handed to someone else. */
   leaseMs: number
@@ -38,6 +42,8 @@ export type MachineEvent =
 export type Decision =
   | { type: 'assign'; lease: number; unit: number; peer: string; deadline: number }
   | { type: 'cancel-lease'; lease: number; unit: number; peer: string }
+  /** A donor let a lease run past its deadline without a word: that counts against the donor, not the unit; the lease is not cancelled. */
+  | { type: 'lease-expired'; lease: number; unit: number; peer: string }
   | { type: 'verdict'; lease: number; peer: string; accepted: boolean }
   | { type: 'accept'; unit: number; group: string; agreeing: string[]; outvoted: string[]; why?: Explanation }
   | { type: 'spot-check'; lease: number; unit: number; peer: string; passed: boolean }

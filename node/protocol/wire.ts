@@ -12,18 +12,22 @@
 import { SwarmgridError } from '../../base/errors.js'
 import c from 'compact-encoding'
 import type { Encoding } from 'protomux'
+import { isPrintable, printable } from './printable.js'
+import { MAX_VALUE_BYTES } from '../../tasks/value-limits.js'
+import { MAX_TASK_NAME } from '../../tasks/contract.js'
 export type { Encoding }
 
 export const PROTOCOL = 'swarmgrid/1'
 /**
  * 2: assign carries the submitter's signature, result its CPU time and the donor's speed, failure may be 'refused'.
  * 3: assign carries a batch of units of one job under one signature.
+ * 4: the signature binds the coordinator's key and an expiry (assign carries `expires`); names and ids hold no control characters.
  */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 
 /** Limits that no honest peer comes near; past them a frame is malformed. */
 export const LIMITS = {
-  taskName: 64,
+  taskName: MAX_TASK_NAME,
   taskKinds: 64,
   jobId: 64,
   reason: 1024,
@@ -31,8 +35,16 @@ export const LIMITS = {
   /** Units in one assign: a donor never has more slots than this open at once. */
   unitsPerAssign: 4096,
   threads: 1024,
+  /**
+   * Units a donor may hold per thread it declared, offered and leased together: what an honest
+   * donor holds ahead for the shortest units (donor/batch-sizing.ts). A coordinator grants it
+   * only to a donor whose results have been coming back (coordinator/donor-offers.ts).
+   */
+  heldPerThread: 2048,
+  /** What a donor holds per thread before it has shown anything: one unit running, one waiting. */
+  heldPerThreadAtFirst: 2,
   /** Unit inputs and outputs: a frame is at most 16 MiB (secret-stream's 3-byte length). */
-  payload: 15 * 1024 * 1024,
+  payload: MAX_VALUE_BYTES,
   deadlineMs: 7 * 24 * 3600 * 1000,
   /** A donor's benchmark score, 1000 being the reference machine. */
   speed: 1_000_000
@@ -60,6 +72,8 @@ export interface AssignedUnit { lease: number; unit: number; input: Uint8Array }
 export interface AssignMessage {
   job: string; task: string; taskVersion: number; deadlineMs: number
   units: AssignedUnit[]
+  /** When the signature stops holding, in ms since the epoch (0 when unsigned). */
+  expires: number
   /** The submitter's key and its signature over the units (node/protocol/signing.ts), or empty. */
   signer: Uint8Array; signature: Uint8Array
 }
@@ -111,8 +125,15 @@ function bounded<T>(enc: Encoding<T>, what: string, ok: (value: T) => boolean): 
   }
 }
 
+/** A name or id: control characters in it are malformed, since it is logged and shown as it is. */
 function boundedString(what: string, max: number): Encoding<string> {
-  return bounded<string>(c.string, what, (s) => s.length <= max)
+  return bounded<string>(c.string, what, (s) => s.length <= max && isPrintable(s))
+}
+
+/** Free text (a failure's reason): its control characters become spaces as it is decoded. */
+function boundedText(what: string, max: number): Encoding<string> {
+  const text = bounded<string>(c.string, what, (s) => s.length <= max)
+  return { ...text, decode: (state) => printable(text.decode(state)) }
 }
 
 /** Reads the length prefix first so an oversized array is refused before it is decoded. */
@@ -158,6 +179,7 @@ export const assign = struct<AssignMessage>({
   taskVersion: uint,
   deadlineMs: bounded(uint, 'deadline', (n) => n > 0 && n <= LIMITS.deadlineMs),
   units: boundedArray(assignedUnit, 'assigned units', LIMITS.unitsPerAssign),
+  expires: uint,
   signer,
   signature
 }, (m) => {
@@ -186,7 +208,7 @@ const failureKind: Encoding<FailureKind> = {
   }
 }
 
-export const failure = struct<FailureMessage>({ lease, kind: failureKind, reason: boundedString('reason', LIMITS.reason) })
+export const failure = struct<FailureMessage>({ lease, kind: failureKind, reason: boundedText('reason', LIMITS.reason) })
 export const cancel = struct<CancelMessage>({ lease })
 export const verdict = struct<VerdictMessage>({ lease, accepted: c.bool as Encoding<boolean> })
 

@@ -41,7 +41,7 @@ function message(random: Random, type: number): unknown {
     case 1: return { slots: random.pick([0, 1, 4, wire.LIMITS.slots, wire.LIMITS.slots + 1]) }
     case 2: return { job: random.string(wire.LIMITS.jobId), task: random.string(wire.LIMITS.taskName), taskVersion: random.int(3),
       deadlineMs: random.uint(), units: Array.from({ length: random.pick([0, 1, 3]) }, () => ({ lease: random.uint(), unit: random.uint(), input: payload() })),
-      signer: random.bytes(random.pick([0, 32, 31])), signature: random.bytes(random.pick([0, 64])) }
+      expires: random.uint(), signer: random.bytes(random.pick([0, 32, 31])), signature: random.bytes(random.pick([0, 64])) }
     case 3: return { lease, fraction: random.pick([0, 0.5, 1, 1.5, -1, Number.NaN]) }
     case 4: return { lease, runMs: random.uint(), output: payload(), cpuMs: random.uint(), speed: random.uint() }
     case 5: return { lease, kind: random.pick(['error', 'timeout', 'memory', 'handback']), reason: random.string(wire.LIMITS.reason) }
@@ -104,8 +104,11 @@ function header(channel: number, type: number): Uint8Array {
   return concat(c.encode(c.uint, channel), c.encode(c.uint, type))
 }
 
-/** Message types a peer must take from anyone without closing the connection, by the role it plays. */
-export const HARMLESS_TO_COORDINATOR: readonly number[] = [1, 3]
+/**
+ * Message types a peer must take from anyone without closing the connection, by the role it
+ * plays. Progress is not among them: a coordinator takes it only for a lease the sender holds.
+ */
+export const HARMLESS_TO_COORDINATOR: readonly number[] = [1]
 export const HARMLESS_TO_DONOR: readonly number[] = [6, 7]
 
 /** A well-formed message of a harmless type, its lease drawn at random. */

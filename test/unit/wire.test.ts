@@ -47,7 +47,7 @@ const sampleHello: HelloMessage = {
 const sampleAssign: AssignMessage = {
   job: '0123456789abcdef', task: 'primes', taskVersion: 1, deadlineMs: 5 * 60 * 1000,
   units: [{ lease: 70_000, unit: 12_345, input: allBytes() }, { lease: 70_001, unit: 12_346, input: Uint8Array.of(1, 2) }],
-  signer: new Uint8Array(32).fill(7), signature: new Uint8Array(64).fill(9)
+  expires: 1_800_000_000_000, signer: new Uint8Array(32).fill(7), signature: new Uint8Array(64).fill(9)
 }
 
 /** One valid message of each codec, for the truncation and fuzz tests. */
@@ -271,7 +271,7 @@ const inBounds = new Map<Encoding<any>, (m: any) => boolean>([
     Array.isArray(m.tasks) && m.tasks.length <= LIMITS.taskKinds &&
     m.tasks.every((t: any) => hasKeys(t, ['name', 'version']) && isString(t.name, LIMITS.taskName) && isUint(t.version))],
   [want, (m) => hasKeys(m, ['slots']) && isUint(m.slots) && m.slots <= LIMITS.slots],
-  [assign, (m) => hasKeys(m, ['job', 'task', 'taskVersion', 'deadlineMs', 'units', 'signer', 'signature']) &&
+  [assign, (m) => hasKeys(m, ['job', 'task', 'taskVersion', 'deadlineMs', 'units', 'expires', 'signer', 'signature']) && isUint(m.expires) &&
     isString(m.job, LIMITS.jobId) && isString(m.task, LIMITS.taskName) && isUint(m.taskVersion) &&
     isUint(m.deadlineMs) && m.deadlineMs > 0 && m.deadlineMs <= LIMITS.deadlineMs &&
     Array.isArray(m.units) && m.units.length > 0 && m.units.length <= LIMITS.unitsPerAssign &&
