@@ -4,7 +4,7 @@
  * test's own); --cpu-limit holds the CPU its units use; pause, finish-then-pause and resume
  * from the control API and the CLI.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'

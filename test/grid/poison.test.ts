@@ -3,7 +3,7 @@
  * thread and reported; after max-errors (3) such failures its job fails and says why, while the
  * same donors go on serving other jobs.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { startTestGrid, until, within, type TestGrid } from '../support/helpers.js'
 import { fixtureDir } from '../support/process-grid.js'

@@ -5,7 +5,7 @@
  */
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { Background, runCli as run, startTestGrid, tempDir, until, type TestGrid } from '../support/helpers.js'
 import { fixtureDir } from '../support/process-grid.js'

@@ -44,6 +44,18 @@ export async function startTestGrid(): Promise<TestGrid> {
   return grid
 }
 
+type PeerOptionsOnGrid = Parameters<TestGrid['add']>[0]
+
+/** A grid with a coordinator that does not donate and one donor (that does not coordinate) per entry of `donors`, all connected. */
+export async function gridWith(donors: PeerOptionsOnGrid[], coordinatorOptions: PeerOptionsOnGrid = {}): Promise<{ grid: TestGrid; coordinator: Peer; donors: Peer[] }> {
+  const grid = await startTestGrid()
+  const coordinator = await grid.add({ donate: false, ...coordinatorOptions })
+  const started = []
+  for (const options of donors) started.push(await grid.add({ coordinate: false, ...options }))
+  await until(() => coordinator.coordinator.donorCount() === donors.length, 20_000, 'donors to connect')
+  return { grid, coordinator, donors: started }
+}
+
 /** Resolves when `check` holds, polling; rejects after `ms`. */
 export async function until(check: () => boolean, ms = 20_000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms

@@ -2,7 +2,7 @@
  * Donor churn with real processes: donors killed with SIGKILL mid-unit, a donor stopped with
  * SIGSTOP (alive, connection open, silent), donors stopped politely; the answer stays exact.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'

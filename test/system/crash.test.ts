@@ -3,7 +3,7 @@
  * stays accepted (never recomputed), what was in flight is reissued, results its donors kept
  * while it was down are delivered and counted, and the answer is the calm run's.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { join } from 'node:path'
 import { ProcessGrid, calmRun, fixtureDir } from '../support/process-grid.js'

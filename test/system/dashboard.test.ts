@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import { request } from 'node:http'
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { chromium, type Browser } from 'playwright-core'
 import { startTestGrid, until, type TestGrid } from '../support/helpers.js'

@@ -4,7 +4,7 @@
  * costs its connection, verdicts on results the donor never gave count for nothing, the donor
  * keeps its honest coordinator throughout, and the job's answer is exact.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import HyperDHT from 'hyperdht'
 import { startTestGrid, until, within, type TestGrid } from '../support/helpers.js'

@@ -4,7 +4,7 @@
  * a frame announced larger than the limit refused before it is buffered. The job's answer is
  * checked exactly afterwards, and the honest donors must never lose their connections.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import HyperDHT from 'hyperdht'
 import { startTestGrid, until, within, type TestGrid } from '../support/helpers.js'

@@ -3,7 +3,7 @@
  * coordinator packs assigns into frames, and a real donor with a real thread pool that runs a
  * batch, isolates a unit that throws, and finds the one unit that hangs by running each alone.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { BatchSizing, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../../node/donor/batch-sizing.js'
 import { frameSized } from '../../node/coordinator/assign-batches.js'

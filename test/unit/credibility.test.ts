@@ -3,7 +3,7 @@
  * through the real JobMachine, spot-checks, blacklisting and backtracking, the host rule,
  * BOINC's adaptive replication, the ledger in the store, and a small run of the simulator.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
 import { JobMachine } from '../../node/job/machine.js'

@@ -1,5 +1,5 @@
 /** The parts that keep a grid whole, without sockets: kept results, bans, the lease log, adopted leases, partial jobs. */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
 import { tempDir } from '../support/helpers.js'
