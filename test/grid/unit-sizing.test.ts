@@ -7,7 +7,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
-import { Background, runCli as run, startTestGrid, tempDir, until, type TestGrid } from '../support/helpers.js'
+import { Background, runCli as run, startTestGrid, tempDir, until, within, type TestGrid } from '../support/helpers.js'
 import { fixtureDir } from '../support/process-grid.js'
 import { budgetFor, chooseUnits, fitCost, measurePieces, sampleOrder, MAX_SIZED_UNITS, type Cost } from '../../node/coordinator/unit-sizing.js'
 import { resolveSpec, type JobSpec } from '../../node/coordinator/job-spec.js'
@@ -131,7 +131,7 @@ test('jobs sized by --unit-seconds get units of about that long, and the exact a
   for (const seconds of [0.025, 0.1]) {
     const before = credit()
     const submitted = await coordinator.submit({ task: 'primes', params: RANGE, unitSeconds: seconds, quorum: 1 })
-    const done = await coordinator.wait(submitted.id)
+    const done = await within(coordinator.wait(submitted.id), 60_000, 'the sized job to end')
     assert.is(done.state, 'done', done.error ?? '')
     assert.equal(done.result, { count: RANGE_COUNT })
     const after = credit()

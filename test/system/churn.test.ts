@@ -70,7 +70,8 @@ test('SIGTERM and SIGINT: a donor hands back its unit, a coordinator or submit c
     await grid.donorsOffered('c', 2)
 
     const job = await grid.submit('c', { task: 'slow', params: { ms: 1500 }, units: 4, quorum: 2, deadline: DEADLINE_S })
-    await new Promise((resolve) => setTimeout(resolve, 700))
+    // Stopped while it holds units it has begun: their progress has reached the coordinator.
+    await grid.wait('c', job.id, 20_000, { until: (view) => view.progress > 0 })
     let started = Date.now()
     assert.is(await grid.peers.get('d1')!.stop('SIGTERM'), 0)
     assert.ok(Date.now() - started < 5000, `the donor took ${Date.now() - started} ms to stop`)

@@ -74,7 +74,8 @@ test('donors keep the results they finish while their coordinator is down, and d
     await grid.donorsOffered('c', 2)
     // Two units of 3 s: each donor takes both (a thread and a prefetch slot), so one runs after the other.
     const job = await grid.submit('c', { task: 'slow', params: { ms: 3000 }, units: 2, quorum: 2, deadline: 120 })
-    await new Promise((resolve) => setTimeout(resolve, 1000))
+    // Killed once the donors are at work on their first units (their progress reached it).
+    await grid.wait('c', job.id, 20_000, { until: (view) => view.progress > 0 })
     await grid.peers.get('c')!.stop('SIGKILL')
     // Down long enough for the units in flight to finish, and for the donors to notice it is gone.
     await new Promise((resolve) => setTimeout(resolve, 7000))
