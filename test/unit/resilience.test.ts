@@ -3,7 +3,7 @@ import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
 import { tempDir } from '../support/helpers.js'
-import { PendingResults } from '../../node/donor/pending-results.js'
+import { DEFAULT_PENDING_LIMITS, PendingResults } from '../../node/donor/pending-results.js'
 import { BanList } from '../../node/peer/ban-list.js'
 import { LeaseLog } from '../../node/store/lease-log.js'
 import { Store } from '../../node/store/store.js'
@@ -43,6 +43,30 @@ test('kept results go to the coordinator they were for, within bounds of count, 
   pending.keep('e', result(30))
   now = 2000
   assert.equal(pending.take('e'), [], 'an hour-old result is of no use')
+})
+
+test('kept results at the limits a donor really uses: 256 results, 64 MiB, one hour (as the README says)', () => {
+  assert.equal(DEFAULT_PENDING_LIMITS, { count: 256, bytes: 64 * 1024 * 1024, ageMs: 60 * 60 * 1000 })
+  const { count, bytes, ageMs } = DEFAULT_PENDING_LIMITS
+  let now = 0
+  // What the donor builds (node/donor/donor.ts): the default limits, with a clock of the test's.
+  const pending = new PendingResults(undefined, () => now)
+  for (let lease = 1; lease <= count + 1; lease++) pending.keep('a', result(lease))
+  const kept = pending.take('a').map((r) => r.lease)
+  assert.is(kept.length, count)
+  assert.is(kept[0], 2, 'the oldest went first')
+  const mib = 1024 * 1024
+  const output = new Uint8Array(mib)
+  for (let lease = 1; lease <= bytes / mib + 1; lease++) pending.keep('b', { lease, runMs: 1, output } as any)
+  assert.is(pending.take('b').length, bytes / mib, 'no more than 64 MiB are kept')
+  pending.keep('c', { lease: 1, runMs: 1, output: new Uint8Array(bytes + 1) } as any)
+  assert.equal(pending.take('c'), [], 'one result larger than all the room is not kept')
+  pending.keep('d', result(1))
+  now = ageMs
+  assert.is(pending.take('d').length, 1, 'an hour old, just: still kept')
+  pending.keep('e', result(2))
+  now += ageMs + 1
+  assert.equal(pending.take('e'), [], 'past an hour: gone')
 })
 
 test('three violations within the window ban a key, in the store too; older strikes are forgiven', async () => {
