@@ -7,6 +7,7 @@ import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { join } from 'node:path'
 import { ProcessGrid, calmRun, fixtureDir } from '../support/process-grid.js'
+import { RUN_SPAN } from '../../node/store/lease-log.js'
 
 const SLOW = fixtureDir('slow')
 const SLOW_TASK = join(SLOW, 'slow.mjs')
@@ -14,6 +15,14 @@ const coordinatorFlags = ['--no-donate', '--tasks', SLOW]
 const donorFlags = ['--no-coordinate', '--threads', '1', '--tasks', SLOW]
 
 interface Accepted { digest: string; at: number; peers: string[] }
+
+/** The leases out when the coordinator died (its lease log), and the run they belong to (the lease epoch). */
+async function leasesOut(grid: ProcessGrid): Promise<{ epoch: number; ids: number[] }> {
+  return grid.readStore('c', (store) => ({
+    epoch: store.sub<number, string>('meta').get('lease-epoch') as number,
+    ids: [...store.sub<unknown, number>('leases').getKeys()] as number[]
+  }))
+}
 
 async function acceptedSoFar(grid: ProcessGrid, job: string, units: number): Promise<Map<number, Accepted>> {
   return grid.readStore('c', (store) => {
@@ -26,7 +35,7 @@ async function acceptedSoFar(grid: ProcessGrid, job: string, units: number): Pro
   })
 }
 
-test('a coordinator SIGKILLed twice mid-job resumes: nothing accepted is lost or recomputed, the answer is exact', async () => {
+test('a coordinator SIGKILLed four times mid-job resumes: nothing accepted is lost or recomputed, lease ids of each run lie above the last run\'s, the answer is exact', async () => {
   const grid = await ProcessGrid.start()
   const UNITS = 30
   try {
@@ -37,15 +46,30 @@ test('a coordinator SIGKILLed twice mid-job resumes: nothing accepted is lost or
     const job = await grid.submit('c', { task: 'slow', params: { ms: 300 }, units: UNITS, quorum: 2, deadline: 120 })
 
     const snapshots: Array<Map<number, Accepted>> = []
-    for (const threshold of [5, 15]) {
-      await grid.wait('c', job.id, 60_000, { until: (view) => view.accepted >= threshold })
+    const runs: Array<{ epoch: number; ids: number[] }> = []
+    // Killed before anything is accepted (its donors at work), then at three points on the way.
+    for (const threshold of [0, 5, 15, 24]) {
+      await grid.wait('c', job.id, 60_000, { until: (view) => view.accepted >= threshold && view.progress > 0 })
       await grid.peers.get('c')!.stop('SIGKILL')
       const before = await acceptedSoFar(grid, job.id, UNITS)
       assert.ok(before.size >= threshold, `${before.size} units were on disk when the coordinator died`)
       snapshots.push(before)
+      runs.push(await leasesOut(grid))
       await new Promise((resolve) => setTimeout(resolve, 1000))
       grid.start('c', coordinatorFlags)
       await grid.ready('c')
+    }
+
+    // Every run has an epoch of its own, and issued only ids in its range: above every earlier run's, so none collide.
+    assert.equal(runs.map((r) => r.epoch), runs.map((_, i) => runs[0].epoch + i), 'one lease epoch per run')
+    assert.ok(runs.filter((r) => r.ids.length > 0).length >= 3, `leases were out at most kills: ${runs.map((r) => r.ids.length)}`)
+    for (let i = 0; i < runs.length; i++) {
+      // A lease still out from the run before was adopted, not issued again: only the others are this run's.
+      const fresh = runs[i].ids.filter((id) => !(runs[i - 1]?.ids ?? []).includes(id))
+      for (const id of fresh) {
+        assert.is(Math.floor(id / RUN_SPAN), runs[i].epoch, `lease ${id} of run ${i + 1} lies in that run's range`)
+        assert.ok(id > Math.max(0, ...runs.slice(0, i).flatMap((r) => r.ids)), `lease ${id} of run ${i + 1} lies above every earlier run's`)
+      }
     }
 
     const done = await grid.wait('c', job.id, 90_000)
