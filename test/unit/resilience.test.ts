@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
 import { tempDir } from '../support/helpers.js'
 import { DEFAULT_PENDING_LIMITS, PendingResults } from '../../node/donor/pending-results.js'
-import { BanList } from '../../node/peer/ban-list.js'
+import { BanList, DEFAULT_BAN_POLICY } from '../../node/peer/ban-list.js'
 import { LeaseLog } from '../../node/store/lease-log.js'
 import { Store } from '../../node/store/store.js'
 import { JobMachine } from '../../node/job/machine.js'
@@ -86,6 +86,30 @@ test('three violations within the window ban a key, in the store too; older stri
     assert.ok(again.isBanned('k'), 'a restart forgives no one')
     now = 13_000
     assert.not.ok(again.isBanned('k'), 'a ban ends')
+  })
+})
+
+test('bans at the limits a peer really uses: three violations within 10 minutes ban a key for 24 hours (as the README says)', async () => {
+  assert.equal(DEFAULT_BAN_POLICY, { strikes: 3, windowMs: 10 * 60 * 1000, banMs: 24 * 60 * 60 * 1000 })
+  const { windowMs, banMs } = DEFAULT_BAN_POLICY
+  await withStore(async (open) => {
+    let now = 0
+    const store = open()
+    // What the peer builds (node/peer/peer.ts): the default policy, with a clock of the test's.
+    const bans = new BanList(store, undefined, () => now)
+    assert.is(bans.strike('k', 'one'), null)
+    now = windowMs / 2
+    assert.is(bans.strike('k', 'two'), null)
+    now = windowMs
+    assert.is(bans.strike('k', 'three'), null, 'the first strike is 10 minutes old: out of the window')
+    now = windowMs + 1
+    const ban = bans.strike('k', 'four')
+    assert.ok(ban && bans.isBanned('k'), 'three strikes within 10 minutes')
+    now += banMs - 1
+    assert.ok(bans.isBanned('k'), 'still banned just short of 24 hours')
+    now += 1
+    assert.not.ok(bans.isBanned('k'), 'the ban ends after 24 hours')
+    await store.close()
   })
 })
 
