@@ -7,6 +7,7 @@ import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { join } from 'node:path'
 import { ProcessGrid, calmRun, fixtureDir } from '../support/process-grid.js'
+import { until } from '../support/helpers.js'
 import { RUN_SPAN } from '../../node/store/lease-log.js'
 
 const SLOW = fixtureDir('slow')
@@ -41,21 +42,25 @@ test('a coordinator SIGKILLed four times mid-job resumes: nothing accepted is lo
   try {
     grid.start('c', coordinatorFlags)
     for (const name of ['d1', 'd2', 'd3']) grid.start(name, donorFlags)
-    await grid.ready('c', 'd1', 'd2', 'd3')
+    const [coordinatorKey] = await grid.ready('c', 'd1', 'd2', 'd3')
+    const donors = ['d1', 'd2', 'd3'].map((name) => grid.peers.get(name)!)
+    const sawLeave = new RegExp(`peer ${coordinatorKey.slice(0, 8)} left`)
     await grid.donorsOffered('c', 3)
     const job = await grid.submit('c', { task: 'slow', params: { ms: 300 }, units: UNITS, quorum: 2, deadline: 120 })
 
     const snapshots: Array<Map<number, Accepted>> = []
     const runs: Array<{ epoch: number; ids: number[] }> = []
     // Killed before anything is accepted (its donors at work), then at three points on the way.
-    for (const threshold of [0, 5, 15, 24]) {
+    for (const [kill, threshold] of [0, 5, 15, 24].entries()) {
       await grid.wait('c', job.id, 60_000, { until: (view) => view.accepted >= threshold && view.progress > 0 })
+      const left = donors.map((d) => d.count(sawLeave))
       await grid.peers.get('c')!.stop('SIGKILL')
       const before = await acceptedSoFar(grid, job.id, UNITS)
       assert.ok(before.size >= threshold, `${before.size} units were on disk when the coordinator died`)
       snapshots.push(before)
       runs.push(await leasesOut(grid))
-      await new Promise((resolve) => setTimeout(resolve, 1000))
+      // Back at once (its donors still hold their old connections) or only once every donor has seen it gone.
+      if (kill % 2 === 1) await until(() => donors.every((d, i) => d.count(sawLeave) > left[i]), 20_000, 'the donors to see the coordinator gone')
       grid.start('c', coordinatorFlags)
       await grid.ready('c')
     }

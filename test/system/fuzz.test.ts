@@ -94,8 +94,11 @@ test('a frame announced larger than the limit is refused as soon as its length a
   const Stream = (await connectToCoordinator()).constructor as StreamClass
   for (const afterHello of [false, true]) {
     const { mine, theirs } = await injected(coordinator, Stream)
-    if (afterHello) openChannel(mine, wire.ROLE_DONOR)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    if (afterHello) {
+      openChannel(mine, wire.ROLE_DONOR)
+      const key = (mine as any).publicKey.toString('hex')
+      await until(() => coordinator.log.some((e) => e.peer === key && /joined/.test(e.text)), 5000, 'the coordinator to read the hello')
+    }
     // As if from the network: the secret-stream length prefix of a 16 MiB frame and a few bytes of it; the rest never comes.
     ;(theirs as any).rawStream.write(Buffer.from([0xff, 0xff, 0xff, 1, 2, 3]))
     assert.ok(await closedWithin(mine, 5000), `the peer hung up without waiting for 16 MiB (after hello: ${afterHello})`)
