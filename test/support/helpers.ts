@@ -65,6 +65,15 @@ export async function until(check: () => boolean, ms = 20_000, what = 'condition
   }
 }
 
+/** Like `until`, for a check that has to wait for its answer (a store read, a request). */
+export async function untilAsync(check: () => Promise<boolean>, ms = 20_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 /** Resolves as `promise` does, or rejects when `ms` pass first. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer!: NodeJS.Timeout

@@ -6,7 +6,7 @@ import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { Background, until } from '../support/helpers.js'
+import { Background, until, untilAsync } from '../support/helpers.js'
 import { ProcessGrid, TEST_ENV, calmRun, fixtureDir } from '../support/process-grid.js'
 
 const SLOW = fixtureDir('slow')
@@ -95,7 +95,7 @@ test('SIGTERM and SIGINT: a donor hands back its unit, a coordinator or submit c
       '--data', grid.dataDir('s'), '--bootstrap', grid.address, '--grid', 'proc', '--no-donate', '--no-http', '--tasks', SLOW], { env: TEST_ENV })
     const keptJob = () => grid.readStore('s', (store) => store.listJobs()[0]).catch(() => undefined)
     await until(() => existsSync(join(grid.dataDir('s'), 'store')), 20_000, 'the submit peer to open its store')
-    await new Promise((resolve) => setTimeout(resolve, 2500))
+    await untilAsync(async () => (await keptJob())?.state === 'running', 20_000, 'the submit peer to store its job')
     started = Date.now()
     assert.is(await submit.stop('SIGINT'), 1)
     assert.ok(Date.now() - started < 5000, `submit took ${Date.now() - started} ms to stop`)
