@@ -11,7 +11,7 @@ import type { DonorLink } from '../protocol/links.js'
 import type { Store } from '../store/store.js'
 
 /** Messages for closed leases one connection may send before it is taken for a liar. */
-const MAX_STALE = 256
+export const MAX_STALE = 256
 
 export interface LeaseRoute { job: ActiveJob; unit: number }
 

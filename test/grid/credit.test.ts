@@ -2,7 +2,7 @@
  * Credit: CPU-seconds of validated results scaled by the donor's benchmark, the smallest claim
  * among the agreeing peers, nothing for outvoted results; shown per peer.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
 import { rm } from 'node:fs/promises'

@@ -3,7 +3,7 @@
  * some keys or task kinds, refusals the submitter sees, and JavaScript sent in a job that is
  * never executed.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -2,7 +2,7 @@
  * Credibility-based acceptance on a live loopback grid: honest donors and colluding liars that
  * all return the same wrong answer. The answer must be exact and the liars must end blacklisted.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'

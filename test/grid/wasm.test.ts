@@ -3,7 +3,7 @@
  * its interface; a module that loops forever or grows its memory without bound is stopped by
  * the donor's caps, and the donor goes on serving.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import wasm from '../../tasks/wasm.js'
 import { ParamError } from '../../tasks/contract.js'

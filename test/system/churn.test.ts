@@ -2,11 +2,11 @@
  * Donor churn with real processes: donors killed with SIGKILL mid-unit, a donor stopped with
  * SIGSTOP (alive, connection open, silent), donors stopped politely; the answer stays exact.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { Background, until } from '../support/helpers.js'
+import { Background, until, untilAsync } from '../support/helpers.js'
 import { ProcessGrid, TEST_ENV, calmRun, fixtureDir } from '../support/process-grid.js'
 
 const SLOW = fixtureDir('slow')
@@ -70,7 +70,8 @@ test('SIGTERM and SIGINT: a donor hands back its unit, a coordinator or submit c
     await grid.donorsOffered('c', 2)
 
     const job = await grid.submit('c', { task: 'slow', params: { ms: 1500 }, units: 4, quorum: 2, deadline: DEADLINE_S })
-    await new Promise((resolve) => setTimeout(resolve, 700))
+    // Stopped while it holds units it has begun: their progress has reached the coordinator.
+    await grid.wait('c', job.id, 20_000, { until: (view) => view.progress > 0 })
     let started = Date.now()
     assert.is(await grid.peers.get('d1')!.stop('SIGTERM'), 0)
     assert.ok(Date.now() - started < 5000, `the donor took ${Date.now() - started} ms to stop`)
@@ -94,7 +95,7 @@ test('SIGTERM and SIGINT: a donor hands back its unit, a coordinator or submit c
       '--data', grid.dataDir('s'), '--bootstrap', grid.address, '--grid', 'proc', '--no-donate', '--no-http', '--tasks', SLOW], { env: TEST_ENV })
     const keptJob = () => grid.readStore('s', (store) => store.listJobs()[0]).catch(() => undefined)
     await until(() => existsSync(join(grid.dataDir('s'), 'store')), 20_000, 'the submit peer to open its store')
-    await new Promise((resolve) => setTimeout(resolve, 2500))
+    await untilAsync(async () => (await keptJob())?.state === 'running', 20_000, 'the submit peer to store its job')
     started = Date.now()
     assert.is(await submit.stop('SIGINT'), 1)
     assert.ok(Date.now() - started < 5000, `submit took ${Date.now() - started} ms to stop`)

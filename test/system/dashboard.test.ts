@@ -4,10 +4,10 @@
  */
 import { existsSync } from 'node:fs'
 import { request } from 'node:http'
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { chromium, type Browser } from 'playwright-core'
-import { startTestGrid, until, type TestGrid } from '../support/helpers.js'
+import { startTestGrid, until, within, type TestGrid } from '../support/helpers.js'
 import type { Peer } from '../../node/peer/peer.js'
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
@@ -69,7 +69,7 @@ test('the live feed sends a snapshot, then batched updates, and lets the peer st
     coordinator.on('progress', () => unitEvents++)
     const started = Date.now()
     const job = await coordinator.submit({ task: 'primes', params: { to: 2_000_000 }, units: 200, quorum: 2 })
-    const done = await coordinator.wait(job.id)
+    const done = await within(coordinator.wait(job.id), 60_000, 'the job shown on the dashboard to end')
     assert.is(done.state, 'done')
     await until(() => feed.messages.some((m) => m.data.jobs?.some((j: any) => j.id === job.id && j.state === 'done')), 5000, 'the done update')
     const updates = feed.messages.filter((m) => m.event === 'update')
@@ -187,7 +187,7 @@ test('a person asks why a unit was accepted, and pauses and resumes this peer\'s
   try {
     const peer = await grid.add({ http: 0, threads: 1 })
     const job = await peer.submit({ task: 'primes', params: { to: 100_000 }, units: 4, quorum: 1 })
-    await peer.wait(job.id)
+    await within(peer.wait(job.id), 60_000, 'the job to end')
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
     await page.goto(peer.dashboardUrl!)

@@ -3,7 +3,7 @@
  * coordinator packs assigns into frames, and a real donor with a real thread pool that runs a
  * batch, isolates a unit that throws, and finds the one unit that hangs by running each alone.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { BatchSizing, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../../node/donor/batch-sizing.js'
 import { frameSized } from '../../node/coordinator/assign-batches.js'
@@ -77,19 +77,22 @@ function poisonAssign(job: string, units: Array<{ i: number; bad: string | null 
     units: units.map((input) => ({ lease: nextLease++, unit: input.i, input: encodeValue(input) })) }
 }
 
-async function withDonor(run: (donor: Donor, link: RecordingLink, batches: number[]) => Promise<void>): Promise<void> {
+/** `batches` holds the size of each thread task the donor ran, `batchUnits` the unit indices in each. */
+async function withDonor(run: (donor: Donor, link: RecordingLink, batches: number[], batchUnits: number[][]) => Promise<void>): Promise<void> {
   const registry = await TaskRegistry.load(fixtureDir('poison'))
   const pool = createUnitPool({ threads: 1 })
   const batches: number[] = []
+  const batchUnits: number[][] = []
   const counting = { run: (request: Parameters<typeof pool.run>[0], options: Parameters<typeof pool.run>[1]) => {
     batches.push(request.units.length)
+    batchUnits.push(request.units.map((u) => u.unit))
     return pool.run(request, options)
   }, destroy: () => pool.destroy() }
   const donor = new Donor({ threads: 1, registry, pool: counting })
   const link = new RecordingLink()
   donor.attach(link)
   try {
-    await run(donor, link, batches)
+    await run(donor, link, batches, batchUnits)
   } finally {
     await donor.close()
   }
@@ -113,7 +116,7 @@ test('a donor runs short units of a measured job many to a thread task, each wit
 })
 
 test('a unit that throws in a batch fails alone; the rest of its batch is answered', async () => {
-  await withDonor(async (donor, link) => {
+  await withDonor(async (donor, link, _batches, batchUnits) => {
     donor.assign(link, poisonAssign('throws', good(0, 2)))
     await until(() => link.settled() === 2, 10_000, 'the first units')
     const msg = poisonAssign('throws', [...good(2, 20), { i: 22, bad: 'throw' }, ...good(23, 20)])
@@ -123,6 +126,8 @@ test('a unit that throws in a batch fails alone; the rest of its batch is answer
     assert.is(link.failures.size, 1)
     assert.is(link.failures.get(thrower)?.kind, 'error')
     assert.match(link.failures.get(thrower)!.reason, /poison unit 22 threw/)
+    assert.ok(batchUnits.some((units) => units.length > 1 && units.includes(22)), `unit 22 ran inside a batch: ${JSON.stringify(batchUnits)}`)
+    assert.is(batchUnits.filter((units) => units.includes(22)).length, 1, 'and only there: it was not run again alone')
   })
 })
 

@@ -3,7 +3,7 @@
  * through the real JobMachine, spot-checks, blacklisting and backtracking, the host rule,
  * BOINC's adaptive replication, the ledger in the store, and a small run of the simulator.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
 import { JobMachine } from '../../node/job/machine.js'
@@ -257,7 +257,7 @@ test('reputation fields persist in the store: checks, spot-checks, blacklist', a
     const keeper = new TrustKeeper(store)
     keeper.ledger.update(A.key, A.host, (r) => { r.corroborated = 3; r.spotChecksPassed = 2 })
     keeper.ledger.observe([{ type: 'spot-check', lease: 1, unit: 4, peer: B.key, passed: false }], () => B.host)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Closing the store writes what the ledger still holds back (write-behind.test.ts): no wait needed.
     await store.close()
     store = Store.open(dir, { readOnly: true })
     const again = new TrustKeeper(store).ledger

@@ -2,7 +2,7 @@
  * The unit life cycle, driven event by event without sockets or timers: every test passes
  * `now` explicitly and reads the decisions the machine hands back.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { JobMachine } from '../../node/job/machine.js'
 import { LeaseCounter } from '../../node/job/lease-counter.js'

@@ -3,7 +3,7 @@
  * layer order below or stay in the file's own folder, and no files import one another in a
  * circle. A failure names the edge that breaks the rule.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, normalize } from 'node:path'

@@ -2,7 +2,7 @@
  * The wire codecs: every message survives a round trip, and decoding refuses frames that
  * break the protocol's bounds before any handler could see them.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import c from 'compact-encoding'
 import {
