@@ -156,12 +156,12 @@ test('a second result for one lease on one connection closes it', async () => {
 // Issue 13 finding 1: these two fail until a message for a lease the sender does not hold
 // becomes a violation on the sender's link even when that sender never asked for work.
 test('a result for a lease the sender does not hold closes its connection; the holder\'s answer stands', async () => {
-  await notHolding(/result for lease \d+ it does not hold/, (link, lease) =>
+  await notHolding(/result for lease \d+, which it does not hold/, (link, lease) =>
     link.result({ lease, runMs: 1, output: encodeValue({ count: 0 }), cpuMs: 1, speed: 1000 }))
 })
 
 test('a failure for a lease the sender does not hold closes its connection; the holder\'s answer stands', async () => {
-  await notHolding(/failure report for lease \d+ it does not hold/, (link, lease) =>
+  await notHolding(/failure report for lease \d+, which it does not hold/, (link, lease) =>
     link.failure({ lease, kind: 'error', reason: 'not mine to report' }))
 })
 
