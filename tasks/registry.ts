@@ -32,7 +32,14 @@ function problems(value: unknown): string {
   if (!Number.isInteger(t.version)) wrong.push('version must be an integer')
   for (const fn of ['split', 'run', 'merge']) if (typeof t[fn] !== 'function') wrong.push(`${fn} must be a function`)
   if (t.equal !== undefined && typeof t.equal !== 'function') wrong.push('equal, when present, must be a function')
+  if (t.prepare !== undefined && typeof t.prepare !== 'function') wrong.push('prepare, when present, must be a function')
   return wrong.join('; ')
+}
+
+/** A registry whose tasks have loaded what their synchronous split and merge need. */
+async function prepared(registry: TaskRegistry): Promise<TaskRegistry> {
+  for (const { name } of registry.list()) await registry.get(name)!.prepare?.()
+  return registry
 }
 
 export class TaskRegistry {
@@ -46,7 +53,7 @@ export class TaskRegistry {
   static async load(dir?: string): Promise<TaskRegistry> {
     const tasks = new Map(Object.entries(builtinTasks))
     const sources = new Map<string, string>()
-    if (dir === undefined) return new TaskRegistry(tasks, sources, undefined)
+    if (dir === undefined) return prepared(new TaskRegistry(tasks, sources, undefined))
     const abs = resolve(dir)
     let files: string[]
     try {
@@ -78,7 +85,7 @@ export class TaskRegistry {
       tasks.set(task.name, task)
       sources.set(task.name, url)
     }
-    return new TaskRegistry(tasks, sources, abs)
+    return prepared(new TaskRegistry(tasks, sources, abs))
   }
 
   get(name: string): TaskModule | undefined {
