@@ -223,7 +223,7 @@ export class JsModule {
 
 function importRefused(name: string): JsSandboxError {
   return jsError('JS_IMPORT', `the code imports "${name}": a js job's code is one bundled module with no imports and no import() ` +
-    '(bundle it first: npx esbuild fn.mjs --bundle --format=esm --platform=neutral --outfile=bundle.mjs)')
+    '(bundle it first: npx esbuild fn.mjs --bundle --format=esm --platform=browser --outfile=bundle.mjs)')
 }
 
 function hostFailure(err: unknown): Error {
