@@ -25,7 +25,7 @@ const MAX_UNIT_INPUT_CHARS = 8 * 1024 * 1024
 /** Defaults when the donor sets none: the same as its wasm caps (--wasm-memory, --wasm-time). */
 export const DEFAULT_JS_MEMORY_MB = 256
 export const DEFAULT_JS_TIME_MS = 60_000
-/** The coordinator's own checks at submit and its merge run on its main thread: shorter. */
+/** The coordinator's own checks at submit and its merge run on its main thread, in one build (capped at merge's memory): shorter. */
 const SUBMIT_CAPS: JsCaps = { memoryMb: 256, timeMs: 5_000 }
 export const MERGE_CAPS: JsCaps = { memoryMb: 512, timeMs: 10_000 }
 
@@ -90,7 +90,7 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
 
   /** Loads the sandbox that split and merge use on the coordinator. */
   async prepare() {
-    await loadQuickJS()
+    await loadQuickJS(MERGE_CAPS.memoryMb)
   },
 
   split(p: Params, units: number, job?: JobContext): Iterable<JsUnit> {
@@ -99,7 +99,7 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
     const inputs = inputsParam(p.inputs)
     const now = job?.createdAt ?? Date.now()
     try {
-      withModule(quickJSNow(), code, { now, caps: SUBMIT_CAPS }, (module) => {
+      withModule(quickJSNow(MERGE_CAPS.memoryMb), code, { now, caps: SUBMIT_CAPS }, (module) => {
         const type = module.exportType('default')
         if (type !== 'function') throw new ParamError(`js: the code's default export is ${type === 'undefined' ? 'missing' : `a ${type}`}; it must be a function (input) -> output`)
       })
@@ -122,9 +122,10 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
       Array.isArray(input.inputs) && input.inputs.length > 0 && input.inputs.length <= MAX_INPUTS &&
       Number.isSafeInteger(input.first) && input.first >= 0 && typeof input.seed === 'string' && input.seed.length <= 64 &&
       typeof input.now === 'number' && Number.isFinite(input.now))
-    const quickjs = await loadQuickJS()
+    const caps = capsOf(ctx)
+    const quickjs = await loadQuickJS(caps.memoryMb)
     const seeds = input.inputs.map((_, i) => inputSeed(input.seed, input.first + i))
-    return withModule(quickjs, input.code, { now: input.now, caps: capsOf(ctx) }, (module) =>
+    return withModule(quickjs, input.code, { now: input.now, caps }, (module) =>
       module.callEach('default', input.inputs, seeds, (done) => ctx.progress(done / input.inputs.length)))
   },
 
@@ -134,7 +135,7 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
     const now = job?.createdAt ?? Date.now()
     let value: unknown
     try {
-      value = withModule(quickJSNow(), code, { now, caps: MERGE_CAPS, fileName: 'fn.mjs (merge)' }, (module) => {
+      value = withModule(quickJSNow(MERGE_CAPS.memoryMb), code, { now, caps: MERGE_CAPS, fileName: 'fn.mjs (merge)' }, (module) => {
         if (module.exportType('merge') !== 'function') return undefined
         return module.callEach('merge', [all], [inputSeed(jobSeed(code, job, now), -1)])[0]
       })

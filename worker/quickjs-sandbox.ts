@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { newQuickJSWASMModule, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime, type QuickJSWASMModule } from 'quickjs-emscripten'
+import { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime, type QuickJSWASMModule } from 'quickjs-emscripten'
 import { PRELUDE } from './quickjs-prelude.js'
 
 export interface JsCaps {
@@ -35,30 +35,89 @@ const MAX_STACK_BYTES = 256 * 1024
 /** One output as JSON text; a unit's outputs must fit a wire frame together. */
 export const MAX_OUTPUT_CHARS = 4 * 1024 * 1024
 
-let loaded: QuickJSWASMModule | null = null
-let loading: Promise<QuickJSWASMModule> | null = null
+/** What the build itself needs below the heap it lends the code: its data and its C stack (its initial memory). */
+const BUILD_BASE_PAGES = 256
+const PAGE_BYTES = 65536
+/** Room above the cap for reading what an out-of-memory unit threw; the build's memory has it on top of its base. */
+const DUMP_ROOM_MB = 1
+const SPARE_PAGES = 4 * 1024 * 1024 / PAGE_BYTES
 
-/** Loads QuickJS's WebAssembly build (it ships inside the npm package; ~13 ms, ~9 MB). */
-export function loadQuickJS(): Promise<QuickJSWASMModule> {
-  if (loaded) return Promise.resolve(loaded)
-  loading ??= newQuickJSWASMModule().then((q) => (loaded = q), (err) => {
-    loading = null
+interface Build { ready: QuickJSWASMModule | null; loading: Promise<QuickJSWASMModule> | null }
+/** One build per memory cap: a thread has one cap, a coordinator one more for submit and merge. */
+const builds = new Map<number, Build>()
+/** The linear memory of each build and its maximum, for telling when a unit ran out of it. */
+const memories = new WeakMap<QuickJSWASMModule, { memory: WebAssembly.Memory; maxBytes: number }>()
+
+/**
+ * Reads how much a runtime has allocated, from QuickJS's own counter in the build's memory
+ * (JSRuntime starts with 4 allocator pointers, then malloc_count, malloc_size, malloc_limit),
+ * and keeps the peak; it is sampled from the interrupt handler. The layout is checked against
+ * the limit just set, and without a match there is no meter.
+ */
+class MallocMeter {
+  peak = 0
+  private constructor(private readonly memory: WebAssembly.Memory, private readonly runtimePtr: number, private readonly limit: number) {}
+
+  static attach(memory: WebAssembly.Memory | undefined, runtime: QuickJSRuntime, limit: number): MallocMeter | null {
+    const ptr = (runtime as unknown as { rt?: { value?: unknown } }).rt?.value
+    if (!memory || typeof ptr !== 'number' || ptr % 4 !== 0 || ptr + 28 > memory.buffer.byteLength) return null
+    const meter = new MallocMeter(memory, ptr, limit)
+    return meter.word(24) === limit >>> 0 ? meter : null
+  }
+
+  sample(): void {
+    const used = this.word(20)
+    if (used > this.peak) this.peak = used
+  }
+
+  /** The code came within a few percent of the limit. */
+  nearLimit(): boolean {
+    this.sample()
+    return this.peak > this.limit * 0.95
+  }
+
+  private word(offset: number): number {
+    return new DataView(this.memory.buffer).getUint32(this.runtimePtr + offset, true)
+  }
+}
+
+/**
+ * QuickJS's WebAssembly build for units capped at `memoryMb` (~13 ms, ~9 MB; the wasm ships in
+ * the npm package). Its linear memory may grow only by the cap: QuickJS's own limit does not
+ * count ArrayBuffer contents (measured: 2 GiB of Float64Arrays under a 16 MiB limit), the
+ * memory's maximum does, and malloc failing there is QuickJS's out of memory error.
+ */
+export function loadQuickJS(memoryMb: number): Promise<QuickJSWASMModule> {
+  let build = builds.get(memoryMb)
+  if (!build) builds.set(memoryMb, build = { ready: null, loading: null })
+  if (build.ready) return Promise.resolve(build.ready)
+  const entry = build
+  const maximum = BUILD_BASE_PAGES + SPARE_PAGES + Math.ceil(memoryMb * 1024 * 1024 / PAGE_BYTES)
+  const memory = new WebAssembly.Memory({ initial: BUILD_BASE_PAGES, maximum })
+  entry.loading ??= newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmMemory: memory })).then((q) => {
+    memories.set(q, { memory, maxBytes: maximum * PAGE_BYTES })
+    return (entry.ready = q)
+  }, (err) => {
+    entry.loading = null
     throw err
   })
-  return loading
+  return entry.loading
 }
 
-/** The loaded build, for the coordinator's synchronous split and merge (tasks/js.ts prepares it). */
-export function quickJSNow(): QuickJSWASMModule {
-  if (!loaded) throw jsError('JS_NOT_READY', 'the QuickJS sandbox is not loaded yet: await prepare() of the js task first')
-  return loaded
+/** The loaded build for this cap, for the coordinator's synchronous split and merge (tasks/js.ts prepares it). */
+export function quickJSNow(memoryMb: number): QuickJSWASMModule {
+  const ready = builds.get(memoryMb)?.ready
+  if (!ready) throw jsError('JS_NOT_READY', 'the QuickJS sandbox is not loaded yet: await prepare() of the js task first')
+  return ready
 }
 
-/** A host exception out of the interpreter (V8's own stack overflow) leaves the build's stack pointer astray: load a fresh one. */
-function discardBuild(): void {
-  loaded = null
-  loading = null
-  void loadQuickJS().catch(() => {})
+/** A host exception out of the interpreter (V8's own stack overflow) leaves a build's stack pointer astray: load a fresh one. */
+function discardBuild(quickjs: QuickJSWASMModule): void {
+  for (const [memoryMb, build] of builds) {
+    if (build.ready !== quickjs) continue
+    builds.delete(memoryMb)
+    void loadQuickJS(memoryMb).catch(() => {})
+  }
 }
 
 /** The four words of Math.random's state for one input: from the job's seed and the input's place in the job. */
@@ -81,13 +140,18 @@ export class JsModule {
   private readonly namespace: QuickJSHandle
   private importTried: string | null = null
   private readonly deadline: number
+  private readonly meter: MallocMeter | null
 
-  private constructor(private readonly runtime: QuickJSRuntime, private readonly context: QuickJSContext,
+  private constructor(private readonly quickjs: QuickJSWASMModule, private readonly runtime: QuickJSRuntime, private readonly context: QuickJSContext,
     private readonly caps: JsCaps, source: string, options: OpenOptions) {
     this.deadline = performance.now() + caps.timeMs
     runtime.setMemoryLimit(caps.memoryMb * 1024 * 1024)
+    this.meter = MallocMeter.attach(memories.get(quickjs)?.memory, runtime, caps.memoryMb * 1024 * 1024)
     runtime.setMaxStackSize(MAX_STACK_BYTES)
-    runtime.setInterruptHandler(() => performance.now() > this.deadline)
+    runtime.setInterruptHandler(() => {
+      this.meter?.sample()
+      return performance.now() > this.deadline
+    })
     runtime.setModuleLoader((name) => {
       this.importTried ??= name
       return { error: new Error(`import of "${name}" refused: the sandbox loads no modules`) }
@@ -126,9 +190,9 @@ export class JsModule {
     const runtime = quickjs.newRuntime()
     const context = runtime.newContext()
     try {
-      return new JsModule(runtime, context, options.caps, source, options)
+      return new JsModule(quickjs, runtime, context, options.caps, source, options)
     } catch (err) {
-      release(context, runtime)
+      release(quickjs, context, runtime)
       throw err
     }
   }
@@ -162,14 +226,14 @@ export class JsModule {
   dispose(): void {
     this.namespace.dispose()
     this.bridge.dispose()
-    release(this.context, this.runtime)
+    release(this.quickjs, this.context, this.runtime)
   }
 
   /** Runs the promise jobs the module queued, under the same caps. */
   private settle(what = 'the module'): void {
     const result = this.runtime.executePendingJobs()
     if (result.error) {
-      const err = this.classify(this.context.dump(result.error), what)
+      const err = this.classify(this.dumpError(result.error), what)
       result.error.dispose()
       throw err
     }
@@ -192,12 +256,39 @@ export class JsModule {
   /** The value of an evaluation, or the error it threw as a JsSandboxError. */
   private unwrap(result: { value: QuickJSHandle } | { error: QuickJSHandle }, what: string): QuickJSHandle {
     if ('error' in result && result.error) {
-      const dumped = this.context.dump(result.error)
+      const dumped = this.dumpError(result.error)
       result.error.dispose()
       if (this.importTried !== null) throw importRefused(this.importTried)
       throw this.classify(dumped, what)
     }
     return (result as { value: QuickJSHandle }).value
+  }
+
+  /**
+   * Reads a thrown value. Past the memory cap, reading it would itself fail (and say null): it
+   * is read with a little room above the cap, which the build's memory keeps spare for this.
+   */
+  private dumpError(error: QuickJSHandle): unknown {
+    this.runtime.setMemoryLimit((this.caps.memoryMb + DUMP_ROOM_MB) * 1024 * 1024)
+    try {
+      const dumped = this.context.dump(error)
+      // QuickJS throws null when it cannot even make its out-of-memory error.
+      if (dumped === null && this.outOfMemory()) return { name: 'InternalError', message: 'out of memory' }
+      return dumped
+    } finally {
+      this.runtime.setMemoryLimit(this.caps.memoryMb * 1024 * 1024)
+    }
+  }
+
+  /**
+   * Whether the code came to the end of its memory: QuickJS's count came near the cap, or the
+   * build's memory grew to within an eighth of its maximum (allocator overhead and fragmentation
+   * can get there first: measured 36 MiB of memory for 6.6 MiB counted). Memory stays grown, so
+   * a `throw null` after an earlier big unit in this thread would be taken for this too.
+   */
+  private outOfMemory(): boolean {
+    const build = memories.get(this.quickjs)
+    return this.meter?.nearLimit() === true || (build !== undefined && build.memory.buffer.byteLength >= build.maxBytes * 7 / 8)
   }
 
   private classify(dumped: unknown, what: string): JsSandboxError {
@@ -226,21 +317,21 @@ function importRefused(name: string): JsSandboxError {
     '(bundle it first: npx esbuild fn.mjs --bundle --format=esm --platform=browser --outfile=bundle.mjs)')
 }
 
-function hostFailure(err: unknown): Error {
+function hostFailure(quickjs: QuickJSWASMModule, err: unknown): Error {
   if (err instanceof RangeError) {
-    discardBuild()
+    discardBuild(quickjs)
     return jsError('JS_STACK', `the code overflowed the host's stack (${err.message})`)
   }
   return err as Error
 }
 
-function release(context: QuickJSContext, runtime: QuickJSRuntime): void {
-  // After an out-of-memory error QuickJS may still hold objects; freeing the runtime frees them all.
+function release(quickjs: QuickJSWASMModule, context: QuickJSContext, runtime: QuickJSRuntime): void {
+  // Freeing the runtime frees every object the code left; a build that fails at that is not trusted again.
   try {
     context.dispose()
     runtime.dispose()
   } catch {
-    discardBuild()
+    discardBuild(quickjs)
   }
 }
 
@@ -256,7 +347,7 @@ export function withModule<T>(quickjs: QuickJSWASMModule, source: string, option
   } catch (err) {
     if (err instanceof JsSandboxError) throw err
     module = null // its build is retired below; freeing into it could fail again
-    throw hostFailure(err)
+    throw hostFailure(quickjs, err)
   } finally {
     module?.dispose()
   }
