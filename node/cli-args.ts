@@ -94,7 +94,7 @@ Hands a job to the peer running for --data; if none runs, runs one here for the 
 
   --param KEY=VALUE       a task parameter (repeatable); numbers are numbers
   --job FILE.json         the job as JSON: {"task", "params", "units", "quorum", ...}
-  --units N               work units to split the job into (default 16)
+  --units N               work units to split the job into (default 16; js: one per input, at most 10000)
   --unit-seconds T        instead of --units: units of about T seconds each; the peer runs a few small
                           pieces of the job first (a few seconds at most) and sizes the units from their times
   --quorum Q              agreeing results from distinct peers to accept a unit (default 2)

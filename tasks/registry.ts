@@ -6,6 +6,7 @@
 import { readdir } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { isMainThread } from 'node:worker_threads'
 import { isTaskModule, type TaskModule } from './contract.js'
 import { builtinTasks } from './index.js'
 
@@ -36,8 +37,12 @@ function problems(value: unknown): string {
   return wrong.join('; ')
 }
 
-/** A registry whose tasks have loaded what their synchronous split and merge need. */
+/**
+ * A registry whose tasks have loaded what their synchronous split and merge need. Unit threads
+ * only run units, which load what they need themselves: they skip it.
+ */
 async function prepared(registry: TaskRegistry): Promise<TaskRegistry> {
+  if (!isMainThread) return registry
   for (const { name } of registry.list()) await registry.get(name)!.prepare?.()
   return registry
 }
