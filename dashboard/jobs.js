@@ -4,6 +4,7 @@
 
 import { drawRateChart, eta, rateAt } from './chart.js'
 import { fmtBytes, fmtClock, fmtDuration, fmtInt, fmtNumber, fmtRate, h, setText, short } from './util.js'
+import { outputsPreview, paramText } from './programs.js'
 
 export const UNIT_STATES = [
   ['accepted', 'accepted'],
@@ -154,7 +155,7 @@ function explainer(job, actions) {
 function describeParams(job) {
   const entries = Object.entries(job.params ?? {})
   const params = entries.length
-    ? entries.map(([k, v]) => h('span', { class: 'param' }, k, ' ', h('b', {}, String(v))))
+    ? entries.map(([k, v]) => h('span', { class: 'param' }, k, ' ', h('b', {}, paramText(v))))
     : [h('span', { class: 'param' }, 'default parameters')]
   return [...params, h('span', { class: 'param' }, h('b', {}, fmtInt(job.units)), ' units'),
     h('span', { class: 'param' }, 'quorum ', h('b', {}, job.quorum))]
@@ -190,7 +191,8 @@ function renderResult(job) {
   const lead = named >= 0 ? named : Math.max(0, entries.findIndex(([, v]) => typeof v === 'number'))
   const ordered = [entries[lead], ...entries.filter((_, i) => i !== lead)].filter(Boolean)
   return [h('dl', { class: 'result-values' }, ordered.map(([k, v], i) =>
-    h('div', { class: i === 0 ? 'primary' : '' }, h('dt', {}, k), h('dd', { title: String(typeof v === 'object' ? JSON.stringify(v) : v) }, describeValue(v))))), links]
+    h('div', { class: i === 0 ? 'primary' : '' }, h('dt', {}, k), h('dd', { title: String(typeof v === 'object' ? JSON.stringify(v) : v) }, describeValue(v))))),
+    outputsPreview(job), links]
 }
 
 function describeValue(v) {

@@ -20,6 +20,8 @@ export const MAX_CODE_BYTES = 1024 * 1024
 export const MAX_INPUTS = 100_000
 /** A job splits into at most this many units unless --units asks for fewer. */
 export const MAX_UNITS = 10_000
+/** Every unit carries the code: a job's units carry at most this much of it, so a big bundle gets fewer, larger units. */
+const MAX_JOB_CODE_BYTES = 256 * 1024 * 1024
 /** The inputs of one unit as JSON; with the code they must fit one wire frame. */
 const MAX_UNIT_INPUT_CHARS = 8 * 1024 * 1024
 /** Defaults when the donor sets none: the same as its wasm caps (--wasm-memory, --wasm-time). */
@@ -107,7 +109,7 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
       throw asParamError(err)
     }
     const seed = jobSeed(code, job, now)
-    const parts = Math.min(unitCount('js', units), inputs.length)
+    const parts = Math.min(unitCount('js', units), inputs.length, Math.max(1, Math.floor(MAX_JOB_CODE_BYTES / Buffer.byteLength(code))))
     return [...evenRuns(inputs.length, parts)].map(({ start, size }) => {
       const slice = inputs.slice(start, start + size)
       const chars = JSON.stringify(slice).length
