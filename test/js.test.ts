@@ -77,7 +77,8 @@ test('inputs become one unit each up to --units, outputs come back in input orde
 
 test('the sandbox holds no host: no process, require, timers or import(); Date is the job\'s creation time in UTC; Math.random is seeded', async () => {
   const probe = `export default () => [typeof process, typeof globalThis.process, typeof require, typeof setTimeout, typeof fetch, typeof WebAssembly,
-    Date.now(), new Date().toString(), new Date(2026, 0, 1).getHours(), new Date(0).getTimezoneOffset(), Date.parse('2026-01-01T00:00:00'), Math.random()]`
+    Date.now(), new Date().toString(), new Date(2026, 0, 1).getHours(), new Date(0).getTimezoneOffset(), Date.parse('2026-01-01T00:00:00'), Math.random(),
+    new Date('Jan 1 2026 10:00').getTime(), new Date('2026-01-01 10:00').getTime(), Date.parse('2026-01-01T10:00:00+01:00'), Date.parse('2026-01-01')]`
   const run = async () => (await runLocally(probe, [0, 1], 2)).result.outputs as unknown[][]
   const before = process.env.TZ
   let first: unknown[][], inIndia: unknown[][]
@@ -98,6 +99,7 @@ test('the sandbox holds no host: no process, require, timers or import(); Date i
   assert.equal(a.slice(8, 11), [0, 0, Date.UTC(2026, 0, 1)])
   assert.ok(typeof a[11] === 'number' && a[11] >= 0 && a[11] < 1)
   assert.is.not(a[11], b[11], 'each input has a stream of its own')
+  assert.equal(a.slice(12), [Date.UTC(2026, 0, 1, 10), Date.UTC(2026, 0, 1, 10), Date.UTC(2026, 0, 1, 9), Date.UTC(2026, 0, 1)], 'date strings without a zone are UTC')
   assert.equal((await run()), first, 'and the same again')
 })
 

@@ -14,8 +14,16 @@ export const PRELUDE = String.raw`(function (now) {
   const RealDate = Date
   const P = RealDate.prototype
   const realParse = RealDate.parse
-  const isoWithoutZone = /^[+-]?\d{4,6}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,9})?)?$/
-  const parse = (s) => realParse(typeof s === 'string' && isoWithoutZone.test(s) ? s + 'Z' : s)
+  const realOffset = P.getTimezoneOffset
+  // A date string without a zone is read in local time, which QuickJS takes from the host: read it as UTC instead.
+  const hasZone = /(?:Z|GMT|UTC|[+-]\d\d:?\d\d)(?:\s*\([^)]*\))?$/i
+  const dateOnly = /^[+-]?\d{4,6}(?:-\d\d(?:-\d\d)?)?$/
+  const parse = (value) => {
+    const s = String(value).trim()
+    const v = realParse(s)
+    if (Number.isNaN(v) || dateOnly.test(s) || hasZone.test(s)) return v
+    return v - realOffset.call(new RealDate(v)) * 60000
+  }
   function SandboxDate(...args) {
     if (!new.target) return new RealDate(now).toString()
     if (args.length === 0) return Reflect.construct(RealDate, [now], new.target)
@@ -32,6 +40,7 @@ export const PRELUDE = String.raw`(function (now) {
     if (name !== 'Day') P['set' + name] = P['setUTC' + name]
   }
   P.getTimezoneOffset = function getTimezoneOffset() { P.getTime.call(this); return 0 }
+  P.getYear = function getYear() { return this.getUTCFullYear() - 1900 }
   const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']
   const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
   const two = (n) => String(n).padStart(2, '0')

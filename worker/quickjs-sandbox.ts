@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime, type QuickJSWASMModule } from 'quickjs-emscripten'
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten'
 import { PRELUDE } from './quickjs-prelude.js'
 
 export interface JsCaps {
@@ -92,16 +92,21 @@ export function loadQuickJS(memoryMb: number): Promise<QuickJSWASMModule> {
   if (!build) builds.set(memoryMb, build = { ready: null, loading: null })
   if (build.ready) return Promise.resolve(build.ready)
   const entry = build
-  const maximum = BUILD_BASE_PAGES + SPARE_PAGES + Math.ceil(memoryMb * 1024 * 1024 / PAGE_BYTES)
-  const memory = new WebAssembly.Memory({ initial: BUILD_BASE_PAGES, maximum })
-  entry.loading ??= newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmMemory: memory })).then((q) => {
-    memories.set(q, { memory, maxBytes: maximum * PAGE_BYTES })
-    return (entry.ready = q)
-  }, (err) => {
+  entry.loading ??= newBuild(memoryMb).then((q) => (entry.ready = q), (err) => {
     entry.loading = null
     throw err
   })
   return entry.loading
+}
+
+/** Imported when first needed: a unit thread that never runs a js unit loads none of it. */
+async function newBuild(memoryMb: number): Promise<QuickJSWASMModule> {
+  const { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } = await import('quickjs-emscripten')
+  const maximum = BUILD_BASE_PAGES + SPARE_PAGES + Math.ceil(memoryMb * 1024 * 1024 / PAGE_BYTES)
+  const memory = new WebAssembly.Memory({ initial: BUILD_BASE_PAGES, maximum })
+  const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmMemory: memory }))
+  memories.set(quickjs, { memory, maxBytes: maximum * PAGE_BYTES })
+  return quickjs
 }
 
 /** The loaded build for this cap, for the coordinator's synchronous split and merge (tasks/js.ts prepares it). */
