@@ -132,8 +132,16 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
   },
 
   merge(outputs: unknown[][], p: Params, job?: JobContext): JsResult {
-    const all = outputs.flat(1)
     const code = codeParam(p.code)
+    const inputs = inputsParam(p.inputs)
+    // Split cut the inputs into runs of these sizes; an accepted output of another length is a lie that agreed.
+    const sizes = [...evenRuns(inputs.length, outputs.length)].map((run) => run.size)
+    outputs.forEach((unit, i) => {
+      if (!Array.isArray(unit) || unit.length !== sizes[i]) {
+        throw new Error(`js merge: unit ${i} answered ${Array.isArray(unit) ? `${unit.length} outputs` : 'no list'} for its ${sizes[i]} inputs`)
+      }
+    })
+    const all = outputs.flat(1)
     const now = job?.createdAt ?? Date.now()
     let value: unknown
     try {

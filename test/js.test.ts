@@ -73,6 +73,9 @@ test('inputs become one unit each up to --units, outputs come back in input orde
   assert.equal(await runLocally(code, inputs, js.defaultUnits!), { units: 50, result: { outputs: squares, value } })
   assert.equal(await runLocally(code, inputs, 7), { units: 7, result: { outputs: squares, value } })
   assert.equal((await runLocally('export default (x) => ({ b: 1, a: [x, null, "s"] })', [true], 1)).result, { outputs: [{ a: [true, null, 's'], b: 1 }] })
+  // Outputs that agreed but do not fit the units' inputs are refused at merge.
+  assert.throws(() => js.merge([[1], [2, 3]], { code, inputs: [1, 2] }, JOB), /unit 1 answered 2 outputs for its 1 inputs/)
+  assert.throws(() => js.merge([[1], 4 as unknown as unknown[]], { code, inputs: [1, 2] }, JOB), /unit 1 answered no list/)
 })
 
 test('the sandbox holds no host: no process, require, timers or import(); Date is the job\'s creation time in UTC; Math.random is seeded', async () => {
