@@ -125,6 +125,7 @@ test('hostile functions fail with the reason: endless loop, memory bomb, import(
   await failure('const f = (n) => f(n + 1) + 1\nexport default () => f(0)', /recursed past the sandbox's 256 KiB stack/, 'JS_STACK')
   await failure('export default () => process.exit(1)', /the function threw ReferenceError: .process. is not defined/, 'JS_THROWN')
   await failure('export default () => 1n', /serialize a BigInt/, 'JS_THROWN')
+  await failure('export default () => "x".repeat(5 * 1024 * 1024)', /an output is 5242\d{3} characters of JSON, at most 4194304/, 'JS_OUTPUT')
   assert.equal((await runLocally('export default (x) => x + 1', [1], 1)).result, { outputs: [2] }, 'the sandbox serves on')
 })
 

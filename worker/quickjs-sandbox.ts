@@ -32,8 +32,9 @@ export function jsError(code: JsErrorCode, message: string): JsSandboxError {
 
 /** QuickJS counts its own stack; below V8's, so deep recursion is QuickJS's error and not a host one (measured: ~1300 plain calls). */
 const MAX_STACK_BYTES = 256 * 1024
-/** One output as JSON text; a unit's outputs must fit a wire frame together. */
+/** One output as JSON text, and a unit's outputs together: they must fit a wire frame (15 MiB) as CBOR. */
 export const MAX_OUTPUT_CHARS = 4 * 1024 * 1024
+export const MAX_UNIT_OUTPUT_CHARS = 8 * 1024 * 1024
 
 /** What the build itself needs below the heap it lends the code: its data and its C stack (its initial memory). */
 const BUILD_BASE_PAGES = 256
@@ -213,12 +214,18 @@ export class JsModule {
     const type = this.callBridge('bind', [this.namespace, this.context.newString(name)])
     if (type !== 'function') throw jsError('JS_MODULE', `the module's ${name === 'default' ? 'default export' : `export "${name}"`} is ${type === 'undefined' ? 'missing' : `a ${type}`}, not a function`)
     const outputs: unknown[] = []
+    let chars = 0
+    const read = (text: string) => {
+      chars += text.length
+      if (chars > MAX_UNIT_OUTPUT_CHARS) throw jsError('JS_OUTPUT', `the unit's outputs passed ${MAX_UNIT_OUTPUT_CHARS} characters of JSON: ask for more --units, or smaller outputs`)
+      return JSON.parse(text)
+    }
     inputs.forEach((input, i) => {
       if (seeds) this.callBridge('seed', seeds[i].map((n) => this.context.newNumber(n)))
-      let reply = JSON.parse(this.callBridge('call', [this.context.newString(JSON.stringify(input) ?? 'null')], what))
+      let reply = read(this.callBridge('call', [this.context.newString(JSON.stringify(input) ?? 'null')], what))
       // Promise jobs run even when the function returned at once: an import() it started fails the call.
       this.settle(what)
-      if (reply.p) reply = JSON.parse(this.callBridge('collect', [], what))
+      if (reply.p) reply = read(this.callBridge('collect', [], what))
       if (this.importTried !== null) throw importRefused(this.importTried)
       if (reply.p) throw jsError('JS_THROWN', `${what} returned a promise that never settled`)
       if (reply.e !== undefined) throw this.thrown(reply.e, what)
