@@ -2,8 +2,9 @@
  * Runs a submitter's JavaScript module in QuickJS compiled to WebAssembly, never in the donor's
  * V8: the code sees the ECMAScript built-ins and nothing of the host (no process, require,
  * import(), timers, files or network). Each unit gets a runtime of its own with the donor's
- * memory cap (QuickJS's allocator limit) and time cap (QuickJS's interrupt handler, checked
- * as the interpreter runs, so an endless loop ends without the thread being killed). Inputs
+ * memory cap (QuickJS's allocator limit, and the maximum of the build's WebAssembly memory) and
+ * time cap (QuickJS's interrupt handler, checked as the interpreter runs, so an endless loop
+ * ends without the thread being killed). Inputs
  * and outputs cross as JSON text; see worker/quickjs-prelude.ts for what is made deterministic.
  */
 import { createHash } from 'node:crypto'
@@ -358,7 +359,7 @@ export function withModule<T>(quickjs: QuickJSWASMModule, source: string, option
     return fn(module)
   } catch (err) {
     if (err instanceof JsSandboxError) throw err
-    module = null // its build is retired below; freeing into it could fail again
+    if (err instanceof RangeError) module = null // its build is retired: freeing into it could fail again
     throw hostFailure(quickjs, err)
   } finally {
     module?.dispose()
