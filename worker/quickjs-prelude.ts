@@ -6,11 +6,15 @@
  *              (QuickJS would otherwise ask the donor's time zone through emscripten)
  *   Math.random  sfc32, reseeded by the host before each input
  *   console    present, so bundled libraries that log do not fail, and silent
+ *   Math       hypot, exp and log as V8 computes them (worker/quickjs-math.ts), so outputs match Node's
  *
  * Values cross as JSON text only: the host never holds a handle to a submitter's object.
  */
+import { MATH_PRELUDE } from './quickjs-math.js'
+
 export const PRELUDE = String.raw`(function (now) {
   'use strict'
+${MATH_PRELUDE}
   const RealDate = Date
   const P = RealDate.prototype
   const realParse = RealDate.parse
@@ -77,6 +81,32 @@ export const PRELUDE = String.raw`(function (now) {
     a = s0; b = s1; c = s2; d = s3
     for (let i = 0; i < 12; i++) random()
   }
+
+  // V8's Math.hypot (Kahan summation of squares scaled by the largest), so the same call gives the same bits as in Node.
+  Object.defineProperty(Math, 'hypot', { writable: true, configurable: true, value: function hypot(...args) {
+    let max = 0
+    let nan = false
+    const abs = args.map((arg) => {
+      const value = Math.abs(Number(arg))
+      if (Number.isNaN(value)) nan = true
+      else if (value > max) max = value
+      return value
+    })
+    if (max === Infinity) return Infinity
+    if (nan) return NaN
+    if (max === 0) return 0
+    let sum = 0
+    let compensation = 0
+    for (const value of abs) {
+      const n = value / max
+      const summand = n * n - compensation
+      const preliminary = sum + summand
+      compensation = (preliminary - sum) - summand
+      sum = preliminary
+    }
+    return Math.sqrt(sum) * max
+  } })
+  Object.defineProperty(Math.hypot, 'length', { value: 2 })
 
   const quiet = function () {}
   globalThis.console = { log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet, trace: quiet }
