@@ -5,6 +5,16 @@
  * has them, so that a function's output in the sandbox is the one it gives in Node. Checked
  * against V8 in test/js.test.ts. The rest of Math (sin, pow, ...) is still musl's: donors agree
  * with one another, and may differ from Node in the last bit.
+ *
+ * exp and log are translated from fdlibm, whose notice follows:
+ * ====================================================
+ * Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+ *
+ * Developed at SunSoft, a Sun Microsystems, Inc. business.
+ * Permission to use, copy, modify, and distribute this
+ * software is freely granted, provided that this notice
+ * is preserved.
+ * ====================================================
  */
 export const MATH_PRELUDE = String.raw`
   const words = new DataView(new ArrayBuffer(8))
