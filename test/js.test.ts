@@ -39,9 +39,9 @@ async function runLocally(code: string, inputs: unknown[], units: number, limits
   return { units: parts.length, result: js.merge(outputs, { code, inputs }, JOB) }
 }
 
-async function failure(code: string, pattern: RegExp, codeName: string): Promise<void> {
+async function failure(code: string, pattern: RegExp, codeName: string, limits = caps): Promise<void> {
   try {
-    await runLocally(code, [1], 1)
+    await runLocally(code, [1], 1, limits)
   } catch (err) {
     assert.match((err as Error).message, pattern)
     assert.is((err as { code?: string }).code, codeName)
@@ -128,9 +128,13 @@ test('a module that imports anything, or whose default export is no function, is
 
 test('hostile functions fail with the reason: endless loop, memory bomb, import(), deep recursion, process.exit', async () => {
   await failure('export default () => { for (;;) {} }', /js time cap: the function ran past the 1000 ms/, 'JS_TIME_CAP')
-  await failure('export default () => { const a = []; for (let i = 0; ; i++) a.push({ i, s: "x" + i }) }', /js memory cap: the function used all 16 MiB/, 'JS_MEMORY_CAP')
+  // Memory bombs get time enough to reach the memory cap on a loaded machine.
+  const roomy = { wasmMemoryMb: 16, wasmTimeMs: 30_000 }
+  await failure('export default () => { const a = []; for (let i = 0; ; i++) a.push({ i, s: "x" + i }) }', /js memory cap: the function used all 16 MiB/, 'JS_MEMORY_CAP', roomy)
+  // Small allocations leave QuickJS no room to make its error (it throws null): still told as memory.
+  await failure('export default () => { const a = []; for (let i = 0; ; i++) a.push([i, i, i]) }', /js memory cap: the function used all 16 MiB/, 'JS_MEMORY_CAP', roomy)
   // ArrayBuffer contents escape QuickJS's own count; the build's memory maximum holds them.
-  await failure('export default () => { const a = []; for (;;) a.push(new Float64Array(1 << 20)) }', /js memory cap: the function used all 16 MiB/, 'JS_MEMORY_CAP')
+  await failure('export default () => { const a = []; for (;;) a.push(new Float64Array(1 << 20)) }', /js memory cap: the function used all 16 MiB/, 'JS_MEMORY_CAP', roomy)
   await failure('export default async () => (await import("node:fs")).readFileSync("/etc/passwd", "utf8")', /imports "node:fs"/, 'JS_IMPORT')
   await failure('export default () => { import("node:child_process"); return 1 }', /imports "node:child_process"/, 'JS_IMPORT')
   await failure('const f = (n) => f(n + 1) + 1\nexport default () => f(0)', /recursed past the sandbox's 256 KiB stack/, 'JS_STACK')
@@ -170,7 +174,8 @@ test('on a grid at quorum 2: the bundled npm example over 300 inputs gives what 
 
     const hostile: Array<[string, RegExp]> = [
       ['export default () => { for (;;) {} }', /timeout: js time cap: the function ran past the 1000 ms/],
-      ['export default () => { const a = []; for (let i = 0; ; i++) a.push([i, i, i]) }', /memory: js memory cap: the function used all 16 MiB/],
+      // Fast to reach the memory cap (ms), so the 1 s time cap never comes first on a loaded machine.
+      ['export default () => { const a = []; for (;;) a.push(new Float64Array(1 << 18)) }', /memory: js memory cap: the function used all 16 MiB/],
       ['export default () => globalThis.process.exit(1)', /error: JsSandboxError: the function threw TypeError/],
       ['export default async () => (await import("node:fs")).readFileSync("/etc/passwd", "utf8")', /error: JsSandboxError: the code imports "node:fs"/]
     ]
