@@ -59,6 +59,11 @@ function headline(res: Results): string[][] {
     rows.push([`  in batches of ${w.batched.batch}`, `${int(w.batched.frame)} B`, `${w.inputBytes + w.outputBytes} B input + output`,
       ratio(w.batched.frame / (w.inputBytes + w.outputBytes)), 'report', '-'])
   }
+  if (res.js) {
+    for (const r of res.js.rows) {
+      rows.push([`6 js: ${r.name}, ${r.calls} calls`, `${ms(r.quickjsMs)} QuickJS`, `${ms(r.v8Ms)} V8`, ratio(r.ratio), 'report', '-'])
+    }
+  }
   return rows
 }
 
@@ -132,6 +137,10 @@ export function printReport(res: Results, only: Set<string>, json: boolean): voi
     const j = res.join
     out.push(`3: runs ${j.runs.map(ms).join(', ')}; the coordinator had the connection after ${j.connected.map(ms).join(', ')}; ` +
       `Peer.start resolved after ${j.startResolved.map(ms).join(', ')}`)
+  }
+  if (res.js) {
+    out.push(`6: best of ${res.js.rows[0]?.rounds.quickjs.length ?? 0} interleaved rounds, one thread; QuickJS through the js task's run ` +
+      '(module evaluated, JSON in and out, caps on), V8 the same module imported; ratio = QuickJS / V8')
   }
   if (res.scale && only.has('scale')) {
     out.push('', `4 coordinator scale: the pure JobMachine, ${int(res.scale.donors)} simulated donors asking for ${res.scale.slots} units each, ` +

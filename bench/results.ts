@@ -3,6 +3,7 @@ import type { Traffic } from './grid.js'
 import type { WireFigure } from './wire-bytes.js'
 import type { SizingFigure } from './unit-sizing.js'
 import type { ScaleRow } from './machine-scale.js'
+import type { JsFigure } from './js-sandbox.js'
 
 export interface Machine { cpu: string; cores: number; memoryGb: number; node: string; platform: string }
 
@@ -19,4 +20,5 @@ export interface Results {
   join?: { runs: number[]; startResolved: number[]; connected: number[]; medianMs: number; piscinaRuns: number[]; piscinaMedianMs: number; ratio: number }
   scale?: { donors: number; slots: number; budgetMs: number; gc: boolean; rows: ScaleRow[] }
   wire?: WireFigure & { measured: { cpu?: Traffic; dispatch?: Traffic } }
+  js?: JsFigure
 }

@@ -2,7 +2,7 @@
  * `npm run bench`: swarmgrid's figures, each beside a baseline measured in this same run, and
  * their ratio. Ratios are printed, never asserted: a loaded machine slows the baseline too.
  *
- *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire] [--profile DIR]
+ *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire,js] [--profile DIR]
  *
  * Runs in about two minutes on a 2-core machine: the loopback grid figures first, then the
  * coordinator scale figure in a child process (with --expose-gc, for honest heap numbers).
@@ -21,8 +21,9 @@ import type { JobSpec } from '../node/coordinator/job-spec.js'
 import { printReport } from './report.js'
 import type { Machine, Results } from './results.js'
 import { profiled } from './profile.js'
+import { jsFigure, type JsFigure } from './js-sandbox.js'
 
-const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire'] as const
+const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire', 'js'] as const
 type Figure = typeof FIGURES[number]
 
 /** 9 million numbers per unit from 10^9 up: 20-40 ms of sieving each on a current core. */
@@ -215,6 +216,10 @@ async function main(): Promise<void> {
     const unit = [...primes.split(CPU_PARAMS, CPU_UNITS)][0] as PrimesInput
     const output = primes.run(unit, { unitIndex: 0, progress() {} })
     results.wire = { ...wireFigure(unit, output), measured: { cpu: results.cpu?.traffic, dispatch: results.dispatch?.traffic } }
+  }
+  if (only.has('js')) {
+    progress('js: the same functions in QuickJS (the js task\'s sandbox) and in V8, in this thread', json)
+    results.js = await jsFigure()
   }
   progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`, json)
   printReport(results, only, json)

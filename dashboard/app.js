@@ -10,7 +10,7 @@ import { fmtInt, fmtRate, need, setText, short } from './util.js'
 /**
  * @import { FeedJob, FeedPeer, Sample, Snapshot, Update } from '../node/control/live-feed.js'
  * @import { JobView } from '../node/coordinator/job-view.js'
- * @import { UnitReport } from '../node/coordinator/unit-explain.js'
+ * @import { UnitReport } from '../node/job/types.js'
  * @import { DonorControlView } from '../node/donor/controls.js'
  * @import { JobActions } from './jobs.js'
  * @import { DonorCommands } from './panels.js'

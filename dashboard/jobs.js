@@ -5,11 +5,12 @@
 
 import { drawRateChart, eta, rateAt } from './chart.js'
 import { errorText, fmtBytes, fmtClock, fmtDuration, fmtInt, fmtNumber, fmtRate, h, setText, short } from './util.js'
+import { outputsPreview, paramText } from './programs.js'
 
 /**
  * @import { FeedJob, Sample } from '../node/control/live-feed.js'
  * @import { UnitState, UnitSizing } from '../node/job/types.js'
- * @import { UnitReport } from '../node/coordinator/unit-explain.js'
+ * @import { UnitReport } from '../node/job/types.js'
  * @import { MandelbrotResult } from '../tasks/mandelbrot.js'
  */
 /**
@@ -200,7 +201,7 @@ function explainer(job, actions) {
 function describeParams(job) {
   const entries = Object.entries(job.params ?? {})
   const params = entries.length
-    ? entries.map(([k, v]) => h('span', { class: 'param' }, k, ' ', h('b', {}, String(v))))
+    ? entries.map(([k, v]) => h('span', { class: 'param' }, k, ' ', h('b', {}, paramText(v))))
     : [h('span', { class: 'param' }, 'default parameters')]
   return [...params, h('span', { class: 'param' }, h('b', {}, fmtInt(job.units)), ' units'),
     h('span', { class: 'param' }, 'quorum ', h('b', {}, job.quorum))]
@@ -217,7 +218,7 @@ function describeSizing(sizing) {
 
 /**
  * @param {FeedJob} job
- * @returns {Node[]}
+ * @returns {Child[]}
  */
 function renderResult(job) {
   if (job.state === 'failed') return [h('p', { class: 'error' }, job.error ?? 'failed')]
@@ -243,8 +244,10 @@ function renderResult(job) {
   const named = entries.findIndex(([k]) => k === job.task)
   const lead = named >= 0 ? named : Math.max(0, entries.findIndex(([, v]) => typeof v === 'number'))
   const ordered = [entries[lead], ...entries.filter((_, i) => i !== lead)].filter(Boolean)
+  const preview = outputsPreview(job)
   return [h('dl', { class: 'result-values' }, ordered.map(([k, v], i) =>
-    h('div', { class: i === 0 ? 'primary' : '' }, h('dt', {}, k), h('dd', { title: String(typeof v === 'object' ? JSON.stringify(v) : v) }, describeValue(v))))), links]
+    h('div', { class: i === 0 ? 'primary' : '' }, h('dt', {}, k), h('dd', { title: String(typeof v === 'object' ? JSON.stringify(v) : v) }, describeValue(v))))),
+    ...(preview ? [preview] : []), links]
 }
 
 /**

@@ -2,6 +2,7 @@
 // The side panels: the peers table, this peer's donor side, the event log, the submit form.
 
 import { errorText, fmtClock, fmtInt, fmtPercent, h, keyHue, need, setText, short } from './util.js'
+import { FILE_PARAMS, fileField, readFileParams } from './programs.js'
 
 /**
  * @import { FeedPeer } from '../node/control/live-feed.js'
@@ -228,12 +229,18 @@ export class SubmitForm {
   renderFields() {
     const task = this.tasks.find((t) => t.name === this.select.value)
     const params = Object.entries(task?.params ?? {})
+    const files = (task && FILE_PARAMS[task.name]) ?? {}
     this.fields.replaceChildren(...params.map(([name, hint]) => {
+      if (files[name]) return fileField(name, hint, files[name], () => setText(this.hint, `${name}: ${hint}`))
       const input = h('input', { name: `param.${name}`, placeholder: /default:? ([^,;)]+)/.exec(hint)?.[1] ?? '', autocomplete: 'off', spellcheck: 'false' })
       input.addEventListener('focus', () => setText(this.hint, `${name}: ${hint}`))
       return h('label', { title: hint }, h('span', {}, name), input)
     }))
     setText(this.hint, params.length ? 'Leave a field empty for its default.' : 'This task takes no parameters.')
+    // A program job's units follow its inputs unless asked otherwise: an empty count is the task's default.
+    const units = /** @type {HTMLInputElement} */ (this.form.elements.namedItem('units'))
+    if (Object.keys(files).length > 0) units.value = ''
+    else if (units.value === '') units.value = '16'
     this.refreshToken()
   }
 
@@ -241,20 +248,25 @@ export class SubmitForm {
     const data = new FormData(this.form)
     const token = String(data.get('token') ?? '').trim()
     if (token) this.setToken(token)
+    // The task is null when the peer lists none; the server then answers that a job needs one.
+    const task = String(data.get('task'))
+    /** @type {Record<string, unknown>} */
+    const files = FILE_PARAMS[task] ?? {}
     /** @type {Record<string, string | number>} */
     const params = {}
     for (const [key, value] of data) {
-      const text = String(value).trim()
-      if (!key.startsWith('param.') || text === '') continue
+      if (typeof value !== 'string') continue
+      const text = value.trim()
+      if (!key.startsWith('param.') || text === '' || files[key.slice(6)]) continue
       params[key.slice(6)] = text !== '' && Number.isFinite(Number(text)) ? Number(text) : text
     }
-    const size = data.has('unitSeconds') ? { unitSeconds: Number(data.get('unitSeconds')) } : { units: Number(data.get('units')) }
-    // The task is null when the peer lists none; the server then answers that a job needs one.
-    const spec = { task: /** @type {string} */ (data.get('task')), params, ...size, quorum: Number(data.get('quorum')) }
+    const units = String(data.get('units') ?? '').trim()
+    const size = data.has('unitSeconds') ? { unitSeconds: Number(data.get('unitSeconds')) } : units === '' ? {} : { units: Number(units) }
     const button = /** @type {HTMLButtonElement} */ (need('button[type=submit]', this.form))
     button.disabled = true
     this.say('')
     try {
+      const spec = { task, params: { ...params, ...await readFileParams(this.form, task) }, ...size, quorum: Number(data.get('quorum')) }
       const job = await this.onSubmit(spec)
       const sized = job.sizing ? ` of about ${job.sizing.unitSeconds} s` : ''
       this.say(`Submitted ${job.task} job ${short(job.id)}: ${job.units} units${sized}.`, 'ok')

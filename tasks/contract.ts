@@ -13,8 +13,15 @@ export interface RunContext {
   progress(fraction: number): void
   /** Index of the unit within its job. */
   unitIndex: number
-  /** Caps the donor's owner set, for tasks that run code of their own (wasm). */
-  limits?: { wasmMemoryMb?: number }
+  /** Caps the donor's owner set, for tasks that run code of their own (wasm, js). */
+  limits?: { wasmMemoryMb?: number; wasmTimeMs?: number }
+}
+
+/** The job a split or merge is for, where the coordinator knows it (tasks that seed or date their units use it). */
+export interface JobContext {
+  id: string
+  /** ms since the epoch */
+  createdAt: number
 }
 
 export interface TaskModule<Input = unknown, Output = unknown, Result = unknown> {
@@ -22,9 +29,13 @@ export interface TaskModule<Input = unknown, Output = unknown, Result = unknown>
   version: number
   /** Human-readable description of the parameters, shown by `--help` and errors. */
   params?: Record<string, string>
-  split(params: Params, units: number): Iterable<Input>
+  split(params: Params, units: number, job?: JobContext): Iterable<Input>
   run(input: Input, ctx: RunContext): Output | Promise<Output>
-  merge(outputs: Output[], params: Params): Result
+  merge(outputs: Output[], params: Params, job?: JobContext): Result
+  /** Units to split into when the submitter gives no --units (default 16). */
+  defaultUnits?: number
+  /** Loads what a synchronous split or merge needs (a sandbox); the registry awaits it. */
+  prepare?(): Promise<void>
   /**
    * True when merge can do without some outputs: a unit that fails (max-errors reached) is
    * then left out, merge gets null in its place, and the job ends done, saying what it lacks.
@@ -58,5 +69,5 @@ export function isTaskModule(value: unknown): value is TaskModule {
   const t = value as TaskModule | null
   return !!t && isTaskName(t.name) && Number.isSafeInteger(t.version) && t.version >= 0 &&
     typeof t.split === 'function' && typeof t.run === 'function' && typeof t.merge === 'function' &&
-    (t.equal === undefined || typeof t.equal === 'function')
+    (t.equal === undefined || typeof t.equal === 'function') && (t.prepare === undefined || typeof t.prepare === 'function')
 }

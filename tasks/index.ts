@@ -4,8 +4,9 @@ import mandelbrot from './mandelbrot.js'
 import pi from './pi.js'
 import primes from './primes.js'
 import wasm from './wasm.js'
+import js from './js.js'
 
-export const builtinTasks = { primes, pi, mandelbrot, wasm } satisfies Record<string, TaskModule<any, any, any>>
+export const builtinTasks = { primes, pi, mandelbrot, wasm, js } satisfies Record<string, TaskModule<any, any, any>>
 
 export type BuiltinTasks = typeof builtinTasks
 
@@ -18,6 +19,6 @@ export type ResultFor<Name extends string> = Name extends keyof BuiltinTasks ? R
 /** The built-ins by any name, for code that looks one up by a string it was given. */
 export const builtinTaskByName: Readonly<Record<string, TaskModule>> = builtinTasks as Record<string, TaskModule>
 
-export { primes, pi, mandelbrot, wasm }
+export { primes, pi, mandelbrot, wasm, js }
 export { ParamError, isTaskModule } from './contract.js'
-export type { Params, RunContext, TaskModule } from './contract.js'
+export type { JobContext, Params, RunContext, TaskModule } from './contract.js'

@@ -7,6 +7,7 @@ import { SwarmgridError } from '../base/errors.js'
 import { readdir } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { isMainThread } from 'node:worker_threads'
 import { isTaskModule, isTaskName, MAX_TASK_NAME, type TaskModule } from './contract.js'
 import { builtinTaskByName } from './index.js'
 
@@ -33,7 +34,18 @@ function problems(value: unknown): string {
   if (!Number.isSafeInteger(t.version) || (t.version as number) < 0) wrong.push('version must be a whole number from 0')
   for (const fn of ['split', 'run', 'merge']) if (typeof t[fn] !== 'function') wrong.push(`${fn} must be a function`)
   if (t.equal !== undefined && typeof t.equal !== 'function') wrong.push('equal, when present, must be a function')
+  if (t.prepare !== undefined && typeof t.prepare !== 'function') wrong.push('prepare, when present, must be a function')
   return wrong.join('; ')
+}
+
+/**
+ * A registry whose tasks have loaded what their synchronous split and merge need. Unit threads
+ * only run units, which load what they need themselves: they skip it.
+ */
+async function prepared(registry: TaskRegistry): Promise<TaskRegistry> {
+  if (!isMainThread) return registry
+  for (const { name } of registry.list()) await registry.get(name)!.prepare?.()
+  return registry
 }
 
 export class TaskRegistry {
@@ -47,7 +59,7 @@ export class TaskRegistry {
   static async load(dir?: string): Promise<TaskRegistry> {
     const tasks = new Map(Object.entries(builtinTaskByName))
     const sources = new Map<string, string>()
-    if (dir === undefined) return new TaskRegistry(tasks, sources, undefined)
+    if (dir === undefined) return prepared(new TaskRegistry(tasks, sources, undefined))
     const abs = resolve(dir)
     let files: string[]
     try {
@@ -79,7 +91,7 @@ export class TaskRegistry {
       tasks.set(task.name, task)
       sources.set(task.name, url)
     }
-    return new TaskRegistry(tasks, sources, abs)
+    return prepared(new TaskRegistry(tasks, sources, abs))
   }
 
   get(name: string): TaskModule | undefined {

@@ -15,7 +15,7 @@ export interface BatchRequest {
   tasksDir: string | null
   units: UnitInput[]
   /** The donor's caps for tasks that run code of their own (wasm). */
-  limits?: { wasmMemoryMb?: number }
+  limits?: { wasmMemoryMb?: number; wasmTimeMs?: number }
   /** Niceness for the thread (Linux, where it is per thread): units yield to the owner's programs. */
   nice?: number
 }

@@ -95,7 +95,7 @@ Hands a job to the peer running for --data; if none runs, runs one here for the 
 
   --param KEY=VALUE       a task parameter (repeatable); numbers are numbers
   --job FILE.json         the job as JSON: {"task", "params", "units", "quorum", ...}
-  --units N               work units to split the job into (default 16)
+  --units N               work units to split the job into (default 16; js: one per input, at most 10000)
   --unit-seconds T        instead of --units: units of about T seconds each; the peer runs a few small
                           pieces of the job first (a few seconds at most) and sizes the units from their times
   --quorum Q              agreeing results from distinct peers to accept a unit (default 2)
@@ -111,12 +111,15 @@ Hands a job to the peer running for --data; if none runs, runs one here for the 
   (and start's flags, for the peer run here when none is running)
 
 Tasks: primes (from, to), pi (samples, seed), mandelbrot (width, height, maxIter, x0, x1, y0, y1),
-       wasm (module, entry, range or inputs, reduce: your own WebAssembly, see examples/wasm)
+       wasm (module, entry, range or inputs, reduce: your own WebAssembly, see examples/wasm),
+       js (code, inputs: your own JavaScript function, run in QuickJS on the donors, see examples/js)
 
 Example:
   swarmgrid submit primes --param from=0 --param to=3000000 --units 24 --quorum 2
   swarmgrid submit primes --param to=2e10 --unit-seconds 2
-  swarmgrid submit primes --param to=3000000 --units 240 --error-rate 1e-4`
+  swarmgrid submit primes --param to=3000000 --units 240 --error-rate 1e-4
+  swarmgrid submit --job examples/js/job.json --json
+  swarmgrid submit js --param 'code={"file": "fn.mjs"}' --param 'inputs=[1, 2, 3]'`
   },
   status: {
     options: { data: { type: 'string' }, json: { type: 'boolean' }, unit: { type: 'string' } },
@@ -134,13 +137,15 @@ Example:
   results: {
     options: { data: { type: 'string' }, out: { type: 'string' } },
     positionals: 1,
-    help: `swarmgrid results JOB [--data DIR] [--out FILE]
+    help: `swarmgrid results JOB [--data DIR] [--out FILE | --out DIR]
 
 Prints a finished job's result as JSON, or writes it to FILE: an image result as PNG when FILE
-ends in .png, the raw CBOR when it ends in .cbor, else JSON.
+ends in .png, the raw CBOR when it ends in .cbor, else JSON. For a js job, --out DIR writes
+DIR/outputs.json (the outputs in input order) and DIR/value.json when the module merged them.
 
 Example:
-  swarmgrid results 9410a220 --out mandelbrot.png`
+  swarmgrid results 9410a220 --out mandelbrot.png
+  swarmgrid results 5c1e07d2 --out results/`
   },
   pause: {
     options: { data: { type: 'string' }, finish: { type: 'boolean' }, json: { type: 'boolean' } },

@@ -24,6 +24,8 @@ import { demoCommand } from './demo.js'
 import { explainUnit } from './explain.js'
 import { describeSizing } from '../coordinator/unit-sizing.js'
 import { creditByPeer, describeDonor, formatCredit, pauseCommand, resumeCommand, runningDonor } from './donor.js'
+import { writeJsOutputs } from '../../tasks/js-files.js'
+import type { JsResult } from '../../tasks/js.js'
 
 async function bootstrapCommand({ values }: Parsed): Promise<number> {
   const host = values.host ?? '127.0.0.1'
@@ -126,6 +128,10 @@ async function resultsCommand({ values, positionals }: Parsed): Promise<number> 
     const result = findJobView(store, record.id).result as Record<string, unknown>
     const out: string | undefined = values.out
     if (!out) { printJson(result); return 0 }
+    if (record.task === 'js' && !/\.(json|cbor)$/.test(out)) {
+      for (const path of writeJsOutputs(result as unknown as JsResult, out)) console.error(`wrote ${path}`)
+      return 0
+    }
     if (out.endsWith('.png')) {
       if (!(result?.png instanceof Uint8Array)) throw new UsageError('results', `the ${record.task} result has no image; use --out FILE.json`)
       writeFileSync(out, result.png)

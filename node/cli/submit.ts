@@ -12,6 +12,7 @@ import type { JobSpec } from '../coordinator/job-spec.js'
 import type { JobView } from '../coordinator/job-view.js'
 import { inlineModuleFile } from '../../tasks/wasm.js'
 import { describeSizing } from '../coordinator/unit-sizing.js'
+import { inlineJsFiles } from '../../tasks/js-files.js'
 
 /** How often the bar is redrawn, and a running peer asked for news. */
 const REFRESH_MS = 200
@@ -26,20 +27,22 @@ function jobSpec({ values, positionals }: Parsed): JobSpec {
     }
     if (!spec || typeof spec !== 'object') throw new UsageError('submit', `--job ${values.job} must hold a JSON object`)
     // A wasm job names its module file, relative to the job file; the job carries the bytes.
-    spec.params = inlineModuleFile(spec.params, (path) => {
+    const read = (path: string) => {
       try {
         return readFileSync(resolve(dirname(values.job), path))
       } catch (err) {
-        throw new UsageError('submit', `--job ${values.job}: module ${path}: ${(err as Error).message} (npm run build makes the example's)`)
+        throw new UsageError('submit', `--job ${values.job}: ${path}: ${(err as Error).message} (npm run build makes the examples' files)`)
       }
-    })
+    }
+    spec.params = inlineJsFiles(inlineModuleFile(spec.params, read), read)
   }
   const task = positionals[0] ?? spec.task
   if (!task) throw new UsageError('submit', 'which task? swarmgrid submit TASK (primes, pi, mandelbrot) or --job FILE.json')
   return {
     ...spec,
     task,
-    params: { ...spec.params, ...parseParams('submit', values.param) },
+    // --param code='{"file": "fn.mjs"}' names a file relative to here.
+    params: inlineJsFiles({ ...spec.params, ...parseParams('submit', values.param) }, (path) => readParamFile(path)),
     ...unitsOrSeconds(values, spec),
     quorum: integerFlag('submit', values, 'quorum') ?? spec.quorum,
     maxResults: integerFlag('submit', values, 'max-results') ?? spec.maxResults,
@@ -63,6 +66,14 @@ function unitsOrSeconds(values: Record<string, any>, spec: Partial<JobSpec>): Pi
   if (units !== undefined) return { units, unitSeconds: undefined }
   if (unitSeconds !== undefined) return { units: undefined, unitSeconds }
   return { units: spec.units, unitSeconds: spec.unitSeconds }
+}
+
+function readParamFile(path: string): Uint8Array {
+  try {
+    return readFileSync(path)
+  } catch (err) {
+    throw new UsageError('submit', `--param: ${path}: ${(err as Error).message}`)
+  }
 }
 
 /** A share from 0 to 1; the coordinator checks the range and says what it takes. */

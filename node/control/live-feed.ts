@@ -26,6 +26,8 @@ const MAX_JOBS_WITH_HISTORY = 100
 export const MAX_FEED_CLIENTS = 32
 /** A client this far behind is dropped; its EventSource reconnects and gets a snapshot. */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024
+/** Params longer than this go to the dashboard as their length. */
+const MAX_PARAM_CHARS = 200
 
 /** [time ms, results received, progress 0..1]: cumulative, so rates survive lost samples. */
 export type Sample = [number, number, number]
@@ -237,7 +239,14 @@ function send(res: ServerResponse, event: string, data: unknown): void {
 
 /** The job without its result's bytes: an image goes by its own URL, not in every update. */
 export function slim(view: JobView): FeedJob {
-  return { ...view, result: stripBytes(view.result) }
+  return { ...view, params: slimParams(view.params), result: stripBytes(view.result) }
+}
+
+/** A job's program and inputs (js code, a wasm module) would ride along in every update: long values go by their size. */
+function slimParams(params: JobView['params']): JobView['params'] {
+  if (!params || typeof params !== 'object') return params
+  return Object.fromEntries(Object.entries(params).map(([k, v]) =>
+    [k, typeof v === 'string' && v.length > MAX_PARAM_CHARS ? { $chars: v.length } : stripBytes(v)]))
 }
 
 function stripBytes(value: unknown): unknown {

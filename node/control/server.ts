@@ -20,8 +20,8 @@ import { DataDirError, isWellFormedToken } from '../store/data-dir.js'
 import { sendResult } from './job-result.js'
 import type { ControlledPeer } from './types.js'
 
-/** Request bodies larger than this are refused: a job spec is small. */
-const MAX_BODY_BYTES = 1024 * 1024
+/** Request bodies larger than this are refused: a job spec carries at most its program (wasm, js code) and inputs. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024
 
 type Handler = (peer: ControlledPeer, req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void> | void
 

@@ -60,7 +60,9 @@ export async function takeIn(spec: JobSpec, registry: TaskRegistry, options: Int
   const params = spec.params ?? {}
   const { policy, units, unitSeconds } = resolveSpec(spec, task, options.distinctHosts)
   const sized = unitSeconds === undefined ? null : await sizeUnits(task, params, unitSeconds, { tasksDir: registry.dir ?? null, signal: options.signal })
-  const inputs = await encodeInputs(task.split(params, sized?.units ?? units), options.maxInputBytes ?? MAX_JOB_INPUT_BYTES)
+  // The id is made first: a task whose units depend on the job (a seed, its clock) reads it in split.
+  const id = randomBytes(8).toString('hex')
+  const inputs = await encodeInputs(task.split(params, sized?.units ?? units, { id, createdAt: options.now }), options.maxInputBytes ?? MAX_JOB_INPUT_BYTES)
   if (inputs.length === 0) throw new ParamError(`${task.name} made no units from these parameters`)
   // A unit that cannot cross the wire would be sent, and fail to leave, on every connection.
   const oversized = inputs.findIndex((input) => input.byteLength > LIMITS.payload)
@@ -68,7 +70,7 @@ export async function takeIn(spec: JobSpec, registry: TaskRegistry, options: Int
     throw new ParamError(`unit ${oversized} of this ${task.name} job is ${inputs[oversized].byteLength} bytes, more than the ${LIMITS.payload} a unit may carry; split it into more units`)
   }
   const record: JobRecord = {
-    id: randomBytes(8).toString('hex'), task: task.name, taskVersion: task.version, params,
+    id, task: task.name, taskVersion: task.version, params,
     units: inputs.length, policy, state: 'running', createdAt: options.now, finishedAt: null,
     error: null, results: 0, accepted: 0, outvoted: [], ...(sized ? { sizing: { ...sized, units: inputs.length } } : {})
   }

@@ -55,7 +55,7 @@ export function resolveSpec(spec: JobSpec, task: TaskModule, distinctHosts: bool
     }
     return { policy, units: DEFAULT_UNITS, unitSeconds: unitSeconds(spec.unitSeconds, policy.leaseMs / 1000) }
   }
-  const units = positiveInteger(spec.units ?? DEFAULT_UNITS, 'units')
+  const units = positiveInteger(spec.units ?? task.defaultUnits ?? DEFAULT_UNITS, 'units')
   if (units > MAX_UNITS) throw new ParamError(`--units is at most ${MAX_UNITS}`)
   return { policy, units }
 }

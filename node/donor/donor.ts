@@ -28,6 +28,10 @@ import { donorThreads } from './threads.js'
 
 /** Batches handed to the pool per thread: one running, one waiting, so a thread never idles between them. */
 const BATCHES_PER_THREAD = 2
+/** Kinds that run their submitter's own code, under the donor's --wasm-memory and --wasm-time caps. */
+const SANDBOXED_TASKS = new Set(['wasm', 'js'])
+/** Past its cap a js unit stops itself; the donor's own timer is the backstop, a little later. */
+const JS_CAP_GRACE_MS = 2000
 /** Results a coordinator may leave without a verdict before the oldest are no longer expected. */
 const MAX_AWAITING_VERDICTS = 100_000
 
@@ -148,8 +152,9 @@ export class Donor extends EventEmitter implements DonorSide {
       return
     }
     if (this.gate !== 'open') return failAll('handback', 'donor is paused')
-    const wasm = msg.task === 'wasm' ? this.options.wasm : undefined
-    const limitMs = wasm ? Math.min(msg.deadlineMs, wasm.timeMs) : msg.deadlineMs
+    const wasm = SANDBOXED_TASKS.has(msg.task) ? this.options.wasm : undefined
+    // A js unit ends itself at the cap (QuickJS's interrupt handler); the thread is stopped only if that fails.
+    const limitMs = wasm ? Math.min(msg.deadlineMs, wasm.timeMs + (msg.task === 'js' ? JS_CAP_GRACE_MS : 0)) : msg.deadlineMs
     state.latestJob = msg.job
     for (const unit of msg.units) {
       const held: HeldUnit = { link, job: msg.job, task: msg.task, deadlineMs: msg.deadlineMs, ...unit,
@@ -272,7 +277,7 @@ export class Donor extends EventEmitter implements DonorSide {
     let crash: Error | null = null
     try {
       const response = await this.pool.run({ task: first.task, tasksDir: this.options.registry.dir ?? null,
-        units: batch.units.map(({ unit, input }) => ({ unit, input })), limits: { wasmMemoryMb: this.options.wasm?.memoryMb },
+        units: batch.units.map(({ unit, input }) => ({ unit, input })), limits: { wasmMemoryMb: this.options.wasm?.memoryMb, wasmTimeMs: this.options.wasm?.timeMs },
         nice: this.options.nice }, { signal: batch.abort.signal, reporter })
       outcomes = response.outcomes
     } catch (err) {

@@ -30,8 +30,12 @@ export function failureOf(held: HeldUnit, err: Error): Pick<wire.FailureMessage,
     case 'cancelled': return null
     case 'handback': return { kind: 'handback', reason: 'donor stopped' }
     case 'deadline': return { kind: 'timeout', reason: held.limitMs < held.deadlineMs
-      ? `ran past this donor's ${held.limitMs} ms time cap for wasm units` : `ran past its ${held.deadlineMs} ms deadline` }
+      ? `ran past this donor's ${held.limitMs} ms time cap for ${held.task} units` : `ran past its ${held.deadlineMs} ms deadline` }
   }
+  // The js sandbox ends a unit at the donor's caps itself and says which (worker/sandbox/quickjs-sandbox.ts).
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'JS_MEMORY_CAP') return { kind: 'memory', reason: limit(err.message) }
+  if (code === 'JS_TIME_CAP') return { kind: 'timeout', reason: limit(err.message) }
   if (isMemoryCapError(err)) return { kind: 'memory', reason: limit(err.message) }
   if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
     return { kind: 'memory', reason: limit(`ran out of memory: ${err.message}`) }

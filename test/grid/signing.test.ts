@@ -160,7 +160,7 @@ async function hostileCoordinator(grid: TestGrid, assigns: Array<Omit<wire.Assig
   return { swarm, failures, results }
 }
 
-test('JavaScript sent in a job is never executed: not as a wasm module, not as a task, not as input', async () => {
+test('JavaScript sent in a job is never executed by the donor\'s V8: not as a wasm module, not as a task, not as input; the js task runs it in QuickJS, where require is no more', async () => {
   const grid = await startTestGrid()
   const marker = join(tmpdir(), `swarmgrid-pwned-${randomBytes(6).toString('hex')}`)
   const js = `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); export default { name: 'js' }`
@@ -171,18 +171,20 @@ test('JavaScript sent in a job is never executed: not as a wasm module, not as a
     const donor = await grid.add({ coordinate: false, threads: 2 })
     const hostile = await hostileCoordinator(grid, [
       { ...base, task: 'wasm', taskVersion: 1, input: encodeValue({ module: jsBytes, entry: 'run', args: [] }) },
-      { ...base, task: 'js', taskVersion: 1, input: encodeValue({ source: js, module: `data:text/javascript,${encodeURIComponent(js)}` }) },
-      { ...base, task: 'primes', taskVersion: 1, input: encodeValue({ from: js, to: js }) }
+      { ...base, task: 'node', taskVersion: 1, input: encodeValue({ source: js, module: `data:text/javascript,${encodeURIComponent(js)}` }) },
+      { ...base, task: 'primes', taskVersion: 1, input: encodeValue({ from: js, to: js }) },
+      { ...base, task: 'js', taskVersion: 1, input: encodeValue({ code: js, inputs: [0], first: 0, seed: 'ee11', now: 0 }) }
     ])
     try {
-      await until(() => hostile.failures.length === 3, 20_000, 'the donor to answer all three')
+      await until(() => hostile.failures.length === 4, 20_000, 'the donor to answer all four')
       const byLease = new Map(hostile.failures.map((f) => [f.lease, f]))
       assert.match(byLease.get(1)!.reason, /WebAssembly header.*JavaScript and other code never run/)
-      assert.match(byLease.get(2)!.reason, /task js v1 is not installed here/)
+      assert.match(byLease.get(2)!.reason, /task node v1 is not installed here/)
       assert.match(byLease.get(3)!.reason, /primes: malformed unit input/)
+      assert.match(byLease.get(4)!.reason, /the module threw ReferenceError: 'require' is not defined/)
       assert.is(hostile.results.length, 0)
       assert.not.ok(existsSync(marker), 'the JavaScript never ran')
-      assert.is(donor.donorStats()!.failed, 2, 'two ran as far as their checks; the uninstalled task never reached a thread')
+      assert.is(donor.donorStats()!.failed, 3, 'three ran as far as their checks; the uninstalled task never reached a thread')
     } finally {
       await hostile.swarm.destroy()
     }

@@ -171,7 +171,7 @@ test('registry: a module in the task dir replaces the built-in of its name', asy
     assert.is(registry.dir, dir)
     assert.is(registry.require('primes').version, 7)
     assert.ok(registry.source('primes')?.endsWith('fast-primes.mjs'))
-    assert.equal(registry.list().map(t => t.name), ['mandelbrot', 'pi', 'primes', 'wasm'])
+    assert.equal(registry.list().map(t => t.name), ['js', 'mandelbrot', 'pi', 'primes', 'wasm'])
   })
 })
 
