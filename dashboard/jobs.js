@@ -218,7 +218,7 @@ function describeSizing(sizing) {
 
 /**
  * @param {FeedJob} job
- * @returns {Child[]}
+ * @returns {Node[]}
  */
 function renderResult(job) {
   if (job.state === 'failed') return [h('p', { class: 'error' }, job.error ?? 'failed')]
