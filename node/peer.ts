@@ -355,7 +355,12 @@ function makeDht(opts: PeerOptions): HyperDHT {
   const host = opts.host ?? (allLoopback ? '127.0.0.1' : undefined)
   // SWARMGRID_REACHABLE=1: this peer's address is reachable directly (a LAN, no NAT), so others
   // need not hole-punch to it; Hyperswarm only learns that by itself after minutes of uptime.
-  const reachable = process.env.SWARMGRID_REACHABLE === '1' ? { firewalled: false } : {}
+  // A node bound to loopback is reachable by definition: no NAT lies between two processes of one
+  // machine. Left firewalled, hyperdht races its same-host shortcut against a hole punch that a
+  // one-node DHT cannot analyse; the server aborts the punch and destroys the stream the client has
+  // just connected, which then stays half-open until a keep-alive timeout (docs/first-contact.md).
+  const reachable = process.env.SWARMGRID_REACHABLE === '1' || (host !== undefined && isLoopback(host))
+    ? { firewalled: false } : {}
   return new HyperDHT({ bootstrap, connectionKeepAlive: heartbeatMs(), ...(host ? { host } : {}), ...reachable })
 }
 
