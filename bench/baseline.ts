@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { Piscina } from 'piscina'
 
-const WORKER = fileURLToPath(new URL('./primes-worker.js', import.meta.url))
+// Through its CommonJS door, as the unit threads: Piscina's require() of an ES module can abort the process.
+const WORKER = fileURLToPath(new URL('./primes-worker-entry.cjs', import.meta.url))
 
 function pool(threads: number): Piscina {
   return new Piscina({ filename: WORKER, minThreads: threads, maxThreads: threads })
