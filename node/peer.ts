@@ -22,6 +22,7 @@ import { WireChannel } from './wire-channel.js'
 import { Rediscovery } from './rediscovery.js'
 import { PROTOCOL_VERSION, ROLE_COORDINATOR, ROLE_DONOR, type HelloMessage } from './wire.js'
 import { parseBootstrap, type HostPort } from './bootstrap.js'
+import { probeReachable } from './reachability.js'
 import { checksPassed } from './trust-ledger.js'
 import { addDonorRoutes, startDonation, type DonationOptions, type DonorControls } from './donor-controls.js'
 import { assignSigner } from './job-signing.js'
@@ -267,6 +268,13 @@ export class Peer extends EventEmitter {
     const socket = dataDir.controlSocketPath(this.dataDir)
     this.url = await this.control.listen(this, { socket, port: this.options.http ?? false })
     dataDir.writeRunningPeer(this.dataDir, { pid: process.pid, key: this.key, socket, url: this.url })
+    // A private grid's peer learns at once whether others reach it directly: if they do, it
+    // announces no hole punch to peers on other hosts (node/reachability.ts).
+    if (!this.options.dht && parseBootstrap(this.options.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)) {
+      const reachable = await probeReachable(this.swarm.dht)
+      this.record({ at: Date.now(), kind: 'peer', text: reachable ? 'other nodes reach this one directly'
+        : 'firewalled: other peers reach this one only by hole punching' })
+    }
     const discovery = this.swarm.join(gridTopic(this.grid), { server: true, client: true })
     await discovery.flushed()
     this.rediscovery = new Rediscovery(discovery)
