@@ -8,7 +8,8 @@
  */
 import type HyperDHT from 'hyperdht'
 
-const PROBES = 2
+/** How long start waits for the answer; on a LAN it comes in milliseconds. */
+const PROBE_WAIT_MS = 1500
 
 interface ProbedDht {
   firewalled: boolean
@@ -23,7 +24,11 @@ export async function probeReachable(dht: HyperDHT): Promise<boolean> {
   await node.ready()
   if (!node.firewalled) return true
   if (typeof node._updateNetworkState !== 'function') return false
-  // A lost ping answers "firewalled": ask again before taking it as the answer.
-  for (let attempt = 0; attempt < PROBES && node.firewalled; attempt++) await node._updateNetworkState(true).catch(() => false)
+  // dht-rpc resends a lost ping itself. Behind a NAT no answer comes, and each resend waits
+  // longer: start goes on firewalled after PROBE_WAIT_MS, and the check finishes on its own.
+  const probe = node._updateNetworkState(true).catch(() => false)
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([probe, new Promise((resolve) => { timer = setTimeout(resolve, PROBE_WAIT_MS) })])
+  clearTimeout(timer)
   return !node.firewalled
 }
