@@ -44,6 +44,19 @@ function headline(res: Results): string[][] {
     rows.push([`3 join to first unit, median of ${j.runs.length}`, ms(j.medianMs), `${ms(j.piscinaMedianMs)} new Piscina pool`,
       ratio(j.ratio), '< 100 ms', verdict(j.medianMs < 100, j.medianMs / 100)])
   }
+  if (res.cliJoin) {
+    const j = res.cliJoin
+    rows.push([`3p join to first unit, CLI processes, median of ${j.runs.length}`, ms(j.medianMs), `${ms(j.piscinaMedianMs)} new Piscina pool`,
+      ratio(j.medianMs / j.piscinaMedianMs), 'report', '-'])
+    rows.push([`   worst of ${j.runs.length}`, ms(j.worstMs), '', '', '< 5 s', verdict(j.worstMs < 5000, j.worstMs / 5000)])
+  }
+  if (res.cliCpu) {
+    const c = res.cliCpu
+    rows.push([`1p CPU-bound, CLI processes: ${c.units} units, submit to done`, ms(c.fromSubmitMs), `${ms(c.piscinaMs)} Piscina incl. its start`,
+      ratio(c.ratioFromSubmit), '<= 1.10', verdict(c.ratioFromSubmit <= 1.1, c.ratioFromSubmit / 1.1)])
+    rows.push([`   from the donor's spawn (its start too)`, ms(c.fromDonorMs), `${ms(c.piscinaMs)} Piscina incl. its start`,
+      ratio(c.ratioFromDonor), 'report', '-'])
+  }
   if (res.scale) {
     const rows4 = res.scale.rows
     const base = rows4.find((r) => r.quorum === 1) ?? rows4[0]
@@ -141,6 +154,16 @@ export function printReport(res: Results, only: Set<string>, json: boolean): voi
   if (res.js) {
     out.push(`6: best of ${res.js.rows[0]?.rounds.quickjs.length ?? 0} interleaved rounds, one thread; QuickJS through the js task's run ` +
       '(module evaluated, JSON in and out, caps on), V8 the same module imported; ratio = QuickJS / V8')
+  }
+  if (res.cliJoin) {
+    const j = res.cliJoin
+    out.push(`3p: separate processes (swarmgrid bootstrap, start --no-donate with a job waiting, then start --threads 1 each run): ` +
+      `spawn to the coordinator's first result ${j.runs.map(ms).join(', ')}; the donor printed ready after ${j.ready.map(ms).join(', ')}`)
+  }
+  if (res.cliCpu) {
+    const c = res.cliCpu
+    out.push(`1p: ${c.threads} donor threads, best of ${c.rounds.piscina.length} rounds (submit to done ${c.rounds.fromSubmit.map(ms).join(', ')}; ` +
+      `donor spawn to done ${c.rounds.fromDonor.map(ms).join(', ')}; Piscina ${c.rounds.piscina.map(ms).join(', ')})`)
   }
   if (res.scale && only.has('scale')) {
     out.push('', `4 coordinator scale: the pure JobMachine, ${int(res.scale.donors)} simulated donors asking for ${res.scale.slots} units each, ` +

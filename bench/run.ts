@@ -2,10 +2,12 @@
  * `npm run bench`: swarmgrid's figures, each beside a baseline measured in this same run, and
  * their ratio. Ratios are printed, never asserted: a loaded machine slows the baseline too.
  *
- *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire,js] [--profile DIR]
+ *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire,js,cli-join,cli-cpu] [--profile DIR]
  *
  * Runs in about two minutes on a 2-core machine: the loopback grid figures first, then the
- * coordinator scale figure in a child process (with --expose-gc, for honest heap numbers).
+ * coordinator scale figure in a child process (with --expose-gc, for honest heap numbers). Then
+ * the same join and CPU-bound figures on the path users take, separate CLI processes
+ * (bench/cli-path.ts): about a minute more.
  */
 import { execFile } from 'node:child_process'
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
@@ -22,8 +24,9 @@ import { printReport } from './report.js'
 import type { Machine, Results } from './results.js'
 import { profiled } from './profile.js'
 import { jsFigure, type JsFigure } from './js-sandbox.js'
+import { cliCpuFigure, cliJoinFigure, type CliCpuFigure, type CliJoinFigure } from './cli-path.js'
 
-const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire', 'js'] as const
+const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire', 'js', 'cli-join', 'cli-cpu'] as const
 type Figure = typeof FIGURES[number]
 
 /** 9 million numbers per unit from 10^9 up: 20-40 ms of sieving each on a current core. */
@@ -38,10 +41,16 @@ const PISCINA_TRIVIAL_TASKS = 20_000
  */
 const ROUNDS = 3
 const JOIN_RUNS = 7
+/** Donor processes timed from spawn to the coordinator's first result from them. */
+const CLI_JOIN_RUNS = 10
+/** A CPU-bound job of about 8 s on two plain threads (as in issue 11), and its rounds. */
+const CLI_CPU_UNITS = 600
+const CLI_CPU_PARAMS = { from: 1_000_000_000, to: 1_000_000_000 + CLI_CPU_UNITS * 9_000_000 }
+const CLI_CPU_ROUNDS = 2
 /** Time each coordinator-scale job may run before it is cut short. */
 const SCALE_BUDGET_MS = 4000
 /** Past this the run is stuck, not slow: say so and leave rather than hang a CI job. */
-const WATCHDOG_MS = 240_000
+const WATCHDOG_MS = 480_000
 
 
 function machine(): Machine {
@@ -211,6 +220,10 @@ async function main(): Promise<void> {
   if (only.has('scale')) {
     progress(`scale: JobMachine with 10,000 simulated donors (child process, ${SCALE_BUDGET_MS / 1000} s per job at most)`, json)
     results.scale = await scaleFigure()
+  }
+  if (only.has('cli-join')) results.cliJoin = await cliJoinFigure(CLI_JOIN_RUNS, results.threads, (text) => progress(text, json))
+  if (only.has('cli-cpu')) {
+    results.cliCpu = await cliCpuFigure(CLI_CPU_PARAMS, CLI_CPU_UNITS, results.threads, CLI_CPU_ROUNDS, (text) => progress(text, json))
   }
   if (only.has('wire')) {
     const unit = [...primes.split(CPU_PARAMS, CPU_UNITS)][0] as PrimesInput

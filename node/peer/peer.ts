@@ -35,6 +35,7 @@ import { WireChannel } from '../protocol/channel.js'
 import { Rediscovery } from './rediscovery.js'
 import { PROTOCOL_VERSION, ROLE_COORDINATOR, ROLE_DONOR, type HelloMessage } from '../protocol/wire.js'
 import { parseBootstrap, type HostPort } from './bootstrap.js'
+import { probeReachable } from './reachability.js'
 import { checksPassed } from '../trust/ledger.js'
 import { startDonation, type DonationOptions, type DonorControls } from '../donor/controls.js'
 import { assignSigner } from '../protocol/signing.js'
@@ -316,6 +317,13 @@ export class Peer extends EventEmitter implements ControlledPeer {
     const socket = dataDir.controlSocketPath(this.dataDir)
     this.url = await this.control.listen(this, { socket, port: this.options.http ?? false })
     dataDir.writeRunningPeer(this.dataDir, { pid: process.pid, key: this.key, socket, url: this.url })
+    // A private grid's peer learns at once whether others reach it directly: if they do, it
+    // announces no hole punch to peers on other hosts (node/reachability.ts).
+    if (!this.options.dht && parseBootstrap(this.options.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)) {
+      const reachable = await probeReachable(this.swarm.dht)
+      this.record({ at: Date.now(), kind: 'peer', text: reachable ? 'other nodes reach this one directly'
+        : 'firewalled: other peers reach this one only by hole punching' })
+    }
     const discovery = this.swarm.join(gridTopic(this.grid), { server: true, client: true })
     await discovery.flushed()
     this.rediscovery = new Rediscovery(discovery)
@@ -406,7 +414,12 @@ function makeDht(opts: PeerOptions): HyperDHT {
   const host = opts.host ?? (allLoopback ? '127.0.0.1' : undefined)
   // SWARMGRID_REACHABLE=1: this peer's address is reachable directly (a LAN, no NAT), so others
   // need not hole-punch to it; Hyperswarm only learns that by itself after minutes of uptime.
-  const reachable = process.env.SWARMGRID_REACHABLE === '1' ? { firewalled: false } : {}
+  // A node bound to loopback is reachable by definition: no NAT lies between two processes of one
+  // machine. Left firewalled, hyperdht races its same-host shortcut against a hole punch that a
+  // one-node DHT cannot analyse; the server aborts the punch and destroys the stream the client has
+  // just connected, which then stays half-open until a keep-alive timeout (docs/first-contact.md).
+  const reachable = process.env.SWARMGRID_REACHABLE === '1' || (host !== undefined && isLoopback(host))
+    ? { firewalled: false } : {}
   return new HyperDHT({ bootstrap, connectionKeepAlive: heartbeatMs(), ...(host ? { host } : {}), ...reachable })
 }
 

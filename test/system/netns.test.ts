@@ -37,11 +37,17 @@ else test(NAME, async () => {
       `fastest round trip ${bare.minRttMs} ms unshaped, ${path.minRttMs} ms shaped: +${added} ms, want about ${2 * SHAPING.delayMs}`)
     assert.ok(path.lossPercent >= 1 && path.lossPercent <= 35, `${path.lossPercent}% of shaped round trips lost, want about ${2 * SHAPING.lossPercent}%`)
     assert.is(bare.lossPercent, 0, 'no loss before shaping')
-    grid = await ProcessGrid.start({ grid: 'netns', host: b.address, bootstrapOptions: { prefix: lab.on(b) } })
+    // As people run it: no SWARMGRID_REACHABLE, so each peer must find out by itself that the
+    // other hosts reach it directly (node/peer/reachability.ts), or the peers never meet.
+    grid = await ProcessGrid.start({ grid: 'netns', host: b.address, bootstrapOptions: { prefix: lab.on(b) }, env: { SWARMGRID_REACHABLE: '' } })
     grid.start('c', ['--host', c.address, '--no-donate'], { prefix: lab.on(c) })
+    const spawnedAt = Date.now()
     donorHosts.forEach((host, i) => grid!.start(`d${i}`, ['--host', host.address, '--no-coordinate', '--threads', '1'], { prefix: lab!.on(host) }))
-    await grid.ready('c', 'd0', 'd1', 'd2')
+    const [, ...donorKeys] = await grid.ready('c', 'd0', 'd1', 'd2')
     await grid!.donorsOffered('c', 3, 90_000)
+    // First contact between hosts: a donor's process spawned, to the coordinator's hearing its offer.
+    const firstContact = await Promise.all(donorKeys.map(async (key) =>
+      (await grid!.peers.get('c')!.logTime(new RegExp(`donor ${key.slice(0, 8)} .*offers`))) - spawnedAt))
 
     const params = { from: 0, to: 3_000_000 }
     const started = Date.now()
@@ -64,6 +70,7 @@ else test(NAME, async () => {
     console.log(`\n  netns: ${lab.shaping}; measured between two hosts: ` +
       `round trip (median/fastest) ${bare.rttMs}/${bare.minRttMs} ms unshaped, ${path.rttMs}/${path.minRttMs} ms shaped, ` +
       `${path.lossPercent}% of shaped pings lost; ` +
+      `first contact (donor spawned to its offer at the coordinator) ${firstContact.map((ms) => `${ms} ms`).join(', ')}; ` +
       `job of 12 units done in ${took} ms with ${done.results} results` +
       `${delayed === null ? '' : `, ${delayed} packets delayed in all`}\n`)
   } finally {

@@ -40,7 +40,7 @@ const SOURCES = ['index.ts', 'machine.ts', 'base', 'node', 'tasks', 'worker', 's
 
 function sourceFiles(path: string): string[] {
   const full = join(ROOT, path)
-  if (statSync(full).isFile()) return path.endsWith('.ts') && !path.endsWith('.d.ts') ? [path] : []
+  if (statSync(full).isFile()) return /\.c?ts$/.test(path) && !path.endsWith('.d.ts') ? [path] : []
   return readdirSync(full).flatMap((name) => name === 'fixtures' ? [] : sourceFiles(join(path, name)))
 }
 
@@ -69,7 +69,7 @@ export function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>()
   for (const file of SOURCES.flatMap(sourceFiles)) {
     const targets = importsOf(readFileSync(join(ROOT, file), 'utf8'))
-      .map((spec) => normalize(join(dirname(file), spec)).replace(/\.js$/, '.ts'))
+      .map((spec) => normalize(join(dirname(file), spec)).replace(/\.js$/, '.ts').replace(/\.cjs$/, '.cts'))
       .filter((target) => !target.startsWith('..'))
     graph.set(file, targets)
   }
