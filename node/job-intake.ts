@@ -25,10 +25,11 @@ export async function takeIn(spec: JobSpec, registry: TaskRegistry, options: Int
   const params = spec.params ?? {}
   const { policy, units, unitSeconds } = resolveSpec(spec, task, options.distinctHosts)
   const sized = unitSeconds === undefined ? null : await sizeUnits(task, params, unitSeconds, { tasksDir: registry.dir ?? null, signal: options.signal })
-  const inputs = [...task.split(params, sized?.units ?? units)].map((input) => encodeValue(input))
+  const id = randomBytes(8).toString('hex')
+  const inputs = [...task.split(params, sized?.units ?? units, { id, createdAt: options.now })].map((input) => encodeValue(input))
   if (inputs.length === 0) throw new ParamError(`${task.name} made no units from these parameters`)
   const record: JobRecord = {
-    id: randomBytes(8).toString('hex'), task: task.name, taskVersion: task.version, params,
+    id, task: task.name, taskVersion: task.version, params,
     units: inputs.length, policy, state: 'running', createdAt: options.now, finishedAt: null,
     error: null, results: 0, accepted: 0, outvoted: [], ...(sized ? { sizing: { ...sized, units: inputs.length } } : {})
   }

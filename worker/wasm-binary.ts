@@ -27,9 +27,9 @@ const VALTYPES: Record<number, ValType> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32
 const SECTION = { custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, export: 7 } as const
 const PAGE_BYTES = 65536
 
-interface Section { id: number; payload: Uint8Array }
+export interface Section { id: number; payload: Uint8Array }
 
-class Reader {
+export class Reader {
   pos = 0
   constructor(readonly bytes: Uint8Array, readonly what: string) {}
   get done(): boolean { return this.pos >= this.bytes.byteLength }
@@ -77,7 +77,7 @@ class Reader {
   }
 }
 
-function leb(n: number): number[] {
+export function leb(n: number): number[] {
   const out: number[] = []
   do {
     let b = n % 128
@@ -93,7 +93,7 @@ function nameBytes(text: string): number[] {
   return [...leb(b.length), ...b]
 }
 
-function sections(bytes: Uint8Array): Section[] {
+export function sections(bytes: Uint8Array): Section[] {
   const r = new Reader(bytes, 'the module')
   const magic = r.take(Math.min(8, bytes.byteLength))
   const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
@@ -219,7 +219,7 @@ function capTables(payload: Uint8Array, cap: number): Uint8Array {
   return Uint8Array.from(out)
 }
 
-function encodeSections(list: Section[]): Uint8Array {
+export function encodeSections(list: Section[]): Uint8Array {
   const parts: Uint8Array[] = [Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00)]
   for (const { id, payload } of list) parts.push(Uint8Array.from([id, ...leb(payload.byteLength)]), payload)
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
