@@ -24,5 +24,7 @@ export const DONOR_HELP = `  --cpu-limit PCT         units use at most PCT% of t
   --nice N                priority of the units, 0 to 19 (start's default 19: your programs come first)
   --trust KEY             run only jobs signed by this peer key (repeatable; default: any signed job)
   --allow-tasks A,B       run only these task kinds (for example wasm,primes)
-  --wasm-memory MB        memory cap of one wasm unit (default 256)
-  --wasm-time SECONDS     time cap of one wasm unit (default 60)`
+  --wasm-memory MB        memory cap of one wasm or wasi unit (default 256)
+  --wasm-time SECONDS     time cap of one wasm or wasi unit (default 60)
+                          (a wasi run's output caps are the same on every donor: stdout 4 MiB,
+                          stderr 1 MiB, files under /out 8 MiB and 1000 entries; past them it fails as "output")`

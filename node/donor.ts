@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events'
 import { availableParallelism } from 'node:os'
 import type { TaskRegistry } from '../tasks/registry.js'
+import { SANDBOXED_TASKS } from '../tasks/sandboxed.js'
 import { fromUnitError, type UnitOutcome, type UnitReporter } from '../worker/messages.js'
 import type { CoordinatorLink, DonorSide } from './links.js'
 import { LIMITS } from './wire.js'
@@ -129,7 +130,7 @@ export class Donor extends EventEmitter implements DonorSide {
       return
     }
     if (this.gate !== 'open') return failAll('handback', 'donor is paused')
-    const wasm = msg.task === 'wasm' ? this.options.wasm : undefined
+    const wasm = SANDBOXED_TASKS.has(msg.task) ? this.options.wasm : undefined
     const limitMs = wasm ? Math.min(msg.deadlineMs, wasm.timeMs) : msg.deadlineMs
     state.latestJob = msg.job
     for (const unit of msg.units) {

@@ -2,6 +2,7 @@
 import type * as wire from './wire.js'
 import type { CoordinatorLink } from './links.js'
 import { isMemoryCapError } from '../worker/wasm-sandbox.js'
+import { isOutputCapError } from '../worker/wasi/memfs.js'
 
 export interface HeldUnit extends wire.AssignedUnit {
   link: CoordinatorLink
@@ -30,8 +31,9 @@ export function failureOf(held: HeldUnit, err: Error): Pick<wire.FailureMessage,
     case 'cancelled': return null
     case 'handback': return { kind: 'handback', reason: 'donor stopped' }
     case 'deadline': return { kind: 'timeout', reason: held.limitMs < held.deadlineMs
-      ? `ran past this donor's ${held.limitMs} ms time cap for wasm units` : `ran past its ${held.deadlineMs} ms deadline` }
+      ? `ran past this donor's ${held.limitMs} ms time cap for sandboxed (wasm, wasi) units` : `ran past its ${held.deadlineMs} ms deadline` }
   }
+  if (isOutputCapError(err)) return { kind: 'output', reason: limit(err.message) }
   if (isMemoryCapError(err)) return { kind: 'memory', reason: limit(err.message) }
   if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
     return { kind: 'memory', reason: limit(`ran out of memory: ${err.message}`) }
