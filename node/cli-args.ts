@@ -1,6 +1,7 @@
 /** The CLI's flags and help texts, and a parser whose errors say what to do. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DONOR_FLAGS, DONOR_HELP } from './cli-donor-flags.js'
+import { WASI_EXAMPLE, WASI_FLAGS, WASI_HELP } from '../tasks/wasi-cli.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -83,7 +84,8 @@ Example:
       saboteurs: { type: 'string' },
       'spot-checks': { type: 'string' },
       json: { type: 'boolean' },
-      detach: { type: 'boolean' }
+      detach: { type: 'boolean' },
+      ...WASI_FLAGS
     },
     positionals: 1,
     help: `swarmgrid submit TASK [--param KEY=VALUE …] [--units N | --unit-seconds T] [--quorum Q] [--json] [--detach]
@@ -110,12 +112,17 @@ Hands a job to the peer running for --data; if none runs, runs one here for the 
   (and start's flags, for the peer run here when none is running)
 
 Tasks: primes (from, to), pi (samples, seed), mandelbrot (width, height, maxIter, x0, x1, y0, y1),
-       wasm (module, entry, range or inputs, reduce: your own WebAssembly, see examples/wasm)
+       wasm (module, entry, range or inputs, reduce: your own WebAssembly, see examples/wasm),
+       wasi (program, runs: your own command-line program, see examples/wasi)
+
+${WASI_HELP}
 
 Example:
   swarmgrid submit primes --param from=0 --param to=3000000 --units 24 --quorum 2
   swarmgrid submit primes --param to=2e10 --unit-seconds 2
-  swarmgrid submit primes --param to=3000000 --units 240 --error-rate 1e-4`
+  swarmgrid submit primes --param to=3000000 --units 240 --error-rate 1e-4
+  swarmgrid submit --job examples/wasi/job.json
+${WASI_EXAMPLE}`
   },
   status: {
     options: { data: { type: 'string' }, json: { type: 'boolean' }, unit: { type: 'string' } },
@@ -133,13 +140,15 @@ Example:
   results: {
     options: { data: { type: 'string' }, out: { type: 'string' } },
     positionals: 1,
-    help: `swarmgrid results JOB [--data DIR] [--out FILE]
+    help: `swarmgrid results JOB [--data DIR] [--out FILE | --out DIR]
 
 Prints a finished job's result as JSON, or writes it to FILE: an image result as PNG when FILE
-ends in .png, the raw CBOR when it ends in .cbor, else JSON.
+ends in .png, the raw CBOR when it ends in .cbor, else JSON. A wasi job's result goes to the
+directory DIR instead: run N as DIR/N/stdout, DIR/N/stderr, DIR/N/exit and DIR/N/out/…
 
 Example:
-  swarmgrid results 9410a220 --out mandelbrot.png`
+  swarmgrid results 9410a220 --out mandelbrot.png
+  swarmgrid results 51c0ffee --out runs/ && cat runs/0/stdout`
   },
   pause: {
     options: { data: { type: 'string' }, finish: { type: 'boolean' }, json: { type: 'boolean' } },

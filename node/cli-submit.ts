@@ -11,6 +11,7 @@ import { ProgressBar, formatDuration } from './progress-bar.js'
 import type { JobSpec } from './coordinator.js'
 import type { JobView } from './job-view.js'
 import { inlineModuleFile } from '../tasks/wasm.js'
+import { inlineWasiFiles, wasiParamsFromFlags } from '../tasks/wasi-cli.js'
 import { describeSizing } from './unit-sizing.js'
 
 /** How often the bar is redrawn, and a running peer asked for news. */
@@ -25,14 +26,26 @@ function jobSpec({ values, positionals }: Parsed): JobSpec {
       throw new UsageError('submit', `--job ${values.job}: ${(err as Error).message}`)
     }
     if (!spec || typeof spec !== 'object') throw new UsageError('submit', `--job ${values.job} must hold a JSON object`)
-    // A wasm job names its module file, relative to the job file; the job carries the bytes.
-    spec.params = inlineModuleFile(spec.params, (path) => {
+    // A wasm or wasi job names its files relative to the job file; the job carries the bytes.
+    const read = (path: string) => {
       try {
         return readFileSync(resolve(dirname(values.job), path))
       } catch (err) {
-        throw new UsageError('submit', `--job ${values.job}: module ${path}: ${(err as Error).message} (npm run build makes the example's)`)
+        throw new UsageError('submit', `--job ${values.job}: ${path}: ${(err as Error).message} (npm run build makes the examples' programs)`)
       }
-    })
+    }
+    spec.params = spec.task === 'wasi' ? inlineWasiFiles(spec.params, read) : inlineModuleFile(spec.params, read)
+  }
+  const wasi = wasiParamsFromFlags(values, (path) => {
+    try {
+      return readFileSync(path)
+    } catch (err) {
+      throw new UsageError('submit', `${path}: ${(err as Error).message}`)
+    }
+  })
+  if (wasi) {
+    if (positionals[0] !== undefined && positionals[0] !== 'wasi') throw new UsageError('submit', `--program is for the wasi task, not ${positionals[0]}`)
+    spec = { ...spec, task: 'wasi', params: { ...spec.params, ...wasi } }
   }
   const task = positionals[0] ?? spec.task
   if (!task) throw new UsageError('submit', 'which task? swarmgrid submit TASK (primes, pi, mandelbrot) or --job FILE.json')

@@ -11,6 +11,7 @@ import type { LogEntry } from './coordinator.js'
 import { Store } from './store.js'
 import { jobView, type JobView } from './job-view.js'
 import { toJsonSafe } from '../tasks/values.js'
+import { writeWasiResults } from '../tasks/wasi-cli.js'
 import { describeValue, printJson } from './cli-output.js'
 import { submitCommand } from './cli-submit.js'
 import { demoCommand } from './demo.js'
@@ -105,7 +106,10 @@ async function resultsCommand({ values, positionals }: Parsed): Promise<number> 
     const result = findJobView(store, record.id).result as Record<string, unknown>
     const out: string | undefined = values.out
     if (!out) { printJson(result); return 0 }
-    if (out.endsWith('.png')) {
+    if (record.task === 'wasi' && !/\.(json|cbor)$/.test(out)) {
+      console.error(`wrote ${writeWasiResults(result, out)} runs to ${out}`)
+      return 0
+    } else if (out.endsWith('.png')) {
       if (!(result?.png instanceof Uint8Array)) throw new UsageError('results', `the ${record.task} result has no image; use --out FILE.json`)
       writeFileSync(out, result.png)
     } else if (out.endsWith('.cbor')) {
