@@ -121,7 +121,7 @@ Example:
   swarmgrid submit primes --param from=0 --param to=3000000 --units 24 --quorum 2
   swarmgrid submit primes --param to=2e10 --unit-seconds 2
   swarmgrid submit primes --param to=3000000 --units 240 --error-rate 1e-4
-  swarmgrid submit --job examples/wasi/job.json
+  swarmgrid submit --job examples/wasi/wordstat-job.json
 ${WASI_EXAMPLE}`
   },
   status: {
