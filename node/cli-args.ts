@@ -1,7 +1,7 @@
 /** The CLI's flags and help texts, and a parser whose errors say what to do. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DONOR_FLAGS, DONOR_HELP } from './cli-donor-flags.js'
-import { WASI_EXAMPLE, WASI_FLAGS, WASI_HELP } from '../tasks/wasi-cli.js'
+import { WASI_EXAMPLE, WASI_FLAGS, WASI_HELP, glueArgValues } from '../tasks/wasi-cli.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -209,7 +209,7 @@ export function parse(command: string, argv: string[]): Parsed {
   const spec = COMMANDS[command]
   let parsed: Parsed
   try {
-    parsed = parseArgs({ args: argv, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed
+    parsed = parseArgs({ args: command === 'submit' ? glueArgValues(argv) : argv, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed
   } catch (err) {
     throw new UsageError(command, (err as Error).message.replace(/\. To specify a positional.*$/s, ''))
   }

@@ -62,6 +62,20 @@ export const WASI_EXAMPLE = `  swarmgrid submit wasi --program wordstat.wasm --a
       --file dict.txt --stdin-glob 'texts/*.txt' --quorum 2
   swarmgrid results JOB --out results/     (results/N/stdout, stderr, exit, out/…)`
 
+/**
+ * `--arg -n` passes "-n" to the program: the word after --arg is its value whatever it looks
+ * like, where parseArgs would take it for a flag of ours.
+ */
+export function glueArgValues(argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') { out.push(...argv.slice(i)); break }
+    if (argv[i] === '--arg' && i + 1 < argv.length) out.push(`--arg=${argv[++i]}`)
+    else out.push(argv[i])
+  }
+  return out
+}
+
 /** The words of one line of an args file: whitespace-separated, 'single' or "double" quotes group. */
 function words(line: string): string[] {
   const out: string[] = []
