@@ -4,7 +4,8 @@
  * - NaN bits: arithmetic on NaN may give different NaN payloads on different CPUs (x86 and Arm
  *   differ in the sign of the default NaN). The bits of a float become visible only where it is
  *   stored to memory (f32.store, f64.store) or reinterpreted as an integer; at exactly those
- *   places the value goes through a helper that turns any NaN into the canonical one.
+ *   places a few inlined instructions (over two scratch locals added to each function) turn
+ *   any NaN into the canonical one: a call to a helper function there cost nbody 2x.
  * - memory.grow: past the donor's --wasm-memory cap it would fail inside the module, which a
  *   program may handle and so print something that depends on the donor. A helper grows the
  *   memory instead: past the module's own maximum it fails as the module expects (the same on
@@ -12,7 +13,8 @@
  * - Instructions whose results are not the same everywhere are refused at load: threads
  *   (atomics), SIMD (float lanes, relaxed SIMD) and anything this reader does not know.
  *
- * Helpers are appended after every existing function and type, so no index in the module moves.
+ * The grow helper is appended after every existing function and type, and the scratch locals
+ * after each function's own, so no index in the module moves.
  */
 import { Reader, encodeSections, leb, rejected, sections, type Section } from '../wasm-binary.js'
 
@@ -31,19 +33,23 @@ function sleb(n: number): number[] {
   return out
 }
 
-function helperBodies(ownMaxPages: number): Uint8Array[] {
-  const canon32 = [0x00, 0x20, 0x00, 0x20, 0x00, 0x5c, 0x04, 0x7d, 0x43, 0x00, 0x00, 0xc0, 0x7f, 0x05, 0x20, 0x00, 0x0b, 0x0b]
-  const canon64 = [0x00, 0x20, 0x00, 0x20, 0x00, 0x62, 0x04, 0x7c, 0x44, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f, 0x05, 0x20, 0x00, 0x0b, 0x0b]
+function growBody(ownMaxPages: number): Uint8Array {
   const grow = [0x01, 0x01, 0x7f, // one i32 local
     0x3f, 0x00, 0xad, 0x20, 0x00, 0xad, 0x7c, 0x42, ...sleb(ownMaxPages), 0x56, // size + delta > own maximum?
     0x04, 0x7f, 0x41, 0x7f, // then -1, as the module's own limit says
     0x05, 0x20, 0x00, 0x40, 0x00, 0x22, 0x01, 0x41, 0x7f, 0x46, // else grow; failed?
     0x04, 0x40, 0x43, 0x00, 0x00, 0xc0, 0x7f, 0xa8, 0x1a, 0x0b, // the donor's cap: trap, as i32.trunc_f32_s(NaN) (GROW_TRAP)
     0x20, 0x01, 0x0b, 0x0b]
-  return [canon32, canon64, grow].map((b) => Uint8Array.from([...leb(b.length), ...b]))
+  return Uint8Array.from([...leb(grow.length), ...grow])
 }
 
-const HELPER_TYPES = [[0x60, 1, 0x7d, 1, 0x7d], [0x60, 1, 0x7c, 1, 0x7c], [0x60, 1, 0x7f, 1, 0x7f]]
+const GROW_TYPE = [0x60, 1, 0x7f, 1, 0x7f]
+
+/** value -> (value == value ? value : canonical NaN), through scratch local `t`: branchless, inline. */
+function canonical(t: number, double: boolean): number[] {
+  const nan = double ? [0x44, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f] : [0x43, 0, 0, 0xc0, 0x7f]
+  return [0x21, ...leb(t), 0x20, ...leb(t), ...nan, 0x20, ...leb(t), 0x20, ...leb(t), double ? 0x61 : 0x5b, 0x1b]
+}
 
 function skipLeb(r: Reader): void {
   while (r.byte() & 0x80) { /* continuation */ }
@@ -56,14 +62,18 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out
 }
 
-interface Helpers { canon32: number[]; canon64: number[]; grow: number[] }
-
-/** One function body with the helper calls put in; counts the stores it guarded. */
-function rewriteBody(body: Uint8Array, helpers: Helpers, counter: { stores: number }): Uint8Array {
+/** One function body with the NaN checks and grow calls put in; counts the stores it guarded. */
+function rewriteBody(body: Uint8Array, params: number, growCall: number[], counter: { stores: number }): Uint8Array {
   const r = new Reader(body, 'a function body')
-  for (let n = r.u32(); n > 0; n--) { r.u32(); r.valtype() }
-  const parts: Uint8Array[] = []
-  let copied = 0
+  const groups = r.u32()
+  const declarations = r.pos
+  let locals = params
+  for (let n = groups; n > 0; n--) { locals += r.u32(); r.valtype() }
+  if (locals + 2 > 50_000) throw rejected('a function has more locals than the engine allows')
+  const helpers = { canon32: canonical(locals, false), canon64: canonical(locals + 1, true), grow: growCall }
+  // The scratch locals (an f32, an f64) come after the function's own.
+  const parts: Uint8Array[] = [Uint8Array.from(leb(groups + 2)), body.subarray(declarations, r.pos), Uint8Array.of(1, 0x7d, 1, 0x7c)]
+  let copied = r.pos
   const insert = (at: number, call: number[], resume: number) => {
     parts.push(body.subarray(copied, at), Uint8Array.from(call))
     copied = resume
@@ -123,12 +133,21 @@ function rewriteBody(body: Uint8Array, helpers: Helpers, counter: { stores: numb
 export function transformModule(bytes: Uint8Array): Transformed {
   const list: Section[] = sections(bytes)
   const find = (id: number) => list.find((s) => s.id === id)
-  let typeCount = 0
+  const paramCounts: number[] = []
   let importedFunctions = 0
   let definedFunctions = 0
   let ownMax = MAX_PAGES
   const typeSection = find(SECTION.type)
-  if (typeSection) typeCount = new Reader(typeSection.payload, 'the type section').u32()
+  if (typeSection) {
+    const r = new Reader(typeSection.payload, 'the type section')
+    for (let n = r.u32(); n > 0; n--) {
+      if (r.byte() !== 0x60) throw rejected('only plain function types are supported (no GC types)')
+      paramCounts.push(r.u32())
+      r.take(paramCounts[paramCounts.length - 1])
+      r.take(r.u32())
+    }
+  }
+  const typeCount = paramCounts.length
   const imports = find(SECTION.import)
   if (imports) {
     const r = new Reader(imports.payload, 'the import section')
@@ -140,7 +159,12 @@ export function transformModule(bytes: Uint8Array): Transformed {
     }
   }
   const functions = find(SECTION.function)
-  if (functions) definedFunctions = new Reader(functions.payload, 'the function section').u32()
+  const functionTypes: number[] = []
+  if (functions) {
+    const r = new Reader(functions.payload, 'the function section')
+    for (let n = r.u32(); n > 0; n--) functionTypes.push(r.u32())
+    definedFunctions = functionTypes.length
+  }
   const memory = find(SECTION.memory)
   if (memory) {
     const r = new Reader(memory.payload, 'the memory section')
@@ -149,7 +173,7 @@ export function transformModule(bytes: Uint8Array): Transformed {
   const code = find(SECTION.code)
   if (!code) return { bytes, storesCanonicalised: 0 }
   const first = importedFunctions + definedFunctions
-  const helpers: Helpers = { canon32: [0x10, ...leb(first)], canon64: [0x10, ...leb(first + 1)], grow: [0x10, ...leb(first + 2)] }
+  const growCall = [0x10, ...leb(first)]
   const counter = { stores: 0 }
 
   const r = new Reader(code.payload, 'the code section')
@@ -157,7 +181,9 @@ export function transformModule(bytes: Uint8Array): Transformed {
   if (count !== definedFunctions) throw rejected('its code and function sections disagree')
   const bodies: Uint8Array[] = []
   for (let i = 0; i < count; i++) {
-    const body = rewriteBody(r.take(r.u32()), helpers, counter)
+    const params = paramCounts[functionTypes[i]]
+    if (params === undefined) throw rejected(`function ${i} has type ${functionTypes[i]}, which does not exist`)
+    const body = rewriteBody(r.take(r.u32()), params, growCall, counter)
     bodies.push(Uint8Array.from(leb(body.byteLength)), body)
   }
   if (!typeSection || !functions) throw rejected('it has code but no type or function section')
@@ -166,9 +192,9 @@ export function transformModule(bytes: Uint8Array): Transformed {
     header.u32()
     return concat([Uint8Array.from(leb(count + extra.length)), section.payload.subarray(header.pos), Uint8Array.from(extra.flat())])
   }
-  const types = appendTo(typeSection, typeCount, HELPER_TYPES)
-  const funcs = appendTo(functions, definedFunctions, [leb(typeCount), leb(typeCount + 1), leb(typeCount + 2)])
-  const codePayload = concat([Uint8Array.from(leb(count + 3)), ...bodies, ...helperBodies(ownMax)])
+  const types = appendTo(typeSection, typeCount, [GROW_TYPE])
+  const funcs = appendTo(functions, definedFunctions, [leb(typeCount)])
+  const codePayload = concat([Uint8Array.from(leb(count + 1)), ...bodies, growBody(ownMax)])
   const out = list.map((s) => s.id === SECTION.type ? { id: s.id, payload: types }
     : s.id === SECTION.function ? { id: s.id, payload: funcs }
     : s.id === SECTION.code ? { id: s.id, payload: codePayload } : s)
