@@ -59,6 +59,13 @@ function headline(res: Results): string[][] {
     rows.push([`  in batches of ${w.batched.batch}`, `${int(w.batched.frame)} B`, `${w.inputBytes + w.outputBytes} B input + output`,
       ratio(w.batched.frame / (w.inputBytes + w.outputBytes)), 'report', '-'])
   }
+  if (res.wasi && 'ratio' in res.wasi) {
+    const w = res.wasi
+    rows.push([`6 wasi: ${w.runs} nbody runs (${int(w.steps)} steps) on the grid`, ms(w.gridMs), `${ms(w.piscinaMs)} same shim, plain Piscina`,
+      ratio(w.ratio), '<= 1.10', verdict(w.ratio <= 1.10, w.ratio / 1.10)])
+    rows.push([`  the shim against the native build, CPU time`, ms(w.shimSerialMs), `${ms(w.nativeSerialMs)} cc -O2, as processes`,
+      ratio(w.nativeRatio), 'report', '-'])
+  }
   return rows
 }
 
@@ -132,6 +139,11 @@ export function printReport(res: Results, only: Set<string>, json: boolean): voi
     const j = res.join
     out.push(`3: runs ${j.runs.map(ms).join(', ')}; the coordinator had the connection after ${j.connected.map(ms).join(', ')}; ` +
       `Peer.start resolved after ${j.startResolved.map(ms).join(', ')}`)
+  }
+  if (res.wasi && 'skipped' in res.wasi && res.wasi.skipped) out.push(`6 wasi: skipped, ${res.wasi.skipped}`)
+  if (res.wasi && 'ratio' in res.wasi) {
+    out.push(`6: best of ${res.wasi.rounds.grid.length} interleaved rounds (grid ${res.wasi.rounds.grid.map(ms).join(', ')}; ` +
+      `Piscina ${res.wasi.rounds.piscina.map(ms).join(', ')}); the module's float stores are NaN-canonicalised on both sides`)
   }
   if (res.scale && only.has('scale')) {
     out.push('', `4 coordinator scale: the pure JobMachine, ${int(res.scale.donors)} simulated donors asking for ${res.scale.slots} units each, ` +

@@ -20,8 +20,9 @@ import type { ScaleRow } from './machine-scale.js'
 import type { JobSpec } from '../node/coordinator.js'
 import { printReport } from './report.js'
 import { profiled } from './profile.js'
+import { wasiFigure, type WasiFigure } from './wasi.js'
 
-const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire'] as const
+const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire', 'wasi'] as const
 type Figure = typeof FIGURES[number]
 
 /** 9 million numbers per unit from 10^9 up: 20-40 ms of sieving each on a current core. */
@@ -56,6 +57,7 @@ export interface Results {
   join?: { runs: number[]; startResolved: number[]; connected: number[]; medianMs: number; piscinaRuns: number[]; piscinaMedianMs: number; ratio: number }
   scale?: { donors: number; slots: number; budgetMs: number; gc: boolean; rows: ScaleRow[] }
   wire?: WireFigure & { measured: { cpu?: Traffic; dispatch?: Traffic } }
+  wasi?: WasiFigure | { skipped: string }
 }
 
 function machine(): Machine {
@@ -135,6 +137,8 @@ async function gridFigures({ only, json, profileDir }: Options, results: Results
       results.cpu = { units: inputs.length, unitMs: (bestPiscina * threads) / inputs.length, gridMs: bestGrid, piscinaMs: bestPiscina,
         ratio: bestGrid / bestPiscina, count, traffic: traffic!, rounds: { grid: gridMs, piscina: piscinaMs } }
     }
+
+    if (only.has('wasi')) results.wasi = await wasiFigure(grid, threads, (text) => progress(text, json))
 
     if (only.has('dispatch') || only.has('wire')) {
       const probeRate = probe.view.units / (probe.ms / 1000)
@@ -217,7 +221,7 @@ async function main(): Promise<void> {
 
   const results: Results = { machine: machine(), threads: availableParallelism() }
   const started = Date.now()
-  if (only.has('cpu') || only.has('dispatch') || only.has('sizing') || only.has('join') || only.has('wire')) {
+  if (only.has('cpu') || only.has('dispatch') || only.has('sizing') || only.has('join') || only.has('wire') || only.has('wasi')) {
     const [before, loadAverageBefore] = [cpuClock(), loadavg()[0]]
     await gridFigures({ only, json, profileDir }, results)
     results.contention = { othersShare: othersShare(before, cpuClock()), loadAverageBefore }
