@@ -31,7 +31,7 @@ export function failureOf(held: HeldUnit, err: Error): Pick<wire.FailureMessage,
     case 'cancelled': return null
     case 'handback': return { kind: 'handback', reason: 'donor stopped' }
     case 'deadline': return { kind: 'timeout', reason: held.limitMs < held.deadlineMs
-      ? `ran past this donor's ${held.limitMs} ms time cap for sandboxed (wasm, wasi) units` : `ran past its ${held.deadlineMs} ms deadline` }
+      ? `ran past this donor's ${held.limitMs} ms time cap for wasm units` : `ran past its ${held.deadlineMs} ms deadline` }
   }
   if (isOutputCapError(err)) return { kind: 'output', reason: limit(err.message) }
   if (isMemoryCapError(err)) return { kind: 'memory', reason: limit(err.message) }
