@@ -11,6 +11,7 @@ import { checkInput, rejectUnknown } from './params.js'
 import { DEFAULT_WASM_MEMORY_MB } from './wasm.js'
 import { WasmRejectedError, pagesFor } from '../worker/wasm-binary.js'
 import { checkWasiModule, runWasi, type RunOutput } from '../worker/wasi/run.js'
+import { withoutDebugInfo } from '../worker/wasi/code-transform.js'
 import type { OutputCaps } from '../worker/wasi/memfs.js'
 
 export const MAX_PROGRAM_BYTES = 8 * 1024 * 1024
@@ -137,12 +138,13 @@ const wasi: TaskModule<WasiUnit, RunOutput, WasiResult> & { params: typeof param
       if (err instanceof WasmRejectedError) throw new ParamError(`wasi: ${err.message}`)
       throw err
     }
+    const sent = withoutDebugInfo(program)
     const runs = p.runs === undefined ? [{}] : p.runs
     if (!Array.isArray(runs) || runs.length === 0 || runs.length > MAX_RUNS) {
       throw new ParamError(`wasi: runs must be a list of 1 to ${MAX_RUNS} runs ({"args", "stdin", "env", "files"})`)
     }
     const time = Math.floor(job?.createdAt ?? 0)
-    return runs.map((run, i) => ({ program, ...runInput(run, i), time, seed: runSeed(job?.id ?? '', i) }))
+    return runs.map((run, i) => ({ program: sent, ...runInput(run, i), time, seed: runSeed(job?.id ?? '', i) }))
   },
 
   run(input: WasiUnit, ctx: RunContext): RunOutput {

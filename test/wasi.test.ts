@@ -56,6 +56,8 @@ if (missing) {
     const native = buildNative(WORDSTAT_SOURCE, dir, 'wordstat')
     const runs = wordstatRuns(12)
     const outputs = runAll(wordstat, runs)
+    const [unit] = wasi.split({ program: b64(wordstat), runs: [{}] }, 1, JOB) as WasiUnit[]
+    assert.ok(unit.program.byteLength * 2 < wordstat.byteLength, `units carry the program without its DWARF: ${unit.program.byteLength} of ${wordstat.byteLength} bytes`)
     runs.forEach((run, i) => {
       const expected = runNative(native, run, join(dir, `native-${i}`))
       assert.is(outputs[i].exit, expected.exit, `run ${i} exit`)

@@ -200,3 +200,13 @@ export function transformModule(bytes: Uint8Array): Transformed {
     : s.id === SECTION.code ? { id: s.id, payload: codePayload } : s)
   return { bytes: encodeSections(out), storesCanonicalised: counter.stores }
 }
+
+/**
+ * The module without its custom sections but "name" (function names in trap messages): DWARF
+ * debug info is most of a C program as Debian's wasi-libc builds it, and no donor needs it.
+ */
+export function withoutDebugInfo(bytes: Uint8Array): Uint8Array {
+  const list = sections(bytes)
+  const kept = list.filter((s) => s.id !== 0 || new Reader(s.payload, 'a custom section').name() === 'name')
+  return kept.length === list.length ? bytes : encodeSections(kept)
+}
