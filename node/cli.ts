@@ -87,7 +87,8 @@ async function statusCommand({ values, positionals }: Parsed): Promise<number> {
 }
 
 function describeJob(view: JobView): void {
-  console.log(`job ${view.id}: ${view.task} ${JSON.stringify(view.params)}`)
+  // A program carried in the params (wasm, wasi) is shown by its size, not as base64.
+  console.log(`job ${view.id}: ${view.task} ${JSON.stringify(view.params, (_key, v) => typeof v === 'string' && v.length > 200 ? `<${v.length} chars>` : v)}`)
   console.log(`state ${view.state}, ${view.accepted}/${view.units} units accepted, ${view.results} results, quorum ${view.quorum}`)
   if (view.sizing) console.log(`sized to ${describeSizing(view.sizing)}`)
   if (view.error) console.log(`error: ${view.error}`)

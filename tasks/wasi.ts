@@ -18,6 +18,8 @@ export const MAX_PROGRAM_BYTES = 8 * 1024 * 1024
 /** Args, env, stdin and files of one run together. */
 export const MAX_RUN_INPUT_BYTES = 4 * 1024 * 1024
 export const MAX_RUNS = 100_000
+/** The clock in nanoseconds must fit WASI's u64: about the year 2500. */
+const MAX_TIME_MS = 16_000_000_000_000
 const MAX_LIST = 4096
 /** The same on every donor, or donors would disagree on which runs fit. */
 export const WASI_CAPS: OutputCaps = { stdoutBytes: 4 * 1024 * 1024, stderrBytes: 1024 * 1024, outBytes: 8 * 1024 * 1024, outEntries: 1000 }
@@ -153,7 +155,7 @@ const wasi: TaskModule<WasiUnit, RunOutput, WasiResult> & { params: typeof param
       Array.isArray(input.args) && input.args.every(isBytes) && Array.isArray(input.env) && input.env.every(isBytes) &&
       isBytes(input.stdin) && Array.isArray(input.files) &&
       input.files.every((f) => Array.isArray(f) && f.length === 2 && typeof f[0] === 'string' && isBytes(f[1])) &&
-      Number.isSafeInteger(input.time) && input.time >= 0 && isBytes(input.seed) && input.seed.byteLength === 32)
+      Number.isSafeInteger(input.time) && input.time >= 0 && input.time <= MAX_TIME_MS && isBytes(input.seed) && input.seed.byteLength === 32)
     input.files.forEach(([name], i) => fileName(i, name))
     const args = [utf8.encode('program'), ...input.args]
     const pages = pagesFor(ctx.limits?.wasmMemoryMb ?? DEFAULT_WASM_MEMORY_MB)

@@ -133,6 +133,17 @@ test('params: {"file"} values only through the CLI, file names stay under /, run
   throws(() => wasi.split({ program, flags: 1 }, 1), /has no param "flags"/)
 })
 
+test('a donor checks a unit from any coordinator: malformed inputs are refused before anything runs', () => {
+  const good = { program: new Uint8Array(8), args: [], env: [], stdin: new Uint8Array(0), files: [], time: 0, seed: new Uint8Array(32) }
+  const ctx = { unitIndex: 0, progress() {} }
+  for (const bad of [null, { ...good, program: 'AGFzbQ==' }, { ...good, args: ['x'] }, { ...good, seed: new Uint8Array(8) },
+    { ...good, time: -1 }, { ...good, time: 2 ** 60 }, { ...good, files: [['a', 'b']] }, { ...good, stdin: undefined }]) {
+    throws(() => wasi.run(bad as unknown as WasiUnit, ctx), /wasi: malformed unit input/)
+  }
+  throws(() => wasi.run({ ...good, files: [['../etc/passwd', new Uint8Array(1)]] }, ctx), /relative path without/)
+  throws(() => wasi.run(good, ctx), /WebAssembly/)
+})
+
 test('the CLI: job files\' {"file"} values become bytes; --stdin-glob and --args-file make one run each', async () => {
   const at = join(dir, 'cli')
   mkdirSync(join(at, 'texts'), { recursive: true })
