@@ -11,7 +11,7 @@ import { ProgressBar, formatDuration } from './progress-bar.js'
 import type { JobSpec } from './coordinator.js'
 import type { JobView } from './job-view.js'
 import { inlineModuleFile } from '../tasks/wasm.js'
-import { inlineWasiFiles, wasiParamsFromFlags } from '../tasks/wasi-cli.js'
+import { describeWasiResult, inlineWasiFiles, wasiParamsFromFlags } from '../tasks/wasi-cli.js'
 import { describeSizing } from './unit-sizing.js'
 
 /** How often the bar is redrawn, and a running peer asked for news. */
@@ -166,5 +166,5 @@ function report(view: JobView, json: boolean): void {
   if (view.sizing) console.log(`sized to ${describeSizing(view.sizing)}`)
   if (view.outvoted.length) console.log(`outvoted: ${view.outvoted.map((k) => k.slice(0, 8)).join(', ')}`)
   if (view.error) console.log(`error: ${view.error}`)
-  if (view.result !== null) console.log(`result: ${describeValue(view.result)}`)
+  if (view.result !== null) console.log(`result: ${view.task === 'wasi' ? describeWasiResult(view.result, view.id) : describeValue(view.result)}`)
 }

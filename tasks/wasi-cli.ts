@@ -159,3 +159,20 @@ export function writeWasiResults(result: unknown, dir: string): number {
   })
   return runs.length
 }
+
+const byteLength = (v: unknown) => v instanceof Uint8Array ? v.byteLength : typeof v === 'string' ? Buffer.from(v, 'base64').byteLength : 0
+
+/** A wasi result as a person reads it: one line per run (bytes are counted, not printed), at most `max` runs. */
+export function describeWasiResult(result: unknown, jobId: string, max = 20): string {
+  const runs = (result as { runs?: unknown[] } | null)?.runs
+  if (!Array.isArray(runs)) return String(result)
+  const lines = runs.slice(0, max).map((run, n) => {
+    if (!run) return `  run ${n}: failed (the log says why)`
+    const r = run as { exit: number; stdout: unknown; stderr: unknown; files: Record<string, unknown> }
+    const files = Object.entries(r.files ?? {})
+    return `  run ${n}: exit ${r.exit}, stdout ${byteLength(r.stdout)} B, stderr ${byteLength(r.stderr)} B` +
+      (files.length ? `, out/ ${files.slice(0, 3).map(([name, b]) => `${name} (${byteLength(b)} B)`).join(', ')}${files.length > 3 ? ', …' : ''}` : '')
+  })
+  if (runs.length > max) lines.push(`  … and ${runs.length - max} more runs`)
+  return `${runs.length} runs\n${lines.join('\n')}\n(swarmgrid results ${jobId.slice(0, 8)} --out DIR writes each run's stdout, stderr, exit and out/ files)`
+}

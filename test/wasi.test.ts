@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import wasi, { type WasiUnit } from '../tasks/wasi.js'
-import { inlineWasiFiles, wasiParamsFromFlags } from '../tasks/wasi-cli.js'
+import { describeWasiResult, inlineWasiFiles, wasiParamsFromFlags } from '../tasks/wasi-cli.js'
 import { ParamError } from '../tasks/contract.js'
 import { decodeValue, encodeValue } from '../tasks/values.js'
 import type { RunOutput } from '../worker/wasi/run.js'
@@ -161,6 +161,8 @@ test('the CLI: job files\' {"file"} values become bytes; --stdin-glob and --args
   const lines = wasiParamsFromFlags({ program: join(at, 'prog.wasm'), arg: ['first'], 'args-file': join(at, 'lines.txt') }, readReal)!
   assert.equal((lines.runs as any[]).map((r) => r.args), [['first', '-x', '1'], ['first', '-y', 'two words']])
   throws(() => wasiParamsFromFlags({ arg: ['x'] }, readReal), /needs --program/)
+  assert.is(describeWasiResult({ runs: [{ exit: 3, stdout: 'aGVsbG8=', stderr: '', files: { 'a.txt': new Uint8Array(2) } }] }, 'abcdef0123'),
+    '1 runs\n  run 0: exit 3, stdout 5 B, stderr 0 B, out/ a.txt (2 B)\n(swarmgrid results abcdef01 --out DIR writes each run\'s stdout, stderr, exit and out/ files)')
   assert.is(wasiParamsFromFlags({}, readReal), null)
 })
 
