@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 
 const WORDS = ['the', 'of', 'grid', 'donor', 'quorum', 'unit', 'peer', 'wasm', 'it', 'was', 'best', 'times',
   'café', 'naïve', 'to', 'be', 'or', 'not', 'dog', 'fox', 'lazy', 'über', 'result', 'agree']
@@ -38,9 +38,19 @@ export interface NativeOutput { exit: number; stdout: Buffer; files: Record<stri
 export function runNative(exe: string, run: WordstatRun, dir: string): NativeOutput {
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(join(dir, 'out'), { recursive: true })
-  for (const [name, content] of Object.entries(run.files)) writeFileSync(join(dir, name), content)
+  for (const [name, content] of Object.entries(run.files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true })
+    writeFileSync(join(dir, name), content)
+  }
   const result = spawnSync(exe, run.args, { cwd: dir, input: run.stdin, env: {} })
+  // Every file under out/, by its path there, in the order the sandbox lists them.
   const files: Record<string, Buffer> = {}
-  for (const name of readdirSync(join(dir, 'out')).sort()) files[name] = readFileSync(join(dir, 'out', name))
+  const walk = (at: string) => {
+    for (const entry of readdirSync(at, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (entry.isDirectory()) walk(join(at, entry.name))
+      else files[relative(join(dir, 'out'), join(at, entry.name))] = readFileSync(join(at, entry.name))
+    }
+  }
+  walk(join(dir, 'out'))
   return { exit: result.status ?? -1, stdout: result.stdout, files }
 }

@@ -48,7 +48,7 @@ function throws(fn: () => unknown, what: RegExp, check?: (err: Error) => boolean
 if (missing) {
   test(`wasi programs: SKIPPED, ${missing}`, () => {})
 } else {
-  const programs = Object.fromEntries(['escape', 'socket', 'exit3', 'bigout', 'membomb', 'unknown-import', 'determinism']
+  const programs = Object.fromEntries(['files', 'escape', 'socket', 'exit3', 'bigout', 'membomb', 'unknown-import', 'determinism']
     .map((name) => [name, buildWasi(fixture(name), dir, name)]))
   const wordstat = buildWasi(WORDSTAT_SOURCE, dir, 'wordstat')
 
@@ -65,6 +65,16 @@ if (missing) {
       assert.equal(Object.keys(outputs[i].files), Object.keys(expected.files), `run ${i} out files`)
       for (const [name, bytes] of Object.entries(expected.files)) assert.is(Buffer.compare(Buffer.from(outputs[i].files[name]), bytes), 0, `run ${i} out/${name}`)
     })
+  })
+
+  test('stat, seeks, directories, appends, truncation, renames and removals behave as natively', () => {
+    const run = { args: [], stdin: '', files: { 'input.bin': 'abcdefghijklmnop', 'sub/nested.txt': 'n\n' } }
+    const [out] = runAll(programs.files, [run])
+    const expected = runNative(buildNative(fixture('files'), dir, 'files'), run, join(dir, 'native-files'))
+    assert.is(text(out.stdout), expected.stdout.toString())
+    assert.equal(Object.keys(out.files), ['a/log.txt', 'new.txt', 'trunc.txt'])
+    assert.equal(Object.keys(out.files), Object.keys(expected.files))
+    for (const [name, bytes] of Object.entries(expected.files)) assert.is(Buffer.compare(Buffer.from(out.files[name]), bytes), 0, `out/${name}`)
   })
 
   test('the host\'s files do not exist for a program: /etc/passwd, ../ and out/../.. are refused, inputs are read-only', () => {
