@@ -17,8 +17,8 @@ import { transformModule } from '../worker/wasi/code-transform.js'
 import { isOutputCapError } from '../worker/wasi/memfs.js'
 import { isMemoryCapError } from '../worker/wasm-sandbox.js'
 import { tempDir } from './helpers.js'
-import { WORDSTAT_SOURCE, buildNative, buildWasi, clangMissing, fixture } from './wasi-programs.js'
-import { runNative, wordstatRuns } from './wasi-runs.js'
+import { WASI_FIXTURES, WORDSTAT_SOURCE, buildNative, buildRust, buildWasi, clangMissing, fixture, rustForWasi } from './wasi-programs.js'
+import { runNative, wordstatRuns, type WordstatRun } from './wasi-runs.js'
 
 const dir = await tempDir('swarmgrid-wasi-')
 const missing = clangMissing(dir)
@@ -129,6 +129,23 @@ if (missing) {
     throws(() => transformModule(withBody([0, 0xfd, 0x0c, ...new Array(16).fill(0), 0x1a, 0x0b])), /SIMD/)
   })
 }
+
+const rust = rustForWasi(dir)
+test(rust ? 'a Rust program built for WASI gives its native build\'s stdout, out files and exit status'
+  : 'Rust programs: SKIPPED, no rustc here targets wasm32-wasip1 or wasm32-wasi (rustup target add wasm32-wasip1, or apt-get install rustc libstd-rust-dev-wasm32)', () => {
+  if (!rust) return
+  const { wasm, native } = buildRust(join(WASI_FIXTURES, 'wordcount.rs'), dir, 'wordcount', rust)
+  const runs: WordstatRun[] = [{ args: ['a', 'b c'], stdin: 'the dog The cat\nand the dog\n', files: { 'dict.txt': 'the\ndog\n' } },
+    { args: [], stdin: 'nothing known here\n', files: {} }]
+  const outputs = runAll(wasm, runs)
+  runs.forEach((run, i) => {
+    const expected = runNative(native, run, join(dir, `native-rust-${i}`))
+    assert.equal([outputs[i].exit, text(outputs[i].stdout)], [expected.exit, expected.stdout.toString()], `run ${i}`)
+    assert.equal(Object.keys(outputs[i].files), Object.keys(expected.files))
+    for (const [name, bytes] of Object.entries(expected.files)) assert.is(Buffer.compare(Buffer.from(outputs[i].files[name]), bytes), 0, `out/${name}`)
+  })
+  assert.equal(outputs.map((o) => o.exit), [0, 4])
+})
 
 test('params: {"file"} values only through the CLI, file names stay under /, runs say only what a run takes', () => {
   // (module (memory 1) (func (export "_start")))
