@@ -18,6 +18,11 @@ export const MAX_PROGRAM_BYTES = 8 * 1024 * 1024
 /** Args, env, stdin and files of one run together. */
 export const MAX_RUN_INPUT_BYTES = 4 * 1024 * 1024
 export const MAX_RUNS = 100_000
+/**
+ * Every unit carries the program, and the coordinator stores every unit: runs × program is
+ * capped until programs travel by hash (issue 12, item 3).
+ */
+export const MAX_JOB_BYTES = 1024 * 1024 * 1024
 /** The clock in nanoseconds must fit WASI's u64: about the year 2500. */
 const MAX_TIME_MS = 16_000_000_000_000
 const MAX_LIST = 4096
@@ -146,7 +151,13 @@ const wasi: TaskModule<WasiUnit, RunOutput, WasiResult> & { params: typeof param
       throw new ParamError(`wasi: runs must be a list of 1 to ${MAX_RUNS} runs ({"args", "stdin", "env", "files"})`)
     }
     const time = Math.floor(job?.createdAt ?? 0)
-    return runs.map((run, i) => ({ program: sent, ...runInput(run, i), time, seed: runSeed(job?.id ?? '', i) }))
+    const units = runs.map((run, i) => ({ program: sent, ...runInput(run, i), time, seed: runSeed(job?.id ?? '', i) }))
+    const total = units.reduce((n, u) => n + u.program.byteLength + u.stdin.byteLength + u.files.reduce((m, [, b]) => m + b.byteLength, 0), 0)
+    if (total > MAX_JOB_BYTES) {
+      throw new ParamError(`wasi: ${runs.length} runs of a ${sent.byteLength}-byte program make ${total} bytes of units, at most ${MAX_JOB_BYTES}; ` +
+        'each unit carries the program, so split the job or shrink the program')
+    }
+    return units
   },
 
   run(input: WasiUnit, ctx: RunContext): RunOutput {
