@@ -153,6 +153,12 @@ test('params: {"file"} values only through the CLI, file names stay under /, run
     7, 10, 1, 6, ...Buffer.from('_start'), 0, 0, 10, 4, 1, 2, 0, 0x0b]))
   assert.equal(runAll(Buffer.from(program.base64, 'base64'), [{}]).map((o) => o.exit), [0])
   throws(() => wasi.split({ program: { file: 'prog.wasm' } }, 1), /only the CLI reads/)
+  // 7.9 MiB in a "name" section, which units keep: 140 runs of it pass the 1 GiB a job's units may hold.
+  const name = new Uint8Array(7.9 * 1024 * 1024)
+  name.set([4, ...Buffer.from('name')])
+  const big = Buffer.concat([Buffer.from(program.base64, 'base64'), Buffer.from([0, 0x80 | (name.length & 0x7f), 0x80 | ((name.length >> 7) & 0x7f), 0x80 | ((name.length >> 14) & 0x7f), (name.length >> 21) & 0x7f]), name])
+  assert.is([...wasi.split({ program: b64(big), runs: [{}, {}] }, 1)].length, 2)
+  throws(() => wasi.split({ program: b64(big), runs: Array.from({ length: 140 }, () => ({})) }, 1), /make \d+ bytes of units, at most 1073741824/)
   throws(() => wasi.split({ program, runs: [{ files: { '../x': 'a' } }] }, 1), /relative path without/)
   throws(() => wasi.split({ program, runs: [{ files: { 'out/x': 'a' } }] }, 1), /under out\//)
   throws(() => wasi.split({ program, runs: [{ argv: [] }] }, 1), /has "argv"/)
