@@ -22,7 +22,7 @@ export type { UnitReport } from './node/unit-explain.js'
 export type { UnitSizing, Cut as SizingCut } from './node/unit-sizing.js'
 export { builtinTasks as tasks } from './tasks/index.js'
 export { TaskRegistry } from './tasks/registry.js'
-export { ParamError, type TaskModule, type RunContext, type Params } from './tasks/contract.js'
+export { ParamError, type TaskModule, type RunContext, type Params, type JobContext } from './tasks/contract.js'
 export { encodeValue, decodeValue } from './tasks/values.js'
 
 /** Starts a peer; resolves once it has joined its grid. */
