@@ -15,8 +15,8 @@ import { piscinaBatch } from './baseline.js'
 import type { BenchGrid } from './grid.js'
 
 const SOURCE = fileURLToPath(new URL('../../bench/wasi/nbody.c', import.meta.url))
-const RUNS = 40
-/** nbody steps per run: ~100 ms of shim time each on a current core. */
+const RUNS = 120
+/** nbody steps per run: ~35 ms each on a current core; 120 runs, so the last batches are a small part of the job. */
 const STEPS = 400_000
 const ROUNDS = 3
 
@@ -31,7 +31,15 @@ export interface WasiFigure {
   nativeSerialMs: number
   nativeRatio: number
   rounds: { grid: number[]; piscina: number[] }
+  /**
+   * CPU time of this whole process (every thread: the coordinator, the donor and its unit threads
+   * on the grid side) for the best round of each: unlike wall time, others' load on a shared
+   * machine barely moves it.
+   */
+  cpu: { gridMs: number; piscinaMs: number; ratio: number }
 }
+
+const cpuMs = (since: NodeJS.CpuUsage) => { const d = process.cpuUsage(since); return (d.user + d.system) / 1000 }
 
 export async function wasiFigure(grid: BenchGrid, threads: number, say: (text: string) => void): Promise<WasiFigure | { skipped: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'swarmgrid-bench-wasi-'))
@@ -49,13 +57,19 @@ export async function wasiFigure(grid: BenchGrid, threads: number, say: (text: s
     await grid.runJob({ task: 'wasi', params: { ...params, runs: runs.slice(0, threads * 2) }, quorum: 1 })
     const gridMs: number[] = []
     const piscinaMs: number[] = []
+    const gridCpu: number[] = []
+    const piscinaCpu: number[] = []
     for (let round = 1; round <= ROUNDS; round++) {
       say(`wasi: round ${round} of ${ROUNDS}, ${RUNS} nbody runs on the grid, then on plain Piscina with the same shim`)
+      let since = process.cpuUsage()
       const run = await grid.runJob({ task: 'wasi', params, quorum: 1 })
+      gridCpu.push(cpuMs(since))
       const first = (run.view.result as { runs: Array<{ stdout: Uint8Array }> }).runs[0]
       if (Buffer.from(first.stdout).toString() !== expected) throw new Error(`the grid's nbody printed ${Buffer.from(first.stdout)}, native ${expected}`)
       gridMs.push(run.ms)
+      since = process.cpuUsage()
       piscinaMs.push(await piscinaBatch(threads, inputs, 'runWasiUnit'))
+      piscinaCpu.push(cpuMs(since))
     }
 
     say(`wasi: the same ${RUNS} runs one after another, in the shim here and as native processes`)
@@ -69,7 +83,8 @@ export async function wasiFigure(grid: BenchGrid, threads: number, say: (text: s
     const nativeSerialMs = nativeCpuMs(native, runs.map((r) => r.args[0]))
     const [bestGrid, bestPiscina] = [Math.min(...gridMs), Math.min(...piscinaMs)]
     return { runs: RUNS, steps: STEPS, gridMs: bestGrid, piscinaMs: bestPiscina, ratio: bestGrid / bestPiscina,
-      shimSerialMs, nativeSerialMs, nativeRatio: shimSerialMs / nativeSerialMs, rounds: { grid: gridMs, piscina: piscinaMs } }
+      shimSerialMs, nativeSerialMs, nativeRatio: shimSerialMs / nativeSerialMs, rounds: { grid: gridMs, piscina: piscinaMs },
+      cpu: { gridMs: Math.min(...gridCpu), piscinaMs: Math.min(...piscinaCpu), ratio: Math.min(...gridCpu) / Math.min(...piscinaCpu) } }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
