@@ -1,4 +1,5 @@
 /** The flags that say how a donor lends its machine (node/cli-donor.ts reads them), for start and submit. */
+import { WASI_CAPS_TEXT } from '../tasks/wasi-cli.js'
 
 export const DONOR_FLAGS = {
   'cpu-limit': { type: 'string' },
@@ -26,5 +27,4 @@ export const DONOR_HELP = `  --cpu-limit PCT         units use at most PCT% of t
   --allow-tasks A,B       run only these task kinds (for example wasm,primes)
   --wasm-memory MB        memory cap of one wasm or wasi unit (default 256)
   --wasm-time SECONDS     time cap of one wasm or wasi unit (default 60)
-                          (a wasi run's output caps are the same on every donor: stdout 4 MiB,
-                          stderr 1 MiB, files under /out 8 MiB and 1000 entries; past them it fails as "output")`
+  (${WASI_CAPS_TEXT})`

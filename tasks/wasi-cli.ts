@@ -45,6 +45,10 @@ export const WASI_FLAGS = {
 
 const mib = (n: number) => `${n / (1024 * 1024)} MiB`
 
+/** The output caps, for the help of submit and start. */
+export const WASI_CAPS_TEXT = `Output caps of a wasi run, the same on every donor: stdout ${mib(WASI_CAPS.stdoutBytes)},
+  stderr ${mib(WASI_CAPS.stderrBytes)}, /out ${mib(WASI_CAPS.outBytes)} in at most ${WASI_CAPS.outEntries} files; past them it fails as "output"`
+
 export const WASI_HELP = `wasi (your own program compiled to WASI preview 1; one run per unit):
   --program FILE.wasm     the WASI command module (clang --target=wasm32-wasi, rustc --target wasm32-wasip1)
   --arg A                 an argument of the program (repeatable, in order)
@@ -55,8 +59,7 @@ export const WASI_HELP = `wasi (your own program compiled to WASI preview 1; one
                           is that file's name without extension)
   --args-file FILE        sweep: one run per non-empty line, its words the run's arguments after the --arg ones
   A run sees a fixed clock (the job's creation time), seeded random bytes, no network, only its own
-  files under / and a writable /out. Output caps, the same on every donor: stdout ${mib(WASI_CAPS.stdoutBytes)},
-  stderr ${mib(WASI_CAPS.stderrBytes)}, /out ${mib(WASI_CAPS.outBytes)} in at most ${WASI_CAPS.outEntries} files; past them a run fails as "output".`
+  files under / and a writable /out. ${WASI_CAPS_TEXT}.`
 
 export const WASI_EXAMPLE = `  swarmgrid submit wasi --program wordstat.wasm --arg -d --arg dict.txt --arg '{name}' \\
       --file dict.txt --stdin-glob 'texts/*.txt' --quorum 2

@@ -4,9 +4,9 @@
  * come from the run's seed, sleeps end at once, sockets do not exist, and the environment
  * holds only what the run gives.
  */
-import { createHash } from 'node:crypto'
+import { SeededStream, Sink } from './streams.js'
 import { ALL_RIGHTS, ERRNO, EVENTTYPE, FDFLAGS, FILETYPE, OFLAGS, WASI_FUNCTIONS, WHENCE, WRITE_RIGHTS } from './abi.js'
-import { MemoryFs, OUTPUT_CAP_PREFIX, OutputCapError, WasiErrno, fail, type DirNode, type FileNode, type Node, type OutputCaps } from './memfs.js'
+import { MemoryFs, WasiErrno, fail, type DirNode, type FileNode, type Node, type OutputCaps } from './memfs.js'
 
 export interface RunConfig {
   args: Uint8Array[]
@@ -32,37 +32,6 @@ type Descriptor =
 
 const FD_READ = 1n << 1n
 const SEEK_RIGHTS = (1n << 2n) | (1n << 5n)
-
-class Sink {
-  readonly chunks: Uint8Array[] = []
-  size = 0
-  constructor(readonly name: string, readonly cap: number) {}
-  write(bytes: Uint8Array): void {
-    if (this.size + bytes.byteLength > this.cap) throw new OutputCapError(`${OUTPUT_CAP_PREFIX}: ${this.name} passed ${this.cap} bytes`)
-    this.chunks.push(bytes.slice())
-    this.size += bytes.byteLength
-  }
-  bytes(): Uint8Array { return Buffer.concat(this.chunks) }
-}
-
-/** SHA-256 in counter mode over the run's seed: the same stream on every donor. */
-class SeededStream {
-  private block = new Uint8Array(0)
-  private used = 0
-  private counter = 0n
-  constructor(private readonly seed: Uint8Array) {}
-  fill(out: Uint8Array): void {
-    for (let i = 0; i < out.byteLength; i++) {
-      if (this.used === this.block.byteLength) {
-        const count = Buffer.alloc(8)
-        count.writeBigUInt64LE(this.counter++)
-        this.block = createHash('sha256').update(this.seed).update(count).digest()
-        this.used = 0
-      }
-      out[i] = this.block[this.used++]
-    }
-  }
-}
 
 export class WasiRun {
   readonly fs: MemoryFs
