@@ -64,6 +64,15 @@ interface LinkState {
   latestJob?: string
 }
 
+/**
+ * A unit's input as decoded is a view into the frame it came in, and posting a view to a
+ * thread copies its whole buffer: a frame of up to 15 MiB cut into many small batches (wasi
+ * units, each carrying its program) was copied whole for every batch. Just the input goes.
+ */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
+}
+
 export class Donor extends EventEmitter implements DonorSide {
   readonly threads: number
   private readonly pool: Pick<UnitPool, 'run' | 'destroy'>
@@ -254,7 +263,7 @@ export class Donor extends EventEmitter implements DonorSide {
     let crash: Error | null = null
     try {
       const response = await this.pool.run({ task: first.task, tasksDir: this.options.registry.dir ?? null,
-        units: batch.units.map(({ unit, input }) => ({ unit, input })), limits: { wasmMemoryMb: this.options.wasm?.memoryMb },
+        units: batch.units.map(({ unit, input }) => ({ unit, input: ownBuffer(input) })), limits: { wasmMemoryMb: this.options.wasm?.memoryMb },
         nice: this.options.nice }, { signal: batch.abort.signal, reporter })
       outcomes = response.outcomes
     } catch (err) {
