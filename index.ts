@@ -25,7 +25,7 @@ export type { UnitSizing, Cut as SizingCut, JobState, UnitState, Explanation, Tr
 export { runBootstrapNode, parseBootstrap } from './node/peer/bootstrap.js'
 export { builtinTasks as tasks, type ResultOf, type ResultFor } from './tasks/index.js'
 export { TaskRegistry } from './tasks/registry.js'
-export { ParamError, type TaskModule, type RunContext, type Params } from './tasks/contract.js'
+export { ParamError, type TaskModule, type RunContext, type Params, type JobContext } from './tasks/contract.js'
 export { encodeValue, decodeValue } from './tasks/values.js'
 export { SwarmgridError, ERROR_CODES, type ErrorCode } from './base/errors.js'
 

@@ -77,6 +77,15 @@ function headline(res: Results): string[][] {
       rows.push([`6 js: ${r.name}, ${r.calls} calls`, `${ms(r.quickjsMs)} QuickJS`, `${ms(r.v8Ms)} V8`, ratio(r.ratio), 'report', '-'])
     }
   }
+  if (res.wasi && 'ratio' in res.wasi) {
+    const w = res.wasi
+    rows.push([`6 wasi: ${w.runs} nbody runs (${int(w.steps)} steps) on the grid`, ms(w.gridMs), `${ms(w.piscinaMs)} same shim, plain Piscina`,
+      ratio(w.ratio), '<= 1.10', verdict(w.ratio <= 1.10, w.ratio / 1.10)])
+    rows.push([`  the same, CPU time of all threads`, ms(w.cpu.gridMs), `${ms(w.cpu.piscinaMs)} same shim, plain Piscina`,
+      ratio(w.cpu.ratio), 'report', '-'])
+    rows.push([`  the shim against the native build, CPU time`, ms(w.shimSerialMs), `${ms(w.nativeSerialMs)} cc -O2, as processes`,
+      ratio(w.nativeRatio), 'report', '-'])
+  }
   return rows
 }
 
@@ -164,6 +173,11 @@ export function printReport(res: Results, only: Set<string>, json: boolean): voi
     const c = res.cliCpu
     out.push(`1p: ${c.threads} donor threads, best of ${c.rounds.piscina.length} rounds (submit to done ${c.rounds.fromSubmit.map(ms).join(', ')}; ` +
       `donor spawn to done ${c.rounds.fromDonor.map(ms).join(', ')}; Piscina ${c.rounds.piscina.map(ms).join(', ')})`)
+  }
+  if (res.wasi && 'skipped' in res.wasi && res.wasi.skipped) out.push(`6 wasi: skipped, ${res.wasi.skipped}`)
+  if (res.wasi && 'ratio' in res.wasi) {
+    out.push(`6: best of ${res.wasi.rounds.grid.length} interleaved rounds (grid ${res.wasi.rounds.grid.map(ms).join(', ')}; ` +
+      `Piscina ${res.wasi.rounds.piscina.map(ms).join(', ')}); the module's float stores are NaN-canonicalised on both sides`)
   }
   if (res.scale && only.has('scale')) {
     out.push('', `4 coordinator scale: the pure JobMachine, ${int(res.scale.donors)} simulated donors asking for ${res.scale.slots} units each, ` +

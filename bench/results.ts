@@ -4,6 +4,7 @@ import type { WireFigure } from './wire-bytes.js'
 import type { SizingFigure } from './unit-sizing.js'
 import type { ScaleRow } from './machine-scale.js'
 import type { JsFigure } from './js-sandbox.js'
+import type { WasiFigure } from './wasi.js'
 import type { CliCpuFigure, CliJoinFigure } from './cli-path.js'
 
 export interface Machine { cpu: string; cores: number; memoryGb: number; node: string; platform: string }
@@ -22,6 +23,7 @@ export interface Results {
   scale?: { donors: number; slots: number; budgetMs: number; gc: boolean; rows: ScaleRow[] }
   wire?: WireFigure & { measured: { cpu?: Traffic; dispatch?: Traffic } }
   js?: JsFigure
+  wasi?: WasiFigure | { skipped: string }
   cliJoin?: CliJoinFigure
   cliCpu?: CliCpuFigure
 }

@@ -2,7 +2,7 @@
  * `npm run bench`: swarmgrid's figures, each beside a baseline measured in this same run, and
  * their ratio. Ratios are printed, never asserted: a loaded machine slows the baseline too.
  *
- *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire,js,cli-join,cli-cpu] [--profile DIR]
+ *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire,js,wasi,cli-join,cli-cpu] [--profile DIR]
  *
  * Runs in about two minutes on a 2-core machine: the loopback grid figures first, then the
  * coordinator scale figure in a child process (with --expose-gc, for honest heap numbers). Then
@@ -24,9 +24,10 @@ import { printReport } from './report.js'
 import type { Machine, Results } from './results.js'
 import { profiled } from './profile.js'
 import { jsFigure, type JsFigure } from './js-sandbox.js'
+import { wasiFigure, type WasiFigure } from './wasi.js'
 import { cliCpuFigure, cliJoinFigure, type CliCpuFigure, type CliJoinFigure } from './cli-path.js'
 
-const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire', 'js', 'cli-join', 'cli-cpu'] as const
+const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire', 'js', 'wasi', 'cli-join', 'cli-cpu'] as const
 type Figure = typeof FIGURES[number]
 
 /** 9 million numbers per unit from 10^9 up: 20-40 ms of sieving each on a current core. */
@@ -131,6 +132,8 @@ async function gridFigures({ only, json, profileDir }: Options, results: Results
         ratio: bestGrid / bestPiscina, count, traffic: traffic!, rounds: { grid: gridMs, piscina: piscinaMs } }
     }
 
+    if (only.has('wasi')) results.wasi = await wasiFigure(grid, threads, (text) => progress(text, json))
+
     if (only.has('dispatch') || only.has('wire')) {
       const probeRate = probe.view.units / (probe.ms / 1000)
       const units = Math.max(500, Math.min(50_000, Math.round((probeRate * DISPATCH_SECONDS) / 100) * 100))
@@ -212,7 +215,7 @@ async function main(): Promise<void> {
 
   const results: Results = { machine: machine(), threads: availableParallelism() }
   const started = Date.now()
-  if (only.has('cpu') || only.has('dispatch') || only.has('sizing') || only.has('join') || only.has('wire')) {
+  if (only.has('cpu') || only.has('dispatch') || only.has('sizing') || only.has('join') || only.has('wire') || only.has('wasi')) {
     const [before, loadAverageBefore] = [cpuClock(), loadavg()[0]]
     await gridFigures({ only, json, profileDir }, results)
     results.contention = { othersShare: othersShare(before, cpuClock()), loadAverageBefore }

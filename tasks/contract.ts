@@ -24,11 +24,19 @@ export interface JobContext {
   createdAt: number
 }
 
+/** The job a split belongs to, for kinds whose units depend on it (wasi's clock and seed). */
+export interface JobContext {
+  id: string
+  /** ms since 1970, as the coordinator stored it */
+  createdAt: number
+}
+
 export interface TaskModule<Input = unknown, Output = unknown, Result = unknown> {
   name: string
   version: number
   /** Human-readable description of the parameters, shown by `--help` and errors. */
   params?: Record<string, string>
+  /** `job` is given by the coordinator; a local run (sizing, calm runs) may leave it out. */
   split(params: Params, units: number, job?: JobContext): Iterable<Input>
   run(input: Input, ctx: RunContext): Output | Promise<Output>
   merge(outputs: Output[], params: Params, job?: JobContext): Result

@@ -5,8 +5,9 @@ import pi from './pi.js'
 import primes from './primes.js'
 import wasm from './wasm.js'
 import js from './js.js'
+import wasi from './wasi.js'
 
-export const builtinTasks = { primes, pi, mandelbrot, wasm, js } satisfies Record<string, TaskModule<any, any, any>>
+export const builtinTasks = { primes, pi, mandelbrot, wasm, wasi, js } satisfies Record<string, TaskModule<any, any, any>>
 
 export type BuiltinTasks = typeof builtinTasks
 
@@ -19,6 +20,6 @@ export type ResultFor<Name extends string> = Name extends keyof BuiltinTasks ? R
 /** The built-ins by any name, for code that looks one up by a string it was given. */
 export const builtinTaskByName: Readonly<Record<string, TaskModule>> = builtinTasks as Record<string, TaskModule>
 
-export { primes, pi, mandelbrot, wasm, js }
+export { primes, pi, mandelbrot, wasm, wasi, js }
 export { ParamError, isTaskModule } from './contract.js'
 export type { JobContext, Params, RunContext, TaskModule } from './contract.js'

@@ -2,6 +2,7 @@
 import { SwarmgridError } from '../../base/errors.js'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DONOR_FLAGS, DONOR_HELP } from './donor-flags.js'
+import { WASI_EXAMPLE, WASI_FLAGS, WASI_HELP, glueArgValues } from '../../tasks/wasi-cli.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -84,7 +85,8 @@ Example:
       saboteurs: { type: 'string' },
       'spot-checks': { type: 'string' },
       json: { type: 'boolean' },
-      detach: { type: 'boolean' }
+      detach: { type: 'boolean' },
+      ...WASI_FLAGS
     },
     positionals: 1,
     help: `swarmgrid submit TASK [--param KEY=VALUE …] [--units N | --unit-seconds T] [--quorum Q] [--json] [--detach]
@@ -112,14 +114,19 @@ Hands a job to the peer running for --data; if none runs, runs one here for the 
 
 Tasks: primes (from, to), pi (samples, seed), mandelbrot (width, height, maxIter, x0, x1, y0, y1),
        wasm (module, entry, range or inputs, reduce: your own WebAssembly, see examples/wasm),
-       js (code, inputs: your own JavaScript function, run in QuickJS on the donors, see examples/js)
+       js (code, inputs: your own JavaScript function, run in QuickJS on the donors, see examples/js),
+       wasi (program, runs: your own command-line program, see examples/wasi)
+
+${WASI_HELP}
 
 Example:
   swarmgrid submit primes --param from=0 --param to=3000000 --units 24 --quorum 2
   swarmgrid submit primes --param to=2e10 --unit-seconds 2
   swarmgrid submit primes --param to=3000000 --units 240 --error-rate 1e-4
   swarmgrid submit --job examples/js/job.json --json
-  swarmgrid submit js --param 'code={"file": "fn.mjs"}' --param 'inputs=[1, 2, 3]'`
+  swarmgrid submit js --param 'code={"file": "fn.mjs"}' --param 'inputs=[1, 2, 3]'
+  swarmgrid submit --job examples/wasi/wordstat-job.json
+${WASI_EXAMPLE}`
   },
   status: {
     options: { data: { type: 'string' }, json: { type: 'boolean' }, unit: { type: 'string' } },
@@ -142,10 +149,13 @@ Example:
 Prints a finished job's result as JSON, or writes it to FILE: an image result as PNG when FILE
 ends in .png, the raw CBOR when it ends in .cbor, else JSON. For a js job, --out DIR writes
 DIR/outputs.json (the outputs in input order) and DIR/value.json when the module merged them.
+A wasi job's result goes to the directory DIR: run N as DIR/N/stdout, DIR/N/stderr, DIR/N/exit
+and DIR/N/out/…
 
 Example:
   swarmgrid results 9410a220 --out mandelbrot.png
-  swarmgrid results 5c1e07d2 --out results/`
+  swarmgrid results 5c1e07d2 --out results/
+  swarmgrid results 51c0ffee --out runs/ && cat runs/0/stdout`
   },
   pause: {
     options: { data: { type: 'string' }, finish: { type: 'boolean' }, json: { type: 'boolean' } },
@@ -206,7 +216,8 @@ export function parse(command: string, argv: string[]): Parsed {
   const spec = COMMANDS[command]
   let parsed: Parsed
   try {
-    parsed = parseArgs({ args: joinNegativeValues(spec.options, argv), options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed
+    const joined = joinNegativeValues(spec.options, command === 'submit' ? glueArgValues(argv) : argv)
+    parsed = parseArgs({ args: joined, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed
   } catch (err) {
     throw new UsageError(command, (err as Error).message.replace(/\. To specify a positional.*$/s, ''))
   }

@@ -1,4 +1,5 @@
 /** The flags that say how a donor lends its machine (node/cli/donor.ts reads them), for start and submit. */
+import { WASI_CAPS_TEXT } from '../../tasks/wasi-cli.js'
 
 export const DONOR_FLAGS = {
   'cpu-limit': { type: 'string' },
@@ -24,5 +25,6 @@ export const DONOR_HELP = `  --cpu-limit PCT         units use at most PCT% of t
   --nice N                priority of the units, 0 to 19 (start's default 19: your programs come first)
   --trust KEY             run only jobs signed by this peer key (repeatable; default: jobs their coordinator signed)
   --allow-tasks A,B       run only these task kinds (for example wasm,primes)
-  --wasm-memory MB        memory cap of one wasm or js unit (default 256, at most 4096; js: QuickJS's heap limit)
-  --wasm-time SECONDS     time cap of one wasm or js unit (default 60; js: QuickJS's interrupt handler)`
+  --wasm-memory MB        memory cap of one wasm, wasi or js unit (default 256, at most 4096; js: QuickJS's heap limit)
+  --wasm-time SECONDS     time cap of one wasm, wasi or js unit (default 60; js: QuickJS's interrupt handler)
+  (${WASI_CAPS_TEXT})`

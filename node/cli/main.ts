@@ -20,6 +20,7 @@ import { toJsonSafe } from '../../tasks/values.js'
 import { describeValue, printJson } from './output.js'
 import { submitCommand } from './submit.js'
 import { ControlClient } from '../control/client.js'
+import { writeWasiResults } from '../../tasks/wasi-cli.js'
 import { demoCommand } from './demo.js'
 import { explainUnit } from './explain.js'
 import { describeSizing } from '../coordinator/unit-sizing.js'
@@ -109,7 +110,8 @@ async function liveJobView(values: Record<string, any>, stored: JobView): Promis
 }
 
 function describeJob(view: JobView): void {
-  console.log(`job ${view.id}: ${view.task} ${JSON.stringify(view.params)}`)
+  // A program carried in the params (wasm, wasi) is shown by its size, not as base64.
+  console.log(`job ${view.id}: ${view.task} ${JSON.stringify(view.params, (_key, v) => typeof v === 'string' && v.length > 200 ? `<${v.length} chars>` : v)}`)
   console.log(`state ${view.state}, ${view.accepted}/${view.units} units accepted, ${view.results} results, quorum ${view.quorum}`)
   if (view.sizing) console.log(`sized to ${describeSizing(view.sizing)}`)
   if (view.error) console.log(`error: ${view.error}`)
@@ -130,6 +132,10 @@ async function resultsCommand({ values, positionals }: Parsed): Promise<number> 
     if (!out) { printJson(result); return 0 }
     if (record.task === 'js' && !/\.(json|cbor)$/.test(out)) {
       for (const path of writeJsOutputs(result as unknown as JsResult, out)) console.error(`wrote ${path}`)
+      return 0
+    }
+    if (record.task === 'wasi' && !/\.(json|cbor)$/.test(out)) {
+      console.error(`wrote ${writeWasiResults(result, out)} runs to ${out}`)
       return 0
     }
     if (out.endsWith('.png')) {

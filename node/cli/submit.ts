@@ -13,6 +13,7 @@ import type { JobView } from '../coordinator/job-view.js'
 import { inlineModuleFile } from '../../tasks/wasm.js'
 import { describeSizing } from '../coordinator/unit-sizing.js'
 import { inlineJsFiles } from '../../tasks/js-files.js'
+import { describeWasiResult, inlineWasiFiles, wasiParamsFromFlags } from '../../tasks/wasi-cli.js'
 
 /** How often the bar is redrawn, and a running peer asked for news. */
 const REFRESH_MS = 200
@@ -26,15 +27,26 @@ function jobSpec({ values, positionals }: Parsed): JobSpec {
       throw new UsageError('submit', `--job ${values.job}: ${(err as Error).message}`)
     }
     if (!spec || typeof spec !== 'object') throw new UsageError('submit', `--job ${values.job} must hold a JSON object`)
-    // A wasm job names its module file, relative to the job file; the job carries the bytes.
+    // A wasm, wasi or js job names its files relative to the job file; the job carries the bytes.
     const read = (path: string) => {
       try {
         return readFileSync(resolve(dirname(values.job), path))
       } catch (err) {
-        throw new UsageError('submit', `--job ${values.job}: ${path}: ${(err as Error).message} (npm run build makes the examples' files)`)
+        throw new UsageError('submit', `--job ${values.job}: ${path}: ${(err as Error).message} (npm run build makes the examples' programs)`)
       }
     }
-    spec.params = inlineJsFiles(inlineModuleFile(spec.params, read), read)
+    spec.params = spec.task === 'wasi' ? inlineWasiFiles(spec.params, read) : inlineJsFiles(inlineModuleFile(spec.params, read), read)
+  }
+  const wasi = wasiParamsFromFlags(values, (path) => {
+    try {
+      return readFileSync(path)
+    } catch (err) {
+      throw new UsageError('submit', `${path}: ${(err as Error).message}`)
+    }
+  })
+  if (wasi) {
+    if (positionals[0] !== undefined && positionals[0] !== 'wasi') throw new UsageError('submit', `--program is for the wasi task, not ${positionals[0]}`)
+    spec = { ...spec, task: 'wasi', params: { ...spec.params, ...wasi } }
   }
   const task = positionals[0] ?? spec.task
   if (!task) throw new UsageError('submit', 'which task? swarmgrid submit TASK (primes, pi, mandelbrot) or --job FILE.json')
@@ -164,5 +176,5 @@ function report(view: JobView, json: boolean): void {
   if (view.sizing) console.log(`sized to ${describeSizing(view.sizing)}`)
   if (view.outvoted.length) console.log(`outvoted: ${view.outvoted.map((k) => k.slice(0, 8)).join(', ')}`)
   if (view.error) console.log(`error: ${view.error}`)
-  if (view.result !== null) console.log(`result: ${describeValue(view.result)}`)
+  if (view.result !== null) console.log(`result: ${view.task === 'wasi' ? describeWasiResult(view.result, view.id) : describeValue(view.result)}`)
 }

@@ -17,6 +17,7 @@ import { LIMITS } from '../protocol/wire.js'
 import { protocolViolation } from '../protocol/violation.js'
 import { checkValue, limitsOf, ValueLimitError } from '../../tasks/value-limits.js'
 import type * as wire from '../protocol/wire.js'
+import { SANDBOXED_TASKS } from '../../tasks/sandboxed.js'
 import { PendingResults } from './pending-results.js'
 import { createUnitPool, type UnitPool } from '../../worker/unit-pool.js'
 import type { DonorPolicy } from './policy.js'
@@ -29,7 +30,6 @@ import { donorThreads } from './threads.js'
 /** Batches handed to the pool per thread: one running, one waiting, so a thread never idles between them. */
 const BATCHES_PER_THREAD = 2
 /** Kinds that run their submitter's own code, under the donor's --wasm-memory and --wasm-time caps. */
-const SANDBOXED_TASKS = new Set(['wasm', 'js'])
 /** Past its cap a js unit stops itself; the donor's own timer is the backstop, a little later. */
 const JS_CAP_GRACE_MS = 2000
 /** Results a coordinator may leave without a verdict before the oldest are no longer expected. */
@@ -79,6 +79,15 @@ interface LinkState {
   awaitingVerdict: Set<number>
   /** The job of the latest unit it leased: what the next request for more is sized by. */
   latestJob?: string
+}
+
+/**
+ * A unit's input as decoded is a view into the frame it came in, and posting a view to a
+ * thread copies its whole buffer: a frame of up to 15 MiB cut into many small batches (wasi
+ * units, each carrying its program) was copied whole for every batch. Just the input goes.
+ */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
 }
 
 export class Donor extends EventEmitter implements DonorSide {
@@ -277,7 +286,7 @@ export class Donor extends EventEmitter implements DonorSide {
     let crash: Error | null = null
     try {
       const response = await this.pool.run({ task: first.task, tasksDir: this.options.registry.dir ?? null,
-        units: batch.units.map(({ unit, input }) => ({ unit, input })), limits: { wasmMemoryMb: this.options.wasm?.memoryMb, wasmTimeMs: this.options.wasm?.timeMs },
+        units: batch.units.map(({ unit, input }) => ({ unit, input: ownBuffer(input) })), limits: { wasmMemoryMb: this.options.wasm?.memoryMb, wasmTimeMs: this.options.wasm?.timeMs },
         nice: this.options.nice }, { signal: batch.abort.signal, reporter })
       outcomes = response.outcomes
     } catch (err) {

@@ -2,6 +2,7 @@
 import type * as wire from '../protocol/wire.js'
 import type { CoordinatorLink } from '../protocol/links.js'
 import { isMemoryCapError } from '../../worker/sandbox/wasm-sandbox.js'
+import { isOutputCapError } from '../../worker/sandbox/wasi/memfs.js'
 
 export interface HeldUnit extends wire.AssignedUnit {
   link: CoordinatorLink
@@ -32,6 +33,7 @@ export function failureOf(held: HeldUnit, err: Error): Pick<wire.FailureMessage,
     case 'deadline': return { kind: 'timeout', reason: held.limitMs < held.deadlineMs
       ? `ran past this donor's ${held.limitMs} ms time cap for ${held.task} units` : `ran past its ${held.deadlineMs} ms deadline` }
   }
+  if (isOutputCapError(err)) return { kind: 'output', reason: limit(err.message) }
   // The js sandbox ends a unit at the donor's caps itself and says which (worker/sandbox/quickjs-sandbox.ts).
   const code = (err as NodeJS.ErrnoException).code
   if (code === 'JS_MEMORY_CAP') return { kind: 'memory', reason: limit(err.message) }

@@ -34,7 +34,7 @@ export interface PeerRef { key: string; host: string }
 
 export type MachineEvent =
   | { type: 'result'; lease: number; peer: string; group: string; now: number }
-  | { type: 'failure'; lease: number; peer: string; kind: 'error' | 'timeout' | 'memory' | 'handback'; reason: string; now: number }
+  | { type: 'failure'; lease: number; peer: string; kind: 'error' | 'timeout' | 'memory' | 'handback' | 'output'; reason: string; now: number }
   | { type: 'disconnect'; peer: string; now: number }
   | { type: 'tick'; now: number }
   | { type: 'cancel'; now: number }

@@ -58,8 +58,9 @@ export const ROLE_DONOR = 1
 export const ROLE_COORDINATOR = 2
 
 /** 'refused': the donor's owner does not allow this job here (signer, task kind); it is no error of the unit. */
-export type FailureKind = 'error' | 'timeout' | 'memory' | 'handback' | 'refused'
-const FAILURE_KINDS: FailureKind[] = ['error', 'timeout', 'memory', 'handback', 'refused']
+/** 'output': a sandboxed program wrote past the output caps (tasks/wasi.ts). New kinds go last: the index is on the wire. */
+export type FailureKind = 'error' | 'timeout' | 'memory' | 'handback' | 'refused' | 'output'
+const FAILURE_KINDS: FailureKind[] = ['error', 'timeout', 'memory', 'handback', 'refused', 'output']
 
 export interface TaskKind { name: string; version: number }
 

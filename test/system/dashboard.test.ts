@@ -62,7 +62,7 @@ test('the live feed sends a snapshot, then batched updates, and lets the peer st
     const [snapshot] = feed.messages
     assert.is(snapshot.event, 'snapshot')
     assert.is(snapshot.data.info.key, coordinator.key)
-    assert.equal(snapshot.data.info.tasks.map((t: { name: string }) => t.name), ['js', 'mandelbrot', 'pi', 'primes', 'wasm'])
+    assert.equal(snapshot.data.info.tasks.map((t: { name: string }) => t.name), ['js', 'mandelbrot', 'pi', 'primes', 'wasi', 'wasm'])
     assert.is(snapshot.data.peers.length, 2)
 
     let unitEvents = 0

@@ -171,7 +171,7 @@ test('registry: a module in the task dir replaces the built-in of its name', asy
     assert.is(registry.dir, dir)
     assert.is(registry.require('primes').version, 7)
     assert.ok(registry.source('primes')?.endsWith('fast-primes.mjs'))
-    assert.equal(registry.list().map(t => t.name), ['js', 'mandelbrot', 'pi', 'primes', 'wasm'])
+    assert.equal(registry.list().map(t => t.name), ['js', 'mandelbrot', 'pi', 'primes', 'wasi', 'wasm'])
   })
 })
 
@@ -196,7 +196,7 @@ test('registry: an unknown task names the known ones', async () => {
     assert.unreachable()
   } catch (err) {
     assert.instance(err, UnknownTaskError)
-    assert.match((err as Error).message, 'mandelbrot, pi, primes, wasm')
+    assert.match((err as Error).message, 'mandelbrot, pi, primes, wasi, wasm')
   }
 })
 
