@@ -83,7 +83,7 @@ if (missing) {
     assert.is(out.exit, 0)
     assert.match(stdout, '/etc/passwd: No such file or directory')
     assert.match(stdout, '../etc/passwd: Capabilities insufficient')
-    assert.match(stdout, '../../../../../etc/passwd: Capabilities insufficient')
+    assert.match(stdout, '../../../../etc/passwd: Capabilities insufficient')
     assert.match(stdout, 'out/../../etc/passwd: Capabilities insufficient')
     assert.match(stdout, 'write data.txt: Read-only file system')
     assert.not.match(stdout, 'root:')
