@@ -79,8 +79,11 @@ test('SIGTERM and SIGINT: a donor hands back its unit, a coordinator or submit c
 
     grid.start('d3', donorFlags)
     started = Date.now()
+    // Status 0 comes only once the peer's stop has run to its end, the store's close its last step;
+    // that stop also removes peer.json, which a SIGKILL leaves behind.
     assert.is(await c.stop('SIGINT'), 0)
     assert.ok(Date.now() - started < 5000, `the coordinator took ${Date.now() - started} ms to stop`)
+    assert.not.ok(existsSync(join(grid.dataDir('c'), 'peer.json')), 'the coordinator stopped in order: peer.json is gone')
     const stored = await grid.readStore('c', (store) => store.job(job.id)!)
     assert.is(stored.state, 'running', 'a stopped coordinator leaves its job running in the store')
 

@@ -11,7 +11,7 @@ import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import primes from '../../tasks/primes.js'
 import { ProcessGrid, calmRun } from '../support/process-grid.js'
-import { createLab, labUnavailable, measure, type Lab } from '../support/netns.js'
+import { createLab, labUnavailable, measure, measureRate, type Lab } from '../support/netns.js'
 
 const SHAPING = { delayMs: 40, lossPercent: 5, rateKbit: 205 }
 
@@ -27,6 +27,7 @@ else test(NAME, async () => {
     const [b, c, shared, single] = lab.hosts
     const donorHosts = [shared, shared, single]
     const bare = await measure(lab, c, shared, 20)
+    const bareRate = await measureRate(lab, c, shared)
     await lab.shape(SHAPING)
     // Enough pings that a loss of 5% each way (about 10% of round trips) cannot go unseen: P(none lost) < 1e-5.
     const path = await measure(lab, c, shared, 120, 50)
@@ -37,6 +38,10 @@ else test(NAME, async () => {
       `fastest round trip ${bare.minRttMs} ms unshaped, ${path.minRttMs} ms shaped: +${added} ms, want about ${2 * SHAPING.delayMs}`)
     assert.ok(path.lossPercent >= 1 && path.lossPercent <= 35, `${path.lossPercent}% of shaped round trips lost, want about ${2 * SHAPING.lossPercent}%`)
     assert.is(bare.lossPercent, 0, 'no loss before shaping')
+    const rate = await measureRate(lab, c, shared)
+    assert.ok(rate.received >= 5, `only ${rate.received} of a burst of 40 came back: too few to time`)
+    assert.ok(rate.kbit <= 1.5 * SHAPING.rateKbit, `a burst came back at ${rate.kbit} kbit/s, over the limit of ${SHAPING.rateKbit}`)
+    assert.ok(bareRate.kbit >= 5 * SHAPING.rateKbit, `unshaped, a burst came back at only ${bareRate.kbit} kbit/s: the limit is not what slowed it`)
     // As people run it: no SWARMGRID_REACHABLE, so each peer must find out by itself that the
     // other hosts reach it directly (node/peer/reachability.ts), or the peers never meet.
     grid = await ProcessGrid.start({ grid: 'netns', host: b.address, bootstrapOptions: { prefix: lab.on(b) }, env: { SWARMGRID_REACHABLE: '' } })
@@ -69,7 +74,7 @@ else test(NAME, async () => {
     }
     console.log(`\n  netns: ${lab.shaping}; measured between two hosts: ` +
       `round trip (median/fastest) ${bare.rttMs}/${bare.minRttMs} ms unshaped, ${path.rttMs}/${path.minRttMs} ms shaped, ` +
-      `${path.lossPercent}% of shaped pings lost; ` +
+      `${path.lossPercent}% of shaped pings lost; a burst of 40 came back at ${bareRate.kbit} kbit/s unshaped, ${rate.kbit} kbit/s shaped (${rate.received} of 40); ` +
       `first contact (donor spawned to its offer at the coordinator) ${firstContact.map((ms) => `${ms} ms`).join(', ')}; ` +
       `job of 12 units done in ${took} ms with ${done.results} results` +
       `${delayed === null ? '' : `, ${delayed} packets delayed in all`}\n`)
