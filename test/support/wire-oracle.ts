@@ -45,6 +45,17 @@ class Reader {
   lease(): number { const id = this.uint(); return id > 0 ? id : refuse('lease 0') }
   boundedUint(max: number, what: string): number { const n = this.uint(); return n <= max ? n : refuse(what) }
   boundedString(max: number, what: string): string { const s = this.string(); return s.length <= max ? s : refuse(what) }
+  /** A name or id: bounded, and with no control character at all. */
+  name(max: number, what: string): string { const s = this.boundedString(max, what); return [...s].some(unprintable) ? refuse(`${what} with a control character`) : s }
+  /** Free text: bounded, each run of control characters read as one space. */
+  text(max: number, what: string): string {
+    let out = ''
+    let inRun = false
+    for (const ch of this.boundedString(max, what)) {
+      if (!unprintable(ch)) { out += ch; inRun = false } else if (!inRun) { out += ' '; inRun = true }
+    }
+    return out
+  }
   boundedBlob(max: number, what: string): Uint8Array { const b = this.blob(); return b.byteLength <= max ? b : refuse(what) }
   count(max: number, what: string): number { return this.boundedUint(max, what) }
   remaining(): number { return this.bytes.byteLength - this.at }
@@ -52,7 +63,15 @@ class Reader {
 }
 
 export const MESSAGE_TYPES = ['hello', 'want', 'assign', 'progress', 'result', 'failure', 'cancel', 'verdict'] as const
-const FAILURE_KINDS = 5
+/** error, timeout, memory, handback, refused, output. */
+const FAILURE_KINDS = 6
+
+/** C0 and C1 controls, DEL, and the marks and overrides that reorder text. */
+function unprintable(ch: string): boolean {
+  const code = ch.codePointAt(0)!
+  return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x061c || code === 0x200e || code === 0x200f ||
+    (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)
+}
 
 type Parsed = Record<string, unknown>
 
@@ -61,25 +80,26 @@ const parsers: Array<(r: Reader) => Parsed> = [
     const version = r.uint()
     const roles = r.boundedUint(ROLE_DONOR | ROLE_COORDINATOR, 'roles')
     const threads = r.boundedUint(LIMITS.threads, 'threads')
-    const tasks = Array.from({ length: r.count(LIMITS.taskKinds, 'task kinds') }, () => ({ name: r.boundedString(LIMITS.taskName, 'task name'), version: r.uint() }))
+    const tasks = Array.from({ length: r.count(LIMITS.taskKinds, 'task kinds') }, () => ({ name: r.name(LIMITS.taskName, 'task name'), version: r.uint() }))
     return { version, roles, threads, tasks }
   },
   (r) => ({ slots: r.boundedUint(LIMITS.slots, 'slots') }),
   (r) => {
-    const job = r.boundedString(LIMITS.jobId, 'job id')
-    const task = r.boundedString(LIMITS.taskName, 'task')
+    const job = r.name(LIMITS.jobId, 'job id')
+    const task = r.name(LIMITS.taskName, 'task')
     const taskVersion = r.uint()
     const deadlineMs = r.uint()
     if (deadlineMs === 0 || deadlineMs > LIMITS.deadlineMs) refuse('deadline')
     const units = Array.from({ length: r.count(LIMITS.unitsPerAssign, 'units') }, () =>
       ({ lease: r.lease(), unit: r.uint(), input: r.boundedBlob(LIMITS.payload, 'input') }))
+    const expires = r.uint()
     const signer = r.blob()
     const signature = r.blob()
     if (signer.byteLength !== 0 && signer.byteLength !== 32) refuse('signer')
     if (signature.byteLength !== 0 && signature.byteLength !== 64) refuse('signature')
     if ((signer.byteLength === 0) !== (signature.byteLength === 0)) refuse('signer without signature')
     if (units.length === 0) refuse('no units')
-    return { job, task, taskVersion, deadlineMs, units, signer, signature }
+    return { job, task, taskVersion, deadlineMs, units, expires, signer, signature }
   },
   (r) => {
     const lease = r.lease()
@@ -88,7 +108,7 @@ const parsers: Array<(r: Reader) => Parsed> = [
   },
   (r) => ({ lease: r.lease(), runMs: r.uint(), output: r.boundedBlob(LIMITS.payload, 'output'),
     cpuMs: r.boundedUint(LIMITS.deadlineMs, 'cpu time'), speed: r.boundedUint(LIMITS.speed, 'speed') }),
-  (r) => ({ lease: r.lease(), kind: r.boundedUint(FAILURE_KINDS - 1, 'failure kind'), reason: r.boundedString(LIMITS.reason, 'reason') }),
+  (r) => ({ lease: r.lease(), kind: r.boundedUint(FAILURE_KINDS - 1, 'failure kind'), reason: r.text(LIMITS.reason, 'reason') }),
   (r) => ({ lease: r.lease() }),
   (r) => ({ lease: r.lease(), accepted: r.bool() })
 ]
@@ -140,7 +160,7 @@ export function judgeFrame(frame: Uint8Array, channel: number, target: Target): 
   if (name === 'hello') return 'malformed' // a second hello (whatever its version)
   const forCoordinator = name === 'want' || name === 'progress' || name === 'result' || name === 'failure'
   if (forCoordinator ? !target.coordinates : !target.donates) return 'malformed'
-  if (name === 'want' || name === 'progress' || name === 'cancel' || name === 'verdict') return 'well-formed'
+  if (name === 'want' || name === 'cancel' || name === 'verdict') return 'well-formed'
   if (name === 'assign') return 'unknown' // signatures, jobs and task kinds: the donor's own checks
   const lease = message.lease as number
   // Below this run's ids a lease may be an earlier run's: late, not a lie (a session sends far fewer than MAX_STALE).

@@ -10,7 +10,7 @@ import { Random, mutatedMessage } from '../support/fuzz-frames.js'
 import { MESSAGE_TYPES, parseMessage, Refused } from '../support/wire-oracle.js'
 
 const CODECS: Array<wire.Encoding<any>> = [wire.hello, wire.want, wire.assign, wire.progress, wire.result, wire.failure, wire.cancel, wire.verdict]
-const FAILURE_KINDS = ['error', 'timeout', 'memory', 'handback', 'refused']
+const FAILURE_KINDS = ['error', 'timeout', 'memory', 'handback', 'refused', 'output']
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 
 /** The oracle's reading in the codec's terms: byte strings as hex, a failure kind by name. */
