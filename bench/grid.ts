@@ -86,7 +86,7 @@ export class BenchGrid {
   /** What the coordinator's connections have carried so far, both ways. */
   traffic(): Traffic {
     const total: Traffic = { streamBytes: 0, udxBytes: 0, udxPackets: 0 }
-    for (const conn of this.coordinator.swarm.connections as Set<any>) {
+    for (const conn of this.coordinator.parts.swarm.connections as Set<any>) {
       total.streamBytes += (conn.rawBytesWritten ?? 0) + (conn.rawBytesRead ?? 0)
       const udx = conn.rawStream
       if (!udx) continue
@@ -149,7 +149,7 @@ export async function joinOnce(grid: BenchGrid, timeoutMs = 15_000): Promise<Joi
   const unwatch = watchFirstUnits((_donor, at) => { if (!firstAt) { firstAt = at; onFirst() } })
   let connectedAt = 0
   const onConnection = () => { connectedAt ||= performance.now() }
-  grid.coordinator.swarm.on('connection', onConnection)
+  grid.coordinator.parts.swarm.on('connection', onConnection)
   const started = performance.now()
   let peer: Peer | null = null
   try {
@@ -163,7 +163,7 @@ export async function joinOnce(grid: BenchGrid, timeoutMs = 15_000): Promise<Joi
     return { firstUnitMs: firstAt - started, startResolvedMs, connectedMs: connectedAt ? connectedAt - started : NaN }
   } finally {
     unwatch()
-    grid.coordinator.swarm.off('connection', onConnection)
+    grid.coordinator.parts.swarm.off('connection', onConnection)
     if (peer) await grid.stopPeer(peer)
   }
 }

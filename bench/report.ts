@@ -1,5 +1,5 @@
 /** Prints the bench's results as aligned tables (for people and the README) or as JSON. */
-import type { Results } from './run.js'
+import type { Results } from './results.js'
 
 type Align = 'l' | 'r'
 
@@ -44,6 +44,19 @@ function headline(res: Results): string[][] {
     rows.push([`3 join to first unit, median of ${j.runs.length}`, ms(j.medianMs), `${ms(j.piscinaMedianMs)} new Piscina pool`,
       ratio(j.ratio), '< 100 ms', verdict(j.medianMs < 100, j.medianMs / 100)])
   }
+  if (res.cliJoin) {
+    const j = res.cliJoin
+    rows.push([`3p join to first unit, CLI processes, median of ${j.runs.length}`, ms(j.medianMs), `${ms(j.piscinaMedianMs)} new Piscina pool`,
+      ratio(j.medianMs / j.piscinaMedianMs), 'report', '-'])
+    rows.push([`   worst of ${j.runs.length}`, ms(j.worstMs), '', '', '< 5 s', verdict(j.worstMs < 5000, j.worstMs / 5000)])
+  }
+  if (res.cliCpu) {
+    const c = res.cliCpu
+    rows.push([`1p CPU-bound, CLI processes: ${c.units} units, submit to done`, ms(c.fromSubmitMs), `${ms(c.piscinaMs)} Piscina incl. its start`,
+      ratio(c.ratioFromSubmit), '<= 1.10', verdict(c.ratioFromSubmit <= 1.1, c.ratioFromSubmit / 1.1)])
+    rows.push([`   from the donor's spawn (its start too)`, ms(c.fromDonorMs), `${ms(c.piscinaMs)} Piscina incl. its start`,
+      ratio(c.ratioFromDonor), 'report', '-'])
+  }
   if (res.scale) {
     const rows4 = res.scale.rows
     const base = rows4.find((r) => r.quorum === 1) ?? rows4[0]
@@ -58,6 +71,20 @@ function headline(res: Results): string[][] {
       ratio(w.perUnit.frame / (w.inputBytes + w.outputBytes)), 'report', '-'])
     rows.push([`  in batches of ${w.batched.batch}`, `${int(w.batched.frame)} B`, `${w.inputBytes + w.outputBytes} B input + output`,
       ratio(w.batched.frame / (w.inputBytes + w.outputBytes)), 'report', '-'])
+  }
+  if (res.js) {
+    for (const r of res.js.rows) {
+      rows.push([`6 js: ${r.name}, ${r.calls} calls`, `${ms(r.quickjsMs)} QuickJS`, `${ms(r.v8Ms)} V8`, ratio(r.ratio), 'report', '-'])
+    }
+  }
+  if (res.wasi && 'ratio' in res.wasi) {
+    const w = res.wasi
+    rows.push([`6 wasi: ${w.runs} nbody runs (${int(w.steps)} steps) on the grid`, ms(w.gridMs), `${ms(w.piscinaMs)} same shim, plain Piscina`,
+      ratio(w.ratio), '<= 1.10', verdict(w.ratio <= 1.10, w.ratio / 1.10)])
+    rows.push([`  the same, CPU time of all threads`, ms(w.cpu.gridMs), `${ms(w.cpu.piscinaMs)} same shim, plain Piscina`,
+      ratio(w.cpu.ratio), 'report', '-'])
+    rows.push([`  the shim against the native build, CPU time`, ms(w.shimSerialMs), `${ms(w.nativeSerialMs)} cc -O2, as processes`,
+      ratio(w.nativeRatio), 'report', '-'])
   }
   return rows
 }
@@ -132,6 +159,25 @@ export function printReport(res: Results, only: Set<string>, json: boolean): voi
     const j = res.join
     out.push(`3: runs ${j.runs.map(ms).join(', ')}; the coordinator had the connection after ${j.connected.map(ms).join(', ')}; ` +
       `Peer.start resolved after ${j.startResolved.map(ms).join(', ')}`)
+  }
+  if (res.js) {
+    out.push(`6: best of ${res.js.rows[0]?.rounds.quickjs.length ?? 0} interleaved rounds, one thread; QuickJS through the js task's run ` +
+      '(module evaluated, JSON in and out, caps on), V8 the same module imported; ratio = QuickJS / V8')
+  }
+  if (res.cliJoin) {
+    const j = res.cliJoin
+    out.push(`3p: separate processes (swarmgrid bootstrap, start --no-donate with a job waiting, then start --threads 1 each run): ` +
+      `spawn to the coordinator's first result ${j.runs.map(ms).join(', ')}; the donor printed ready after ${j.ready.map(ms).join(', ')}`)
+  }
+  if (res.cliCpu) {
+    const c = res.cliCpu
+    out.push(`1p: ${c.threads} donor threads, best of ${c.rounds.piscina.length} rounds (submit to done ${c.rounds.fromSubmit.map(ms).join(', ')}; ` +
+      `donor spawn to done ${c.rounds.fromDonor.map(ms).join(', ')}; Piscina ${c.rounds.piscina.map(ms).join(', ')})`)
+  }
+  if (res.wasi && 'skipped' in res.wasi && res.wasi.skipped) out.push(`6 wasi: skipped, ${res.wasi.skipped}`)
+  if (res.wasi && 'ratio' in res.wasi) {
+    out.push(`6: best of ${res.wasi.rounds.grid.length} interleaved rounds (grid ${res.wasi.rounds.grid.map(ms).join(', ')}; ` +
+      `Piscina ${res.wasi.rounds.piscina.map(ms).join(', ')}); the module's float stores are NaN-canonicalised on both sides`)
   }
   if (res.scale && only.has('scale')) {
     out.push('', `4 coordinator scale: the pure JobMachine, ${int(res.scale.donors)} simulated donors asking for ${res.scale.slots} units each, ` +

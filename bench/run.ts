@@ -2,10 +2,12 @@
  * `npm run bench`: swarmgrid's figures, each beside a baseline measured in this same run, and
  * their ratio. Ratios are printed, never asserted: a loaded machine slows the baseline too.
  *
- *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire] [--profile DIR]
+ *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire,js,wasi,cli-join,cli-cpu] [--profile DIR]
  *
  * Runs in about two minutes on a 2-core machine: the loopback grid figures first, then the
- * coordinator scale figure in a child process (with --expose-gc, for honest heap numbers).
+ * coordinator scale figure in a child process (with --expose-gc, for honest heap numbers). Then
+ * the same join and CPU-bound figures on the path users take, separate CLI processes
+ * (bench/cli-path.ts): about a minute more.
  */
 import { execFile } from 'node:child_process'
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
@@ -19,9 +21,13 @@ import { sizingFigure, SIZING_UNIT_SECONDS, type SizingFigure } from './unit-siz
 import type { ScaleRow } from './machine-scale.js'
 import type { JobSpec } from '../node/coordinator/job-spec.js'
 import { printReport } from './report.js'
+import type { Machine, Results } from './results.js'
 import { profiled } from './profile.js'
+import { jsFigure, type JsFigure } from './js-sandbox.js'
+import { wasiFigure, type WasiFigure } from './wasi.js'
+import { cliCpuFigure, cliJoinFigure, type CliCpuFigure, type CliJoinFigure } from './cli-path.js'
 
-const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire'] as const
+const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire', 'js', 'wasi', 'cli-join', 'cli-cpu'] as const
 type Figure = typeof FIGURES[number]
 
 /** 9 million numbers per unit from 10^9 up: 20-40 ms of sieving each on a current core. */
@@ -36,27 +42,17 @@ const PISCINA_TRIVIAL_TASKS = 20_000
  */
 const ROUNDS = 3
 const JOIN_RUNS = 7
+/** Donor processes timed from spawn to the coordinator's first result from them. */
+const CLI_JOIN_RUNS = 10
+/** A CPU-bound job of about 8 s on two plain threads (as in issue 11), and its rounds. */
+const CLI_CPU_UNITS = 600
+const CLI_CPU_PARAMS = { from: 1_000_000_000, to: 1_000_000_000 + CLI_CPU_UNITS * 9_000_000 }
+const CLI_CPU_ROUNDS = 2
 /** Time each coordinator-scale job may run before it is cut short. */
 const SCALE_BUDGET_MS = 4000
 /** Past this the run is stuck, not slow: say so and leave rather than hang a CI job. */
-const WATCHDOG_MS = 240_000
+const WATCHDOG_MS = 480_000
 
-export interface Machine { cpu: string; cores: number; memoryGb: number; node: string; platform: string }
-
-export interface Results {
-  machine: Machine
-  threads: number
-  /** Others' use of this machine while figures 1-3 ran: a busy neighbour slows both sides of a ratio, unevenly. */
-  contention?: { othersShare: number; loadAverageBefore: number }
-  cpu?: { units: number; unitMs: number; gridMs: number; piscinaMs: number; ratio: number; count: number; traffic: Traffic
-    rounds: { grid: number[]; piscina: number[] } }
-  dispatch?: { units: number; gridPerSec: number; piscinaTasks: number; piscinaPerSec: number; ratio: number; traffic: Traffic
-    rounds: { grid: number[]; piscina: number[] } }
-  sizing?: SizingFigure
-  join?: { runs: number[]; startResolved: number[]; connected: number[]; medianMs: number; piscinaRuns: number[]; piscinaMedianMs: number; ratio: number }
-  scale?: { donors: number; slots: number; budgetMs: number; gc: boolean; rows: ScaleRow[] }
-  wire?: WireFigure & { measured: { cpu?: Traffic; dispatch?: Traffic } }
-}
 
 function machine(): Machine {
   return {
@@ -135,6 +131,8 @@ async function gridFigures({ only, json, profileDir }: Options, results: Results
       results.cpu = { units: inputs.length, unitMs: (bestPiscina * threads) / inputs.length, gridMs: bestGrid, piscinaMs: bestPiscina,
         ratio: bestGrid / bestPiscina, count, traffic: traffic!, rounds: { grid: gridMs, piscina: piscinaMs } }
     }
+
+    if (only.has('wasi')) results.wasi = await wasiFigure(grid, threads, (text) => progress(text, json))
 
     if (only.has('dispatch') || only.has('wire')) {
       const probeRate = probe.view.units / (probe.ms / 1000)
@@ -217,7 +215,7 @@ async function main(): Promise<void> {
 
   const results: Results = { machine: machine(), threads: availableParallelism() }
   const started = Date.now()
-  if (only.has('cpu') || only.has('dispatch') || only.has('sizing') || only.has('join') || only.has('wire')) {
+  if (only.has('cpu') || only.has('dispatch') || only.has('sizing') || only.has('join') || only.has('wire') || only.has('wasi')) {
     const [before, loadAverageBefore] = [cpuClock(), loadavg()[0]]
     await gridFigures({ only, json, profileDir }, results)
     results.contention = { othersShare: othersShare(before, cpuClock()), loadAverageBefore }
@@ -226,10 +224,18 @@ async function main(): Promise<void> {
     progress(`scale: JobMachine with 10,000 simulated donors (child process, ${SCALE_BUDGET_MS / 1000} s per job at most)`, json)
     results.scale = await scaleFigure()
   }
+  if (only.has('cli-join')) results.cliJoin = await cliJoinFigure(CLI_JOIN_RUNS, results.threads, (text) => progress(text, json))
+  if (only.has('cli-cpu')) {
+    results.cliCpu = await cliCpuFigure(CLI_CPU_PARAMS, CLI_CPU_UNITS, results.threads, CLI_CPU_ROUNDS, (text) => progress(text, json))
+  }
   if (only.has('wire')) {
     const unit = [...primes.split(CPU_PARAMS, CPU_UNITS)][0] as PrimesInput
     const output = primes.run(unit, { unitIndex: 0, progress() {} })
     results.wire = { ...wireFigure(unit, output), measured: { cpu: results.cpu?.traffic, dispatch: results.dispatch?.traffic } }
+  }
+  if (only.has('js')) {
+    progress('js: the same functions in QuickJS (the js task\'s sandbox) and in V8, in this thread', json)
+    results.js = await jsFigure()
   }
   progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`, json)
   printReport(results, only, json)

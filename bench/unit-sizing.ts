@@ -27,7 +27,7 @@ export interface SizingFigure {
 
 export async function sizingFigure(grid: BenchGrid, donor: Peer): Promise<SizingFigure> {
   // The credit the coordinator grants holds the CPU time each unit's donor measured.
-  const credit = () => grid.coordinator.coordinator.credit.get(donor.key) ?? { cpuSeconds: 0, results: 0 }
+  const credit = () => grid.coordinator.parts.coordinator.credit.get(donor.key) ?? { cpuSeconds: 0, results: 0 }
   const before = credit()
   const { ms, view } = await grid.runJob({ task: 'primes', params: SIZING_PARAMS, unitSeconds: SIZING_UNIT_SECONDS, quorum: 1 })
   const after = credit()

@@ -60,7 +60,7 @@ export function wireFigure(input: unknown, output: unknown, batch = 64): WireFig
   const lease = 100_000
   const unit = (i: number) => ({ lease: lease + i, unit: 99_999 + i, input: inputBytes })
   const assignOf = (count: number, signed: boolean) => ({ job: '0123456789abcdef', task: 'primes', taskVersion: 1, deadlineMs: 300_000,
-    units: Array.from({ length: count }, (_, i) => unit(i)), signer: new Uint8Array(signed ? 32 : 0), signature: new Uint8Array(signed ? 64 : 0) })
+    units: Array.from({ length: count }, (_, i) => unit(i)), expires: signed ? 1_800_000_000_000 : 0, signer: new Uint8Array(signed ? 32 : 0), signature: new Uint8Array(signed ? 64 : 0) })
   const result = { lease, runMs: 30, output: outputBytes, cpuMs: 30, speed: 1000 }
   const encode = <T>(enc: wire.Encoding<T>, msg: object) => wire.encodeMessage(enc, msg as T)
   const messages: Array<[string, string, Uint8Array]> = [

@@ -1,16 +1,27 @@
+// @ts-check
 // The swarmgrid dashboard. The peer pushes everything over server-sent events (/api/events):
 // a snapshot when the stream opens, then batched updates. The page never polls; EventSource
 // reconnects by itself (the server sets `retry:`) and the next snapshot replaces the state.
 
 import { JobCard } from './jobs.js'
 import { EventLog, SubmitForm, renderDonor, renderPeers } from './panels.js'
-import { fmtInt, fmtRate, setText, short } from './util.js'
+import { fmtInt, fmtRate, need, setText, short } from './util.js'
+
+/**
+ * @import { FeedJob, FeedPeer, Sample, Snapshot, Update } from '../node/control/live-feed.js'
+ * @import { JobView } from '../node/coordinator/job-view.js'
+ * @import { UnitReport } from '../node/job/types.js'
+ * @import { DonorControlView } from '../node/donor/controls.js'
+ * @import { JobActions } from './jobs.js'
+ * @import { DonorCommands } from './panels.js'
+ */
 
 /** Finished jobs shown under the running ones before "show older" is needed. */
 const RECENT_FINISHED = 8
 const TOKEN_KEY = 'swarmgrid-token'
 
-const $ = (selector) => document.querySelector(selector)
+/** @param {string} selector */
+const $ = (selector) => need(selector)
 
 // The token arrives in the URL fragment (never sent to a server, like Jupyter's ?token URL);
 // keep it for this tab and take it out of the address bar, history and screenshots.
@@ -22,19 +33,31 @@ if (fromHash) {
 const token = () => sessionStorage.getItem(TOKEN_KEY)
 
 const state = {
+  /** @type {Map<string, FeedJob>} */
   jobs: new Map(),
+  /** @type {Map<string, Sample[]>} */
   samples: new Map(),
+  /** @type {Map<string, JobCard>} */
   cards: new Map(),
+  /** @type {FeedPeer[]} */
   peers: [],
   /** Client clock minus peer clock, so ETAs and charts use the peer's time line. */
   skew: 0,
   showAll: false,
   order: ''
 }
+/** Jobs changed since the last frame. @type {Set<string>} */
 const dirty = new Set()
 let peersDirty = false
 const log = new EventLog($('#log'))
 
+/**
+ * Calls the control API with the token when the page has one.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<unknown>} the answer's JSON, which has the type the route documents
+ */
 async function api(method, path, body) {
   const res = await fetch(path, {
     method,
@@ -51,20 +74,22 @@ async function api(method, path, body) {
   return value
 }
 
+/** @type {JobActions} */
 const actions = {
   canCancel: () => !!token(),
   cancel: (id) => api('POST', `api/jobs/${id}/cancel`),
-  explain: (id, unit) => api('GET', `api/jobs/${id}/units/${unit}`)
+  explain: (id, unit) => /** @type {Promise<UnitReport>} */ (api('GET', `api/jobs/${id}/units/${unit}`))
 }
 
+/** @type {DonorCommands} */
 const donorControls = {
   canControl: () => !!token(),
-  command: (action) => api('POST', `api/donor/${action}`)
+  command: (action) => /** @type {Promise<DonorControlView>} */ (api('POST', `api/donor/${action}`))
 }
 
-const form = new SubmitForm($('#submit-form'), {
+const form = new SubmitForm(/** @type {HTMLFormElement} */ ($('#submit-form')), {
   onSubmit: async (spec) => {
-    const job = await api('POST', 'api/jobs', spec)
+    const job = /** @type {JobView} */ (await api('POST', 'api/jobs', spec))
     // Shown at once; the feed's updates take over from here.
     if (!state.jobs.has(job.id)) { mergeJob({ ...job, result: null }, false); schedule() }
     return job
@@ -76,6 +101,10 @@ const form = new SubmitForm($('#submit-form'), {
 /** Samples a page keeps per job; a job running for hours keeps every other one beyond it. */
 const MAX_SAMPLES = 4000
 
+/**
+ * @param {FeedJob} feedJob
+ * @param {boolean} fresh from a snapshot, whose samples are the peer's whole history
+ */
 function mergeJob({ samples: incoming = [], ...job }, fresh) {
   state.jobs.set(job.id, job)
   const have = state.samples.get(job.id)
@@ -86,6 +115,7 @@ function mergeJob({ samples: incoming = [], ...job }, fresh) {
   dirty.add(job.id)
 }
 
+/** @param {Snapshot} snap */
 function onSnapshot(snap) {
   state.skew = Date.now() - snap.now
   setText($('#grid'), snap.info.grid)
@@ -104,15 +134,17 @@ function onSnapshot(snap) {
   schedule()
 }
 
+/** @param {Update} update */
 function onUpdate(update) {
   state.skew = Date.now() - update.now
   for (const job of update.jobs ?? []) mergeJob(job, false)
   if (update.peers) { state.peers = update.peers; peersDirty = true }
-  if ('donor' in update) renderDonor($('#donor'), update.donor, donorControls)
+  if ('donor' in update) renderDonor($('#donor'), update.donor ?? null, donorControls)
   if (update.log) log.add(update.log)
   schedule()
 }
 
+/** @param {string} id */
 function forget(id) {
   state.jobs.delete(id)
   state.samples.delete(id)
@@ -150,7 +182,7 @@ function render() {
   const reordered = order !== state.order
   if (reordered) {
     state.order = order
-    $('#jobs').replaceChildren(...list.map((j) => state.cards.get(j.id).el))
+    $('#jobs').replaceChildren(...list.flatMap((j) => state.cards.get(j.id)?.el ?? []))
   }
   $('#no-jobs').hidden = list.length > 0
   $('#show-older').hidden = hidden === 0
@@ -167,7 +199,10 @@ function render() {
   tickRunning(reordered)
 }
 
-/** The clock moves even when no message comes: elapsed times, ETAs and charts follow it. */
+/**
+ * The clock moves even when no message comes: elapsed times, ETAs and charts follow it.
+ * @param {boolean} [all] also the finished jobs' cards, which otherwise draw once
+ */
 function tickRunning(all = false) {
   const now = Date.now() - state.skew
   let rate = 0
@@ -189,6 +224,10 @@ $('#show-older').addEventListener('click', () => { state.showAll = true; schedul
 function connect() {
   const conn = $('#conn')
   const events = new EventSource('api/events')
+  /**
+   * @param {'live' | 'down'} name
+   * @param {string} text
+   */
   const status = (name, text) => { conn.dataset.state = name; setText(conn, text) }
   events.addEventListener('open', () => status('live', 'live'))
   events.addEventListener('error', () => {
@@ -196,8 +235,9 @@ function connect() {
     // EventSource gives up for good on an HTTP error (say, a restarting proxy); try again later.
     if (events.readyState === EventSource.CLOSED) setTimeout(connect, 3000)
   })
-  events.addEventListener('snapshot', (e) => onSnapshot(JSON.parse(e.data)))
-  events.addEventListener('update', (e) => onUpdate(JSON.parse(e.data)))
+  // The peer's own JSON: trusted to be the types live-feed.ts states.
+  events.addEventListener('snapshot', (e) => onSnapshot(/** @type {Snapshot} */ (JSON.parse(e.data))))
+  events.addEventListener('update', (e) => onUpdate(/** @type {Update} */ (JSON.parse(e.data))))
 }
 
 form.refreshToken()

@@ -1,10 +1,18 @@
+// @ts-check
 // The results-per-second chart, drawn on a canvas. The feed sends cumulative samples
 // [time, results, progress]; rates are differences over a sliding window, so a lost or
 // thinned sample bends the curve a little instead of making a spike.
 
 import { fmtDuration, fmtRate } from './util.js'
 
-/** Index of the last sample at or before t, or -1. */
+/** @import { Sample } from '../node/control/live-feed.js' */
+/** A column of a sample: 0 time, 1 results received, 2 progress. @typedef {0 | 1 | 2} Column */
+
+/**
+ * Index of the last sample at or before t, or -1.
+ * @param {Sample[]} samples
+ * @param {number} t
+ */
 function before(samples, t) {
   let lo = 0, hi = samples.length - 1, found = -1
   while (lo <= hi) {
@@ -17,6 +25,10 @@ function before(samples, t) {
 /**
  * A cumulative column of the samples as a step function of time. Before the first sample the
  * value is unknown (a page or peer that started mid-job), so it is held flat, not taken as 0.
+ * @param {Sample[]} samples
+ * @param {number} t
+ * @param {Column} column
+ * @returns {number}
  */
 export function valueAt(samples, t, column) {
   if (samples.length === 0) return 0
@@ -24,12 +36,25 @@ export function valueAt(samples, t, column) {
   return samples[Math.max(0, i)][column]
 }
 
-/** Change per second of a column over the `window` ms that end at t. */
+/**
+ * Change per second of a column over the `window` ms that end at t.
+ * @param {Sample[]} samples
+ * @param {number} t
+ * @param {number} window
+ * @param {Column} [column]
+ */
 export function rateAt(samples, t, window, column = 1) {
   return (valueAt(samples, t, column) - valueAt(samples, t - window, column)) / (window / 1000)
 }
 
-/** Milliseconds left, from how fast progress moved lately, else over the whole run. */
+/**
+ * Milliseconds left, from how fast progress moved lately, else over the whole run.
+ * @param {Sample[]} samples
+ * @param {number} progress 0..1
+ * @param {number} createdAt
+ * @param {number} now
+ * @returns {number | null}
+ */
 export function eta(samples, progress, createdAt, now) {
   if (progress <= 0 || progress >= 1) return null
   const recent = rateAt(samples, now, Math.min(15_000, Math.max(1000, now - createdAt)), 2)
@@ -38,7 +63,10 @@ export function eta(samples, progress, createdAt, now) {
   return perSecond > 0 ? (1 - progress) / perSecond * 1000 : null
 }
 
-/** A round number just above max, so the gridlines fall on values people read easily. */
+/**
+ * A round number just above max, so the gridlines fall on values people read easily.
+ * @param {number} max
+ */
 function niceCeil(max) {
   if (max <= 0) return 1
   const step = 10 ** Math.floor(Math.log10(max))
@@ -46,8 +74,10 @@ function niceCeil(max) {
   return 10 * step
 }
 
+/** @param {Element} canvas */
 function colors(canvas) {
   const css = getComputedStyle(canvas)
+  /** @param {string} name */
   const v = (name) => css.getPropertyValue(name).trim()
   return { line: v('--chart-line'), fill: v('--chart-fill'), grid: v('--border'), text: v('--muted'), font: `11px ${css.fontFamily}` }
 }
@@ -59,6 +89,10 @@ const MAX_BARS = 32
 /**
  * Draws results per second from `from` to `to` (ms) as one bar per time bucket: each bar is
  * what arrived in it, so bursts and stalls show as they were, not smoothed into a trend.
+ * @param {HTMLCanvasElement} canvas
+ * @param {Sample[]} samples
+ * @param {number} from
+ * @param {number} to
  */
 export function drawRateChart(canvas, samples, from, to) {
   const dpr = window.devicePixelRatio || 1
@@ -68,7 +102,9 @@ export function drawRateChart(canvas, samples, from, to) {
     canvas.width = Math.round(width * dpr)
     canvas.height = Math.round(height * dpr)
   }
+  // null when the browser cannot make a 2D context (out of canvas memory): no chart then, the page goes on.
   const ctx = canvas.getContext('2d')
+  if (!ctx) return
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0)
   ctx.clearRect(0, 0, width, height)
   const c = colors(canvas)
@@ -78,6 +114,7 @@ export function drawRateChart(canvas, samples, from, to) {
   const span = Math.max(1, to - from)
   const step = STEPS.find((s) => span / s <= MAX_BARS) ?? Math.ceil(span / MAX_BARS)
   const bars = Math.max(1, Math.ceil(span / step))
+  /** @type {number[]} */
   const rates = []
   for (let i = 0; i < bars; i++) {
     const a = from + i * step, b = Math.min(to, a + step)
@@ -87,6 +124,7 @@ export function drawRateChart(canvas, samples, from, to) {
   // A last bucket less than half gone is mostly noise (one burst over a sliver of time): wait.
   if (bars > 1 && to - (from + (bars - 1) * step) < step / 2) rates[bars - 1] = 0
   const max = niceCeil(Math.max(...rates))
+  /** @param {number} r */
   const y = (r) => top + plotH - Math.min(1, r / max) * plotH
 
   ctx.strokeStyle = c.grid

@@ -1,10 +1,33 @@
+// @ts-check
 // One card per job: progress with ETA, units by state, results per second, and the result.
 // Cards are built once and then updated in place, so a busy job costs a few text and
 // width changes per update, not a rebuilt subtree.
 
 import { drawRateChart, eta, rateAt } from './chart.js'
-import { fmtBytes, fmtClock, fmtDuration, fmtInt, fmtNumber, fmtRate, h, setText, short } from './util.js'
+import { errorText, fmtBytes, fmtClock, fmtDuration, fmtInt, fmtNumber, fmtRate, h, setText, short } from './util.js'
+import { outputsPreview, paramText } from './programs.js'
 
+/**
+ * @import { FeedJob, Sample } from '../node/control/live-feed.js'
+ * @import { UnitState, UnitSizing } from '../node/job/types.js'
+ * @import { UnitReport } from '../node/job/types.js'
+ * @import { MandelbrotResult } from '../tasks/mandelbrot.js'
+ */
+/**
+ * What a card may ask of the page: the calls go to the control API.
+ * @typedef {object} JobActions
+ * @property {() => boolean} canCancel whether the page has the token cancelling needs
+ * @property {(id: string) => Promise<unknown>} cancel
+ * @property {(id: string, unit: number) => Promise<UnitReport>} explain
+ */
+/**
+ * An image result as the feed sends it: its PNG's bytes stand as their count.
+ * @typedef {Omit<MandelbrotResult, 'png'> & { png: { $bytes: number } }} FeedImageResult
+ */
+
+/** @typedef {'rate' | 'results' | 'redundancy' | 'outvoted'} MetricKey */
+
+/** @type {Array<[UnitState, string]>} */
 export const UNIT_STATES = [
   ['accepted', 'accepted'],
   ['awaiting-agreement', 'awaiting agreement'],
@@ -14,13 +37,20 @@ export const UNIT_STATES = [
 ]
 
 export class JobCard {
-  /** actions: { cancel(id) → Promise, canCancel() → boolean } */
+  /**
+   * @param {FeedJob} job
+   * @param {JobActions} actions
+   */
   constructor(job, actions) {
     this.id = job.id
+    this.job = job
     this.actions = actions
+    /** Set by the page once tick has drawn the card since its last update. */
+    this.ticked = false
+    /** @type {string | null} */
     this.resultKey = null
-    this.segments = {}
-    this.counts = {}
+    this.segments = /** @type {Record<UnitState, HTMLSpanElement>} */ ({})
+    this.counts = /** @type {Record<UnitState, HTMLElement>} */ ({})
     this.cancelButton = h('button', { class: 'ghost danger', type: 'button', onclick: () => this.cancel() }, 'Cancel')
     this.stateEl = h('span', { class: 'pill' })
     this.timeEl = h('span', { class: 'muted when' })
@@ -38,8 +68,13 @@ export class JobCard {
       legend.append(h('li', { class: `s-${state}` }, h('i'), label, ' ', this.counts[state]))
     }
     this.canvas = h('canvas', { class: 'chart', role: 'img', 'aria-label': 'results per second over time' })
-    this.metric = {}
-    this.label = {}
+    this.metric = /** @type {Record<MetricKey, HTMLElement>} */ ({})
+    this.label = /** @type {Record<MetricKey, HTMLElement>} */ ({})
+    /**
+     * @param {MetricKey} key
+     * @param {string} label
+     * @param {string} hint
+     */
     const metric = (key, label, hint) => h('div', { title: hint }, this.label[key] = h('dt', {}, label), this.metric[key] = h('dd'))
     this.resultEl = h('div', { class: 'result' })
     this.explainEl = explainer(job, actions)
@@ -68,6 +103,7 @@ export class JobCard {
       this.resultEl)
   }
 
+  /** @param {FeedJob} job */
   update(job) {
     this.job = job
     this.el.dataset.state = job.state
@@ -102,7 +138,12 @@ export class JobCard {
     }
   }
 
-  /** The parts that move with the clock: elapsed time, ETA, the chart's time axis. */
+  /**
+   * The parts that move with the clock: elapsed time, ETA, the chart's time axis.
+   * @param {Sample[]} samples
+   * @param {number} now the peer's clock
+   * @returns {number} results per second this job adds to the grid's now
+   */
   tick(samples, now) {
     const job = this.job
     const end = job.finishedAt ?? now
@@ -126,15 +167,20 @@ export class JobCard {
       await this.actions.cancel(this.id)
     } catch (err) {
       this.cancelButton.disabled = false
-      this.cancelButton.title = err.message
+      this.cancelButton.title = errorText(err)
     }
   }
 }
 
-/** "Why was unit N accepted?": which peers agreed, their credibility, and the rule that took it. */
+/**
+ * "Why was unit N accepted?": which peers agreed, their credibility, and the rule that took it.
+ * @param {FeedJob} job
+ * @param {JobActions} actions
+ */
 function explainer(job, actions) {
   const input = h('input', { type: 'number', min: 0, max: job.units - 1, value: 0, 'aria-label': 'unit number' })
   const out = h('p', { class: 'explain-text small', role: 'status' })
+  /** @param {Event} event */
   const ask = async (event) => {
     event.preventDefault()
     setText(out, '…')
@@ -142,7 +188,7 @@ function explainer(job, actions) {
       const { reason } = await actions.explain(job.id, Number(input.value))
       setText(out, reason)
     } catch (err) {
-      setText(out, err.message)
+      setText(out, errorText(err))
     }
   }
   return h('details', { class: 'explain' },
@@ -151,21 +197,29 @@ function explainer(job, actions) {
     out)
 }
 
+/** @param {FeedJob} job */
 function describeParams(job) {
   const entries = Object.entries(job.params ?? {})
   const params = entries.length
-    ? entries.map(([k, v]) => h('span', { class: 'param' }, k, ' ', h('b', {}, String(v))))
+    ? entries.map(([k, v]) => h('span', { class: 'param' }, k, ' ', h('b', {}, paramText(v))))
     : [h('span', { class: 'param' }, 'default parameters')]
   return [...params, h('span', { class: 'param' }, h('b', {}, fmtInt(job.units)), ' units'),
     h('span', { class: 'param' }, 'quorum ', h('b', {}, job.quorum))]
 }
 
-/** "sized to 24 units of ~0.05 s from 20 samples". */
+/**
+ * "sized to 24 units of ~0.05 s from 20 samples".
+ * @param {UnitSizing} sizing
+ */
 function describeSizing(sizing) {
   const samples = sizing.cuts.reduce((sum, cut) => sum + cut.samples, 0)
   return `sized to ${fmtInt(sizing.units)} units of ~${sizing.unitSeconds} s from ${fmtInt(samples)} samples`
 }
 
+/**
+ * @param {FeedJob} job
+ * @returns {Node[]}
+ */
 function renderResult(job) {
   if (job.state === 'failed') return [h('p', { class: 'error' }, job.error ?? 'failed')]
   if (job.state === 'cancelled') return [h('p', { class: 'muted' }, job.error ?? 'cancelled')]
@@ -173,7 +227,7 @@ function renderResult(job) {
   const base = `api/jobs/${job.id}/result`
   const name = `${job.task}-${short(job.id)}`
   const result = job.result
-  const hasPng = typeof result === 'object' && result.png && typeof result.png.$bytes === 'number'
+  const hasPng = isImageResult(result)
   const links = h('p', { class: 'downloads' }, 'Download ',
     hasPng && [h('a', { href: `${base}.png`, download: `${name}.png` }, 'PNG'), ' · '],
     h('a', { href: `${base}.json`, download: `${name}.json` }, 'JSON'), ' · ',
@@ -184,18 +238,38 @@ function renderResult(job) {
       h('figcaption', {}, h('b', {}, `${result.width} × ${result.height}`), h('br'),
         `maxIter ${fmtInt(result.maxIter)}`, h('br'), `${fmtBytes(result.png.$bytes)} PNG`, links))]
   }
+  /** @type {Array<[string, unknown]>} */
   const entries = typeof result === 'object' ? Object.entries(result) : [['result', result]]
   // The headline is the value named like the task (pi's pi), else the first number (primes' count).
   const named = entries.findIndex(([k]) => k === job.task)
   const lead = named >= 0 ? named : Math.max(0, entries.findIndex(([, v]) => typeof v === 'number'))
   const ordered = [entries[lead], ...entries.filter((_, i) => i !== lead)].filter(Boolean)
+  const preview = outputsPreview(job)
   return [h('dl', { class: 'result-values' }, ordered.map(([k, v], i) =>
-    h('div', { class: i === 0 ? 'primary' : '' }, h('dt', {}, k), h('dd', { title: String(typeof v === 'object' ? JSON.stringify(v) : v) }, describeValue(v))))), links]
+    h('div', { class: i === 0 ? 'primary' : '' }, h('dt', {}, k), h('dd', { title: String(typeof v === 'object' ? JSON.stringify(v) : v) }, describeValue(v))))),
+    ...(preview ? [preview] : []), links]
 }
 
+/**
+ * An image result has its PNG's byte count where the bytes were.
+ * @param {unknown} result
+ * @returns {result is FeedImageResult}
+ */
+function isImageResult(result) {
+  if (typeof result !== 'object' || result === null || !('png' in result)) return false
+  const png = result.png
+  return typeof png === 'object' && png !== null && '$bytes' in png && typeof png.$bytes === 'number'
+}
+
+/**
+ * A value of a result; the feed has replaced byte arrays by { $bytes } and long arrays by { $items }.
+ * @param {unknown} v
+ * @returns {string}
+ */
 function describeValue(v) {
   if (typeof v === 'number') return fmtNumber(v)
-  if (v && typeof v === 'object' && typeof v.$bytes === 'number') return fmtBytes(v.$bytes)
-  if (v && typeof v === 'object' && typeof v.$items === 'number') return `${fmtInt(v.$items)} items`
+  const stand = v && typeof v === 'object' ? /** @type {{ $bytes?: unknown, $items?: unknown }} */ (v) : {}
+  if (typeof stand.$bytes === 'number') return fmtBytes(stand.$bytes)
+  if (typeof stand.$items === 'number') return `${fmtInt(stand.$items)} items`
   return typeof v === 'string' ? v : JSON.stringify(v)
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // The submit form's parameter fields, built from each task's JSON Schema (task.schema) where it
 // has one, so that numbers are numbers because the task says so, not because they look like one.
 // A task module without a schema (your own, from --tasks DIR) gets text fields from its descriptions.
@@ -5,11 +6,26 @@
 
 const TYPES = ['integer', 'number', 'string', 'boolean']
 
+/**
+ * @typedef {object} ParamField
+ * @property {string} name
+ * @property {string} hint
+ * @property {'integer' | 'number' | 'string' | 'boolean' | null} type null: no schema, so read as the peer parses text
+ * @property {number} [min]
+ * @property {number} [max]
+ * @property {unknown} [default]
+ * @property {boolean} required
+ */
+
+/**
+ * @param {{ schema?: any, params?: Record<string, string> } | undefined} task
+ * @returns {ParamField[]}
+ */
 export function paramFields(task) {
   const props = task?.schema?.properties
   if (props && typeof props === 'object') {
     const required = new Set(Array.isArray(task.schema.required) ? task.schema.required : [])
-    return Object.entries(props).map(([name, p]) => ({
+    return Object.entries(props).map(([name, /** @type {any} */ p]) => ({
       name,
       hint: String(p?.description ?? ''),
       type: TYPES.includes(p?.type) ? p.type : 'string',
@@ -24,9 +40,13 @@ export function paramFields(task) {
   }))
 }
 
-/** The attributes of a field's input: the browser then checks kind and range itself. */
+/**
+ * The attributes of a field's input: the browser then checks kind and range itself.
+ * @param {ParamField} field
+ * @returns {Record<string, string | number | boolean | undefined>}
+ */
 export function inputAttributes(field) {
-  const common = { name: `param.${field.name}`, placeholder: field.default ?? '', autocomplete: 'off', spellcheck: 'false', required: field.required }
+  const common = { name: `param.${field.name}`, placeholder: field.default === undefined ? '' : String(field.default), autocomplete: 'off', spellcheck: 'false', required: field.required }
   if (field.type === 'integer' || field.type === 'number') {
     return { ...common, type: 'number', step: field.type === 'integer' ? '1' : 'any', min: field.min, max: field.max, inputmode: field.type === 'integer' ? 'numeric' : 'decimal' }
   }
@@ -34,7 +54,12 @@ export function inputAttributes(field) {
   return { ...common, type: 'text' }
 }
 
-/** A field's value from its text, by its type; undefined when left empty; throws saying what it takes. */
+/**
+ * A field's value from its text, by its type; undefined when left empty; throws saying what it takes.
+ * @param {ParamField} field
+ * @param {unknown} text
+ * @returns {string | number | boolean | undefined}
+ */
 export function readParam(field, text) {
   const value = String(text ?? '').trim()
   if (field.type === 'boolean') return value === 'on' || value === 'true' ? true : undefined

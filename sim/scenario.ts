@@ -82,7 +82,9 @@ export function runScenario(sc: Scenario): Outcome {
       if (blacklisted.length > 0) apply(machine.reconsider(new Set(blacklisted)))
     }
 
-    while (machine.state === 'running') {
+    for (let step = 1; machine.state === 'running'; step++) {
+      // The machine's invariants hold at every step; checking each 256th keeps the simulator fast.
+      if (step % 256 === 0) machine.validate()
       // Random peers ask for work until the window is full; blacklisted ones get none. As on a
       // coordinator, a job that wants no replicas is not asked (so it hands out no spot-checks).
       for (let idle = 0; inflight.length < sc.window && idle < 64 && machine.wantsWork();) {
@@ -99,6 +101,7 @@ export function runScenario(sc: Scenario): Outcome {
       if (cancelled.delete(lease)) continue
       apply(machine.handle({ type: 'result', lease, peer: peer.ref.key, group: answer(peer), now: 0 }))
     }
+    machine.validate()
     outcome.units += machine.acceptedCount
     outcome.results += machine.resultsReceived
     for (const group of accepted) if (group !== null && group !== 'good') outcome.wrong++

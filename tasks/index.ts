@@ -4,17 +4,22 @@ import mandelbrot from './mandelbrot.js'
 import pi from './pi.js'
 import primes from './primes.js'
 import wasm from './wasm.js'
+import js from './js.js'
+import wasi from './wasi.js'
 
-export const builtinTasks: Record<string, TaskModule> = {
-  primes: primes as TaskModule,
-  pi: pi as TaskModule,
-  mandelbrot: mandelbrot as TaskModule,
-  wasm: wasm as TaskModule,
-}
+export const builtinTasks = { primes, pi, mandelbrot, wasm, wasi, js } satisfies Record<string, TaskModule<any, any, any>>
 
-export { primes, pi, mandelbrot, wasm }
+export type BuiltinTasks = typeof builtinTasks
 
-/** The same modules with their own types, for the library: `typedTasks.primes` merges to `{ count: number }`. */
-export const typedTasks = { primes, pi, mandelbrot, wasm }
+/** What a task's merge gives: `ResultOf<typeof tasks.primes>` is `{ count: number }`. */
+export type ResultOf<T> = T extends TaskModule<any, any, infer R> ? R : unknown
+
+/** The result of a job of the task with this name: a built-in's own type, else unknown. */
+export type ResultFor<Name extends string> = Name extends keyof BuiltinTasks ? ResultOf<BuiltinTasks[Name]> : unknown
+
+/** The built-ins by any name, for code that looks one up by a string it was given. */
+export const builtinTaskByName: Readonly<Record<string, TaskModule>> = builtinTasks as Record<string, TaskModule>
+
+export { primes, pi, mandelbrot, wasm, wasi, js }
 export { ParamError, isTaskModule } from './contract.js'
-export type { Params, RunContext, TaskModule } from './contract.js'
+export type { JobContext, Params, RunContext, TaskModule } from './contract.js'

@@ -3,16 +3,18 @@
  * A module named like a built-in replaces it on this peer only (a donor's own build, as
  * BOINC's anonymous platform allows); other peers cross-check its results.
  */
+import { SwarmgridError } from '../base/errors.js'
 import { readdir } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { isTaskModule, type TaskModule } from './contract.js'
-import { builtinTasks } from './index.js'
+import { isMainThread } from 'node:worker_threads'
+import { isTaskModule, isTaskName, MAX_TASK_NAME, type TaskModule } from './contract.js'
+import { builtinTaskByName } from './index.js'
 
-export class UnknownTaskError extends Error {
+export class UnknownTaskError extends SwarmgridError {
   override name = 'UnknownTaskError'
   constructor(message: string, readonly task: string, readonly known: string[]) {
-    super(message)
+    super('UNKNOWN_TASK', message)
   }
 }
 
@@ -28,11 +30,22 @@ function problems(value: unknown): string {
   if (value === null || typeof value !== 'object') return `its default export is a ${value === null ? 'null' : typeof value}, not an object`
   const t = value as Record<string, unknown>
   const wrong: string[] = []
-  if (typeof t.name !== 'string') wrong.push('name must be a string')
-  if (!Number.isInteger(t.version)) wrong.push('version must be an integer')
+  if (!isTaskName(t.name)) wrong.push(`name must be a string of 1 to ${MAX_TASK_NAME} characters, none of them a control character`)
+  if (!Number.isSafeInteger(t.version) || (t.version as number) < 0) wrong.push('version must be a whole number from 0')
   for (const fn of ['split', 'run', 'merge']) if (typeof t[fn] !== 'function') wrong.push(`${fn} must be a function`)
   if (t.equal !== undefined && typeof t.equal !== 'function') wrong.push('equal, when present, must be a function')
+  if (t.prepare !== undefined && typeof t.prepare !== 'function') wrong.push('prepare, when present, must be a function')
   return wrong.join('; ')
+}
+
+/**
+ * A registry whose tasks have loaded what their synchronous split and merge need. Unit threads
+ * only run units, which load what they need themselves: they skip it.
+ */
+async function prepared(registry: TaskRegistry): Promise<TaskRegistry> {
+  if (!isMainThread) return registry
+  for (const { name } of registry.list()) await registry.get(name)!.prepare?.()
+  return registry
 }
 
 export class TaskRegistry {
@@ -44,9 +57,9 @@ export class TaskRegistry {
   ) {}
 
   static async load(dir?: string): Promise<TaskRegistry> {
-    const tasks = new Map(Object.entries(builtinTasks))
+    const tasks = new Map(Object.entries(builtinTaskByName))
     const sources = new Map<string, string>()
-    if (dir === undefined) return new TaskRegistry(tasks, sources, undefined)
+    if (dir === undefined) return prepared(new TaskRegistry(tasks, sources, undefined))
     const abs = resolve(dir)
     let files: string[]
     try {
@@ -78,7 +91,7 @@ export class TaskRegistry {
       tasks.set(task.name, task)
       sources.set(task.name, url)
     }
-    return new TaskRegistry(tasks, sources, abs)
+    return prepared(new TaskRegistry(tasks, sources, abs))
   }
 
   get(name: string): TaskModule | undefined {

@@ -1,7 +1,7 @@
 /**
  * wasm: the submitter's own code, as a WebAssembly module carried by the job. Each unit calls
  * one exported function with numbers and its answer is a number (or a list of them); donors
- * run it in the sandbox of worker/wasm-sandbox.ts with the memory and time caps their owners
+ * run it in the sandbox of worker/sandbox/wasm-sandbox.ts with the memory and time caps their owners
  * set. The module travels inside every unit input, so the submitter's signature over the unit
  * covers the code as well as its arguments.
  */

@@ -4,6 +4,7 @@
  * threads do not spend their time waiting on the main thread for the next tiny unit.
  */
 import type { MessagePort } from 'node:worker_threads'
+import { ERROR_CODES, SwarmgridError, type ErrorCode } from '../base/errors.js'
 
 export interface UnitInput { unit: number; input: Uint8Array }
 
@@ -14,7 +15,7 @@ export interface BatchRequest {
   tasksDir: string | null
   units: UnitInput[]
   /** The donor's caps for tasks that run code of their own (wasm). */
-  limits?: { wasmMemoryMb?: number }
+  limits?: { wasmMemoryMb?: number; wasmTimeMs?: number }
   /** Niceness for the thread (Linux, where it is per thread): units yield to the owner's programs. */
   nice?: number
 }
@@ -35,6 +36,8 @@ export function toUnitError(err: unknown): UnitError {
 
 /** The error again on the other side, for the donor to tell a unit's failure kind by. */
 export function fromUnitError({ name, message, code }: UnitError): Error {
+  // One of ours keeps its code, and with it whose fault it is, on this side too.
+  if (code !== undefined && code in ERROR_CODES) return Object.assign(new SwarmgridError(code as ErrorCode, message), { name })
   return Object.assign(new Error(message), { name, ...(code !== undefined ? { code } : {}) })
 }
 
@@ -55,3 +58,17 @@ export interface UnitReporter {
   /** The batch left the queue and runs on a thread now. */
   started?(): void
 }
+
+/** The unit process (unit-process.ts), a child that runs units under --cpu-limit: how it is set up, and what crosses to and from it. */
+export interface UnitProcessConfig { threads: number; memoryMb: number; nice?: number }
+
+export type ToUnitProcess =
+  | { t: 'run'; id: number; request: BatchRequest }
+  | { t: 'cancel'; id: number }
+
+export type FromUnitProcess =
+  | { t: 'started'; id: number }
+  | { t: 'progress'; id: number; index: number; fraction: number }
+  | { t: 'done'; id: number; response: RunResponse }
+  | { t: 'failed'; id: number; error: UnitError }
+  | { t: 'cpu'; ms: number }

@@ -2,7 +2,10 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
+/** The unit thread: compiled, through its CommonJS door (worker/run-unit-entry.cts), never require(esm). */
 export function unitWorkerEntry(): { filename: string; execArgv?: string[] } {
+  const door = fileURLToPath(new URL('./run-unit-entry.cjs', import.meta.url))
+  if (existsSync(door)) return { filename: door }
   return entry('run-unit')
 }
 

@@ -1,5 +1,9 @@
 /**
- * The Piscina thread entry: runs a batch of units of a task one after another and returns
+ * worker/ — the thread side: the Piscina pool a donor runs units in (unit-pool.ts, with the child process
+ * used under --cpu-limit, unit-process.ts), the typed messages between them (messages.ts), CPU
+ * measurement (cpu-meter.ts, cpu-limiter.ts, speed.ts) and the sandboxes below it all (sandbox/).
+ *
+ * This file is the Piscina thread entry: runs a batch of units of a task one after another and returns
  * each output as canonical CBOR, so that equal outputs give equal bytes on every peer.
  */
 import { setPriority } from 'node:os'

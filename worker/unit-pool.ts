@@ -1,17 +1,17 @@
 /**
  * Where a donor's units run: Piscina threads in the peer's own process, or, under a CPU
  * limit, Piscina threads in a process of their own that the limiter stops and continues
- * (node/cpu-limiter.ts). Both take the same calls as Piscina's pool.
+ * (worker/cpu-limiter.ts). Both take the same calls as Piscina's pool.
  */
+import { SwarmgridError } from '../base/errors.js'
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
 import { MessageChannel } from 'node:worker_threads'
 import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import { fromUnitError, type BatchRequest, type RunRequest, type RunResponse, type UnitReporter } from './messages.js'
+import { fromUnitError, type BatchRequest, type FromUnitProcess, type ToUnitProcess, type UnitProcessConfig, type RunRequest, type RunResponse, type UnitReporter } from './messages.js'
 import { unitProcessEntry, unitWorkerEntry } from './pool-entry.js'
-import type { FromUnitProcess, ToUnitProcess, UnitProcessConfig } from './unit-process.js'
 import { CpuLimiter } from './cpu-limiter.js'
 import { processCpuMs } from './cpu-meter.js'
 
@@ -41,15 +41,27 @@ export interface UnitPoolOptions {
   nice?: number
 }
 
-export class CpuLimitError extends Error {
+export class CpuLimitError extends SwarmgridError {
   override name = 'CpuLimitError'
+  constructor(message: string) { super('CPU_LIMIT_UNSUPPORTED', message) }
 }
 
 export function cpuLimitUnsupported(): CpuLimitError {
   return new CpuLimitError('--cpu-limit needs a system with SIGSTOP/SIGCONT (Linux, macOS, BSD); on Windows use --threads')
 }
 
+/** Below this a unit's thread runs out of heap while it starts, before any unit runs (8 MiB starts, barely). */
+export const MIN_UNIT_MEMORY_MB = 16
+
+export class UnitMemoryError extends SwarmgridError {
+  override name = 'UnitMemoryError'
+  constructor(message: string) { super('MEMORY_TOO_SMALL', message) }
+}
+
 export function createUnitPool(options: UnitPoolOptions): UnitPool {
+  if (options.memoryMb !== undefined && !(options.memoryMb >= MIN_UNIT_MEMORY_MB)) {
+    throw new UnitMemoryError(`--memory ${options.memoryMb} is too small: a unit's thread needs at least ${MIN_UNIT_MEMORY_MB} MiB of heap to start`)
+  }
   // The process pool's child runs a thread pool of its own, made by this same function.
   if (options.cpuLimitPct === undefined || options.cpuLimitPct >= 100) return threadPool(options)
   if (process.platform === 'win32') throw cpuLimitUnsupported()
@@ -59,6 +71,10 @@ export function createUnitPool(options: UnitPoolOptions): UnitPool {
 function threadPool(options: UnitPoolOptions): UnitPool {
   const pool = new Piscina({ ...unitWorkerEntry(), minThreads: options.threads, maxThreads: options.threads,
     resourceLimits: { maxOldGenerationSizeMb: options.memoryMb ?? DEFAULT_UNIT_MEMORY_MB } })
+  // A thread that dies between units (over its heap limit as it starts) is an 'error' on the
+  // pool; with no listener that ends the process. Piscina replaces the thread, and a unit it
+  // was running is failed through its own promise.
+  pool.on('error', () => {})
   return {
     async run(request, { signal, reporter }) {
       // One port per batch carries its progress back; comlink turns its messages into calls.

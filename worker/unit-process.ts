@@ -1,24 +1,11 @@
 /**
  * The process that runs a donor's units when it has a --cpu-limit: a Piscina pool like the
  * in-process one, driven over IPC, so that the peer can stop and continue this process as a
- * whole (node/cpu-limiter.ts) without ever stopping its own networking.
+ * whole (worker/cpu-limiter.ts) without ever stopping its own networking.
  */
 import { setPriority } from 'node:os'
 import { createUnitPool } from './unit-pool.js'
-import { toUnitError, type BatchRequest, type RunResponse, type UnitError, type UnitReporter } from './messages.js'
-
-export interface UnitProcessConfig { threads: number; memoryMb: number; nice?: number }
-
-export type ToUnitProcess =
-  | { t: 'run'; id: number; request: BatchRequest }
-  | { t: 'cancel'; id: number }
-
-export type FromUnitProcess =
-  | { t: 'started'; id: number }
-  | { t: 'progress'; id: number; index: number; fraction: number }
-  | { t: 'done'; id: number; response: RunResponse }
-  | { t: 'failed'; id: number; error: UnitError }
-  | { t: 'cpu'; ms: number }
+import { toUnitError, type FromUnitProcess, type RunResponse, type ToUnitProcess, type UnitProcessConfig, type UnitReporter } from './messages.js'
 
 const CPU_REPORT_MS = 200
 

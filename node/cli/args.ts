@@ -1,14 +1,16 @@
 /** The CLI's flags and help texts, and a parser whose errors say what to do. */
+import { SwarmgridError } from '../../base/errors.js'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DONOR_FLAGS, DONOR_HELP } from './donor-flags.js'
 import { OPS_COMMANDS } from './ops-commands.js'
 import { EXIT_CODES_HELP } from './exit-codes.js'
+import { WASI_EXAMPLE, WASI_FLAGS, WASI_HELP, glueArgValues } from '../../tasks/wasi-cli.js'
 
 export type Options = NonNullable<ParseArgsConfig['options']>
 
-export class UsageError extends Error {
+export class UsageError extends SwarmgridError {
   override name = 'UsageError'
-  constructor(readonly command: string, message: string) { super(message) }
+  constructor(readonly command: string, message: string) { super('USAGE', message) }
 }
 
 export const PEER_FLAGS: Options = {
@@ -43,7 +45,7 @@ const PEER_HELP = `  --grid NAME             grid to join (default: public)
   --no-http               no dashboard
   --max-peers N           connections to keep at most (default 64)
   --block KEY             refuse this peer (repeatable)
-  --memory MB             heap limit of each unit's thread (default 512)
+  --memory MB             heap limit of each unit's thread (default 512, at least 16)
   --same-host-replicas    let two keys on one host count as two replicas (default: only on a loopback grid)
   --log-format F          text (default) or json: one JSON object per line, each with time and level
   --retention T           delete finished jobs T after they end: 90s, 30m, 12h, 7d (default: keep them)
@@ -94,7 +96,8 @@ Example:
       saboteurs: { type: 'string' },
       'spot-checks': { type: 'string' },
       json: { type: 'boolean' },
-      detach: { type: 'boolean' }
+      detach: { type: 'boolean' },
+      ...WASI_FLAGS
     },
     positionals: 1,
     help: `swarmgrid submit TASK [--param KEY=VALUE …] [--units N | --unit-seconds T] [--quorum Q] [--json] [--detach]
@@ -105,7 +108,7 @@ Hands a job to the peer running for --data; if none runs, runs one here for the 
 
   --param KEY=VALUE       a task parameter (repeatable); numbers are numbers
   --job FILE.json         the job as JSON: {"task", "params", "units", "quorum", ...}
-  --units N               work units to split the job into (default 16)
+  --units N               work units to split the job into (default 16; js: one per input, at most 10000)
   --unit-seconds T        instead of --units: units of about T seconds each; the peer runs a few small
                           pieces of the job first (a few seconds at most) and sizes the units from their times
   --quorum Q              agreeing results from distinct peers to accept a unit (default 2)
@@ -124,12 +127,20 @@ Exits 0 when the job is done, 1 when it failed or was cancelled, 2 for a bad fla
 parameter, 130 on Ctrl-C (the job goes on at the running peer, or waits in the data dir).
 
 Tasks: primes (from, to), pi (samples, seed), mandelbrot (width, height, maxIter, x0, x1, y0, y1),
-       wasm (module, entry, range or inputs, reduce: your own WebAssembly, see examples/wasm)
+       wasm (module, entry, range or inputs, reduce: your own WebAssembly, see examples/wasm),
+       js (code, inputs: your own JavaScript function, run in QuickJS on the donors, see examples/js),
+       wasi (program, runs: your own command-line program, see examples/wasi)
+
+${WASI_HELP}
 
 Example:
   swarmgrid submit primes --param from=0 --param to=3000000 --units 24 --quorum 2
   swarmgrid submit primes --param to=2e10 --unit-seconds 2
-  swarmgrid submit primes --param to=3000000 --units 240 --error-rate 1e-4`
+  swarmgrid submit primes --param to=3000000 --units 240 --error-rate 1e-4
+  swarmgrid submit --job examples/js/job.json --json
+  swarmgrid submit js --param 'code={"file": "fn.mjs"}' --param 'inputs=[1, 2, 3]'
+  swarmgrid submit --job examples/wasi/wordstat-job.json
+${WASI_EXAMPLE}`
   },
   status: {
     options: { data: { type: 'string' }, json: { type: 'boolean' }, unit: { type: 'string' } },
@@ -147,13 +158,18 @@ Example:
   results: {
     options: { data: { type: 'string' }, out: { type: 'string' } },
     positionals: 1,
-    help: `swarmgrid results JOB [--data DIR] [--out FILE]
+    help: `swarmgrid results JOB [--data DIR] [--out FILE | --out DIR]
 
 Prints a finished job's result as JSON, or writes it to FILE: an image result as PNG when FILE
-ends in .png, the raw CBOR when it ends in .cbor, else JSON.
+ends in .png, the raw CBOR when it ends in .cbor, else JSON. For a js job, --out DIR writes
+DIR/outputs.json (the outputs in input order) and DIR/value.json when the module merged them.
+A wasi job's result goes to the directory DIR: run N as DIR/N/stdout, DIR/N/stderr, DIR/N/exit
+and DIR/N/out/…
 
 Example:
-  swarmgrid results 9410a220 --out mandelbrot.png`
+  swarmgrid results 9410a220 --out mandelbrot.png
+  swarmgrid results 5c1e07d2 --out results/
+  swarmgrid results 51c0ffee --out runs/ && cat runs/0/stdout`
   },
   pause: {
     options: { data: { type: 'string' }, finish: { type: 'boolean' }, json: { type: 'boolean' } },
@@ -225,7 +241,8 @@ export function parse(command: string, argv: string[]): Parsed {
   const spec = COMMANDS[command]
   let parsed: Parsed
   try {
-    parsed = parseArgs({ args: argv, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed
+    const joined = joinNegativeValues(spec.options, command === 'submit' ? glueArgValues(argv) : argv)
+    parsed = parseArgs({ args: joined, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed
   } catch (err) {
     throw new UsageError(command, (err as Error).message.replace(/\. To specify a positional.*$/s, ''))
   }
@@ -235,11 +252,28 @@ export function parse(command: string, argv: string[]): Parsed {
   return parsed
 }
 
-export function integerFlag(command: string, values: Record<string, any>, flag: string, min = 1): number | undefined {
+/**
+ * parseArgs reads "--units -1" as --units with no value followed by an option -1: a negative
+ * number after a flag that takes a value is that flag's value, so that its check can say why.
+ */
+function joinNegativeValues(options: Options, argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : null
+    if (name && options[name]?.type === 'string' && /^-(\d|\.\d)/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`)
+    else out.push(argv[i])
+  }
+  return out
+}
+
+export function integerFlag(command: string, values: Record<string, any>, flag: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const raw = values[flag]
   if (raw === undefined) return undefined
   const n = Number(raw)
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(command, `--${flag} takes a whole number of at least ${min}, not "${raw}"`)
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`
+    throw new UsageError(command, `--${flag} takes a whole number ${range}, not "${raw}"`)
+  }
   return n
 }
 

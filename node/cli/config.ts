@@ -6,17 +6,18 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
+import { SwarmgridError } from '../../base/errors.js'
 import { PEER_FLAGS, UsageError } from './args.js'
 import { peerOptions } from './peer.js'
 import { defaultDataDir } from '../store/data-dir.js'
 import type { PeerOptions } from '../peer/peer.js'
 import { LOG_FORMATS, type LogFormat } from './log-lines.js'
 
-export class ConfigError extends Error {
+/** A usage error (exit 2) of the file rather than the command line. */
+export class ConfigError extends SwarmgridError {
   override name = 'ConfigError'
-  readonly code = 'BAD_CONFIG'
   constructor(readonly file: string, readonly key: string | null, message: string) {
-    super(`${file}: ${key ? `"${key}": ` : ''}${message}`)
+    super('USAGE', `${file}: ${key ? `"${key}": ` : ''}${message}`)
   }
 }
 

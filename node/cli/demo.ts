@@ -1,7 +1,8 @@
 /**
  * `swarmgrid demo`: a whole grid on this machine. A private DHT on 127.0.0.1, one coordinator
- * with the dashboard and a few donors, three sample jobs cross-checked with quorum 2, and
- * every answer checked against a run of the same task here, without the grid.
+ * with the dashboard and a few donors, four sample jobs (the last a JavaScript function the donors
+ * run in QuickJS) cross-checked with quorum 2, and every answer checked against a run of the same
+ * task here, without the grid.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -15,22 +16,38 @@ import { Peer } from '../peer/peer.js'
 import { ProgressBar, formatDuration } from './progress-bar.js'
 import type { JobSpec } from '../coordinator/job-spec.js'
 import type { JobView } from '../coordinator/job-view.js'
-import { builtinTasks } from '../../tasks/index.js'
+import { builtinTaskByName } from '../../tasks/index.js'
 import type { TaskModule } from '../../tasks/contract.js'
 import { toJsonSafe } from '../../tasks/values.js'
 
 const DEFAULT_DONORS = 3
 const DEMO_GRID = 'demo'
 
+/** A js job's code: one module, no imports, default export (input) -> output; merge runs on the coordinator. */
+const COLLATZ = `// the start below n with the longest Collatz chain
+export default (n) => {
+  let best = 1, longest = 1
+  for (let i = 1; i < n; i++) {
+    let x = i, steps = 1
+    while (x !== 1) { x = x % 2 ? 3 * x + 1 : x / 2; steps++ }
+    if (steps > longest) { longest = steps; best = i }
+  }
+  return { n, best, steps: longest }
+}
+export const merge = (outputs) => outputs.reduce((a, b) => (b.steps > a.steps ? b : a))
+`
+
 export const SAMPLE_JOBS: JobSpec[] = [
   { task: 'primes', params: { from: 0, to: 3_000_000 }, units: 24, quorum: 2 },
   { task: 'pi', params: { samples: 4_000_000, seed: 7 }, units: 16, quorum: 2 },
-  { task: 'mandelbrot', params: { width: 480, height: 320, maxIter: 400 }, units: 16, quorum: 2 }
+  { task: 'mandelbrot', params: { width: 480, height: 320, maxIter: 400 }, units: 16, quorum: 2 },
+  { task: 'js', params: { code: COLLATZ, inputs: Array.from({ length: 8 }, (_, i) => (i + 1) * 5000) }, quorum: 2 }
 ]
 
 /** The answer a single process gets for the same job: split, run every unit, merge. */
 export async function localAnswer(task: TaskModule, spec: JobSpec): Promise<unknown> {
   const params = spec.params ?? {}
+  await task.prepare?.()
   const outputs = []
   let unitIndex = 0
   for (const input of task.split(params, spec.units ?? 1)) outputs.push(await task.run(input, { unitIndex: unitIndex++, progress() {} }))
@@ -78,7 +95,7 @@ export async function demoCommand({ values }: Parsed): Promise<number> {
 }
 
 async function check(view: JobView, spec: JobSpec, root: string): Promise<{ task: string; ok: boolean; line: string }> {
-  const expected = await localAnswer(builtinTasks[spec.task], spec)
+  const expected = await localAnswer(builtinTaskByName[spec.task], spec)
   const ok = view.state === 'done' && isDeepStrictEqual(toJsonSafe(view.result), toJsonSafe(expected))
   let shown = describeValue(view.result)
   const png = (view.result as { png?: Uint8Array } | null)?.png

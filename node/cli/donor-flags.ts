@@ -1,4 +1,5 @@
-/** The flags that say how a donor lends its machine (node/cli-donor.ts reads them), for start and submit. */
+/** The flags that say how a donor lends its machine (node/cli/donor.ts reads them), for start and submit. */
+import { WASI_CAPS_TEXT } from '../../tasks/wasi-cli.js'
 
 export const DONOR_FLAGS = {
   'cpu-limit': { type: 'string' },
@@ -22,7 +23,8 @@ export const DONOR_HELP = `  --cpu-limit PCT         units use at most PCT% of t
   --schedule WINDOWS      donate only then, local time: "22:00-07:00", "mon-fri 18:00-08:00" (repeatable)
   --paused                start paused; swarmgrid resume starts donating
   --nice N                priority of the units, 0 to 19 (start's default 19: your programs come first)
-  --trust KEY             run only jobs signed by this peer key (repeatable; default: any signed job)
+  --trust KEY             run only jobs signed by this peer key (repeatable; default: jobs their coordinator signed)
   --allow-tasks A,B       run only these task kinds (for example wasm,primes)
-  --wasm-memory MB        memory cap of one wasm unit (default 256)
-  --wasm-time SECONDS     time cap of one wasm unit (default 60)`
+  --wasm-memory MB        memory cap of one wasm, wasi or js unit (default 256, at most 4096; js: QuickJS's heap limit)
+  --wasm-time SECONDS     time cap of one wasm, wasi or js unit (default 60; js: QuickJS's interrupt handler)
+  (${WASI_CAPS_TEXT})`

@@ -36,7 +36,8 @@ export function donationOptions(command: string, values: Record<string, any>): D
     trust: values.trust,
     allowTasks: values['allow-tasks']?.split(',').map((t: string) => t.trim()).filter(Boolean),
     nice: values.nice !== undefined ? integerFlag(command, values, 'nice', 0) : command === 'start' ? START_NICE : undefined,
-    wasmMemoryMb: integerFlag(command, values, 'wasm-memory'),
+    // wasm32 addresses 4 GiB at most: a larger cap makes every wasm unit fail to instantiate.
+    wasmMemoryMb: integerFlag(command, values, 'wasm-memory', 1, 4096),
     wasmTimeSeconds: integerFlag(command, values, 'wasm-time')
   }
   if (options.nice !== undefined && options.nice > 19) throw new UsageError(command, `--nice takes 0 to 19, not ${options.nice}`)

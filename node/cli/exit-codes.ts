@@ -3,6 +3,8 @@
  * said no). 2: the command was wrong (a flag, an argument, a task, a parameter, a config key).
  * 130: interrupted by SIGINT before the command's work was done, as shells report 128+2.
  */
+import { exitStatusOf } from '../../base/errors.js'
+
 export const EXIT_OK = 0
 export const EXIT_FAILED = 1
 export const EXIT_USAGE = 2
@@ -18,14 +20,11 @@ export const EXIT_CODES_HELP = `Exit codes:
 /** A command that a signal stopped short; the message says what became of its work. */
 export class InterruptedError extends Error {
   override name = 'InterruptedError'
-  readonly code = 'INTERRUPTED'
   constructor(readonly signal: string, message: string) { super(message) }
 }
 
-const USAGE_ERRORS = new Set(['UsageError', 'ParamError', 'UnknownTaskError', 'ConfigError'])
-
+/** 130 for a SIGINT, else what the error's code says (base/errors.ts): 2 when the asker is at fault, else 1. */
 export function exitCodeOf(err: unknown): number {
-  const e = err as Error
-  if (e instanceof InterruptedError) return e.signal === 'SIGINT' ? EXIT_INTERRUPTED : EXIT_FAILED
-  return USAGE_ERRORS.has(e?.name) ? EXIT_USAGE : EXIT_FAILED
+  if (err instanceof InterruptedError) return err.signal === 'SIGINT' ? EXIT_INTERRUPTED : EXIT_FAILED
+  return exitStatusOf(err)
 }

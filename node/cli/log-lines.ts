@@ -5,7 +5,7 @@
  */
 import { appendFileSync, existsSync, renameSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import type { LogEntry } from '../coordinator/coordinator.js'
+import type { LogEntry } from '../../base/log.js'
 
 export const LOG_FORMATS = ['text', 'json'] as const
 export type LogFormat = typeof LOG_FORMATS[number]

@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-/** The swarmgrid command line: parses, dispatches, and turns errors into messages and exit codes. */
+/**
+ * node/cli/ — the swarmgrid command: this entry parses, dispatches and turns errors into
+ * messages and exit codes (from each error's code, base/errors.ts); flags and help (args.ts,
+ * donor-flags.ts), output (output.ts, progress-bar.ts) and one file per group of commands
+ * (peer.ts, submit.ts, donor.ts, explain.ts, demo.ts).
+ */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { COMMANDS, USAGE, UsageError, integerFlag, parse, type Parsed } from './args.js'
@@ -7,7 +12,7 @@ import { DEFAULT_BOOTSTRAP_PORT, runBootstrapNode } from '../peer/bootstrap.js'
 import { untilSignal } from './peer.js'
 import { defaultDataDir } from '../store/data-dir.js'
 import { Peer } from '../peer/peer.js'
-import type { LogEntry } from '../coordinator/coordinator.js'
+import type { LogEntry } from '../../base/log.js'
 import { resolveSettings } from './config.js'
 import { PeerLogWriter } from './log-lines.js'
 import { cancelCommand, configCommand, deleteCommand, logsCommand } from './ops.js'
@@ -18,10 +23,14 @@ import { jobView, type JobView } from '../coordinator/job-view.js'
 import { toJsonSafe } from '../../tasks/values.js'
 import { describeValue, printJson } from './output.js'
 import { submitCommand } from './submit.js'
+import { ControlClient } from '../control/client.js'
+import { writeWasiResults } from '../../tasks/wasi-cli.js'
 import { demoCommand } from './demo.js'
 import { explainUnit } from './explain.js'
 import { describeSizing } from '../coordinator/unit-sizing.js'
 import { creditByPeer, describeDonor, formatCredit, pauseCommand, resumeCommand, runningDonor } from './donor.js'
+import { writeJsOutputs } from '../../tasks/js-files.js'
+import type { JsResult } from '../../tasks/js.js'
 
 async function bootstrapCommand({ values }: Parsed): Promise<number> {
   const host = values.host ?? '127.0.0.1'
@@ -72,7 +81,7 @@ async function statusCommand({ values, positionals }: Parsed): Promise<number> {
   try {
     if (positionals[0] && values.unit !== undefined) return await explainUnit(store, values, positionals[0])
     if (positionals[0]) {
-      const view = findJobView(store, positionals[0])
+      const view = await liveJobView(values, findJobView(store, positionals[0]))
       if (values.json) printJson(view)
       else describeJob(view)
       return 0
@@ -100,8 +109,23 @@ async function statusCommand({ values, positionals }: Parsed): Promise<number> {
   }
 }
 
+/**
+ * The job as the peer running for this data dir sees it, when one runs: it knows what the
+ * store may not hold yet, e.g. why a job stopped when the disk was too full to write it down.
+ */
+async function liveJobView(values: Record<string, any>, stored: JobView): Promise<JobView> {
+  const client = ControlClient.forDataDir(resolve(values.data ?? defaultDataDir()))
+  if (!client) return stored
+  try {
+    return await client.get<JobView>(`/api/jobs/${stored.id}`)
+  } catch {
+    return stored
+  }
+}
+
 function describeJob(view: JobView): void {
-  console.log(`job ${view.id}: ${view.task} ${JSON.stringify(view.params)}`)
+  // A program carried in the params (wasm, wasi) is shown by its size, not as base64.
+  console.log(`job ${view.id}: ${view.task} ${JSON.stringify(view.params, (_key, v) => typeof v === 'string' && v.length > 200 ? `<${v.length} chars>` : v)}`)
   console.log(`state ${view.state}, ${view.accepted}/${view.units} units accepted, ${view.results} results, quorum ${view.quorum}`)
   if (view.sizing) console.log(`sized to ${describeSizing(view.sizing)}`)
   if (view.error) console.log(`error: ${view.error}`)
@@ -120,6 +144,14 @@ async function resultsCommand({ values, positionals }: Parsed): Promise<number> 
     const result = findJobView(store, record.id).result as Record<string, unknown>
     const out: string | undefined = values.out
     if (!out) { printJson(result); return 0 }
+    if (record.task === 'js' && !/\.(json|cbor)$/.test(out)) {
+      for (const path of writeJsOutputs(result as unknown as JsResult, out)) console.error(`wrote ${path}`)
+      return 0
+    }
+    if (record.task === 'wasi' && !/\.(json|cbor)$/.test(out)) {
+      console.error(`wrote ${writeWasiResults(result, out)} runs to ${out}`)
+      return 0
+    }
     if (out.endsWith('.png')) {
       if (!(result?.png instanceof Uint8Array)) throw new UsageError('results', `the ${record.task} result has no image; use --out FILE.json`)
       writeFileSync(out, result.png)
@@ -191,10 +223,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await HANDLERS[command](parsed)
   } catch (err) {
-    const e = err as Error
-    if ((e as { reported?: boolean }).reported) { /* already in the log */ } else if (e instanceof UsageError) console.error(`swarmgrid ${e.command}: ${e.message}\n(see: swarmgrid ${e.command} --help)`)
-    else console.error(`swarmgrid ${command}: ${e.message}`)
-    return exitCodeOf(e)
+    if ((err as { reported?: boolean }).reported) { /* already in the log */ } else if (err instanceof UsageError) console.error(`swarmgrid ${err.command}: ${err.message}\n(see: swarmgrid ${err.command} --help)`)
+    else console.error(`swarmgrid ${command}: ${(err as Error).message}`)
+    return exitCodeOf(err)
   }
 }
 

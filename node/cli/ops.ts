@@ -5,7 +5,8 @@ import { UsageError, integerFlag, type Parsed } from './args.js'
 import { ControlClient, ControlError } from '../control/client.js'
 import { defaultDataDir } from '../store/data-dir.js'
 import { Store } from '../store/store.js'
-import { deleteFinishedJob, JobDeleteError } from '../store/job-delete.js'
+import { deleteFinishedJob } from '../store/job-delete.js'
+import { isSwarmgridError } from '../../base/errors.js'
 import type { JobView } from '../coordinator/job-view.js'
 import { printJson } from './output.js'
 import { describeSettings, logFormatOf, resolveSettings } from './config.js'
@@ -24,11 +25,13 @@ function jobArgument(command: string, positionals: string[]): string {
   return id
 }
 
-/** A 404 from the peer is the user naming a job that is not there: a usage error. */
+/**
+ * A job that is not there is the user's mistake (exit 2); one that cannot be changed now is the
+ * peer refusing (exit 1), whether the peer or the store said so.
+ */
 function noSuchJob(command: string, err: unknown): never {
-  if ((err instanceof ControlError && err.status === 404) || (err instanceof JobDeleteError && err.code === 'NO_SUCH_JOB')) {
-    throw new UsageError(command, (err as Error).message)
-  }
+  if ((err instanceof ControlError && err.status === 404) || isSwarmgridError(err, 'NOT_FOUND')) throw new UsageError(command, (err as Error).message)
+  if (isSwarmgridError(err, 'CONFLICT')) throw new Error(err.message)
   throw err
 }
 

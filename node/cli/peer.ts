@@ -6,11 +6,12 @@ import { defaultDataDir } from '../store/data-dir.js'
 import type { PeerOptions } from '../peer/peer.js'
 import { donationOptions } from './donor.js'
 import { parseRetention } from '../peer/retention.js'
+import { MIN_UNIT_MEMORY_MB } from '../../worker/unit-pool.js'
 
 export function peerOptions(command: string, values: Record<string, any>): PeerOptions {
   let http: number | false = 0
   if (values['no-http']) http = false
-  else if (values.http !== undefined) http = integerFlag(command, values, 'http', 0)!
+  else if (values.http !== undefined) http = integerFlag(command, values, 'http', 0, 65535)!
   let bootstrap: PeerOptions['bootstrap']
   try {
     bootstrap = parseBootstrap(values.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)
@@ -29,7 +30,7 @@ export function peerOptions(command: string, values: Record<string, any>): PeerO
     http,
     maxPeers: integerFlag(command, values, 'max-peers'),
     block: values.block,
-    memoryMb: integerFlag(command, values, 'memory'),
+    memoryMb: integerFlag(command, values, 'memory', MIN_UNIT_MEMORY_MB),
     ...(values['same-host-replicas'] ? { sameHostReplicas: true } : {}),
     donation: donationOptions(command, values),
     ...retentionOption(command, values)

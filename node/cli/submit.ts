@@ -14,6 +14,8 @@ import type { JobSpec } from '../coordinator/job-spec.js'
 import type { JobView } from '../coordinator/job-view.js'
 import { inlineModuleFile } from '../../tasks/wasm.js'
 import { describeSizing } from '../coordinator/unit-sizing.js'
+import { inlineJsFiles } from '../../tasks/js-files.js'
+import { describeWasiResult, inlineWasiFiles, wasiParamsFromFlags } from '../../tasks/wasi-cli.js'
 
 /** How often the bar is redrawn, and a running peer asked for news. */
 const REFRESH_MS = 200
@@ -27,21 +29,34 @@ function jobSpec({ values, positionals }: Parsed): JobSpec {
       throw new UsageError('submit', `--job ${values.job}: ${(err as Error).message}`)
     }
     if (!spec || typeof spec !== 'object') throw new UsageError('submit', `--job ${values.job} must hold a JSON object`)
-    // A wasm job names its module file, relative to the job file; the job carries the bytes.
-    spec.params = inlineModuleFile(spec.params, (path) => {
+    // A wasm, wasi or js job names its files relative to the job file; the job carries the bytes.
+    const read = (path: string) => {
       try {
         return readFileSync(resolve(dirname(values.job), path))
       } catch (err) {
-        throw new UsageError('submit', `--job ${values.job}: module ${path}: ${(err as Error).message} (npm run build makes the example's)`)
+        throw new UsageError('submit', `--job ${values.job}: ${path}: ${(err as Error).message} (npm run build makes the examples' programs)`)
       }
-    })
+    }
+    spec.params = spec.task === 'wasi' ? inlineWasiFiles(spec.params, read) : inlineJsFiles(inlineModuleFile(spec.params, read), read)
+  }
+  const wasi = wasiParamsFromFlags(values, (path) => {
+    try {
+      return readFileSync(path)
+    } catch (err) {
+      throw new UsageError('submit', `${path}: ${(err as Error).message}`)
+    }
+  })
+  if (wasi) {
+    if (positionals[0] !== undefined && positionals[0] !== 'wasi') throw new UsageError('submit', `--program is for the wasi task, not ${positionals[0]}`)
+    spec = { ...spec, task: 'wasi', params: { ...spec.params, ...wasi } }
   }
   const task = positionals[0] ?? spec.task
   if (!task) throw new UsageError('submit', 'which task? swarmgrid submit TASK (primes, pi, mandelbrot) or --job FILE.json')
   return {
     ...spec,
     task,
-    params: { ...spec.params, ...parseParams('submit', values.param) },
+    // --param code='{"file": "fn.mjs"}' names a file relative to here.
+    params: inlineJsFiles({ ...spec.params, ...parseParams('submit', values.param) }, (path) => readParamFile(path)),
     ...unitsOrSeconds(values, spec),
     quorum: integerFlag('submit', values, 'quorum') ?? spec.quorum,
     maxResults: integerFlag('submit', values, 'max-results') ?? spec.maxResults,
@@ -65,6 +80,14 @@ function unitsOrSeconds(values: Record<string, any>, spec: Partial<JobSpec>): Pi
   if (units !== undefined) return { units, unitSeconds: undefined }
   if (unitSeconds !== undefined) return { units: undefined, unitSeconds }
   return { units: spec.units, unitSeconds: spec.unitSeconds }
+}
+
+function readParamFile(path: string): Uint8Array {
+  try {
+    return readFileSync(path)
+  } catch (err) {
+    throw new UsageError('submit', `--param: ${path}: ${(err as Error).message}`)
+  }
 }
 
 /** A share from 0 to 1; the coordinator checks the range and says what it takes. */
@@ -166,5 +189,5 @@ function report(view: JobView, json: boolean): void {
   if (view.sizing) console.log(`sized to ${describeSizing(view.sizing)}`)
   if (view.outvoted.length) console.log(`outvoted: ${view.outvoted.map((k) => k.slice(0, 8)).join(', ')}`)
   if (view.error) console.log(`error: ${view.error}`)
-  if (view.result !== null) console.log(`result: ${describeValue(view.result)}`)
+  if (view.result !== null) console.log(`result: ${view.task === 'wasi' ? describeWasiResult(view.result, view.id) : describeValue(view.result)}`)
 }

@@ -27,7 +27,12 @@ const root = dashboardRoot()
 
 /** Answers a GET for a dashboard file; false when there is no such file. */
 export async function serveDashboard(pathname: string, res: ServerResponse): Promise<boolean> {
-  const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1))
+  let relative: string
+  try {
+    relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1))
+  } catch {
+    return false // a path that is not valid percent-encoding (GET /%) names no file
+  }
   const path = normalize(join(root, relative))
   if (!path.startsWith(root + sep)) return false
   const type = CONTENT_TYPES[extname(path)]

@@ -5,11 +5,11 @@
 import type { ServerResponse } from 'node:http'
 import { toJsonSafe } from '../../tasks/values.js'
 import type { JobView } from '../coordinator/job-view.js'
-import type { Peer } from '../peer/peer.js'
+import type { ControlledPeer } from './types.js'
 
 /** Sends the result in `format`; when there is none to send, says why and sends nothing. */
-export function sendResult(peer: Peer, view: JobView, format: string, res: ServerResponse): string | null {
-  const bytes = peer.store.result(view.id)
+export function sendResult(peer: ControlledPeer, view: JobView, format: string, res: ServerResponse): string | null {
+  const bytes = peer.result(view.id)
   if (!bytes || view.result === null) return `job ${view.id} has no result: it is ${view.state}`
   const name = `${view.task}-${view.id.slice(0, 8)}`
   // The result of a finished job never changes, so the browser may keep it.

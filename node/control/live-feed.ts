@@ -7,10 +7,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { toJsonSafe } from '../../tasks/values.js'
-import type { ParamSchema } from '../../tasks/contract.js'
-import type { LogEntry } from '../coordinator/coordinator.js'
+import type { LogEntry } from '../../base/log.js'
 import type { JobView } from '../coordinator/job-view.js'
-import type { Peer, PeerView } from '../peer/peer.js'
+import type { DonorStats } from '../donor/donor.js'
+import type { ControlledPeer, PeerView, TaskListing } from './types.js'
 
 const FLUSH_MS = 250
 /** Peers are costlier to gather (the store is read) and change slower than jobs. */
@@ -22,8 +22,12 @@ const SNAPSHOT_LOG = 200
 /** Samples kept per job for the results-per-second chart; beyond it every other one goes. */
 const MAX_SAMPLES = 1200
 const MAX_JOBS_WITH_HISTORY = 100
+/** Open streams at most: each holds a socket and a snapshot's worth of work; a few tabs need far fewer. */
+export const MAX_FEED_CLIENTS = 32
 /** A client this far behind is dropped; its EventSource reconnects and gets a snapshot. */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024
+/** Params longer than this go to the dashboard as their length. */
+const MAX_PARAM_CHARS = 200
 
 /** [time ms, results received, progress 0..1]: cumulative, so rates survive lost samples. */
 export type Sample = [number, number, number]
@@ -41,10 +45,10 @@ export interface FeedPeer extends PeerView {
 
 export interface Snapshot {
   now: number
-  info: { key: string; grid: string; roles: Peer['roles']; tasks: Array<{ name: string; version: number; params: Record<string, string>; schema: ParamSchema | null }> }
+  info: { key: string; grid: string; roles: ControlledPeer['roles']; tasks: TaskListing[] }
   jobs: FeedJob[]
   peers: FeedPeer[]
-  donor: ReturnType<Peer['donorStats']>
+  donor: DonorStats | null
   log: LogEntry[]
 }
 
@@ -52,7 +56,7 @@ export interface Update {
   now: number
   jobs?: FeedJob[]
   peers?: FeedPeer[]
-  donor?: ReturnType<Peer['donorStats']>
+  donor?: DonorStats | null
   log?: LogEntry[]
 }
 
@@ -71,7 +75,7 @@ export class LiveFeed {
   private readonly keepalive: NodeJS.Timeout
   private readonly detach: () => void
 
-  constructor(private readonly peer: Peer) {
+  constructor(private readonly peer: ControlledPeer) {
     const onProgress = (id: string) => { this.dirtyJobs.add(id); this.schedule() }
     const onLog = (entry: LogEntry) => {
       this.pendingLog.push(entry)
@@ -81,11 +85,11 @@ export class LiveFeed {
     const onDonor = () => { this.donorDirty = true; this.schedule() }
     peer.on('progress', onProgress)
     peer.on('log', onLog)
-    peer.donor?.on('unit-start', onDonor).on('unit-end', onDonor).on('verdict', onDonor)
+    peer.on('donor', onDonor)
     this.detach = () => {
       peer.off('progress', onProgress)
       peer.off('log', onLog)
-      peer.donor?.off('unit-start', onDonor).off('unit-end', onDonor).off('verdict', onDonor)
+      peer.off('donor', onDonor)
     }
     // Also refreshes peers and donor when nothing else happens, e.g. a donor-only peer's page.
     this.keepalive = setInterval(() => {
@@ -98,6 +102,11 @@ export class LiveFeed {
 
   /** Handles GET /api/events: holds the response open and streams to it. */
   connect(req: IncomingMessage, res: ServerResponse): void {
+    if (this.clients.size >= MAX_FEED_CLIENTS) {
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5' })
+      res.end(JSON.stringify({ error: `${MAX_FEED_CLIENTS} live feeds are open already: close a dashboard tab` }))
+      return
+    }
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -132,7 +141,7 @@ export class LiveFeed {
         key: peer.key,
         grid: peer.grid,
         roles: peer.roles,
-        tasks: peer.registry.list().map((t) => ({ ...t, params: peer.registry.get(t.name)?.params ?? {}, schema: peer.registry.get(t.name)?.schema ?? null }))
+        tasks: peer.tasks()
       },
       jobs: peer.jobs().map((view) => ({ ...slim(view), samples: this.history.get(view.id) ?? [] })),
       peers: this.peerViews(),
@@ -213,7 +222,7 @@ export class LiveFeed {
 
   private peerViews(): FeedPeer[] {
     return this.peer.peers().map((view) => {
-      const stored = this.peer.store.reputation(view.key)
+      const stored = this.peer.reputation(view.key)
       return {
         ...view,
         reputation: wilsonLower(view.validated, view.validated + view.invalidated + view.errors),
@@ -230,7 +239,14 @@ function send(res: ServerResponse, event: string, data: unknown): void {
 
 /** The job without its result's bytes: an image goes by its own URL, not in every update. */
 export function slim(view: JobView): FeedJob {
-  return { ...view, result: stripBytes(view.result) }
+  return { ...view, params: slimParams(view.params), result: stripBytes(view.result) }
+}
+
+/** A job's program and inputs (js code, a wasm module) would ride along in every update: long values go by their size. */
+function slimParams(params: JobView['params']): JobView['params'] {
+  if (!params || typeof params !== 'object') return params
+  return Object.fromEntries(Object.entries(params).map(([k, v]) =>
+    [k, typeof v === 'string' && v.length > MAX_PARAM_CHARS ? { $chars: v.length } : stripBytes(v)]))
 }
 
 function stripBytes(value: unknown): unknown {

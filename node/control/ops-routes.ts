@@ -1,8 +1,7 @@
 /** Routes for operators beside the built-in ones: deleting a finished job, and the API's own spec. */
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { HttpError, sendJson, type ControlServer } from './server.js'
-import { JobDeleteError } from '../store/job-delete.js'
+import { sendJson, type ControlServer } from './server.js'
 
 export interface JobDeleter { deleteJob(idOrPrefix: string): Promise<string> }
 
@@ -16,13 +15,9 @@ export function openApiSpec(): unknown {
 }
 
 export function addOpsRoutes(control: ControlServer, deleter: JobDeleter): void {
+  // NOT_FOUND and CONFLICT from deleteFinishedJob answer 404 and 409 (base/errors.ts).
   control.route('DELETE', /^\/api\/jobs\/([0-9a-f]+)$/, async (_peer: unknown, _req: IncomingMessage, res: ServerResponse, [id]: string[]) => {
-    try {
-      sendJson(res, 200, { id: await deleter.deleteJob(id), deleted: true })
-    } catch (err) {
-      if (err instanceof JobDeleteError) throw new HttpError(err.code === 'NO_SUCH_JOB' ? 404 : 409, err.message)
-      throw err
-    }
+    sendJson(res, 200, { id: await deleter.deleteJob(id), deleted: true })
   }, true)
   control.route('GET', /^\/api\/openapi\.json$/, (_peer: unknown, _req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, openApiSpec()))
 }

@@ -1,4 +1,9 @@
 /**
+ * node/control/ — the peer's control API and dashboard on this machine: this server, the client the CLI uses
+ * (client.ts), the live feed of server-sent events (live-feed.ts), results and dashboard files
+ * (job-result.ts, dashboard-files.ts). It serves any ControlledPeer (types.ts), never the Peer
+ * class itself.
+ *
  * The control API, one handler on two listeners: a Unix socket in the data dir for the CLI,
  * and, when asked, HTTP on 127.0.0.1 for the dashboard. Reads are open to whoever can reach
  * them; anything that changes state needs the token from the data dir.
@@ -6,26 +11,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
 import { rmSync } from 'node:fs'
+import { badRequest, conflict, forbidden, httpStatusOf, notFound, tooLarge, unauthorized } from '../../base/errors.js'
 import { toJsonSafe } from '../../tasks/values.js'
-import { ParamError } from '../../tasks/contract.js'
-import { UnknownTaskError } from '../../tasks/registry.js'
-import type { Peer } from '../peer/peer.js'
 import type { JobSpec } from '../coordinator/job-spec.js'
 import { serveDashboard } from './dashboard-files.js'
-import { isNamedPipe } from '../store/data-dir.js'
+import { refusedOrigin } from './origin-check.js'
+import { DataDirError, isNamedPipe, isWellFormedToken } from '../store/data-dir.js'
 import { sendResult } from './job-result.js'
-import { UnitRangeError, unitReport } from '../coordinator/unit-explain.js'
+import type { ControlledPeer } from './types.js'
 
-/** Request bodies larger than this are refused: a job spec is small. */
-const MAX_BODY_BYTES = 1024 * 1024
+/** Request bodies larger than this are refused: a job spec carries at most its program (wasm, js code) and inputs. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024
 
-type Handler = (peer: Peer, req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void> | void
+type Handler = (peer: ControlledPeer, req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void> | void
 
 interface Route { method: string; pattern: RegExp; auth: boolean; handler: Handler }
-
-export class HttpError extends Error {
-  constructor(readonly status: number, message: string) { super(message) }
-}
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(toJsonSafe(value))
@@ -38,58 +38,72 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0
   for await (const chunk of req) {
     size += (chunk as Buffer).length
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`)
+    if (size > MAX_BODY_BYTES) throw tooLarge(`request body over ${MAX_BODY_BYTES} bytes`)
     chunks.push(chunk as Buffer)
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')
   } catch {
-    throw new HttpError(400, 'request body is not JSON')
+    throw badRequest('request body is not JSON')
   }
 }
 
-function jobOr404(peer: Peer, id: string) {
+function jobOr404(peer: ControlledPeer, id: string) {
   const view = peer.status(id)
-  if (!view) throw new HttpError(404, `no job ${id} on this peer`)
+  if (!view) throw notFound(`no job ${id} on this peer`)
   return view
 }
 
 const routes: Route[] = [
   { method: 'GET', pattern: /^\/api\/info$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, {
-    key: peer.key, grid: peer.grid, roles: peer.roles, url: peer.url, tasks: peer.registry.list(), donor: peer.donorStats()
+    key: peer.key, grid: peer.grid, roles: peer.roles, url: peer.url, tasks: peer.tasks().map(({ name, version }) => ({ name, version })), donor: peer.donorStats()
   }) },
   { method: 'GET', pattern: /^\/api\/jobs$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.jobs()) },
   { method: 'POST', pattern: /^\/api\/jobs$/, auth: true, handler: async (peer, req, res) => {
     const spec = await readJson(req) as JobSpec
-    if (!spec || typeof spec.task !== 'string') throw new HttpError(400, 'a job needs "task"')
+    if (!spec || typeof spec.task !== 'string') throw badRequest('a job needs "task"')
     sendJson(res, 201, await peer.submit(spec))
   } },
   { method: 'GET', pattern: /^\/api\/jobs\/([0-9a-f]+)$/, auth: false, handler: (peer, _req, res, [id]) => sendJson(res, 200, jobOr404(peer, id)) },
   { method: 'POST', pattern: /^\/api\/jobs\/([0-9a-f]+)\/cancel$/, auth: true, handler: async (peer, _req, res, [id]) => {
     const view = await peer.cancel(jobOr404(peer, id).id)
-    if (!view) throw new HttpError(409, `job ${id} is not running`)
+    if (!view) throw conflict(`job ${id} is not running`)
     sendJson(res, 200, view)
   } },
   { method: 'GET', pattern: /^\/api\/jobs\/([0-9a-f]+)\/result(\.json|\.png|\.cbor)?$/, auth: false, handler: (peer, _req, res, [id, format]) => {
     const missing = sendResult(peer, jobOr404(peer, id), format ?? '.json', res)
-    if (missing) throw new HttpError(404, missing)
+    if (missing) throw notFound(missing)
   } },
   { method: 'GET', pattern: /^\/api\/jobs\/([0-9a-f]+)\/units\/(\d+)$/, auth: false, handler: (peer, _req, res, [id, unit]) => {
-    const report = unitReport(peer.store, peer.coordinator, id, Number(unit))
-    if (!report) throw new HttpError(404, `no job ${id} on this peer`)
+    const report = peer.unitReport(id, Number(unit))
+    if (!report) throw notFound(`no job ${id} on this peer`)
     sendJson(res, 200, report)
   } },
   { method: 'GET', pattern: /^\/api\/peers$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.peers()) },
-  { method: 'GET', pattern: /^\/api\/log$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.log) }
+  { method: 'GET', pattern: /^\/api\/log$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.log) },
+  // The owner's commands to the donor need the token; reading its state does not.
+  { method: 'GET', pattern: /^\/api\/donor$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, donorOf(peer).view()) },
+  { method: 'POST', pattern: /^\/api\/donor\/pause$/, auth: true, handler: (peer, _req, res) => sendJson(res, 200, donorOf(peer).pause(false)) },
+  { method: 'POST', pattern: /^\/api\/donor\/finish$/, auth: true, handler: (peer, _req, res) => sendJson(res, 200, donorOf(peer).pause(true)) },
+  { method: 'POST', pattern: /^\/api\/donor\/resume$/, auth: true, handler: (peer, _req, res) => sendJson(res, 200, donorOf(peer).resume()) }
 ]
+
+function donorOf(peer: ControlledPeer) {
+  const controls = peer.donorControls()
+  if (!controls) throw conflict('this peer does not donate (started with --no-donate)')
+  return controls
+}
 
 export class ControlServer {
   private readonly servers: Server[] = []
   private readonly extraRoutes: Route[] = []
   private socketPath: string | null = null
-  private peer: Peer | null = null
+  private peer: ControlledPeer | null = null
 
-  constructor(private readonly token: string) {}
+  constructor(private readonly token: string) {
+    // An empty or malformed token would make every request look authorized: no token, no server.
+    if (!isWellFormedToken(token)) throw new DataDirError('NO_TOKEN', 'the control API needs a well-formed control token (48 hex digits); refusing to serve it without one')
+  }
 
   /** Adds a route beside the built-in ones; the dashboard's live feed comes in this way. */
   route(method: string, pattern: RegExp, handler: Handler, auth = false): void {
@@ -102,7 +116,7 @@ export class ControlServer {
   }
 
   /** Listens on the socket, and on 127.0.0.1:port unless port is false; resolves with the HTTP URL or null. */
-  async listen(peer: Peer, { socket, port }: { socket: string; port: number | false }): Promise<string | null> {
+  async listen(peer: ControlledPeer, { socket, port }: { socket: string; port: number | false }): Promise<string | null> {
     this.peer = peer
     if (!isNamedPipe(socket)) rmSync(socket, { force: true })
     await this.open(socket)
@@ -141,21 +155,22 @@ export class ControlServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const peer = this.peer!
-    const url = new URL(req.url ?? '/', 'http://localhost')
     try {
+      const url = new URL(req.url ?? '/', 'http://localhost')
+      // The Unix socket has no port: there only a page's Origin is checked (origin-check.ts).
+      const refused = refusedOrigin(req, req.socket.localPort ?? null)
+      if (refused) throw forbidden(refused)
       for (const route of [...routes, ...this.extraRoutes]) {
         const match = route.pattern.exec(url.pathname)
         if (!match || route.method !== req.method) continue
-        if (route.auth && !this.authorized(req)) throw new HttpError(401, 'this needs the token in the peer\'s data dir (Authorization: Bearer TOKEN)')
+        if (route.auth && !this.authorized(req)) throw unauthorized('this needs the token in the peer\'s data dir (Authorization: Bearer TOKEN)')
         await route.handler(peer, req, res, match.slice(1))
         return
       }
       if (req.method === 'GET' && await serveDashboard(url.pathname, res)) return
-      throw new HttpError(404, `no ${req.method} ${url.pathname}`)
+      throw notFound(`no ${req.method} ${url.pathname}`)
     } catch (err) {
-      const status = err instanceof HttpError ? err.status
-        : err instanceof ParamError || err instanceof UnknownTaskError || err instanceof UnitRangeError ? 400 : 500
-      if (!res.headersSent) sendJson(res, status, { error: (err as Error).message })
+      if (!res.headersSent) sendJson(res, httpStatusOf(err), { error: (err as Error).message })
       else res.destroy()
     }
   }

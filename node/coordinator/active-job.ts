@@ -7,7 +7,8 @@ import type { TaskModule } from '../../tasks/contract.js'
 import type { JobMachine } from '../job/machine.js'
 import type { JobView } from './job-view.js'
 import { ResultGroups } from './result-groups.js'
-import type { JobRecord, Store } from '../store/store.js'
+import type { Store } from '../store/store.js'
+import type { JobRecord } from '../store/records.js'
 
 export interface ActiveJob {
   record: JobRecord

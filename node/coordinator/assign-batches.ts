@@ -1,6 +1,6 @@
 /** How a coordinator packs new leases into assigns: one per donor and job, as few as fit in a frame. */
 import { LIMITS, type AssignedUnit, type AssignMessage } from '../protocol/wire.js'
-import type { JobRecord } from '../store/store.js'
+import type { JobRecord } from '../store/records.js'
 
 /** Signed later, by the peer's signer: until then the key and signature are empty. */
 const UNSIGNED = new Uint8Array(0)
@@ -8,7 +8,7 @@ const UNSIGNED = new Uint8Array(0)
 /** The assigns that carry `units` of a job to one donor. */
 export function assignsOf(record: Pick<JobRecord, 'id' | 'task' | 'taskVersion'>, units: AssignedUnit[], deadlineMs: number): AssignMessage[] {
   return frameSized(units).map((batch) => ({ job: record.id, task: record.task, taskVersion: record.taskVersion,
-    deadlineMs, units: batch, signer: UNSIGNED, signature: UNSIGNED }))
+    deadlineMs, units: batch, expires: 0, signer: UNSIGNED, signature: UNSIGNED }))
 }
 
 /** What one unit adds to an assign besides its input: lease, index and length prefixes. */

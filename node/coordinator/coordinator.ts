@@ -1,15 +1,24 @@
 /**
+ * node/coordinator/ — the networked side of the job machine: this class routes donors' messages in and carries
+ * decisions out, one handler per decision type; beside it, taking jobs in (job-intake.ts,
+ * job-spec.ts, unit-sizing.ts, piece-runner.ts), routing leases (lease-routes.ts), donors' offers
+ * and assign batches (donor-offers.ts, assign-batches.ts), results and merging (result-groups.ts,
+ * job-merge.ts, left-out-units.ts), credit (credit.ts) and the views of a job (job-view.ts,
+ * unit-explain.ts).
+ *
  * The coordinator: owns the jobs submitted to this peer. It splits them, leases units to the
  * donors that ask (pull, never push), cross-checks what comes back through each job's
  * JobMachine and carries out the machine's decisions: store first, then verdicts.
  */
 import { EventEmitter } from 'node:events'
+import type { LogEntry } from '../../base/log.js'
 import type { TaskModule } from '../../tasks/contract.js'
 import type { TaskRegistry } from '../../tasks/registry.js'
 import { JobMachine } from '../job/machine.js'
 import { type Decision, type MachineEvent } from '../job/types.js'
 import type { CoordinatorSide, DonorLink } from '../protocol/links.js'
-import type { JobRecord, Store } from '../store/store.js'
+import type { Store } from '../store/store.js'
+import type { JobRecord } from '../store/records.js'
 import { LeftOutUnits } from './left-out-units.js'
 import { CreditLedger } from './credit.js'
 import { jobView, type JobView } from './job-view.js'
@@ -17,6 +26,7 @@ import { TrustKeeper } from '../trust/keeper.js'
 import { activeJob, countResults, type ActiveJob } from './active-job.js'
 import { LeaseRoutes } from './lease-routes.js'
 import { candidateOf } from './result-groups.js'
+import { limitsOf, ValueLimitError } from '../../tasks/value-limits.js'
 import { mergeOutputs } from './job-merge.js'
 import type { JobSpec } from './job-spec.js'
 import { describeSizing } from './unit-sizing.js'
@@ -24,42 +34,65 @@ import { takeIn } from './job-intake.js'
 import { DonorOffers, runsTask, threads, type Offer } from './donor-offers.js'
 import { assignsOf, byPeer } from './assign-batches.js'
 import type * as wire from '../protocol/wire.js'
+import { LIMITS } from '../protocol/wire.js'
+import { printable } from '../protocol/printable.js'
 
 
 const TICK_MS = 500
 
-export interface LogEntry { at: number; kind: string; text: string; job?: string; peer?: string }
+
+export interface CoordinatorOptions {
+  /** Two keys on one host count as one replica, for jobs that do not say (default true; off on loopback grids). */
+  distinctHosts?: boolean
+  /** Signs every assign sent out with the submitter's key; unsigned when absent. */
+  signAssign?: (msg: wire.AssignMessage) => wire.AssignMessage
+  clock?: () => number
+}
+
+type AssignDecision = Extract<Decision, { type: 'assign' }>
+
+/** What the handlers of one turn's decisions share: the write the verdicts wait for, and what to send at the end. */
+interface Turn { written: Promise<void>; reopened: boolean; assigns: AssignDecision[]; from?: DonorLink }
+
+type DecisionHandler<D extends Decision> = (job: ActiveJob, d: D, turn: Turn) => void | Promise<void>
+type DecisionHandlers = { [K in Decision['type']]: DecisionHandler<Extract<Decision, { type: K }>> }
 
 export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly jobs = new Map<string, ActiveJob>()
   /** Donors by key, with the slots each has offered and not yet been leased. */
   private readonly donors = new DonorOffers()
-  /** Which job and unit each open lease belongs to, and what tells a late message from a lie (lease-routes.ts). */
+  /** Which job and unit each open lease belongs to, and what tells a late message from a lie (node/coordinator/lease-routes.ts). */
   private readonly leases: LeaseRoutes
   private readonly leftOut: LeftOutUnits
   /** Each job's accepted outputs still on their way to disk. */
   private readonly writing = new WeakMap<ActiveJob, Promise<void>>()
+  /** Jobs a store write failed for: they stop, saying why (stopOnStoreFailure), and are never merged. */
+  private readonly storeFailed = new WeakSet<ActiveJob>()
   private readonly timer: NodeJS.Timeout
   /** Ends the measuring of jobs being sized for --unit-seconds when this peer stops. */
   private readonly stopping = new AbortController()
-  /** Credit granted to donors for validated results (node/credit.ts). */
+  /** Credit granted to donors for validated results (node/coordinator/credit.ts). */
   readonly credit: CreditLedger
-  /** Signs every assign sent out with the submitter's key (node/job-signing.ts); the peer sets it. */
-  signAssign: (msg: wire.AssignMessage) => wire.AssignMessage = (msg) => msg
-  /** Reputation, credibility and blacklist (node/trust-keeper.ts): every reputation change goes through it. */
+  /** Signs every assign sent out with the submitter's key (protocol/signing.ts). */
+  signAssign: (msg: wire.AssignMessage) => wire.AssignMessage
+  /** Reputation, credibility and blacklist (node/trust/keeper.ts): every reputation change goes through it. */
   readonly trust: TrustKeeper
-  /** Whether two keys on one host count as one replica, for jobs that do not say; the peer sets it. */
-  distinctHosts = true
+  /** Whether two keys on one host count as one replica, for jobs that do not say. */
+  private readonly distinctHosts: boolean
+  private readonly clock: () => number
 
-  constructor(private readonly store: Store, private readonly registry: TaskRegistry,
-    private readonly clock: () => number = Date.now) {
+  constructor(private readonly store: Store, private readonly registry: TaskRegistry, options: CoordinatorOptions = {}) {
     super()
+    this.distinctHosts = options.distinctHosts ?? true
+    this.signAssign = options.signAssign ?? ((msg) => msg)
+    this.clock = options.clock ?? Date.now
     this.leases = new LeaseRoutes(store, (link, reason) => this.violation(link, reason))
     this.leftOut = new LeftOutUnits(store)
     this.credit = new CreditLedger(store)
     this.trust = new TrustKeeper(store)
     this.timer = setInterval(() => this.tick(), TICK_MS)
     this.timer.unref()
+    store.failures.on((failure) => this.log('store', failure.message))
   }
 
   /** Takes up the jobs that were running when this peer last stopped. */
@@ -86,7 +119,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     const { task, record, inputs } = await takeIn(spec, this.registry,
       { distinctHosts: this.distinctHosts, now: this.clock(), signal: this.stopping.signal })
     const { policy } = record
-    await this.store.createJob(record, inputs)
+    await this.store.failures.watch(this.store.createJob(record, inputs))
     const job = this.activate(record, task, [])
     const rule = policy.trust ? `credibility 1 − ${policy.trust.errorRate}` : `quorum ${policy.quorum}`
     this.log('job', `submitted ${task.name} job ${record.id.slice(0, 8)}: ${record.units} units, ${rule}`, record.id)
@@ -111,7 +144,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     return job ? this.view(job) : undefined
   }
 
-  /** The machine of a job running here, for explaining where its units stand (unit-explain.ts). */
+  /** The machine of a job running here, for explaining where its units stand (node/coordinator/unit-explain.ts). */
   liveMachine(id: string): JobMachine | undefined { return this.jobs.get(id)?.machine }
 
   activeJobs(): JobView[] { return [...this.jobs.values()].map((job) => this.view(job)) }
@@ -132,38 +165,47 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   progress(link: DonorLink, msg: wire.ProgressMessage): void {
-    const lease = this.leases.get(msg.lease)
+    const lease = this.leases.held(link, msg.lease, 'progress')
     if (!lease) return
-    lease.job.progress.set(lease.unit, msg.fraction)
-    this.emit('progress', lease.job.record.id)
+    const { job, unit } = lease
+    if (job.machine.answeredBy(msg.lease) !== null || job.machine.unitState(unit) === 'accepted') return
+    job.progress.set(unit, msg.fraction)
+    this.emit('progress', job.record.id)
   }
 
   result(link: DonorLink, msg: wire.ResultMessage): void {
-    const lease = this.leases.route(link, msg.lease, 'result')
+    // Before anything is logged, credited, decoded or stored: only the lease's holder may answer it, once.
+    const lease = this.leases.held(link, msg.lease, 'result')
     if (!lease) return
     const { job, unit } = lease
     // A donor resends what a dying connection may have swallowed: the copy is not a second answer.
     if (this.leases.isResend(link, msg.lease, job.machine.answeredBy(msg.lease))) return
+    if (job.machine.answeredBy(msg.lease) !== null) return this.violation(link, `second result for lease ${msg.lease}`)
+    let group: string
+    try {
+      group = job.candidates.groupOf(unit, candidateOf(msg.output, limitsOf(job.task)), job.machine.unitState(unit) === 'accepted')
+    } catch (err) {
+      // Past the task's limits, an output is no answer the coordinator will read: the unit failed there.
+      if (err instanceof ValueLimitError) return this.failure(link, { lease: msg.lease, kind: 'error', reason: `output too large: ${err.message}` })
+      this.violation(link, `undecodable output for lease ${msg.lease}: ${(err as Error).message}`)
+      return
+    }
     if (this.leases.takeAdopted(msg.lease)) {
       this.log('late', `unit ${unit}: ${short(link.key)} delivers a result it kept while this coordinator was down`, job.record.id, link.key)
     }
     this.leases.answered(msg.lease)
+    this.donors.returned(link.key)
     this.credit.claim(job.record.id, unit, link.key, msg.cpuMs, msg.speed)
-    let group: string
-    try {
-      group = job.candidates.groupOf(unit, candidateOf(msg.output), job.machine.unitState(unit) === 'accepted')
-    } catch (err) {
-      this.violation(link, `undecodable output for lease ${msg.lease}: ${(err as Error).message}`)
-      return
-    }
-    void this.execute(job, job.machine.handle({ type: 'result', lease: msg.lease, peer: link.key, group, now: this.clock() }))
+    void this.execute(job, job.machine.handle({ type: 'result', lease: msg.lease, peer: link.key, group, now: this.clock() }), link)
+    this.dispatchTo(link)
   }
 
   failure(link: DonorLink, msg: wire.FailureMessage): void {
-    const lease = this.leases.route(link, msg.lease, 'failure')
+    const lease = this.leases.held(link, msg.lease, 'failure report')
     if (!lease) return
-    this.leases.answered(msg.lease)
     const { job } = lease
+    if (job.machine.answeredBy(msg.lease) !== null) return this.violation(link, `failure report for lease ${msg.lease}, which it answered already`)
+    this.leases.answered(msg.lease)
     if (msg.kind === 'refused') this.refused(job, link, msg.reason)
     else if (msg.kind !== 'handback') {
       this.log('failure', `unit ${lease.unit} failed on ${short(link.key)}: ${msg.kind}: ${msg.reason}`, job.record.id, link.key)
@@ -171,7 +213,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     }
     // A refusal is no error of the unit: it goes back to the others, never again to this donor.
     const kind = msg.kind === 'refused' ? 'handback' : msg.kind
-    void this.execute(job, job.machine.handle({ type: 'failure', lease: msg.lease, peer: link.key, kind, reason: msg.reason, now: this.clock() }))
+    void this.execute(job, job.machine.handle({ type: 'failure', lease: msg.lease, peer: link.key, kind, reason: msg.reason, now: this.clock() }), link)
+    this.dispatchTo(link)
   }
 
   /** A donor left: its leases go to others. */
@@ -200,14 +243,23 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     for (const offer of this.donors.all()) this.dispatch(offer)
   }
 
-  /** Leases units to a donor up to the slots it offered, oldest job first. */
+  /** A lease of this donor's closed: it may hold another, if it offered one. */
+  private dispatchTo(link: DonorLink): void {
+    const offer = this.donors.offerOf(link)
+    if (offer && offer.credit > 0) this.dispatch(offer)
+  }
+
+  /** Leases units to a donor up to the slots it offered and the units it may hold, oldest job first. */
   private dispatch(donor: Offer): void {
     const { link } = donor
     const now = this.clock()
+    let room = this.donors.holdLimit(link)
+    for (const job of this.jobs.values()) room -= job.machine.leasesOut(link.key)
     for (const job of this.jobs.values()) {
-      if (donor.credit <= 0) return
+      if (donor.credit <= 0 || room <= 0) return
       if (!job.machine.wantsWork() || !runsTask(link, job.record) || job.record.refusals?.some((r) => r.peer === link.key)) continue
-      const decisions = job.machine.assign({ key: link.key, host: link.host }, donor.credit, now)
+      const decisions = job.machine.assign({ key: link.key, host: link.host }, Math.min(donor.credit, room), now)
+      room -= decisions.length
       donor.credit -= decisions.length
       void this.execute(job, decisions)
     }
@@ -248,61 +300,95 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     }
   }
 
-  /** Carries out a machine's decisions in order; an accepted output is on disk before its verdicts leave. */
-  private async execute(job: ActiveJob, decisions: Decision[]): Promise<void> {
-    let written: Promise<void> = Promise.resolve()
-    let reopened = false
-    const assigns: Array<Extract<Decision, { type: 'assign' }>> = []
+  /** Carries out a machine's decisions; a store write that fails stops the job, saying why, and never throws. */
+  private execute(job: ActiveJob, decisions: Decision[], from?: DonorLink): Promise<void> {
+    return this.carryOut(job, decisions, from).catch((err) => this.stopOnStoreFailure(job, err))
+  }
+
+  /** A write the job depends on failed (a full disk): its leases are cancelled and it ends failed, with the cause. */
+  private async stopOnStoreFailure(job: ActiveJob, err: unknown): Promise<void> {
+    if (this.jobs.get(job.record.id) !== job || job.finishing) return
+    // At once, before the cause is known: no merge of a job with an output missing, no more leases.
+    this.storeFailed.add(job)
+    this.cancelLeases(job)
+    const failure = await this.store.failures.describe(err)
+    await this.finish(job, { state: 'failed', error: `stopped: ${failure.message}` })
+  }
+
+  /** Ends the job's machine and tells each donor to drop what it holds of it. */
+  private cancelLeases(job: ActiveJob): void {
+    for (const d of job.machine.handle({ type: 'cancel', now: this.clock() })) {
+      if (d.type === 'cancel-lease') this.linkOf(d.peer)?.sendCancel({ lease: d.lease })
+    }
+  }
+
+  /**
+   * In order, one handler per decision type; an accepted output is on disk before its verdicts
+   * leave. `from`: the link whose message the machine decided on, which a violation names even
+   * if that peer never asked for work.
+   */
+  private async carryOut(job: ActiveJob, decisions: Decision[], from?: DonorLink): Promise<void> {
+    const turn: Turn = { written: Promise.resolve(), reopened: false, assigns: [], from }
     const blacklisted = this.trust.observe(job.record.id, decisions, (key) => this.hostOf(key))
     if (blacklisted.length > 0) queueMicrotask(() => this.backtrack(blacklisted))
     for (const d of decisions) {
-      switch (d.type) {
-        case 'assign': assigns.push(d); break
-        case 'cancel-lease': this.linkOf(d.peer)?.sendCancel({ lease: d.lease }); break
-        case 'verdict': {
-          const link = this.linkOf(d.peer)
-          void written.then(() => link?.sendVerdict({ lease: d.lease, accepted: d.accepted }))
-          break
-        }
-        case 'accept':
-          written = this.accept(job, d)
-          this.writing.set(job, Promise.all([this.writing.get(job), written]).then(() => {}))
-          break
-        case 'unaccept': {
-          reopened = true
-          const removed = this.unaccept(job, d)
-          written = written.then(() => removed)
-          break
-        }
-        case 'spot-check':
-          if (!d.passed) this.log('spot-check', `${short(d.peer)} failed a spot-check on unit ${d.unit}`, job.record.id, d.peer)
-          break
-        case 'reissue':
-          reopened = true
-          this.log('reissue', `unit ${d.unit} reissued: ${d.reason}`, job.record.id)
-          break
-        case 'unit-failed':
-          this.log('failure', `unit ${d.unit} failed: ${d.reason}`, job.record.id)
-          if (job.record.policy.partial) this.leftOut.record(job.record.id, d.unit, d.reason)
-          break
-        // A partial job may end on a failure while an accept of another batch is still being written.
-        case 'job-done': await written; await this.writing.get(job); await this.complete(job); break
-        case 'job-failed': await this.finish(job, { state: 'failed', error: d.reason }); break
-        case 'violation': {
-          const link = this.linkOf(d.peer)
-          if (link) this.violation(link, d.reason)
-          break
-        }
-      }
+      // Only the handlers that must wait are awaited, so that sends keep their order in the turn.
+      const waiting = (this.handlers[d.type] as DecisionHandler<Decision>)(job, d, turn)
+      if (waiting) await waiting
     }
-    if (assigns.length > 0) this.sendAssigns(job, assigns)
-    if (reopened) this.dispatchAll()
+    if (turn.assigns.length > 0) this.sendAssigns(job, turn.assigns)
+    if (turn.reopened) this.dispatchAll()
     this.emit('progress', job.record.id)
-    await written
+    await turn.written
+  }
+
+  private readonly handlers: DecisionHandlers = {
+    'assign': (_job, d, turn) => { turn.assigns.push(d) },
+    'cancel-lease': (_job, d) => { this.linkOf(d.peer)?.sendCancel({ lease: d.lease }) },
+    'lease-expired': (job, d) => {
+      // The ledger counts it against the donor's reputation (TrustKeeper.observe); what it may hold shrinks.
+      this.donors.missed(d.peer)
+      this.log('deadline', `unit ${d.unit}: ${short(d.peer)} let lease ${d.lease} expire without a word`, job.record.id, d.peer)
+    },
+    'verdict': (job, d, turn) => {
+      const link = this.linkOf(d.peer)
+      // After every accept of this job so far, not only this turn's: a late replica's verdict must
+      // not overtake an earlier accept still being written. A verdict whose accept was not stored
+      // is never sent (the job stops: stopOnStoreFailure).
+      Promise.all([turn.written, this.writing.get(job)]).then(() => link?.sendVerdict({ lease: d.lease, accepted: d.accepted }), () => {})
+    },
+    'accept': (job, d, turn) => {
+      turn.written = this.accept(job, d)
+      // The chain only orders verdicts; a failed write is seen through `turn.written`.
+      this.writing.set(job, Promise.all([this.writing.get(job), turn.written]).then(() => {}, () => {}))
+    },
+    'unaccept': (job, d, turn) => {
+      turn.reopened = true
+      const removed = this.unaccept(job, d)
+      turn.written = turn.written.then(() => removed)
+    },
+    'spot-check': (job, d) => {
+      if (!d.passed) this.log('spot-check', `${short(d.peer)} failed a spot-check on unit ${d.unit}`, job.record.id, d.peer)
+    },
+    'reissue': (job, d, turn) => {
+      turn.reopened = true
+      this.log('reissue', `unit ${d.unit} reissued: ${d.reason}`, job.record.id)
+    },
+    'unit-failed': (job, d) => {
+      this.log('failure', `unit ${d.unit} failed: ${d.reason}`, job.record.id)
+      if (job.record.policy.partial) this.leftOut.record(job.record.id, d.unit, d.reason)
+    },
+    // A partial job may end on a failure while an accept of another batch is still being written.
+    'job-done': async (job, _d, turn) => { await turn.written; await this.writing.get(job); await this.complete(job) },
+    'job-failed': (job, d) => this.finish(job, { state: 'failed', error: d.reason }),
+    'violation': (_job, d, turn) => {
+      const link = turn.from?.key === d.peer ? turn.from : this.linkOf(d.peer)
+      if (link) this.violation(link, d.reason)
+    }
   }
 
   /** Each donor's new leases of a job go out as few assigns as fit in a frame, one signature each. */
-  private sendAssigns(job: ActiveJob, decisions: Array<Extract<Decision, { type: 'assign' }>>): void {
+  private sendAssigns(job: ActiveJob, decisions: AssignDecision[]): void {
     for (const [peer, leased] of byPeer(decisions)) {
       const link = this.linkOf(peer)
       if (!link) continue
@@ -313,7 +399,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
         this.leases.open(d.lease, job, d.unit, d.peer)
         units.push({ lease: d.lease, unit: d.unit, input })
       }
-      const deadlineMs = Math.max(1, Math.min(...leased.map((d) => d.deadline)) - this.clock())
+      // A job stored by an earlier version may have a longer deadline than the wire carries.
+      const deadlineMs = Math.min(LIMITS.deadlineMs, Math.max(1, Math.min(...leased.map((d) => d.deadline)) - this.clock()))
       for (const msg of assignsOf(job.record, units, deadlineMs)) link.sendAssign(this.signAssign(msg))
     }
   }
@@ -336,6 +423,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
 
   /** All units accepted: merge their outputs in unit order into the job's result. */
   private async complete(job: ActiveJob): Promise<void> {
+    if (this.storeFailed.has(job)) return
     try {
       const { result, partial } = mergeOutputs(this.store, job)
       await this.finish(job, { state: 'done', error: partial }, result)
@@ -347,9 +435,17 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private async finish(job: ActiveJob, change: Pick<JobRecord, 'state'> & Partial<JobRecord>, result?: Uint8Array): Promise<void> {
     if (job.finishing) return
     job.finishing = true
-    const finished = { ...job.record, ...change, finishedAt: this.clock(), outvoted: [...job.outvoted],
+    let finished: JobRecord = { ...job.record, ...change, finishedAt: this.clock(), outvoted: [...job.outvoted],
       results: job.machine.resultsReceived, accepted: job.machine.acceptedCount }
-    await this.store.finishJob(finished.id, finished, result)
+    try {
+      await this.store.finishJob(finished.id, finished, result)
+    } catch (err) {
+      // The end could not be written (a full disk): the job ends failed here, and says why; a
+      // restart finds it running on disk and takes it up again.
+      const failure = await this.store.failures.describe(err)
+      finished = { ...finished, state: 'failed', error: change.state === 'failed' ? finished.error : `stopped: ${failure.message}` }
+      this.cancelLeases(job)
+    }
     // Only now, with the result on disk, may anyone see the job as finished.
     job.record = finished
     this.credit.forget(finished.id)
@@ -373,7 +469,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     if (job.record.refusals?.some((r) => r.peer === link.key)) return
     const refusals = [...(job.record.refusals ?? []), { peer: link.key, reason, at: this.clock() }]
     job.record = { ...job.record, refusals }
-    void this.store.updateJob(job.record.id, { refusals })
+    this.store.updateJob(job.record.id, { refusals }).catch((err: unknown) => this.stopOnStoreFailure(job, err))
     this.log('refused', `donor ${short(link.key)} refused job ${job.record.id.slice(0, 8)}: ${reason}`, job.record.id, link.key)
   }
 
@@ -387,7 +483,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private hostOf(key: string): string { return this.linkOf(key)?.host ?? this.store.reputation(key)?.host ?? 'unknown' }
 
   private log(kind: string, text: string, job?: string, peer?: string): void {
-    const entry: LogEntry = { at: this.clock(), kind, text, job, peer }
+    // Remote words are cleaned as they are decoded; this holds for any that come another way.
+    const entry: LogEntry = { at: this.clock(), kind, text: printable(text), job, peer }
     this.emit('log', entry)
   }
 }

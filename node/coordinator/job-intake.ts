@@ -7,10 +7,43 @@ import { ParamError, type TaskModule } from '../../tasks/contract.js'
 import type { TaskRegistry } from '../../tasks/registry.js'
 import { encodeValue } from '../../tasks/values.js'
 import { resolveSpec, type JobSpec } from './job-spec.js'
-import type { JobRecord } from '../store/store.js'
+import type { JobRecord } from '../store/records.js'
 import { sizeUnits } from './unit-sizing.js'
+import { LIMITS } from '../protocol/wire.js'
 
 export interface Intake { task: TaskModule; record: JobRecord; inputs: Uint8Array[] }
+
+/**
+ * A job's unit inputs, encoded, come to at most this much: every one is kept in the store
+ * until the job ends, and a wasm module is copied into every unit of its job.
+ */
+export const MAX_JOB_INPUT_BYTES = 256 * 1024 * 1024
+/** The split gives the event loop back this often, so that a peer splitting a huge job still answers. */
+const SLICE_MS = 10
+const CHECK_EVERY = 256
+
+/** Encodes the split's units in slices off the event loop's back, and stops as soon as they come to more than `maxBytes`. */
+async function encodeInputs(units: Iterable<unknown>, maxBytes: number): Promise<Uint8Array[]> {
+  const inputs: Uint8Array[] = []
+  let bytes = 0
+  let sliceStart = performance.now()
+  for (const input of units) {
+    const encoded = encodeValue(input)
+    bytes += encoded.byteLength
+    if (bytes > maxBytes) {
+      throw new ParamError(`the job's unit inputs come to more than ${mib(maxBytes)} (over it at unit ${inputs.length}): ` +
+        'use fewer units or smaller inputs (a wasm module is copied into every unit)')
+    }
+    inputs.push(encoded)
+    if (inputs.length % CHECK_EVERY === 0 && performance.now() - sliceStart > SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve))
+      sliceStart = performance.now()
+    }
+  }
+  return inputs
+}
+
+const mib = (bytes: number) => `${Math.round(bytes / (1024 * 1024))} MiB`
 
 export interface IntakeOptions {
   /** Whether two keys on one host count as one replica, for jobs that do not say. */
@@ -18,6 +51,8 @@ export interface IntakeOptions {
   now: number
   /** Ends the measuring of a job being sized (its coordinator stopped). */
   signal: AbortSignal
+  /** The cap on the job's encoded unit inputs; MAX_JOB_INPUT_BYTES unless given. */
+  maxInputBytes?: number
 }
 
 export async function takeIn(spec: JobSpec, registry: TaskRegistry, options: IntakeOptions): Promise<Intake> {
@@ -25,10 +60,17 @@ export async function takeIn(spec: JobSpec, registry: TaskRegistry, options: Int
   const params = spec.params ?? {}
   const { policy, units, unitSeconds } = resolveSpec(spec, task, options.distinctHosts)
   const sized = unitSeconds === undefined ? null : await sizeUnits(task, params, unitSeconds, { tasksDir: registry.dir ?? null, signal: options.signal })
-  const inputs = [...task.split(params, sized?.units ?? units)].map((input) => encodeValue(input))
+  // The id is made first: a task whose units depend on the job (a seed, its clock) reads it in split.
+  const id = randomBytes(8).toString('hex')
+  const inputs = await encodeInputs(task.split(params, sized?.units ?? units, { id, createdAt: options.now }), options.maxInputBytes ?? MAX_JOB_INPUT_BYTES)
   if (inputs.length === 0) throw new ParamError(`${task.name} made no units from these parameters`)
+  // A unit that cannot cross the wire would be sent, and fail to leave, on every connection.
+  const oversized = inputs.findIndex((input) => input.byteLength > LIMITS.payload)
+  if (oversized >= 0) {
+    throw new ParamError(`unit ${oversized} of this ${task.name} job is ${inputs[oversized].byteLength} bytes, more than the ${LIMITS.payload} a unit may carry; split it into more units`)
+  }
   const record: JobRecord = {
-    id: randomBytes(8).toString('hex'), task: task.name, taskVersion: task.version, params,
+    id, task: task.name, taskVersion: task.version, params,
     units: inputs.length, policy, state: 'running', createdAt: options.now, finishedAt: null,
     error: null, results: 0, accepted: 0, outvoted: [], ...(sized ? { sizing: { ...sized, units: inputs.length } } : {})
   }

@@ -19,7 +19,7 @@ export function mergeOutputs(store: Store, job: ActiveJob): { result: Uint8Array
     if (!accepted) throw new Error(`accepted output of unit ${unit} is missing from the store`)
     outputs.push(decodeValue(accepted.output))
   }
-  const result = encodeValue(job.task.merge(outputs, record.params))
+  const result = encodeValue(job.task.merge(outputs, record.params, { id: record.id, createdAt: record.createdAt }))
   const partial = leftOut.length > 0
     ? `partial result: ${leftOut.length} of ${record.units} units left out (${leftOut.slice(0, 10).join(', ')}${leftOut.length > 10 ? ', …' : ''}; the log says why)`
     : null

@@ -5,7 +5,8 @@
 import { ParamError, type TaskModule } from '../../tasks/contract.js'
 import type { Params } from '../../tasks/contract.js'
 import type { JobPolicy } from '../job/types.js'
-import { defaultMaxResults, trustPolicy, type TrustOptions } from '../trust/keeper.js'
+import { LIMITS } from '../protocol/wire.js'
+import { defaultMaxResults, trustPolicy, type TrustOptions } from '../trust/trust-options.js'
 
 export const DEFAULT_UNITS = 16
 export const DEFAULT_QUORUM = 2
@@ -21,7 +22,7 @@ export interface JobSpec extends TrustOptions {
   units?: number
   /**
    * Instead of units: the seconds one unit should take; the coordinator measures a few pieces
-   * of the job and splits it into units of about this long (node/unit-sizing.ts).
+   * of the job and splits it into units of about this long (node/coordinator/unit-sizing.ts).
    */
   unitSeconds?: number
   quorum?: number
@@ -44,7 +45,7 @@ export function resolveSpec(spec: JobSpec, task: TaskModule, distinctHosts: bool
     ...trust,
     maxResults: positiveInteger(spec.maxResults ?? defaultMaxResults(trust.trust, quorum), 'max-results'),
     maxErrors: positiveInteger(spec.maxErrors ?? DEFAULT_MAX_ERRORS, 'max-errors'),
-    leaseMs: Math.round(positiveNumber(spec.deadline ?? DEFAULT_LEASE_MS / 1000, 'deadline') * 1000),
+    leaseMs: deadlineMs(spec.deadline ?? DEFAULT_LEASE_MS / 1000),
     ...(task.partial ? { partial: true } : {})
   }
   if (policy.maxResults < quorum && !policy.trust) throw new ParamError(`--max-results (${policy.maxResults}) must be at least --quorum (${quorum})`)
@@ -54,7 +55,7 @@ export function resolveSpec(spec: JobSpec, task: TaskModule, distinctHosts: bool
     }
     return { policy, units: DEFAULT_UNITS, unitSeconds: unitSeconds(spec.unitSeconds, policy.leaseMs / 1000) }
   }
-  const units = positiveInteger(spec.units ?? DEFAULT_UNITS, 'units')
+  const units = positiveInteger(spec.units ?? task.defaultUnits ?? DEFAULT_UNITS, 'units')
   if (units > MAX_UNITS) throw new ParamError(`--units is at most ${MAX_UNITS}`)
   return { policy, units }
 }
@@ -68,6 +69,18 @@ function unitSeconds(value: unknown, deadline: number): number {
     throw new ParamError(`--unit-seconds ${value} is over half the ${deadline} s a donor has for a unit: ask for shorter units, or raise --deadline to at least ${value * 2}`)
   }
   return value
+}
+
+/**
+ * The deadline in ms, within what the wire carries: a donor takes a deadline past it for a
+ * lie, and would ban the honest coordinator that sent it, so it is refused here, at submit.
+ */
+function deadlineMs(seconds: number): number {
+  const most = LIMITS.deadlineMs / 1000
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0.001 || seconds > most) {
+    throw new ParamError(`--deadline takes seconds from 0.001 to ${most} (7 days, the most a donor accepts), not ${seconds}`)
+  }
+  return Math.round(seconds * 1000)
 }
 
 function positiveInteger(value: number, flag: string): number {

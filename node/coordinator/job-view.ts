@@ -6,11 +6,12 @@ import type { Params } from '../../tasks/contract.js'
 import { decodeValue } from '../../tasks/values.js'
 import type { JobMachine } from '../job/machine.js'
 import type { JobState, UnitState } from '../job/types.js'
-import type { JobRecord } from '../store/store.js'
+import type { JobRecord } from '../store/records.js'
 import type { TrustSpec } from '../job/types.js'
 import type { UnitSizing } from '../job/types.js'
 
-export interface JobView {
+/** A job as it stands; `R` is its result's type when the task is known (see ResultFor in tasks/index.ts). */
+export interface JobView<R = unknown> {
   id: string
   task: string
   params: Params
@@ -40,7 +41,8 @@ export interface JobView {
   createdAt: number
   finishedAt: number | null
   error: string | null
-  result: unknown
+  /** The merged result once the job is done, else null. */
+  result: R | null
 }
 
 export interface LiveJob {

@@ -11,7 +11,7 @@ import type { DonorLink } from '../protocol/links.js'
 import type { Store } from '../store/store.js'
 
 /** Messages for closed leases one connection may send before it is taken for a liar. */
-const MAX_STALE = 256
+export const MAX_STALE = 256
 
 export interface LeaseRoute { job: ActiveJob; unit: number }
 
@@ -48,11 +48,25 @@ export class LeaseRoutes {
     this.log.record({ id, job: job.record.id, unit, peer })
   }
 
-  /** The lease's job and unit, with no questions asked (progress reports are harmless). */
-  get(id: number): LeaseRoute | undefined { return this.leases.get(id) }
+  /**
+   * The lease's job and unit for a message about it, if the sender holds it: checked before
+   * anything is logged, credited, decoded or stored. A message for a lease issued to another
+   * peer, or never issued, is a violation raised on the sender's own link (it may never have
+   * asked for work); so are too many for closed leases, except progress, which may cross a cancel.
+   */
+  held(link: DonorLink, id: number, what: string): LeaseRoute | undefined {
+    const lease = what === 'progress' ? this.leases.get(id) : this.route(link, id, what)
+    if (!lease) {
+      if (what === 'progress' && !this.counter.issued(id)) this.violation(link, `progress for lease ${id}, which was never issued`)
+      return undefined
+    }
+    if (lease.job.machine.holderOf(id) === link.key) return lease
+    this.violation(link, `${what} for lease ${id}, which it does not hold`)
+    return undefined
+  }
 
-  /** The lease's job and unit for a result or failure; a message for a lease never issued, or too many closed ones, is a violation. */
-  route(link: DonorLink, id: number, what: string): LeaseRoute | undefined {
+  /** The lease's job and unit; a message for a lease never issued, or too many closed ones, is a violation. */
+  private route(link: DonorLink, id: number, what: string): LeaseRoute | undefined {
     const lease = this.leases.get(id)
     // A lease of a job that has ended is stale, not a lie: its result crossed our cancel. But a
     // peer cannot have many of those, and ids of earlier runs would otherwise be free to send.

@@ -1,6 +1,6 @@
 /**
  * Runs single pieces of a job in a real unit thread, one after another, for --unit-seconds
- * (node/unit-sizing.ts): the same pool, thread entry, registry and CBOR round trip a donor's
+ * (node/coordinator/unit-sizing.ts): the same pool, thread entry, registry and CBOR round trip a donor's
  * units go through, so a piece's measured time is what a donor would spend on it.
  */
 import { encodeValue } from '../../tasks/values.js'

@@ -6,11 +6,18 @@
 import type { TaskModule } from '../../tasks/contract.js'
 import { decodeValue, digestBytes, encodeValue } from '../../tasks/values.js'
 import type { Store } from '../store/store.js'
+import { checkValue, type ValueLimits } from '../../tasks/value-limits.js'
 
 export interface Candidate { bytes: Uint8Array; value: unknown }
 
-/** A donor's output, decoded and encoded again so that equal values have equal bytes; throws if undecodable. */
-export function candidateOf(output: Uint8Array): Candidate {
+/**
+ * A donor's output, decoded and encoded again so that equal values have equal bytes. Its shape
+ * is checked first without decoding it (tasks/value-limits.ts), so that one output costs the
+ * main thread a few ms at most: ValueLimitError when it is past the task's limits,
+ * MalformedValueError (or cbor-x's own error) when it is no value at all.
+ */
+export function candidateOf(output: Uint8Array, limits: ValueLimits): Candidate {
+  checkValue(output, limits)
   const value = decodeValue(output)
   return { bytes: encodeValue(value), value }
 }

@@ -3,22 +3,19 @@
  * credibility, the rule and the threshold, and one sentence that says it. Served at
  * GET /api/jobs/:id/units/:n and shown by `swarmgrid status JOB --unit N`.
  */
+import { SwarmgridError } from '../../base/errors.js'
 import type { Explanation, PeerStanding } from '../job/types.js'
 import { CredibilityAcceptance } from '../trust/credibility-acceptance.js'
 import { groupCounts } from '../job/acceptance.js'
 import type { JobMachine } from '../job/machine.js'
-import type { UnitState } from '../job/types.js'
-import type { AcceptedOutput, JobRecord, Store } from '../store/store.js'
+import type { UnitReport, UnitState } from '../job/types.js'
+import type { Store } from '../store/store.js'
+import type { AcceptedOutput, JobRecord } from '../store/records.js'
 
-export interface UnitReport {
-  job: string
-  unit: number
-  state: UnitState
-  why: Explanation | null
-  reason: string
+export class UnitRangeError extends SwarmgridError {
+  override name = 'UnitRangeError'
+  constructor(message: string) { super('UNIT_RANGE', message) }
 }
-
-export class UnitRangeError extends Error { override name = 'UnitRangeError' }
 
 export function unitOutOfRange(record: JobRecord, unit: number): UnitRangeError {
   return new UnitRangeError(`job ${record.id.slice(0, 8)} has units 0 to ${record.units - 1}, not ${unit}`)

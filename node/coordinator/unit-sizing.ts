@@ -1,7 +1,7 @@
 /**
  * --unit-seconds T: units sized from measured run times, so that a submitter need not guess
  * a unit count. The job is cut finely into pieces, and a few pieces spread over the whole
- * job run one after another in a real unit thread (node/piece-runner.ts): their mean time
+ * job run one after another in a real unit thread (node/coordinator/piece-runner.ts): their mean time
  * times the number of pieces estimates the job's work. Pieces that short also measure their
  * own set-up and the clock's 1 ms steps, so the job is then cut into as many pieces as that
  * first estimate says units, a few of those run too, and the two cuts together tell the work

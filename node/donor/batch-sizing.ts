@@ -5,6 +5,8 @@
  * units of seconds need neither. Pure: the donor feeds it run times and asks it for sizes.
  */
 
+import { LIMITS } from '../protocol/wire.js'
+
 /** A batch of short units should keep its thread busy about this long. */
 export const BATCH_TARGET_MS = 100
 /** However short the units, no batch holds more (progress and results keep flowing). */
@@ -12,7 +14,7 @@ export const MAX_BATCH_UNITS = 1024
 /** Work held per thread beyond what runs, in time: enough to cover a request for more and its answer. */
 export const HELD_AHEAD_MS = 40
 /** Units held per thread when nothing is measured yet, or units are long: one running, one waiting. */
-export const MIN_HELD_PER_THREAD = 2
+export const MIN_HELD_PER_THREAD = LIMITS.heldPerThreadAtFirst
 /** Jobs remembered; older ones are forgotten first. */
 const JOBS_REMEMBERED = 256
 /** Weight of the newest run time in the running mean: a job's unit sizes settle within a few dozen. */
@@ -47,6 +49,6 @@ export class BatchSizing {
     const mean = job === undefined ? undefined : this.means.get(job)
     if (mean === undefined) return this.threads * MIN_HELD_PER_THREAD
     const perThread = Math.ceil(HELD_AHEAD_MS / Math.max(mean, 0.001)) + Math.min(MAX_BATCH_UNITS, Math.floor(BATCH_TARGET_MS / Math.max(mean, 0.001)))
-    return this.threads * Math.max(MIN_HELD_PER_THREAD, Math.min(perThread, 2 * MAX_BATCH_UNITS))
+    return this.threads * Math.max(MIN_HELD_PER_THREAD, Math.min(perThread, LIMITS.heldPerThread))
   }
 }

@@ -5,19 +5,17 @@
  * gate to the donor and serves the control API routes the CLI and dashboard call.
  */
 import { EventEmitter } from 'node:events'
-import { availableParallelism } from 'node:os'
 import type { TaskRegistry } from '../../tasks/registry.js'
 import { DEFAULT_WASM_MEMORY_MB } from '../../tasks/wasm.js'
-import { measureSpeed } from '../coordinator/credit.js'
-import type { ControlServer } from '../control/server.js'
-import { HttpError, sendJson } from '../control/server.js'
+import { measureSpeed } from '../../worker/speed.js'
 import { CpuMeter, machineSource, ownProcessCpuMs, type CpuShares, type CpuSource } from '../../worker/cpu-meter.js'
 import { DonorGovernor, type Gate, type PauseReason } from './governor.js'
 import { DonorPolicy } from './policy.js'
 import { Donor } from './donor.js'
+import { donorThreads } from './threads.js'
 import { describeSchedule, parseSchedule, type ScheduleWindow } from './schedule.js'
 import { hottestCelsius, THERMAL_DIR } from './thermal.js'
-import type { LogEntry } from '../coordinator/coordinator.js'
+import type { LogEntry } from '../../base/log.js'
 import { createUnitPool, type UnitPool } from '../../worker/unit-pool.js'
 
 export const DEFAULT_WASM_TIME_SECONDS = 60
@@ -36,7 +34,7 @@ export interface DonationOptions {
   pauseWhenHotCelsius?: number
   /** Where the thermal zones are (tests point it at files of their own). */
   thermalDir?: string
-  /** Windows of local time to donate in (node/schedule.ts). */
+  /** Windows of local time to donate in (node/donor/schedule.ts). */
   schedule?: string[]
   /** Start paused, as if `swarmgrid pause` had been run. */
   paused?: boolean
@@ -172,19 +170,6 @@ export class DonorControls extends EventEmitter {
 
 function round3(n: number): number { return Math.round(n * 1000) / 1000 }
 
-/** GET /api/donor, and the owner's commands (which need the control token). */
-export function addDonorRoutes(control: ControlServer, controls: () => DonorControls | null): void {
-  const need = () => {
-    const c = controls()
-    if (!c) throw new HttpError(409, 'this peer does not donate (started with --no-donate)')
-    return c
-  }
-  control.route('GET', /^\/api\/donor$/, (_peer, _req, res) => sendJson(res, 200, need().view()))
-  control.route('POST', /^\/api\/donor\/pause$/, (_peer, _req, res) => sendJson(res, 200, need().pause(false)), true)
-  control.route('POST', /^\/api\/donor\/finish$/, (_peer, _req, res) => sendJson(res, 200, need().pause(true)), true)
-  control.route('POST', /^\/api\/donor\/resume$/, (_peer, _req, res) => sendJson(res, 200, need().resume()), true)
-}
-
 export interface DonationSetup {
   threads?: number
   registry: TaskRegistry
@@ -198,7 +183,7 @@ export interface DonationSetup {
 export function startDonation(setup: DonationSetup): { donor: Donor; controls: DonorControls } {
   const { options } = setup
   const { policy, schedule } = donationPolicy(options, setup.self)
-  const threads = Math.max(1, setup.threads ?? availableParallelism())
+  const threads = donorThreads(setup.threads)
   const pool = createUnitPool({ threads, memoryMb: setup.memoryMb, cpuLimitPct: options.cpuLimitPct, nice: options.nice })
   const donor = new Donor({
     threads, registry: setup.registry, memoryMb: setup.memoryMb, pool, policy, speed: measureSpeed(), nice: options.nice,

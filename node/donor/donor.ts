@@ -1,25 +1,37 @@
 /**
+ * node/donor/ — lending this machine: this donor, the units it holds (held-unit.ts) and runs in batches
+ * (batch-sizing.ts), results kept for a coordinator that went away (pending-results.ts), whose
+ * jobs it runs (policy.ts), and its owner's controls: when to donate (governor.ts, schedule.ts,
+ * thermal.ts) and the pause and resume commands (controls.ts).
+ *
  * The donor: offers its threads to the coordinators it meets, runs the units they lease it in
  * a Piscina pool with a deadline and a memory limit per unit, and reports back. Short units
  * run in batches, and the donor holds enough of them in hand that its threads never wait on
- * the network (node/batch-sizing.ts).
+ * the network (batch-sizing.ts).
  */
 import { EventEmitter } from 'node:events'
-import { availableParallelism } from 'node:os'
 import type { TaskRegistry } from '../../tasks/registry.js'
 import { fromUnitError, type UnitOutcome, type UnitReporter } from '../../worker/messages.js'
 import type { CoordinatorLink, DonorSide } from '../protocol/links.js'
 import { LIMITS } from '../protocol/wire.js'
+import { protocolViolation } from '../protocol/violation.js'
+import { checkValue, limitsOf, ValueLimitError } from '../../tasks/value-limits.js'
 import type * as wire from '../protocol/wire.js'
+import { SANDBOXED_TASKS } from '../../tasks/sandboxed.js'
 import { PendingResults } from './pending-results.js'
 import { createUnitPool, type UnitPool } from '../../worker/unit-pool.js'
 import type { DonorPolicy } from './policy.js'
 import type { Gate } from './governor.js'
 import { BatchSizing } from './batch-sizing.js'
 import { failureOf, type HeldUnit } from './held-unit.js'
+import { Orphans } from './orphans.js'
+import { donorThreads } from './threads.js'
 
 /** Batches handed to the pool per thread: one running, one waiting, so a thread never idles between them. */
 const BATCHES_PER_THREAD = 2
+/** Kinds that run their submitter's own code, under the donor's --wasm-memory and --wasm-time caps. */
+/** Past its cap a js unit stops itself; the donor's own timer is the backstop, a little later. */
+const JS_CAP_GRACE_MS = 2000
 /** Results a coordinator may leave without a verdict before the oldest are no longer expected. */
 const MAX_AWAITING_VERDICTS = 100_000
 
@@ -28,11 +40,11 @@ export interface DonorOptions {
   registry: TaskRegistry
   /** Heap limit of each unit's thread, in MiB. */
   memoryMb?: number
-  /** Where units run (node/unit-pool.ts); default: Piscina threads in this process. */
+  /** Where units run (worker/unit-pool.ts); default: Piscina threads in this process. */
   pool?: Pick<UnitPool, 'run' | 'destroy'>
-  /** Who may run what here (node/donor-policy.ts); default: any installed task kind. */
+  /** Who may run what here (node/donor/policy.ts); default: any installed task kind. */
   policy?: DonorPolicy
-  /** Benchmark score sent with each result, for credit (node/credit.ts). */
+  /** Benchmark score sent with each result, for credit (node/coordinator/credit.ts). */
   speed?: number
   /** Caps on units that run their submitter's own code (the wasm task). */
   wasm?: { memoryMb: number; timeMs: number }
@@ -55,12 +67,27 @@ interface Batch { units: HeldUnit[]; abort: AbortController }
 
 interface LinkState {
   offered: number
+  /**
+   * Slots offered on this link and not yet filled: what the coordinator may still assign. A
+   * withdrawn offer does not shrink it, since the coordinator may have leased against it
+   * before the withdrawal reached it; more units than this are a violation.
+   */
+  allowance: number
   /** Every unit held for this coordinator, waiting or in a batch. */
   held: Map<number, HeldUnit>
   /** Leases whose results went out on this link and have no verdict yet: only theirs count. */
   awaitingVerdict: Set<number>
   /** The job of the latest unit it leased: what the next request for more is sized by. */
   latestJob?: string
+}
+
+/**
+ * A unit's input as decoded is a view into the frame it came in, and posting a view to a
+ * thread copies its whole buffer: a frame of up to 15 MiB cut into many small batches (wasi
+ * units, each carrying its program) was copied whole for every batch. Just the input goes.
+ */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
 }
 
 export class Donor extends EventEmitter implements DonorSide {
@@ -70,7 +97,7 @@ export class Donor extends EventEmitter implements DonorSide {
   private readonly links = new Map<CoordinatorLink, LinkState>()
   private readonly stats = { unitsRun: 0, accepted: 0, rejected: 0, failed: 0 }
   /** Units still held for coordinators that went away, and the results they left behind. */
-  private readonly orphans = new Set<HeldUnit>()
+  private readonly orphans = new Orphans()
   readonly pending = new PendingResults()
   private readonly sizing: BatchSizing
   /** Units leased and not yet in a batch, oldest first. */
@@ -81,7 +108,7 @@ export class Donor extends EventEmitter implements DonorSide {
 
   constructor(private readonly options: DonorOptions) {
     super()
-    this.threads = Math.max(1, options.threads ?? availableParallelism())
+    this.threads = donorThreads(options.threads)
     this.pool = options.pool ?? createUnitPool({ threads: this.threads, memoryMb: options.memoryMb })
     this.sizing = new BatchSizing(this.threads)
   }
@@ -89,7 +116,7 @@ export class Donor extends EventEmitter implements DonorSide {
   /** A coordinator is reachable: offer it what this donor can take. */
   attach(link: CoordinatorLink): void {
     if (this.stopping || this.links.has(link)) return
-    this.links.set(link, { offered: 0, held: new Map(), awaitingVerdict: new Set() })
+    this.links.set(link, { offered: 0, allowance: 0, held: new Map(), awaitingVerdict: new Set() })
     this.offer(link)
     const kept = this.pending.take(link.key)
     if (kept.length > 0) this.send(link, kept)
@@ -109,11 +136,16 @@ export class Donor extends EventEmitter implements DonorSide {
   assign(link: CoordinatorLink, msg: wire.AssignMessage): void {
     const state = this.links.get(link)
     if (!state) return
+    // Checked before anything is kept: a coordinator that sends more than was asked for gains nothing by it.
+    if (msg.units.length > state.allowance) {
+      throw protocolViolation(`${msg.units.length} units assigned where ${state.allowance} slots were open`)
+    }
     const leases = new Set<number>()
     for (const { lease } of msg.units) {
-      if (state.held.has(lease) || leases.has(lease)) throw new Error(`lease ${lease} assigned twice`)
+      if (state.held.has(lease) || leases.has(lease)) throw protocolViolation(`lease ${lease} assigned twice`)
       leases.add(lease)
     }
+    state.allowance -= msg.units.length
     state.offered = Math.max(0, state.offered - msg.units.length)
     const failAll = (kind: wire.FailureKind, reason: string) => {
       for (const { lease } of msg.units) link.sendFailure({ lease, kind, reason })
@@ -122,15 +154,16 @@ export class Donor extends EventEmitter implements DonorSide {
     if (this.stopping || !task || task.version !== msg.taskVersion) {
       return failAll(this.stopping ? 'handback' : 'error', this.stopping ? 'donor is stopping' : `task ${msg.task} v${msg.taskVersion} is not installed here`)
     }
-    const refusal = this.options.policy?.refusal(msg)
+    const refusal = this.options.policy?.refusal(msg, link.key)
     if (refusal) {
       failAll('refused', refusal)
       this.emit('refused', msg, refusal)
       return
     }
     if (this.gate !== 'open') return failAll('handback', 'donor is paused')
-    const wasm = msg.task === 'wasm' ? this.options.wasm : undefined
-    const limitMs = wasm ? Math.min(msg.deadlineMs, wasm.timeMs) : msg.deadlineMs
+    const wasm = SANDBOXED_TASKS.has(msg.task) ? this.options.wasm : undefined
+    // A js unit ends itself at the cap (QuickJS's interrupt handler); the thread is stopped only if that fails.
+    const limitMs = wasm ? Math.min(msg.deadlineMs, wasm.timeMs + (msg.task === 'js' ? JS_CAP_GRACE_MS : 0)) : msg.deadlineMs
     state.latestJob = msg.job
     for (const unit of msg.units) {
       const held: HeldUnit = { link, job: msg.job, task: msg.task, deadlineMs: msg.deadlineMs, ...unit,
@@ -142,8 +175,7 @@ export class Donor extends EventEmitter implements DonorSide {
   }
 
   cancel(link: CoordinatorLink, msg: wire.CancelMessage): void {
-    const held = this.links.get(link)?.held.get(msg.lease) ??
-      [...this.orphans].find((o) => o.link.key === link.key && o.lease === msg.lease)
+    const held = this.links.get(link)?.held.get(msg.lease) ?? this.orphans.find(link.key, msg.lease)
     if (held) this.stop(held, 'cancelled')
   }
 
@@ -162,7 +194,7 @@ export class Donor extends EventEmitter implements DonorSide {
   }
 
   /**
-   * Opens or closes this donor to units (node/donor-governor.ts). Closing withdraws its offers
+   * Opens or closes this donor to units (node/donor/governor.ts). Closing withdraws its offers
    * and hands back at once every unit it holds; draining hands back only those not started.
    */
   setGate(gate: Gate): void {
@@ -177,7 +209,7 @@ export class Donor extends EventEmitter implements DonorSide {
       state.offered = 0
       for (const held of state.held.values()) if (gate === 'closed' || !held.started) this.stop(held, 'handback')
     }
-    if (gate === 'closed') for (const held of this.orphans) this.stop(held, 'cancelled')
+    if (gate === 'closed') for (const held of this.orphans.all()) this.stop(held, 'cancelled')
   }
 
   /** Hands every unit in flight back to its coordinator, then ends the threads. */
@@ -186,7 +218,7 @@ export class Donor extends EventEmitter implements DonorSide {
     for (const state of this.links.values()) {
       for (const held of state.held.values()) this.stop(held, 'handback')
     }
-    for (const held of this.orphans) this.stop(held, 'cancelled')
+    for (const held of this.orphans.all()) this.stop(held, 'cancelled')
     this.links.clear()
     await this.pool.destroy()
   }
@@ -242,10 +274,11 @@ export class Donor extends EventEmitter implements DonorSide {
       // of a batch has the same limit; a batch that runs past it is run again unit by unit.
       started: () => {
         for (const held of batch.units) held.started = true
+        // Node fires a timer of 2^31 ms or more at once: the wire's 7 days are below that, but a local link skips the wire.
         deadline ??= setTimeout(() => {
           if (batch.units.length === 1) this.stop(first, 'deadline')
           else batch.abort.abort()
-        }, first.limitMs)
+        }, Math.min(first.limitMs, LIMITS.deadlineMs))
       }
     }
     for (const held of batch.units) this.emit('unit-start', held)
@@ -253,7 +286,7 @@ export class Donor extends EventEmitter implements DonorSide {
     let crash: Error | null = null
     try {
       const response = await this.pool.run({ task: first.task, tasksDir: this.options.registry.dir ?? null,
-        units: batch.units.map(({ unit, input }) => ({ unit, input })), limits: { wasmMemoryMb: this.options.wasm?.memoryMb },
+        units: batch.units.map(({ unit, input }) => ({ unit, input: ownBuffer(input) })), limits: { wasmMemoryMb: this.options.wasm?.memoryMb, wasmTimeMs: this.options.wasm?.timeMs },
         nice: this.options.nice }, { signal: batch.abort.signal, reporter })
       outcomes = response.outcomes
     } catch (err) {
@@ -274,6 +307,9 @@ export class Donor extends EventEmitter implements DonorSide {
       const outcome = outcomes[index]
       if (held.stopped) {
         this.report(held, new Error(held.stopped))
+      } else if (outcome?.ok && !this.fits(held, outcome.output)) {
+        // Sent anyway it would break the frame, or be refused by the coordinator, on every resend.
+        this.stats.unitsRun++
       } else if (outcome?.ok) {
         this.stats.unitsRun++
         this.sizing.record(held.job, outcome.runMs)
@@ -309,6 +345,20 @@ export class Donor extends EventEmitter implements DonorSide {
     }
     this.waiting.unshift(...retried)
     this.reoffer(batch)
+  }
+
+  /** Whether an output is within its task's limits and the wire's; if not, the unit is reported failed for it. */
+  private fits(held: HeldUnit, output: Uint8Array): boolean {
+    try {
+      const limits = limitsOf(this.options.registry.get(held.task))
+      checkValue(output, { ...limits, bytes: Math.min(limits.bytes, LIMITS.payload) })
+      return true
+    } catch (err) {
+      this.stats.failed++
+      const why = err instanceof ValueLimitError ? 'output too large' : 'output unreadable'
+      held.link.sendFailure({ lease: held.lease, kind: 'error', reason: `${why}: ${(err as Error).message}` })
+      return false
+    }
   }
 
   private report(held: HeldUnit, err: Error): void {
@@ -372,6 +422,7 @@ export class Donor extends EventEmitter implements DonorSide {
     const slots = Math.min(LIMITS.slots, this.sizing.held(state.latestJob) - state.offered - state.held.size)
     if (slots <= 0) return
     state.offered += slots
+    state.allowance += slots
     link.sendWant({ slots })
   }
 }

@@ -2,6 +2,7 @@
 import type * as wire from '../protocol/wire.js'
 import type { CoordinatorLink } from '../protocol/links.js'
 import { isMemoryCapError } from '../../worker/sandbox/wasm-sandbox.js'
+import { isOutputCapError } from '../../worker/sandbox/wasi/memfs.js'
 
 export interface HeldUnit extends wire.AssignedUnit {
   link: CoordinatorLink
@@ -30,8 +31,13 @@ export function failureOf(held: HeldUnit, err: Error): Pick<wire.FailureMessage,
     case 'cancelled': return null
     case 'handback': return { kind: 'handback', reason: 'donor stopped' }
     case 'deadline': return { kind: 'timeout', reason: held.limitMs < held.deadlineMs
-      ? `ran past this donor's ${held.limitMs} ms time cap for wasm units` : `ran past its ${held.deadlineMs} ms deadline` }
+      ? `ran past this donor's ${held.limitMs} ms time cap for ${held.task} units` : `ran past its ${held.deadlineMs} ms deadline` }
   }
+  if (isOutputCapError(err)) return { kind: 'output', reason: limit(err.message) }
+  // The js sandbox ends a unit at the donor's caps itself and says which (worker/sandbox/quickjs-sandbox.ts).
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'JS_MEMORY_CAP') return { kind: 'memory', reason: limit(err.message) }
+  if (code === 'JS_TIME_CAP') return { kind: 'timeout', reason: limit(err.message) }
   if (isMemoryCapError(err)) return { kind: 'memory', reason: limit(err.message) }
   if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
     return { kind: 'memory', reason: limit(`ran out of memory: ${err.message}`) }

@@ -4,14 +4,16 @@
  * "mon-fri 18:00-08:00", "sat,sun 00:00-24:00". A window that ends before it starts runs past
  * midnight and belongs to the day it starts on. Several windows: any of them.
  */
+import { SwarmgridError } from '../../base/errors.js'
 
 export interface ScheduleWindow { days: Set<number>; start: number; end: number; text: string }
 
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']
 const MINUTES_PER_DAY = 24 * 60
 
-export class ScheduleError extends Error {
+export class ScheduleError extends SwarmgridError {
   override name = 'ScheduleError'
+  constructor(message: string) { super('BAD_SCHEDULE', message) }
 }
 
 export function badWindow(text: string, why: string): ScheduleError {

@@ -1,8 +1,8 @@
 /**
  * The acceptance-policy hook of the JobMachine: the machine keeps leases, votes and the unit
  * life cycle; a policy says who may run a unit, how many more results a unit needs, and when
- * one answer has won. A fixed quorum is one policy; credibility (credibility-acceptance.ts) and
- * BOINC's adaptive replication (adaptive-replication.ts) are others, and the simulator drives
+ * one answer has won. A fixed quorum is one policy; credibility (node/trust/credibility-acceptance.ts) and
+ * BOINC's adaptive replication (node/trust/adaptive-replication.ts) are others, and the simulator drives
  * all of them through the same machine.
  */
 import type { Acceptance, Ballot, Explanation, PeerStanding, PeerRef, UnitTally, Verdict } from './types.js'

@@ -1,4 +1,9 @@
 /**
+ * node/job/ — the pure core: a job's vocabulary (types.ts, which imports nothing), this machine, the
+ * fixed-quorum policy (acceptance.ts), and the records the machine keeps per unit and lease
+ * (unit-record.ts, unit-queue.ts, leases.ts, lease-counter.ts). No I/O, no clock, no sockets: the
+ * coordinator and the simulator drive the same code.
+ *
  * The life cycle of a job's units as a pure state machine, after dask/distributed's worker
  * state machine: events in, decisions out, no I/O and no clock of its own. The coordinator
  * feeds it what the network says and carries out what it decides; tests and the simulator
@@ -10,7 +15,7 @@ import type { Decision, JobPolicy, JobState, MachineEvent, PeerRef, UnitState } 
 import { LeaseCounter } from './lease-counter.js'
 import { JobLeases } from './leases.js'
 import { UnitQueue } from './unit-queue.js'
-import { groupSizes, hasDisagreement, hostTried, isSettled, newUnit, tallyOf, unitStateOf, type Lease, type Unit, type Vote } from './unit-record.js'
+import { groupSizes, hasDisagreement, hostTried, isSettled, newUnit, triedBy, tallyOf, unitStateOf, type Lease, type Unit, type Vote } from './unit-record.js'
 
 
 export class JobMachine {
@@ -20,11 +25,13 @@ export class JobMachine {
   failureReason: string | null = null
   /** Units left out of a job that takes partial results. */
   failedCount = 0
+  /** Check every invariant after each step (validate()): for tests and the simulator, not for a coordinator. */
+  validating = false
 
   private readonly units: Unit[] = []
-  /** Units that want more replicas, reopened ones first (unit-queue.ts). */
+  /** Units that want more replicas, reopened ones first (node/job/unit-queue.ts). */
   private readonly queue: UnitQueue
-  /** Every lease issued and those out now (job-leases.ts). */
+  /** Every lease issued and those out now (node/job/leases.ts). */
   private readonly leases = new JobLeases()
   /** Open units holding votes: a policy that weighs peers may accept them later, as credibility grows. */
   private readonly undecided = new Set<number>()
@@ -83,7 +90,7 @@ export class JobMachine {
         decisions.push(decision)
       }
     }
-    return decisions
+    return this.checked(decisions)
   }
 
   /**
@@ -109,10 +116,12 @@ export class JobMachine {
       else if (this.replicasWanted(unit) > 0) this.queue.addRetry(index)
       if (this.state !== 'running') break
     }
-    return decisions
+    return this.checked(decisions)
   }
 
-  handle(event: MachineEvent): Decision[] {
+  handle(event: MachineEvent): Decision[] { return this.checked(this.step(event)) }
+
+  private step(event: MachineEvent): Decision[] {
     switch (event.type) {
       case 'result': return this.onResult(event.lease, event.peer, event.group)
       case 'failure': return this.onFailure(event.lease, event.peer, event.kind, event.reason)
@@ -138,6 +147,12 @@ export class JobMachine {
     const lease = this.leases.get(id)
     return lease?.answered ? lease.peer : null
   }
+
+  /** The key of the peer a lease was issued to, or null when this job never issued it. */
+  holderOf(id: number): string | null { return this.leases.get(id)?.peer ?? null }
+
+  /** Leases of this job out now with this peer. */
+  leasesOut(peer: string): number { return this.leases.outWith(peer) }
 
   /** Whether a lease id was issued by this job: the coordinator routes messages with it. */
   owns(lease: number): boolean { return this.leases.has(lease) }
@@ -217,7 +232,11 @@ export class JobMachine {
     }
     lease.answered = true
     const unit = this.units[lease.unit]
-    if (!this.leases.close(unit, leaseId) || isSettled(unit)) return []
+    const live = this.leases.close(unit, leaseId)
+    if (isSettled(unit) || this.state !== 'running') return []
+    // The donor's own word that the unit ran out of time (or broke) counts against the unit even
+    // after the lease expired: else a unit no donor can finish would go round for ever.
+    if (!live) return kind === 'handback' ? [] : this.countError(unit, `${kind}: ${reason}`)
     if (kind === 'handback') {
       unit.tried.delete(peer)
       return this.reopen(unit, 'handed back')
@@ -244,11 +263,11 @@ export class JobMachine {
       if (lease.deadline > now) continue
       const unit = this.units[lease.unit]
       this.leases.close(unit, lease.id)
-      decisions.push({ type: 'cancel-lease', lease: lease.id, unit: unit.index, peer: lease.peer })
-      // A spot-check of an accepted unit that times out costs the unit nothing.
-      if (isSettled(unit)) continue
-      decisions.push(...this.countError(unit, `deadline passed on ${lease.peer.slice(0, 8)}`))
-      if (this.state !== 'running') return decisions
+      // Silence is the donor's fault, not the unit's: hoarders must not be able to fail a job. The
+      // lease is not cancelled, as in BOINC: a late result still counts, and an honest donor's own
+      // report that the unit ran out of time counts against the unit (onFailure).
+      decisions.push({ type: 'lease-expired', lease: lease.id, unit: unit.index, peer: lease.peer })
+      decisions.push(...this.reopen(unit, `deadline passed on ${lease.peer.slice(0, 8)}`))
     }
     return decisions
   }
@@ -266,6 +285,46 @@ export class JobMachine {
       return this.failUnit(unit, `${unit.errors} errors, the last: ${reason}`)
     }
     return this.reopen(unit, reason)
+  }
+
+  /**
+   * Checks the machine's invariants and throws naming each one broken, as dask's
+   * validate_state does. Tests and the simulator call it (or set `validating`, which runs it
+   * after every step); it walks every unit, so a coordinator does not.
+   */
+  private checked(decisions: Decision[]): Decision[] {
+    if (this.validating) this.validate()
+    return decisions
+  }
+
+  validate(): void {
+    const broken: string[] = []
+    let accepted = 0
+    let failed = 0
+    for (const unit of this.units) {
+      const at = `unit ${unit.index}`
+      if (unit.accepted !== null) accepted++
+      if (unit.failed !== null) failed++
+      if (unit.accepted !== null && unit.failed !== null) broken.push(`${at} is both accepted and failed`)
+      if (unit.failed !== null && unit.active.size > 0) broken.push(`${at} failed but holds ${unit.active.size} leases`)
+      if (unit.accepted !== null && [...unit.active.values()].some((l) => !l.spot)) broken.push(`${at} is accepted but holds a lease that is no spot-check`)
+      for (const [id, lease] of unit.active) {
+        if (lease.unit !== unit.index) broken.push(`${at} holds lease ${id} of unit ${lease.unit}`)
+        if (this.leases.get(id)?.answered !== false) broken.push(`${at} holds lease ${id}, which was answered or never issued`)
+      }
+      if (new Set(unit.votes.map((v) => v.peer)).size !== unit.votes.length) broken.push(`${at} counts a peer's vote twice`)
+      if (isSettled(unit) && this.queue.has(unit.index)) broken.push(`${at} is settled but queued for replicas`)
+      if (this.undecided.has(unit.index) && (isSettled(unit) || unit.votes.length === 0)) broken.push(`${at} is undecided without open votes`)
+    }
+    for (const lease of this.leases.outNow()) {
+      if (this.units[lease.unit]?.active.get(lease.id) !== lease) broken.push(`lease ${lease.id} is out but its unit ${lease.unit} does not hold it`)
+    }
+    if (accepted !== this.acceptedCount) broken.push(`acceptedCount is ${this.acceptedCount}, ${accepted} units are accepted`)
+    if (this.policy.partial ? failed !== this.failedCount : this.failedCount !== 0) broken.push(`failedCount is ${this.failedCount}, ${failed} units failed`)
+    const settled = this.acceptedCount + this.failedCount
+    if (this.state === 'done' && settled !== this.units.length) broken.push(`the job is done with ${settled} of ${this.units.length} units settled`)
+    if (this.state === 'running' && settled === this.units.length && this.units.length > 0) broken.push('every unit is settled but the job still runs')
+    if (broken.length > 0) throw new Error(`job machine invariants broken: ${broken.join('; ')}`)
   }
 
   private reopen(unit: Unit, reason: string): Decision[] {
@@ -364,7 +423,7 @@ export class JobMachine {
   private lease(unit: Unit, peer: PeerRef, now: number, spot: boolean): Decision {
     const lease: Lease = { id: this.counter.take(), unit: unit.index, peer: peer.key, deadline: now + this.policy.leaseMs, host: peer.host, spot }
     this.leases.open(unit, lease)
-    unit.tried.add(peer.key)
+    triedBy(unit).add(peer.key)
     return { type: 'assign', lease: lease.id, unit: unit.index, peer: peer.key, deadline: lease.deadline }
   }
 

@@ -14,7 +14,11 @@ export interface JobPolicy {
   quorum: number
   /** Results a unit may gather without reaching a quorum before it fails. */
   maxResults: number
-  /** Errors and missed deadlines a unit may suffer before it fails (BOINC's max_error_results). */
+  /**
+   * Errors a unit may suffer before it fails (BOINC's max_error_results): failures its donors
+   * report, a timeout reported after its lease expired included. A lease that expires in
+   * silence is the donor's fault, not the unit's, and counts against the donor only.
+   */
   maxErrors: number
   /** How long a donor holds a lease before the unit is handed to someone else. */
   leaseMs: number
@@ -22,7 +26,7 @@ export interface JobPolicy {
   partial?: boolean
   /** Two keys on one host never count as independent replicas of a unit (off only where every peer shares a host, as on loopback). */
   distinctHosts?: boolean
-  /** Credibility-based acceptance instead of the fixed quorum (see credibility-acceptance.ts). */
+  /** Credibility-based acceptance instead of the fixed quorum (see node/trust/credibility-acceptance.ts). */
   trust?: TrustSpec
 }
 
@@ -30,7 +34,7 @@ export interface PeerRef { key: string; host: string }
 
 export type MachineEvent =
   | { type: 'result'; lease: number; peer: string; group: string; now: number }
-  | { type: 'failure'; lease: number; peer: string; kind: 'error' | 'timeout' | 'memory' | 'handback'; reason: string; now: number }
+  | { type: 'failure'; lease: number; peer: string; kind: 'error' | 'timeout' | 'memory' | 'handback' | 'output'; reason: string; now: number }
   | { type: 'disconnect'; peer: string; now: number }
   | { type: 'tick'; now: number }
   | { type: 'cancel'; now: number }
@@ -38,6 +42,8 @@ export type MachineEvent =
 export type Decision =
   | { type: 'assign'; lease: number; unit: number; peer: string; deadline: number }
   | { type: 'cancel-lease'; lease: number; unit: number; peer: string }
+  /** A donor let a lease run past its deadline without a word: that counts against the donor, not the unit; the lease is not cancelled. */
+  | { type: 'lease-expired'; lease: number; unit: number; peer: string }
   | { type: 'verdict'; lease: number; peer: string; accepted: boolean }
   | { type: 'accept'; unit: number; group: string; agreeing: string[]; outvoted: string[]; why?: Explanation }
   | { type: 'spot-check'; lease: number; unit: number; peer: string; passed: boolean }
@@ -88,6 +94,15 @@ export interface Explanation {
 }
 
 export interface Verdict { group: string; why?: Explanation }
+
+/** Why a unit was accepted, or where it stands: what `status JOB --unit N` and GET /api/jobs/:id/units/:n show. */
+export interface UnitReport {
+  job: string
+  unit: number
+  state: UnitState
+  why: Explanation | null
+  reason: string
+}
 
 export interface Acceptance {
   /** May this peer run units of the job at all (a blacklisted one may not)? */

@@ -24,6 +24,8 @@ export class UnitQueue {
 
   isRetry(index: number): boolean { return this.retry.has(index) }
 
+  has(index: number): boolean { return this.retry.has(index) || this.needy.has(index) }
+
   isEmpty(): boolean { return this.retry.size === 0 && this.needy.size === 0 }
 
   /** Retried units, then fresh ones in unit order. Safe to unqueue the unit just yielded. */

@@ -1,6 +1,6 @@
 /**
  * What the job machine keeps about one unit, and the questions it asks of it. Plain records and
- * pure functions, after dask's worker state: the machine (job-machine.ts) owns the transitions,
+ * pure functions, after dask's worker state: the machine (node/job/machine.ts) owns the transitions,
  * these only read. The unit's state is derived from the record, never stored beside it, so the
  * two cannot drift apart.
  */
@@ -21,8 +21,30 @@ export interface Unit {
   failed: string | null
 }
 
+/**
+ * Shared by every unit not yet leased (most of a huge job's units, most of its life), so that
+ * a million-unit job does not make two million empty collections before it can start. A unit
+ * gets its own on its first lease (leasedTo, triedBy); these two refuse to be written to.
+ */
+class NoLeases extends Map<number, Lease> { override set(): this { throw new Error('a unit\'s own leases are made by leasedTo()') } }
+class NoPeers extends Set<string> { override add(): this { throw new Error('a unit\'s own peers are made by triedBy()') } }
+const NO_LEASES = new NoLeases()
+const NO_PEERS = new NoPeers()
+
 export function newUnit(index: number): Unit {
-  return { index, active: new Map(), votes: [], tried: new Set(), errors: 0, accepted: null, failed: null }
+  return { index, active: NO_LEASES, votes: [], tried: NO_PEERS, errors: 0, accepted: null, failed: null }
+}
+
+/** The unit's own map of leases out, made the first time it is leased. */
+export function leasedTo(unit: Unit): Map<number, Lease> {
+  if (unit.active === NO_LEASES) unit.active = new Map()
+  return unit.active
+}
+
+/** The unit's own set of peers that ran it, made the first time it is leased. */
+export function triedBy(unit: Unit): Set<string> {
+  if (unit.tried === NO_PEERS) unit.tried = new Set()
+  return unit.tried
 }
 
 export function unitStateOf(unit: Unit): UnitState {

@@ -1,4 +1,7 @@
 /**
+ * node/peer/ — the thin public class that puts the parts together: this peer, its DHT bootstrap node
+ * (bootstrap.ts), rediscovery of lost peers (rediscovery.ts) and bans (ban-list.ts).
+ *
  * A swarmgrid peer: joins the grid's topic, speaks the wire protocol on every connection,
  * coordinates the jobs submitted to it, donates its threads, and serves its control API.
  * Its public face is a few verbs: start, submit, status, stop.
@@ -10,21 +13,31 @@ import { resolve } from 'node:path'
 import Hyperswarm, { type SecretStream } from 'hyperswarm'
 import HyperDHT from 'hyperdht'
 import { TaskRegistry } from '../../tasks/registry.js'
-import { Coordinator, short, type LogEntry } from '../coordinator/coordinator.js'
+import type { ResultFor } from '../../tasks/index.js'
+import { notFound } from '../../base/errors.js'
+import { Coordinator, short } from '../coordinator/coordinator.js'
+import { type LogEntry } from '../../base/log.js'
 import { type JobSpec } from '../coordinator/job-spec.js'
 import { Donor, type DonorStats } from '../donor/donor.js'
 import { jobView, type JobView } from '../coordinator/job-view.js'
 import { localLinks, type CoordinatorLink, type DonorLink } from '../protocol/links.js'
 import { Store } from '../store/store.js'
 import * as dataDir from '../store/data-dir.js'
+import { lockDataDir, type DataDirLock } from '../store/data-dir-lock.js'
 import { ControlServer } from '../control/server.js'
 import { LiveFeed } from '../control/live-feed.js'
+import type { ControlledPeer, PeerView, TaskListing } from '../control/types.js'
+import type { UnitReport } from '../job/types.js'
+import { unitReport } from '../coordinator/unit-explain.js'
+import type { Reputation } from '../store/records.js'
+import { FinishedJobViews } from '../control/job-list.js'
 import { WireChannel } from '../protocol/channel.js'
 import { Rediscovery } from './rediscovery.js'
 import { PROTOCOL_VERSION, ROLE_COORDINATOR, ROLE_DONOR, type HelloMessage } from '../protocol/wire.js'
 import { parseBootstrap, type HostPort } from './bootstrap.js'
+import { probeReachable } from './reachability.js'
 import { checksPassed } from '../trust/ledger.js'
-import { addDonorRoutes, startDonation, type DonationOptions, type DonorControls } from '../donor/controls.js'
+import { startDonation, type DonationOptions, type DonorControls } from '../donor/controls.js'
 import { assignSigner } from '../protocol/signing.js'
 import { BanList } from './ban-list.js'
 import { RetentionSweeper } from './retention.js'
@@ -63,43 +76,36 @@ export interface PeerOptions {
    * bootstrap node is on loopback, since every peer of such a grid shares 127.0.0.1.
    */
   sameHostReplicas?: boolean
-  /** How the donor lends the machine and whose jobs it runs (node/donor-controls.ts). */
+  /** How the donor lends the machine and whose jobs it runs (node/donor/controls.ts). */
   donation?: DonationOptions
   /** How long finished jobs are kept, in ms (node/peer/retention.ts); forever when unset. */
   retentionMs?: number
 }
 
-export interface PeerView {
-  key: string
-  host: string
-  connected: boolean
-  roles: string[]
-  tasks: string[]
-  threads: number
-  validated: number
-  invalidated: number
-  errors: number
-  agreement: number | null
-  outvoted: boolean
-  /** Credit this peer granted it: CPU-seconds of validated results, scaled by its benchmark. */
-  credit: number
-  /** Checks passed (spot-checks, and results confirmed by another peer's), which credibility grows with. */
-  checks: number
-  /** Why it gets no work from this peer's jobs, or null. */
-  blacklisted: string | null
-}
+export type { PeerView } from '../control/types.js'
 
 export function gridTopic(grid: string): Buffer {
   return createHash('sha256').update(`swarmgrid grid ${grid}`).digest()
 }
 
-export class Peer extends EventEmitter {
+/** @internal The parts behind a peer's face, for tests, the bench and the simulator; not part of the library's API. */
+export interface PeerParts {
+  store: Store
+  swarm: Hyperswarm
+  coordinator: Coordinator
+  donor: Donor | null
+  controls: DonorControls | null
+  bans: BanList
+  registry: TaskRegistry
+}
+
+export class Peer extends EventEmitter implements ControlledPeer {
   readonly key: string
   readonly grid: string
   readonly dataDir: string
   readonly log: LogEntry[] = []
   url: string | null = null
-  donorControls: DonorControls | null = null
+  private controls: DonorControls | null = null
 
   private readonly channels = new Set<WireChannel>()
   private selfLinks: { toDonor: DonorLink; toCoordinator: CoordinatorLink } | null = null
@@ -107,16 +113,19 @@ export class Peer extends EventEmitter {
   private rediscovery: Rediscovery | null = null
   private readonly feed: LiveFeed
   private retention: RetentionSweeper | null = null
+  /** This process's hold on the data dir (data-dir-lock.ts), released last when it stops. */
+  private lock: DataDirLock | null = null
+  private readonly finishedViews = new FinishedJobViews()
 
   private constructor(
-    readonly options: PeerOptions,
-    readonly store: Store,
-    readonly registry: TaskRegistry,
-    readonly swarm: Hyperswarm,
-    readonly coordinator: Coordinator,
-    readonly donor: Donor | null,
+    private readonly options: PeerOptions,
+    private readonly store: Store,
+    private readonly registry: TaskRegistry,
+    private readonly swarm: Hyperswarm,
+    private readonly coordinator: Coordinator,
+    private readonly donor: Donor | null,
     private readonly control: ControlServer,
-    readonly bans: BanList
+    private readonly bans: BanList
   ) {
     super()
     this.key = swarm.keyPair.publicKey.toString('hex')
@@ -129,9 +138,10 @@ export class Peer extends EventEmitter {
       // A peer's own donor is never a channel: only network peers lose their connection.
       if (this.channels.has(link as WireChannel)) (link as WireChannel).destroy(new Error(reason))
     })
+    const onDonor = () => this.emit('donor')
+    donor?.on('unit-start', onDonor).on('unit-end', onDonor).on('verdict', onDonor)
     this.feed = new LiveFeed(this)
     control.route('GET', /^\/api\/events$/, (_peer, req, res) => this.feed.connect(req, res))
-    addDonorRoutes(control, () => this.donorControls)
     addOpsRoutes(control, this)
   }
 
@@ -139,19 +149,30 @@ export class Peer extends EventEmitter {
   static async start(options: PeerOptions = {}): Promise<Peer> {
     const opts: PeerOptions = { ...options, dataDir: resolve(options.dataDir ?? dataDir.defaultDataDir()) }
     dataDir.ensureDataDir(opts.dataDir!)
-    const registry = await TaskRegistry.load(opts.tasksDir)
-    const store = Store.open(opts.dataDir!)
+    const lock = await lockDataDir(opts.dataDir!)
+    let seed: Buffer, control: ControlServer, registry: TaskRegistry, store: Store
+    try {
+      // Checked before anything opens: a malformed secret stops the start, saying which file.
+      seed = dataDir.identitySeed(opts.dataDir!)
+      control = new ControlServer(dataDir.controlToken(opts.dataDir!))
+      registry = await TaskRegistry.load(opts.tasksDir)
+      store = Store.open(opts.dataDir!)
+    } catch (err) {
+      await lock.release()
+      throw err
+    }
     const blocked = new Set((opts.block ?? []).map((k) => k.toLowerCase()))
     const bans = new BanList(store)
     const swarm = new Hyperswarm({
-      keyPair: HyperDHT.keyPair(dataDir.identitySeed(opts.dataDir!)),
+      keyPair: HyperDHT.keyPair(seed),
       dht: opts.dht ?? makeDht(opts),
       maxPeers: opts.maxPeers ?? DEFAULT_MAX_PEERS,
       firewall: (remoteKey) => blocked.has(remoteKey.toString('hex')) || bans.isBanned(remoteKey.toString('hex'))
     })
-    const coordinator = new Coordinator(store, registry)
-    coordinator.distinctHosts = !(opts.sameHostReplicas ?? loopbackGrid(opts))
-    coordinator.signAssign = assignSigner(swarm.keyPair)
+    const coordinator = new Coordinator(store, registry, {
+      distinctHosts: !(opts.sameHostReplicas ?? loopbackGrid(opts)),
+      signAssign: assignSigner(swarm.keyPair)
+    })
     let donation: ReturnType<typeof startDonation> | null
     try {
       donation = opts.donate === false ? null : startDonation({ threads: opts.threads, registry, memoryMb: opts.memoryMb,
@@ -159,13 +180,14 @@ export class Peer extends EventEmitter {
     } catch (err) {
       await swarm.destroy()
       await store.close()
+      await lock.release()
       throw err
     }
-    const control = new ControlServer(dataDir.controlToken(opts.dataDir!))
     const peer = new Peer(opts, store, registry, swarm, coordinator, donation?.donor ?? null, control, bans)
+    peer.lock = lock
     try {
       if (donation) {
-        peer.donorControls = donation.controls
+        peer.controls = donation.controls
         donation.controls.on('log', (entry: LogEntry) => peer.record(entry))
         donation.controls.start()
       }
@@ -192,13 +214,14 @@ export class Peer extends EventEmitter {
       version: PROTOCOL_VERSION,
       roles: (this.donor ? ROLE_DONOR : 0) | (this.roles.coordinate ? ROLE_COORDINATOR : 0),
       threads: this.donor?.threads ?? 0,
-      tasks: this.donor ? this.registry.list().filter((t) => this.donorControls?.allowsTask(t.name) ?? true) : []
+      tasks: this.donor ? this.registry.list().filter((t) => this.controls?.allowsTask(t.name) ?? true) : []
     }
   }
 
-  async submit(spec: JobSpec): Promise<JobView> {
+  /** Hands a job to this peer's coordinator; the view it resolves with is typed by the task's result. */
+  async submit<Name extends string>(spec: JobSpec & { task: Name }): Promise<JobView<ResultFor<Name>>> {
     if (!this.roles.coordinate) throw new Error('this peer does not coordinate jobs (started with --no-coordinate)')
-    return this.coordinator.submit(spec)
+    return this.coordinator.submit(spec) as Promise<JobView<ResultFor<Name>>>
   }
 
   /** The job as it stands now, live if it is running here, else as stored. */
@@ -208,17 +231,20 @@ export class Peer extends EventEmitter {
     return this.coordinator.status(record.id) ?? jobView(record, undefined, this.store.result(record.id))
   }
 
+  /** Every job, a finished one's result slimmed as the live feed sends it (control/job-list.ts). */
   jobs(): JobView[] {
-    return this.store.listJobs().map((record) => this.status(record.id)!).filter(Boolean)
+    return this.store.listJobs().map((record) => this.coordinator.status(record.id)
+      ?? this.finishedViews.get(record, () => jobView(record, undefined, this.store.result(record.id))))
   }
 
-  /** Resolves with the job's final view. */
-  async wait(id: string): Promise<JobView> {
+  /** Resolves with the job's final view; given the view `submit` gave, it keeps its result's type. */
+  async wait<R = unknown>(job: string | JobView<R>): Promise<JobView<R>> {
+    const id = typeof job === 'string' ? job : job.id
     const running = this.coordinator.waitFor(id)
-    if (running) return running
+    if (running) return running as Promise<JobView<R>>
     const view = this.status(id)
-    if (!view) throw new Error(`no job ${id}`)
-    return view
+    if (!view) throw notFound(`no job ${id}`)
+    return view as JobView<R>
   }
 
   cancel(id: string): Promise<JobView | undefined> { return this.coordinator.cancel(id) }
@@ -229,6 +255,32 @@ export class Peer extends EventEmitter {
   }
 
   donorStats(): DonorStats | null { return this.donor?.snapshot() ?? null }
+
+  donorControls(): DonorControls | null { return this.controls }
+
+  tasks(): TaskListing[] {
+    return this.registry.list().map((t) => {
+      const task = this.registry.get(t.name)
+      return { ...t, params: task?.params ?? {}, schema: task?.schema ?? null }
+    })
+  }
+
+  result(id: string): Uint8Array | undefined { return this.store.result(id) }
+
+  unitReport(id: string, unit: number): UnitReport | null {
+    return unitReport(this.store, this.coordinator, id, unit) ?? null
+  }
+
+  reputation(key: string): Reputation | undefined { return this.store.reputation(key) }
+
+  /** Donors connected to this peer's coordinator now. */
+  donorCount(): number { return this.coordinator.donorCount() }
+
+  /** @internal The parts behind the face, for tests and the bench; stripped from the published types. */
+  get parts(): PeerParts {
+    return { store: this.store, swarm: this.swarm, coordinator: this.coordinator, donor: this.donor, controls: this.controls,
+      bans: this.bans, registry: this.registry }
+  }
 
   peers(): PeerView[] {
     const connected = new Map([...this.channels].filter((c) => c.hello).map((c) => [c.key, c]))
@@ -285,6 +337,13 @@ export class Peer extends EventEmitter {
     const socket = dataDir.controlSocketPath(this.dataDir)
     this.url = await this.control.listen(this, { socket, port: this.options.http ?? false })
     dataDir.writeRunningPeer(this.dataDir, { pid: process.pid, key: this.key, socket, url: this.url })
+    // A private grid's peer learns at once whether others reach it directly: if they do, it
+    // announces no hole punch to peers on other hosts (node/reachability.ts).
+    if (!this.options.dht && parseBootstrap(this.options.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)) {
+      const reachable = await probeReachable(this.swarm.dht)
+      this.record({ at: Date.now(), kind: 'peer', text: reachable ? 'other nodes reach this one directly'
+        : 'firewalled: other peers reach this one only by hole punching' })
+    }
     const discovery = this.swarm.join(gridTopic(this.grid), { server: true, client: true })
     await discovery.flushed()
     this.rediscovery = new Rediscovery(discovery)
@@ -293,11 +352,12 @@ export class Peer extends EventEmitter {
 
   private onConnection(conn: SecretStream): void {
     if (this.bans.isBanned(conn.remotePublicKey.toString('hex'))) { conn.destroy(); return }
+    // Declared before the guard that reads it: a frame may arrive before the channel is made.
+    let channel: WireChannel
     guardConnection(conn, { maxFrame: () => channel?.hello ? MAX_FRAME : MAX_FRAME_BEFORE_HELLO })
     const donor = this.donor
     const coordinator = this.roles.coordinate ? this.coordinator : null
     const refuse = (what: string, role: string) => () => { throw new Error(`unexpected ${what}: this peer does not ${role}`) }
-    let channel: WireChannel
     try {
       channel = new WireChannel(conn, {
         hello: (msg) => {
@@ -343,7 +403,7 @@ export class Peer extends EventEmitter {
 
   private async close(): Promise<void> {
     this.rediscovery?.destroy()
-    this.donorControls?.close()
+    this.controls?.close()
     await this.donor?.close()
     await this.retention?.stop()
     this.coordinator.close()
@@ -352,6 +412,7 @@ export class Peer extends EventEmitter {
     dataDir.clearRunningPeer(this.dataDir)
     await this.swarm.destroy()
     await this.store.close()
+    await this.lock?.release()
   }
 }
 
@@ -374,7 +435,12 @@ function makeDht(opts: PeerOptions): HyperDHT {
   const host = opts.host ?? (allLoopback ? '127.0.0.1' : undefined)
   // SWARMGRID_REACHABLE=1: this peer's address is reachable directly (a LAN, no NAT), so others
   // need not hole-punch to it; Hyperswarm only learns that by itself after minutes of uptime.
-  const reachable = process.env.SWARMGRID_REACHABLE === '1' ? { firewalled: false } : {}
+  // A node bound to loopback is reachable by definition: no NAT lies between two processes of one
+  // machine. Left firewalled, hyperdht races its same-host shortcut against a hole punch that a
+  // one-node DHT cannot analyse; the server aborts the punch and destroys the stream the client has
+  // just connected, which then stays half-open until a keep-alive timeout (docs/first-contact.md).
+  const reachable = process.env.SWARMGRID_REACHABLE === '1' || (host !== undefined && isLoopback(host))
+    ? { firewalled: false } : {}
   return new HyperDHT({ bootstrap, connectionKeepAlive: heartbeatMs(), ...(host ? { host } : {}), ...reachable })
 }
 

@@ -40,6 +40,15 @@ class StrictProtomux extends Protomux {
   }
 }
 
+/** A message this large goes out in a frame of its own, never in a batch with others. */
+const SEND_ALONE_BYTES = 1024 * 1024
+
+function encodedSize<T>(encoding: wire.Encoding<T>, msg: T): number {
+  const state = { start: 0, end: 0, buffer: null }
+  encoding.preencode(state as any, msg)
+  return state.end
+}
+
 export interface ChannelHandlers {
   hello(msg: wire.HelloMessage): void
   want(msg: wire.WantMessage): void
@@ -97,7 +106,12 @@ export class WireChannel {
       return (msg) => {
         if (this.closed) return
         this.corkUntilNextTurn()
+        if (encodedSize(encoding, msg) < SEND_ALONE_BYTES) return message.send(msg)
+        // Protomux lets a batch grow to 8 MiB before it adds a message: with a large one the
+        // frame would pass the 16 MiB that secret-stream writes at once, and never be sent.
+        this.channel.uncork()
         message.send(msg)
+        this.channel.cork()
       }
     }
 

@@ -11,6 +11,7 @@
  * lengths from the raw stream just before secret-stream does and ends the connection as soon as
  * a length above the limit arrives, so an oversized frame is refused before it is buffered.
  */
+import { SwarmgridError } from '../../base/errors.js'
 import type { SecretStream } from 'hyperswarm'
 import { LIMITS } from './wire.js'
 
@@ -18,6 +19,13 @@ import { LIMITS } from './wire.js'
 export const DEFAULT_HEARTBEAT_MS = 5000
 /** Keep-alives that may go missing before the other side is taken as gone. */
 const MISSED_HEARTBEATS = 3
+/**
+ * How long a new connection may bring nothing from the other side. Both sides speak as soon as
+ * it opens, so one that stays silent is half-open (hyperdht's hole punch can destroy the other
+ * end's stream just after the handshake: docs/first-contact.md). Ending it soon lets Hyperswarm
+ * dial again, and stops it from winning the pair's duplicate-connection tie-break over a live one.
+ */
+export const FIRST_BYTES_MS = 3000
 /** Frames before the remote peer's hello: a hello is a few KiB at most. */
 export const MAX_FRAME_BEFORE_HELLO = 64 * 1024
 /** Frames after it: one payload and its message's other fields. */
@@ -26,8 +34,9 @@ export const MAX_FRAME = LIMITS.payload + 64 * 1024
 const CIPHER_OVERHEAD = 17
 const LENGTH_DONE = 0x1000000
 
-export class OversizedFrameError extends Error {
+export class OversizedFrameError extends SwarmgridError {
   override name = 'OversizedFrameError'
+  constructor(message: string) { super('OVERSIZED_FRAME', message) }
 }
 
 export function oversizedFrame(length: number, limit: number): OversizedFrameError {
@@ -42,6 +51,8 @@ export function heartbeatMs(env: NodeJS.ProcessEnv = process.env): number {
 export interface GuardOptions {
   /** Silence that ends the connection; default three of the connection's own keep-alive intervals. */
   silenceMs?: number
+  /** Silence before the first byte from the other side that ends the connection; default FIRST_BYTES_MS. */
+  firstBytesMs?: number
   /** The largest plaintext frame accepted now (it grows once the remote peer has said hello). */
   maxFrame: () => number
 }
@@ -55,9 +66,11 @@ interface ParserState { _state: number; _len: number; _tmp: number }
 
 export function guardConnection(conn: SecretStream, options: GuardOptions): void {
   const keepAlive = (conn as unknown as { keepAlive?: number }).keepAlive || DEFAULT_HEARTBEAT_MS
-  conn.setTimeout(options.silenceMs ?? MISSED_HEARTBEATS * keepAlive)
+  const silence = options.silenceMs ?? MISSED_HEARTBEATS * keepAlive
   const raw = ((conn as any)._rawStream ?? conn.rawStream) as RawStream | null
-  if (!raw || typeof raw.prependListener !== 'function') return
+  if (!raw || typeof raw.prependListener !== 'function') { conn.setTimeout(silence); return }
+  let heard = ((conn as unknown as { rawBytesRead?: number }).rawBytesRead ?? 0) > 0
+  conn.setTimeout(heard ? silence : Math.min(silence, options.firstBytesMs ?? FIRST_BYTES_MS))
   const own = conn as unknown as ParserState
   let inBody = own._state === 1
   let length = own._len
@@ -73,6 +86,7 @@ export function guardConnection(conn: SecretStream, options: GuardOptions): void
   if (inBody && tooLong()) return
 
   raw.prependListener('data', (data: Uint8Array) => {
+    if (!heard) { heard = true; conn.setTimeout(silence) }
     let offset = 0
     while (offset < data.byteLength && !conn.destroying) {
       if (!inBody) {

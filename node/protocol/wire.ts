@@ -1,22 +1,33 @@
 /**
+ * node/protocol/ — what crosses the network between two peers: the wire messages (this file), the channel that
+ * speaks them on one connection (channel.ts), the guard that bounds frames before and after hello
+ * (connection-guard.ts), the links the coordinator and the donor talk through, over the network or
+ * inside one peer (links.ts), and the signatures on assigns (signing.ts). It knows nothing of jobs
+ * beyond their messages.
+ *
  * The wire messages of the swarmgrid protocol: one compact-encoding codec per message, each
  * checking its bounds while it decodes, so that a malformed frame throws before any handler
  * sees it (protomux then destroys that one connection).
  */
+import { SwarmgridError } from '../../base/errors.js'
 import c from 'compact-encoding'
 import type { Encoding } from 'protomux'
+import { isPrintable, printable } from './printable.js'
+import { MAX_VALUE_BYTES } from '../../tasks/value-limits.js'
+import { MAX_TASK_NAME } from '../../tasks/contract.js'
 export type { Encoding }
 
 export const PROTOCOL = 'swarmgrid/1'
 /**
  * 2: assign carries the submitter's signature, result its CPU time and the donor's speed, failure may be 'refused'.
  * 3: assign carries a batch of units of one job under one signature.
+ * 4: the signature binds the coordinator's key and an expiry (assign carries `expires`); names and ids hold no control characters.
  */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 
 /** Limits that no honest peer comes near; past them a frame is malformed. */
 export const LIMITS = {
-  taskName: 64,
+  taskName: MAX_TASK_NAME,
   taskKinds: 64,
   jobId: 64,
   reason: 1024,
@@ -24,8 +35,16 @@ export const LIMITS = {
   /** Units in one assign: a donor never has more slots than this open at once. */
   unitsPerAssign: 4096,
   threads: 1024,
+  /**
+   * Units a donor may hold per thread it declared, offered and leased together: what an honest
+   * donor holds ahead for the shortest units (donor/batch-sizing.ts). A coordinator grants it
+   * only to a donor whose results have been coming back (coordinator/donor-offers.ts).
+   */
+  heldPerThread: 2048,
+  /** What a donor holds per thread before it has shown anything: one unit running, one waiting. */
+  heldPerThreadAtFirst: 2,
   /** Unit inputs and outputs: a frame is at most 16 MiB (secret-stream's 3-byte length). */
-  payload: 15 * 1024 * 1024,
+  payload: MAX_VALUE_BYTES,
   deadlineMs: 7 * 24 * 3600 * 1000,
   /** A donor's benchmark score, 1000 being the reference machine. */
   speed: 1_000_000
@@ -39,8 +58,9 @@ export const ROLE_DONOR = 1
 export const ROLE_COORDINATOR = 2
 
 /** 'refused': the donor's owner does not allow this job here (signer, task kind); it is no error of the unit. */
-export type FailureKind = 'error' | 'timeout' | 'memory' | 'handback' | 'refused'
-const FAILURE_KINDS: FailureKind[] = ['error', 'timeout', 'memory', 'handback', 'refused']
+/** 'output': a sandboxed program wrote past the output caps (tasks/wasi.ts). New kinds go last: the index is on the wire. */
+export type FailureKind = 'error' | 'timeout' | 'memory' | 'handback' | 'refused' | 'output'
+const FAILURE_KINDS: FailureKind[] = ['error', 'timeout', 'memory', 'handback', 'refused', 'output']
 
 export interface TaskKind { name: string; version: number }
 
@@ -53,7 +73,9 @@ export interface AssignedUnit { lease: number; unit: number; input: Uint8Array }
 export interface AssignMessage {
   job: string; task: string; taskVersion: number; deadlineMs: number
   units: AssignedUnit[]
-  /** The submitter's key and its signature over the units (node/job-signing.ts), or empty. */
+  /** When the signature stops holding, in ms since the epoch (0 when unsigned). */
+  expires: number
+  /** The submitter's key and its signature over the units (node/protocol/signing.ts), or empty. */
   signer: Uint8Array; signature: Uint8Array
 }
 export interface ProgressMessage { lease: number; fraction: number }
@@ -65,8 +87,9 @@ export interface CancelMessage { lease: number }
 /** Coordinator → donor: what became of the result given under this lease. */
 export interface VerdictMessage { lease: number; accepted: boolean }
 
-export class MalformedMessageError extends Error {
+export class MalformedMessageError extends SwarmgridError {
   override name = 'MalformedMessageError'
+  constructor(message: string) { super('MALFORMED_MESSAGE', message) }
 }
 
 export function malformed(what: string): MalformedMessageError {
@@ -103,8 +126,15 @@ function bounded<T>(enc: Encoding<T>, what: string, ok: (value: T) => boolean): 
   }
 }
 
+/** A name or id: control characters in it are malformed, since it is logged and shown as it is. */
 function boundedString(what: string, max: number): Encoding<string> {
-  return bounded<string>(c.string, what, (s) => s.length <= max)
+  return bounded<string>(c.string, what, (s) => s.length <= max && isPrintable(s))
+}
+
+/** Free text (a failure's reason): its control characters become spaces as it is decoded. */
+function boundedText(what: string, max: number): Encoding<string> {
+  const text = bounded<string>(c.string, what, (s) => s.length <= max)
+  return { ...text, decode: (state) => printable(text.decode(state)) }
 }
 
 /** Reads the length prefix first so an oversized array is refused before it is decoded. */
@@ -150,6 +180,7 @@ export const assign = struct<AssignMessage>({
   taskVersion: uint,
   deadlineMs: bounded(uint, 'deadline', (n) => n > 0 && n <= LIMITS.deadlineMs),
   units: boundedArray(assignedUnit, 'assigned units', LIMITS.unitsPerAssign),
+  expires: uint,
   signer,
   signature
 }, (m) => {
@@ -178,7 +209,7 @@ const failureKind: Encoding<FailureKind> = {
   }
 }
 
-export const failure = struct<FailureMessage>({ lease, kind: failureKind, reason: boundedString('reason', LIMITS.reason) })
+export const failure = struct<FailureMessage>({ lease, kind: failureKind, reason: boundedText('reason', LIMITS.reason) })
 export const cancel = struct<CancelMessage>({ lease })
 export const verdict = struct<VerdictMessage>({ lease, accepted: c.bool as Encoding<boolean> })
 

@@ -2,8 +2,9 @@
  * The files a peer keeps in its data dir besides the store: its identity seed, the control
  * token and, while it runs, where its control API listens. All readable by the owner only.
  */
+import { SwarmgridError } from '../../base/errors.js'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { homedir, platform, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -25,22 +26,79 @@ export function ensureDataDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 })
 }
 
-/** A secret made once and kept: the same --data gives the same key, the same token. */
-function secretFile(dir: string, name: string, bytes: number): Buffer {
+/** A data dir file that is there but unusable: the peer refuses to start rather than guess. */
+export class DataDirError extends SwarmgridError {
+  override name = 'DataDirError'
+  constructor(code: 'BAD_SECRET' | 'NO_TOKEN' | 'DATA_DIR_LOCKED', message: string) { super(code, message) }
+}
+
+/** The secrets this module makes, and the only shape it accepts back: lowercase hex of that many bytes. */
+const SECRETS = {
+  identity: { bytes: 32, what: 'identity seed', lost: 'this peer then gets a new key' },
+  token: { bytes: 24, what: 'control token', lost: 'the dashboard URL then changes' }
+} as const
+type SecretName = keyof typeof SECRETS
+
+/** Whether `text` is a control token as this module writes it (an empty one would let anyone in). */
+export function isWellFormedToken(text: string): boolean {
+  return new RegExp(`^[0-9a-f]{${SECRETS.token.bytes * 2}}$`).test(text)
+}
+
+function parseSecret(name: SecretName, path: string, text: string): Buffer {
+  const { bytes, what, lost } = SECRETS[name]
+  const trimmed = text.trim()
+  if (new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(trimmed)) return Buffer.from(trimmed, 'hex')
+  const found = trimmed.length === 0 ? 'it is empty (a full disk can leave it so)' : `it holds ${trimmed.length} characters that are not ${bytes * 2} hex digits`
+  throw new DataDirError('BAD_SECRET', `${path} is not a ${what}: ${found}. Remove it and start again to make a new one (${lost})`)
+}
+
+/**
+ * A secret made once and kept: the same --data gives the same key, the same token. Written to
+ * a temporary file, synced, then linked into place, so the name never points at a half-written
+ * file, and of two processes making it at once, one wins and both read the winner's.
+ */
+function secretFile(dir: string, name: SecretName): Buffer {
   const path = join(dir, name)
-  if (existsSync(path)) return Buffer.from(readFileSync(path, 'utf8').trim(), 'hex')
-  const secret = randomBytes(bytes)
-  writeFileSync(path, secret.toString('hex') + '\n', { mode: OWNER_ONLY, flag: 'wx' })
+  if (existsSync(path)) return parseSecret(name, path, readFileSync(path, 'utf8'))
+  const secret = randomBytes(SECRETS[name].bytes)
+  const temp = `${path}.${process.pid}.tmp`
+  const fd = openSync(temp, 'w', OWNER_ONLY)
+  try {
+    writeSync(fd, secret.toString('hex') + '\n')
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  try {
+    linkSync(temp, path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    return parseSecret(name, path, readFileSync(path, 'utf8'))
+  } finally {
+    rmSync(temp, { force: true })
+  }
+  syncDir(dir)
   return secret
 }
 
-export function identitySeed(dir: string): Buffer { return secretFile(dir, 'identity', 32) }
+/** The new name is durable only once its directory is synced too. */
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r')
+    try { fsyncSync(fd) } finally { closeSync(fd) }
+  } catch { /* not every platform can open a directory */ }
+}
 
-export function controlToken(dir: string): string { return secretFile(dir, 'token', 24).toString('hex') }
+export function identitySeed(dir: string): Buffer { return secretFile(dir, 'identity') }
 
+export function controlToken(dir: string): string { return secretFile(dir, 'token').toString('hex') }
+
+/** The token clients send; null when there is none or it is not one (the peer then refuses to run). */
 export function readControlToken(dir: string): string | null {
   const path = join(dir, 'token')
-  return existsSync(path) ? readFileSync(path, 'utf8').trim() : null
+  if (!existsSync(path)) return null
+  const text = readFileSync(path, 'utf8').trim()
+  return isWellFormedToken(text) ? text : null
 }
 
 /**

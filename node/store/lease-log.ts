@@ -8,7 +8,7 @@ import type { Database } from 'lmdb'
 import type { Store } from './store.js'
 
 /** Leases one run may issue; ids of run `e` lie in [e·2^32, (e+1)·2^32), all below 2^53. */
-const RUN_SPAN = 2 ** 32
+export const RUN_SPAN = 2 ** 32
 const MAX_EPOCH = 2 ** 20
 
 export interface LoggedLease { id: number; job: string; unit: number; peer: string }

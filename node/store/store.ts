@@ -1,4 +1,8 @@
 /**
+ * node/store/ — what a peer keeps on disk: this store, the shapes of its records (records.ts), the records written behind it (write-behind.ts), the
+ * log of leases out (lease-log.ts) and the data dir's other files: identity, token, running-peer
+ * note (data-dir.ts).
+ *
  * The peer's crash-safe store (lmdb) under --data: jobs, unit inputs, accepted outputs, job
  * results and peer reputation. lmdb lets the CLI read it while the owning peer writes it.
  */
@@ -6,60 +10,8 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
 import { WriteBehind } from './write-behind.js'
-import type { JobPolicy, JobState } from '../job/types.js'
-import type { Params } from '../../tasks/contract.js'
-import type { Explanation } from '../job/types.js'
-import type { UnitSizing } from '../job/types.js'
-
-export interface JobRecord {
-  id: string
-  task: string
-  taskVersion: number
-  params: Params
-  units: number
-  policy: JobPolicy
-  state: JobState
-  createdAt: number
-  finishedAt: number | null
-  error: string | null
-  /** Every result received, replicas included. */
-  results: number
-  accepted: number
-  /** Peers whose results lost a vote in this job. */
-  outvoted: string[]
-  /** Donors that would not run this job, and why (node/donor-policy.ts). */
-  refusals?: Array<{ peer: string; reason: string; at: number }>
-  /** How the units were sized, for a job submitted with --unit-seconds (node/unit-sizing.ts). */
-  sizing?: UnitSizing
-}
-
-export interface AcceptedOutput {
-  output: Uint8Array
-  digest: string
-  peers: string[]
-  at: number
-  /** Why it was accepted: the rule, the agreeing peers and their credibility (acceptance.ts). */
-  why?: Explanation
-}
-
-export interface Reputation {
-  key: string
-  host: string
-  validated: number
-  invalidated: number
-  errors: number
-  /** Results in a row that agreed with the accepted answer. */
-  consecutiveValid: number
-  lastSeen: number
-  /** Results that matched an answer accepted on credibility, beside another peer's (trust-ledger.ts). */
-  corroborated?: number
-  spotChecksPassed?: number
-  spotChecksFailed?: number
-  /** Why this peer gets no more work and its results weigh nothing; null while in good standing. */
-  blacklisted?: string | null
-  /** The job and unit whose accepted answer it contradicted, if that was why: overturning it reinstates the peer. */
-  blacklistedOn?: string | null
-}
+import type { AcceptedOutput, JobRecord, Reputation } from './records.js'
+import { WriteFailures } from './write-failures.js'
 
 type UnitKey = [string, number]
 
@@ -69,9 +21,12 @@ const JOB_KEYED_SUBS = ['left-out-units']
 /**
  * Writes are gathered this long into one transaction. Each commit syncs to disk and holds up
  * the main thread a little; with a result every few milliseconds that was a commit per result.
- * Verdicts wait for the commit, so this is also what an accepted result waits for its verdict.
+ * Verdicts wait for the commit and its sync, so this is also what an accepted result waits for its verdict.
  */
 const COMMIT_DELAY_MS = 10
+
+/** Unit inputs written per transaction when a job is stored: a few ms of the main thread each. */
+const INPUTS_PER_TXN = 5000
 
 export function storePath(dataDir: string): string {
   return join(dataDir, 'store')
@@ -83,17 +38,22 @@ export class Store {
   private readonly accepted: Database<AcceptedOutput, UnitKey>
   private readonly results: Database<Uint8Array, string>
   private readonly peers: Database<Reputation, string>
-  /** Job records and reputations change with every result: they are written behind (write-behind.ts). */
+  /** Job records and reputations change with every result: they are written behind (node/store/write-behind.ts). */
   private readonly jobWrites: WriteBehind<JobRecord>
   private readonly reputationWrites: WriteBehind<Reputation>
   private readonly writeBehinds: Array<WriteBehind<any, any>> = []
 
-  private constructor(private readonly root: RootDatabase) {
-    this.jobs = root.openDB({ name: 'jobs' })
-    this.inputs = root.openDB({ name: 'inputs', encoding: 'binary' })
-    this.accepted = root.openDB({ name: 'accepted' })
-    this.results = root.openDB({ name: 'results', encoding: 'binary' })
-    this.peers = root.openDB({ name: 'peers' })
+  /** Every failed write is reported here, and none ends the process (write-failures.ts). */
+  readonly failures: WriteFailures
+
+  private constructor(private readonly root: RootDatabase, dataDir: string) {
+    this.failures = new WriteFailures(dataDir)
+    this.guard(root, ['transaction'])
+    this.jobs = this.guard(root.openDB({ name: 'jobs' }))
+    this.inputs = this.guard(root.openDB({ name: 'inputs', encoding: 'binary' }))
+    this.accepted = this.guard(root.openDB({ name: 'accepted' }))
+    this.results = this.guard(root.openDB({ name: 'results', encoding: 'binary' }))
+    this.peers = this.guard(root.openDB({ name: 'peers' }))
     this.jobWrites = this.writeBehind(this.jobs)
     this.reputationWrites = this.writeBehind(this.peers)
   }
@@ -102,16 +62,30 @@ export class Store {
     const path = storePath(dataDir)
     if (readOnly && !existsSync(path)) throw noStore(dataDir)
     if (!readOnly) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-    return new Store(open({ path, maxDbs: 16, readOnly, commitDelay: COMMIT_DELAY_MS }))
+    return new Store(open({ path, maxDbs: 16, readOnly, commitDelay: COMMIT_DELAY_MS }), dataDir)
   }
 
-  /** Writes the job and all its unit inputs in one transaction: a job is stored whole or not at all. */
-  async createJob(job: JobRecord, inputs: Iterable<Uint8Array>): Promise<void> {
-    await this.root.transaction(() => {
-      let index = 0
-      for (const input of inputs) this.inputs.put([job.id, index++], input)
-      this.jobs.put(job.id, job)
-    })
+  /**
+   * Writes the job's unit inputs, then its record: a job is stored whole or not at all, since
+   * until its record is written no one knows of the job. The inputs go in transactions of at
+   * most INPUTS_PER_TXN, so that a huge job does not hold up the main thread in one piece;
+   * if any fails, those written are removed again.
+   */
+  async createJob(job: JobRecord, inputs: readonly Uint8Array[]): Promise<void> {
+    try {
+      for (let start = 0; start < inputs.length; start += INPUTS_PER_TXN) {
+        await this.root.transaction(() => {
+          const end = Math.min(inputs.length, start + INPUTS_PER_TXN)
+          for (let index = start; index < end; index++) this.inputs.put([job.id, index], inputs[index])
+        })
+      }
+      await this.jobs.put(job.id, job)
+    } catch (err) {
+      this.failures.background(this.root.transaction(() => {
+        for (const { key } of this.inputs.getRange({ start: [job.id, 0], end: [job.id, Number.MAX_SAFE_INTEGER] })) this.inputs.remove(key)
+      }))
+      throw err
+    }
   }
 
   job(id: string): JobRecord | undefined { return this.jobWrites.get(id) }
@@ -139,11 +113,14 @@ export class Store {
 
   /**
    * Resolves once the output is on disk: only then may the verdict go out. `job` is the job's
-   * record with its counters as they now stand; it is written behind (write-behind.ts).
+   * record with its counters as they now stand; it is written behind (node/store/write-behind.ts).
    */
   async accept(job: JobRecord, unit: number, output: AcceptedOutput): Promise<void> {
     this.jobWrites.put(job.id, job)
     await this.accepted.put([job.id, unit], output)
+    // Committed, it would survive this process being killed; lmdb syncs after the commit
+    // (overlappingSync), and only once synced does it survive the machine losing power.
+    await this.accepted.flushed
   }
 
   acceptedOutput(jobId: string, unit: number): AcceptedOutput | undefined { return this.accepted.get([jobId, unit]) }
@@ -159,6 +136,8 @@ export class Store {
       if (result) this.results.put(jobId, result)
       if (job) this.jobs.put(jobId, { ...job, ...change })
     })
+    // A job is seen as finished only once its end is synced to disk, as accepted outputs are.
+    await this.root.flushed
   }
 
   result(jobId: string): Uint8Array | undefined { return this.results.get(jobId) }
@@ -210,12 +189,33 @@ export class Store {
    * @internal as writeBehind
    */
   sub<V, K extends Key = Key>(name: string, options: { encoding?: 'binary' | 'msgpack' } = {}): Database<V, K> {
-    return this.root.openDB<V, K>({ name, ...options })
+    return this.guard(this.root.openDB<V, K>({ name, ...options }))
+  }
+
+  /**
+   * The database with each asynchronous write's promise handed to `failures` as it is made, so
+   * that a write nobody awaits cannot end the process when the disk is full; whoever awaits it
+   * still gets the rejection.
+   */
+  private guard<D extends Database<any, any>>(db: D, methods: string[] = ['put', 'remove']): D {
+    const target = db as unknown as Record<string, (...args: unknown[]) => unknown>
+    for (const name of methods) {
+      // A read-only store (the CLI's) has no writes to guard.
+      if (typeof target[name] !== 'function') continue
+      const write = target[name].bind(db)
+      target[name] = (...args: unknown[]) => {
+        const pending = write(...args)
+        if (pending instanceof Promise) this.failures.background(pending)
+        return pending
+      }
+    }
+    return db
   }
 
   async close(): Promise<void> {
     await Promise.all(this.writeBehinds.map((writes) => writes.flush()))
     await this.root.close()
+    this.failures.close()
   }
 }
 

@@ -47,7 +47,9 @@ export class WriteBehind<V, K extends Key = string> {
     if (this.pending.size > 0) {
       const writes = [...this.pending]
       this.pending.clear()
-      this.writing = Promise.all([this.writing, ...writes.map(([key, value]) => this.db.put(key, value))]).then(() => {})
+      // A failed write is reported by the store (write-failures.ts); these values are then lost,
+      // and the next flush must not fail for it.
+      this.writing = Promise.all([this.writing, ...writes.map(([key, value]) => this.db.put(key, value))]).then(() => {}, () => {})
     }
     await this.writing
   }

@@ -5,7 +5,7 @@
  * nothing in the simulator), so both run exactly the same rules.
  */
 import type { Decision } from '../job/types.js'
-import type { Reputation } from '../store/store.js'
+import type { Reputation } from '../store/records.js'
 
 export interface LedgerStorage {
   load(key: string): Reputation | undefined
@@ -92,6 +92,8 @@ export class TrustLedger {
           const why = `unit ${d.unit}${job ? ` of job ${job.slice(0, 8)}` : ''}: contradicted an answer of credibility ${d.why!.credibility?.toFixed(6)}`
           if (this.blacklist(peer, hostOf(peer), why, answer)) blacklisted.push(peer)
         }
+      } else if (d.type === 'lease-expired') {
+        this.update(d.peer, hostOf(d.peer), (r) => { r.errors++; r.consecutiveValid = 0 })
       } else if (d.type === 'spot-check') {
         this.update(d.peer, hostOf(d.peer), (r) => {
           if (d.passed) r.spotChecksPassed = (r.spotChecksPassed ?? 0) + 1

@@ -2,13 +2,14 @@
  * Credit: CPU-seconds of validated results scaled by the donor's benchmark, the smallest claim
  * among the agreeing peers, nothing for outvoted results; shown per peer.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
 import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { CreditLedger, claimOf, measureSpeed } from '../../node/coordinator/credit.js'
+import { CreditLedger, claimOf } from '../../node/coordinator/credit.js'
+import { measureSpeed } from '../../worker/speed.js'
 import { Store } from '../../node/store/store.js'
 import { startTestGrid, tempDir, until, within } from '../support/helpers.js'
 
@@ -48,7 +49,7 @@ test('on a grid: honest donors earn credit for validated results, a liar none; p
   try {
     const coordinator = await grid.add({ donate: false })
     const donors = [await grid.add({ coordinate: false }), await grid.add({ coordinate: false }), await grid.add({ coordinate: false, tasksDir: liar })]
-    await until(() => coordinator.coordinator.donorCount() === 3, 20_000, 'donors to connect')
+    await until(() => coordinator.parts.coordinator.donorCount() === 3, 20_000, 'donors to connect')
     const job = await coordinator.submit({ task: 'primes', params: { to: 3_000_000 }, units: 12, quorum: 2 })
     assert.is((await within(coordinator.wait(job.id), 60_000, 'the job')).state, 'done')
     const credit = new Map(coordinator.peers().map((p) => [p.key, p.credit]))

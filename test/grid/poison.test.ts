@@ -3,9 +3,11 @@
  * thread and reported; after max-errors (3) such failures its job fails and says why, while the
  * same donors go on serving other jobs.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
-import { startTestGrid, until, within, type TestGrid } from '../support/helpers.js'
+import { readdir, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { startTestGrid, tempDir, until, within, type TestGrid } from '../support/helpers.js'
 import { fixtureDir } from '../support/process-grid.js'
 import type { Peer } from '../../node/peer/peer.js'
 
@@ -17,17 +19,18 @@ async function poisonGrid(): Promise<{ grid: TestGrid; coordinator: Peer; donors
   const coordinator = await grid.add({ donate: false, tasksDir: POISON })
   const donors = []
   for (let i = 0; i < 3; i++) donors.push(await grid.add({ coordinate: false, tasksDir: POISON, memoryMb: 64 }))
-  await until(() => coordinator.coordinator.donorCount() === 3, 60_000, 'three donors to connect')
+  await until(() => coordinator.parts.coordinator.donorCount() === 3, 60_000, 'three donors to connect')
   return { grid, coordinator, donors }
 }
 
 test('units that throw, hang past their deadline or run out of memory fail their job with the reason; other jobs finish', async () => {
   const { grid, coordinator, donors } = await poisonGrid()
+  const beats = await tempDir('swarmgrid-beats-')
   try {
     const healthy = await coordinator.submit({ task: 'primes', params: { to: 1_000_000 }, units: 8, quorum: 2 })
     const bad = await Promise.all([
       coordinator.submit({ task: 'poison', params: { mode: 'throw', at: 1 }, units: 4, quorum: 2 }),
-      coordinator.submit({ task: 'poison', params: { mode: 'hang', at: 2 }, units: 4, quorum: 2, deadline: 2 }),
+      coordinator.submit({ task: 'poison', params: { mode: 'hang', at: 2, beats }, units: 4, quorum: 2, deadline: 2 }),
       coordinator.submit({ task: 'poison', params: { mode: 'oom', at: 0 }, units: 4, quorum: 2 })
     ])
     const [thrown, hung, oom] = await within(Promise.all(bad.map((job) => coordinator.wait(job.id))), 60_000, 'the poisoned jobs to end')
@@ -35,6 +38,13 @@ test('units that throw, hang past their deadline or run out of memory fail their
     assert.match(thrown.error!, /^unit 1 failed: 3 errors, the last: error: Error: poison unit 1 threw/)
     assert.is(hung.state, 'failed')
     assert.match(hung.error!, /^unit 2 failed: 3 errors, the last: (deadline passed on [0-9a-f]{8}|timeout: ran past its \d+ ms deadline)/)
+    // Each thread that ran the hanging unit wrote the time every 50 ms while it lived: all have stopped.
+    const lastBeats = async () => Object.fromEntries(await Promise.all((await readdir(beats)).map(async (f) => [f, await readFile(join(beats, f), 'utf8')])))
+    const seen = await lastBeats()
+    assert.ok(Object.keys(seen).length >= 3, `threads that ran the hanging unit: ${Object.keys(seen)}`)
+    // What is checked is an absence (no beat for a second), so a fixed wait is the test itself here.
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    assert.equal(await lastBeats(), seen, 'no thread that hung is still running: the donors killed them')
     assert.is(oom.state, 'failed')
     assert.match(oom.error!, /^unit 0 failed: 3 errors, the last: memory: ran out of memory/)
 
@@ -52,9 +62,10 @@ test('units that throw, hang past their deadline or run out of memory fail their
       assert.ok(stats.failed > 0, `donor ${donor.key.slice(0, 8)} reported failures`)
       assert.is(stats.busy, 0, 'no thread is left spinning')
     }
-    assert.is(coordinator.coordinator.donorCount(), 3, 'no donor was dropped for a poisoned unit')
+    assert.is(coordinator.parts.coordinator.donorCount(), 3, 'no donor was dropped for a poisoned unit')
   } finally {
     await grid.destroy()
+    await rm(beats, { recursive: true, force: true })
   }
 })
 

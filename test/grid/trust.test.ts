@@ -2,7 +2,7 @@
  * Credibility-based acceptance on a live loopback grid: honest donors and colluding liars that
  * all return the same wrong answer. The answer must be exact and the liars must end blacklisted.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
@@ -12,7 +12,8 @@ import { Coordinator } from '../../node/coordinator/coordinator.js'
 import type { DonorLink } from '../../node/protocol/links.js'
 import { Store } from '../../node/store/store.js'
 import { checksPassed } from '../../node/trust/ledger.js'
-import { unitReport, type UnitReport } from '../../node/coordinator/unit-explain.js'
+import { unitReport } from '../../node/coordinator/unit-explain.js'
+import { type UnitReport } from '../../node/job/types.js'
 import * as wire from '../../node/protocol/wire.js'
 import { TaskRegistry } from '../../tasks/registry.js'
 import { decodeValue, encodeValue } from '../../tasks/values.js'
@@ -32,7 +33,7 @@ test('colluding liars among honest donors: the answer is exact and the liars end
     for (let i = 0; i < HONEST; i++) honest.push(await grid.add({ coordinate: false }))
     const liars = []
     for (let i = 0; i < LIARS; i++) liars.push(await grid.add({ coordinate: false, tasksDir: colluder }))
-    await until(() => coordinator.coordinator.donorCount() === HONEST + LIARS, 20_000, 'donors to connect')
+    await until(() => coordinator.parts.coordinator.donorCount() === HONEST + LIARS, 20_000, 'donors to connect')
     // Every donor first runs a unit of a fixed-quorum job (which earns no credibility checks), so
     // its thread is up and its task modules loaded: the job below lasts two or three seconds, and
     // a liar whose thread started slowly could otherwise have no result in before it ends.
@@ -46,18 +47,18 @@ test('colluding liars among honest donors: the answer is exact and the liars end
     assert.is(done.state, 'done', done.error ?? '')
     assert.equal(done.result, { count: PRIMES_BELOW_3M })
     for (const liar of liars) {
-      const record = coordinator.store.reputation(liar.key)
+      const record = coordinator.parts.store.reputation(liar.key)
       assert.ok(record?.blacklisted, `liar ${liar.key.slice(0, 8)} is blacklisted: ${JSON.stringify(record)}\n` +
         coordinator.log.filter((e) => e.peer === liar.key || e.text.includes(liar.key.slice(0, 8))).map((e) => `${e.kind}: ${e.text}`).join('\n'))
       assert.is(checksPassed(record), 0, 'a liar never passes a check')
     }
-    for (const peer of honest) assert.not.ok(coordinator.store.reputation(peer.key)?.blacklisted, 'no honest donor is blacklisted')
+    for (const peer of honest) assert.not.ok(coordinator.parts.store.reputation(peer.key)?.blacklisted, 'no honest donor is blacklisted')
     const shown = coordinator.peers().filter((p) => p.blacklisted).map((p) => p.key).sort()
     assert.equal(shown, liars.map((l) => l.key).sort(), 'the peer list shows exactly the liars as blacklisted')
 
     // Every unit says why it was accepted: honest peers only, and credible enough.
     const reports: UnitReport[] = []
-    for (let unit = 0; unit < done.units; unit++) reports.push(unitReport(coordinator.store, coordinator.coordinator, job.id, unit)!)
+    for (let unit = 0; unit < done.units; unit++) reports.push(unitReport(coordinator.parts.store, coordinator.parts.coordinator, job.id, unit)!)
     const liarKeys = new Set(liars.map((l) => l.key))
     for (const report of reports) {
       assert.is(report.state, 'accepted')

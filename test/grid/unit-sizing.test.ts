@@ -5,9 +5,10 @@
  */
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { test } from 'uvu'
+import { readdirSync } from 'node:fs'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
-import { Background, runCli as run, startTestGrid, tempDir, until, type TestGrid } from '../support/helpers.js'
+import { Background, runCli as run, startTestGrid, tempDir, until, within, type TestGrid } from '../support/helpers.js'
 import { fixtureDir } from '../support/process-grid.js'
 import { budgetFor, chooseUnits, fitCost, measurePieces, sampleOrder, MAX_SIZED_UNITS, type Cost } from '../../node/coordinator/unit-sizing.js'
 import { resolveSpec, type JobSpec } from '../../node/coordinator/job-spec.js'
@@ -123,15 +124,15 @@ test('--unit-seconds with --units, or out of range, is refused with what to pass
 test('jobs sized by --unit-seconds get units of about that long, and the exact answer', () => withGrid(async (grid) => {
   const coordinator = await grid.add({ donate: false })
   const donor = await grid.add({ coordinate: false, threads: 1 })
-  await until(() => coordinator.coordinator.donorCount() === 1, 20_000, 'the donor to connect')
-  const credit = () => coordinator.coordinator.credit.get(donor.key) ?? { cpuSeconds: 0, results: 0 }
+  await until(() => coordinator.parts.coordinator.donorCount() === 1, 20_000, 'the donor to connect')
+  const credit = () => coordinator.parts.coordinator.credit.get(donor.key) ?? { cpuSeconds: 0, results: 0 }
 
   const seen: Record<number, { units: number; meanMs: number }> = {}
   // 16 units, the default, would take about 66 ms each: off by 2.6x for the first, and the same count for both.
   for (const seconds of [0.025, 0.1]) {
     const before = credit()
     const submitted = await coordinator.submit({ task: 'primes', params: RANGE, unitSeconds: seconds, quorum: 1 })
-    const done = await coordinator.wait(submitted.id)
+    const done = await within(coordinator.wait(submitted.id), 60_000, 'the sized job to end')
     assert.is(done.state, 'done', done.error ?? '')
     assert.equal(done.result, { count: RANGE_COUNT })
     const after = credit()
@@ -161,7 +162,7 @@ test('jobs sized by --unit-seconds get units of about that long, and the exact a
 
 test('a sized job whose parameters or pieces are bad is refused at submit, and nothing is stored', () => withGrid(async (grid) => {
   const peer = await grid.add({ donate: false, tasksDir: fixtureDir('poison') })
-  const jobs = () => peer.store.listJobs().length
+  const jobs = () => peer.parts.store.listJobs().length
   await rejects(peer.submit({ task: 'primes', params: { to: 1e6 }, units: 8, unitSeconds: 0.05 }), /not both/)
   await rejects(peer.submit({ task: 'primes', params: { to: 1e6 }, unitSeconds: 0 }), /at least 0\.01/)
   await rejects(peer.submit({ task: 'primes', params: { to: 'lots' }, unitSeconds: 0.05 }), /primes needs --param to=/)
@@ -174,14 +175,20 @@ test('a sized job whose parameters or pieces are bad is refused at submit, and n
 test('a peer that stops while it sizes a job ends the measuring at once', () => withGrid(async (grid) => {
   const peer = await grid.add({ donate: false, tasksDir: fixtureDir('poison') })
   // Its first piece never ends: only the budget (8 s for units of 1 s) or the stop ends the measuring.
-  const submitted = peer.submit({ task: 'poison', params: { mode: 'hang', at: 0 }, unitSeconds: 1 })
-  const outcome = submitted.then(() => null, (err: Error) => err)
-  await new Promise((resolve) => setTimeout(resolve, 500))
-  const started = Date.now()
-  await peer.stop()
-  const err = await outcome
-  assert.ok(Date.now() - started < 3000, `stopped after ${Date.now() - started} ms`)
-  assert.match(err?.message ?? 'it was stored', /poison job was not stored: this peer stopped while it measured/)
+  const beats = await tempDir('swarmgrid-beats-')
+  try {
+    const submitted = peer.submit({ task: 'poison', params: { mode: 'hang', at: 0, beats }, unitSeconds: 1 })
+    const outcome = submitted.then(() => null, (err: Error) => err)
+    // The hanging piece writes a heartbeat file as soon as it runs: the measuring is under way.
+    await until(() => readdirSync(beats).length > 0, 10_000, 'the first piece to run')
+    const started = Date.now()
+    await peer.stop()
+    const err = await outcome
+    assert.ok(Date.now() - started < 3000, `stopped after ${Date.now() - started} ms`)
+    assert.match(err?.message ?? 'it was stored', /poison job was not stored: this peer stopped while it measured/)
+  } finally {
+    await rm(beats, { recursive: true, force: true })
+  }
 }))
 
 /** Runs `body` on a fresh loopback grid, and takes the grid down whatever happens. */

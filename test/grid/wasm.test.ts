@@ -3,7 +3,7 @@
  * its interface; a module that loops forever or grows its memory without bound is stopped by
  * the donor's caps, and the donor goes on serving.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import wasm from '../../tasks/wasm.js'
 import { ParamError } from '../../tasks/contract.js'
@@ -89,7 +89,7 @@ test('on a grid: a module that loops forever or grows memory without bound is st
   try {
     const coordinator = await grid.add({ donate: false })
     const donors = [await grid.add({ coordinate: false, donation: caps }), await grid.add({ coordinate: false, donation: caps })]
-    await until(() => coordinator.coordinator.donorCount() === 2, 20_000, 'donors to connect')
+    await until(() => coordinator.parts.coordinator.donorCount() === 2, 20_000, 'donors to connect')
 
     const started = Date.now()
     const forever = await coordinator.submit({ task: 'wasm', params: { module: base64(modules.loopsForever), inputs: [[0]] }, units: 1, quorum: 2, maxErrors: 2 })

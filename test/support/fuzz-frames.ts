@@ -1,16 +1,19 @@
 /**
  * Frames for fuzzing a live peer: random bytes, and well-formed swarmgrid messages that are
  * then mutated (bits flipped, cut short, grown, spliced, varints inflated, types and channels
- * changed). Each frame comes with the verdict of an oracle that decodes it with the same
- * codecs: `malformed` when the peer must close the connection for it, `unknown` when the
- * frame is a control frame whose effect the oracle does not model.
+ * changed). Each frame comes with the verdict of the oracle in wire-oracle.ts, which reads the
+ * bytes with a parser of its own (not node/protocol/wire.ts) and knows the target's roles and
+ * lease ids: `malformed` when the peer must close the connection for it, `well-formed` when it
+ * must take it, `unknown` only where the outcome hangs on state the oracle does not see.
  */
 import c from 'compact-encoding'
 import * as wire from '../../node/protocol/wire.js'
 import { mulberry32 } from '../../sim/seeded-random.js'
+import { MESSAGE_TYPES, judgeFrame, type Target, type Verdict } from './wire-oracle.js'
 
-export type Verdict = 'well-formed' | 'malformed' | 'unknown'
-export interface FuzzFrame { bytes: Uint8Array; verdict: Verdict; kind: string; mutated: boolean }
+export type { Target, Verdict }
+/** `tags` say what the frame is made of, so a campaign can require enough of each. */
+export interface FuzzFrame { bytes: Uint8Array; verdict: Verdict; kind: string; mutated: boolean; tags: string[] }
 
 /** The message types of the swarmgrid channel, in the order the channel adds them. */
 const CODECS: Array<wire.Encoding<any>> = [wire.hello, wire.want, wire.assign, wire.progress, wire.result, wire.failure, wire.cancel, wire.verdict]
@@ -41,7 +44,7 @@ function message(random: Random, type: number): unknown {
     case 1: return { slots: random.pick([0, 1, 4, wire.LIMITS.slots, wire.LIMITS.slots + 1]) }
     case 2: return { job: random.string(wire.LIMITS.jobId), task: random.string(wire.LIMITS.taskName), taskVersion: random.int(3),
       deadlineMs: random.uint(), units: Array.from({ length: random.pick([0, 1, 3]) }, () => ({ lease: random.uint(), unit: random.uint(), input: payload() })),
-      signer: random.bytes(random.pick([0, 32, 31])), signature: random.bytes(random.pick([0, 64])) }
+      expires: random.uint(), signer: random.bytes(random.pick([0, 32, 31])), signature: random.bytes(random.pick([0, 64])) }
     case 3: return { lease, fraction: random.pick([0, 0.5, 1, 1.5, -1, Number.NaN]) }
     case 4: return { lease, runMs: random.uint(), output: payload(), cpuMs: random.uint(), speed: random.uint() }
     case 5: return { lease, kind: random.pick(['error', 'timeout', 'memory', 'handback']), reason: random.string(wire.LIMITS.reason) }
@@ -57,6 +60,14 @@ function encode(random: Random, type: number): Uint8Array {
   } catch {
     return random.bytes(random.int(64))
   }
+}
+
+/** Every way `mutate` changes a message, so a campaign can require each of them. */
+export const MUTATIONS = ['none', 'bit flips', 'cut short', 'grown', 'spliced', 'varint inflated', 'emptied'] as const
+
+/** A message of `type` with fields near and past their bounds, then mutated. */
+export function mutatedMessage(random: Random, type: number): { bytes: Uint8Array; how: string } {
+  return mutate(random, encode(random, type))
 }
 
 function mutate(random: Random, bytes: Uint8Array): { bytes: Uint8Array; how: string } {
@@ -89,23 +100,15 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out
 }
 
-/** What the peer makes of `payload` as a message of `type` on its swarmgrid channel. */
-function judge(type: number, payload: Uint8Array): Verdict {
-  if (type >= CODECS.length) return 'malformed'
-  try {
-    wire.decodeMessage(CODECS[type], payload)
-    return 'well-formed'
-  } catch {
-    return 'malformed'
-  }
-}
-
 function header(channel: number, type: number): Uint8Array {
   return concat(c.encode(c.uint, channel), c.encode(c.uint, type))
 }
 
-/** Message types a peer must take from anyone without closing the connection, by the role it plays. */
-export const HARMLESS_TO_COORDINATOR: readonly number[] = [1, 3]
+/**
+ * Message types a peer must take from anyone without closing the connection, by the role it
+ * plays. Progress is not among them: a coordinator takes it only for a lease the sender holds.
+ */
+export const HARMLESS_TO_COORDINATOR: readonly number[] = [1]
 export const HARMLESS_TO_DONOR: readonly number[] = [6, 7]
 
 /** A well-formed message of a harmless type, its lease drawn at random. */
@@ -123,27 +126,23 @@ function drawn(random: Random, type: number): unknown {
  * One frame for the channel the fuzzer opened (local id `channel`): with probability `benign`
  * a message drawn at random from the schema of those the target must take from anyone
  * (`harmless`: want and progress for a coordinator), else random bytes or a mutated message of
- * any type.
+ * any type, judged by the oracle for `target`.
  */
-export function fuzzFrame(random: Random, channel: number, benign = 0, harmless = HARMLESS_TO_COORDINATOR): FuzzFrame {
+export function fuzzFrame(random: Random, channel: number, benign: number, harmless: readonly number[], target: Target): FuzzFrame {
   if (random.next() < benign) {
     const type = random.pick(harmless)
-    return { bytes: concat(header(channel, type), wire.encodeMessage(CODECS[type], drawn(random, type))), verdict: 'well-formed', kind: `drawn ${type}`, mutated: false }
+    const bytes = concat(header(channel, type), wire.encodeMessage(CODECS[type], drawn(random, type)))
+    return { bytes, verdict: judgeFrame(bytes, channel, target), kind: `drawn ${type}`, mutated: false, tags: ['drawn'] }
   }
+  const judged = (bytes: Uint8Array, kind: string, tags: string[]): FuzzFrame =>
+    ({ bytes, verdict: judgeFrame(bytes, channel, target), kind, mutated: true, tags })
   const roll = random.next()
-  if (roll < 0.1) {
-    const bytes = random.bytes(random.int(300) + 1)
-    return { bytes, verdict: 'unknown', kind: 'random bytes', mutated: true }
-  }
+  if (roll < 0.1) return judged(random.bytes(random.int(300) + 1), 'random bytes', ['random bytes'])
   if (roll < 0.15) {
-    return { bytes: concat(header(channel + 1 + random.int(50), random.int(8)), random.bytes(random.int(40))), verdict: 'malformed', kind: 'unknown channel', mutated: true }
+    return judged(concat(header(channel + 1 + random.int(50), random.int(8)), random.bytes(random.int(40))), 'unknown channel', ['unknown channel'])
   }
-  if (roll < 0.2) {
-    return { bytes: concat(header(channel, 8 + random.int(200)), random.bytes(random.int(40))), verdict: 'malformed', kind: 'unknown type', mutated: true }
-  }
-  // Past hello, only the harmless types are sure to be taken; others break rules the oracle does not model.
+  if (roll < 0.2) return judged(concat(header(channel, 8 + random.int(200)), random.bytes(random.int(40))), 'unknown type', ['unknown type'])
   const type = random.pick([...harmless, ...CODECS.keys()])
-  const { bytes: payload, how } = mutate(random, encode(random, type))
-  const verdict = judge(type, payload)
-  return { bytes: concat(header(channel, type), payload), verdict: verdict === 'well-formed' && !harmless.includes(type) ? 'unknown' : verdict, kind: `${how} ${type}`, mutated: true }
+  const { bytes: payload, how } = mutatedMessage(random, type)
+  return judged(concat(header(channel, type), payload), `${how} ${type}`, [`mutation: ${how}`, `type: ${MESSAGE_TYPES[type]}`])
 }

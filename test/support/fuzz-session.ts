@@ -10,16 +10,23 @@ import c from 'compact-encoding'
 import type { SecretStream } from 'hyperswarm'
 import * as wire from '../../node/protocol/wire.js'
 import type { Peer } from '../../node/peer/peer.js'
-import { fuzzFrame, type Random } from './fuzz-frames.js'
+import { MUTATIONS, fuzzFrame, type Random, type Target, type Verdict } from './fuzz-frames.js'
+import { MESSAGE_TYPES } from './wire-oracle.js'
 
-export interface Stats { frames: number; mutated: number; sessions: number; malformed: number; refused: number; unrefused: string[]; falseAlarms: string[] }
-
-export function emptyStats(): Stats {
-  return { frames: 0, mutated: 0, sessions: 0, malformed: 0, refused: 0, unrefused: [], falseAlarms: [] }
+export interface Stats {
+  frames: number; mutated: number; sessions: number; malformed: number; refused: number; unrefused: string[]; falseAlarms: string[]
+  /** Frames sent, by what they are made of (see FuzzFrame.tags) and by the oracle's verdict. */
+  tags: Record<string, number>
+  verdicts: Record<Verdict, number>
 }
 
-/** Who the fuzzer says it is, and what its target must take from anyone. */
-export interface Posture { roles: number; harmless: readonly number[]; benign: number }
+export function emptyStats(): Stats {
+  return { frames: 0, mutated: 0, sessions: 0, malformed: 0, refused: 0, unrefused: [], falseAlarms: [], tags: {},
+    verdicts: { 'well-formed': 0, malformed: 0, unknown: 0 } }
+}
+
+/** Who the fuzzer says it is, what its target must take from anyone, and what the oracle knows of the target. */
+export interface Posture { roles: number; harmless: readonly number[]; benign: number; target: Target }
 
 export type StreamClass = new (initiator: boolean) => SecretStream
 
@@ -52,12 +59,15 @@ export function closedWithin(conn: SecretStream, ms: number): Promise<boolean> {
 export async function session(conn: SecretStream, random: Random, stats: Stats, posture: Posture): Promise<void> {
   stats.sessions++
   openChannel(conn, posture.roles)
-  let last = fuzzFrame(random, 1, posture.benign, posture.harmless)
+  const next = () => fuzzFrame(random, 1, posture.benign, posture.harmless, posture.target)
+  let last = next()
   for (let sent = 0; sent < 60 && !conn.destroyed; sent++) {
-    if (sent > 0) last = fuzzFrame(random, 1, posture.benign, posture.harmless)
+    if (sent > 0) last = next()
     conn.write(last.bytes)
     stats.frames++
     if (last.mutated) stats.mutated++
+    stats.verdicts[last.verdict]++
+    for (const tag of last.tags) stats.tags[tag] = (stats.tags[tag] ?? 0) + 1
     if (last.verdict !== 'well-formed') break
   }
   if (last.verdict === 'malformed') {
@@ -78,7 +88,7 @@ export async function injected(target: Peer, Stream: StreamClass): Promise<{ min
   mine.on('error', () => {})
   theirs.on('error', () => {})
   await new Promise((resolve) => theirs.once('open', resolve))
-  target.swarm.emit('connection', theirs, { publicKey: theirs.remotePublicKey, topics: [], client: false, ban() {} })
+  target.parts.swarm.emit('connection', theirs, { publicKey: theirs.remotePublicKey, topics: [], client: false, ban() {} })
   return { mine, theirs }
 }
 
@@ -127,5 +137,13 @@ export async function campaign(c: Campaign): Promise<CampaignReport> {
 
 export function describe(seed: number, { stats, overNetwork, ms }: CampaignReport): string {
   return `seed ${seed}: ${stats.frames} frames (${stats.mutated} random or mutated, ${overNetwork} over real connections) ` +
-    `in ${stats.sessions} sessions, ${stats.malformed} plainly malformed and ${stats.refused} of those refused, in ${ms} ms`
+    `in ${stats.sessions} sessions, ${stats.malformed} plainly malformed and ${stats.refused} of those refused, in ${ms} ms; ` +
+    `verdicts ${JSON.stringify(stats.verdicts)}; by kind ${JSON.stringify(stats.tags)}`
+}
+
+/** Frame kinds every campaign must have sent at least a few of: each mutation, each message type, noise and bad headers. */
+export function tooFew(stats: Stats, atLeast: number): string[] {
+  const wanted = ['random bytes', 'unknown channel', 'unknown type', 'drawn',
+    ...MUTATIONS.map((how) => `mutation: ${how}`), ...MESSAGE_TYPES.map((type) => `type: ${type}`)]
+  return wanted.filter((tag) => (stats.tags[tag] ?? 0) < atLeast).map((tag) => `${tag}: ${stats.tags[tag] ?? 0}`)
 }

@@ -36,12 +36,24 @@ export async function startTestGrid(): Promise<TestGrid> {
       return peer
     },
     async destroy() {
-      await Promise.all(peers.map((peer) => peer.stop()))
-      await testnet.destroy()
+      await within(Promise.all(peers.map((peer) => peer.stop())), STOP_MS, `the test grid's ${peers.length} peers to stop`)
+      await within(testnet.destroy(), STOP_MS, 'the testnet DHT to close')
       await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
     }
   }
   return grid
+}
+
+type PeerOptionsOnGrid = Parameters<TestGrid['add']>[0]
+
+/** A grid with a coordinator that does not donate and one donor (that does not coordinate) per entry of `donors`, all connected. */
+export async function gridWith(donors: PeerOptionsOnGrid[], coordinatorOptions: PeerOptionsOnGrid = {}): Promise<{ grid: TestGrid; coordinator: Peer; donors: Peer[] }> {
+  const grid = await startTestGrid()
+  const coordinator = await grid.add({ donate: false, ...coordinatorOptions })
+  const started = []
+  for (const options of donors) started.push(await grid.add({ coordinate: false, ...options }))
+  await until(() => coordinator.parts.coordinator.donorCount() === donors.length, 20_000, 'donors to connect')
+  return { grid, coordinator, donors: started }
 }
 
 /** Resolves when `check` holds, polling; rejects after `ms`. */
@@ -50,6 +62,15 @@ export async function until(check: () => boolean, ms = 20_000, what = 'condition
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** Like `until`, for a check that has to wait for its answer (a store read, a request). */
+export async function untilAsync(check: () => Promise<boolean>, ms = 20_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
 
@@ -66,15 +87,23 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 
 export const CLI = fileURLToPath(new URL('../../node/cli/main.js', import.meta.url))
 
-/** Runs one `swarmgrid` command to its end: its exit code and what it printed. */
-export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
+/** How long one `swarmgrid` command run by `runCli` may take, and a stopped one may take to exit. */
+export const CLI_MS = 60_000
+export const STOP_MS = 20_000
+
+/** Runs one `swarmgrid` command to its end: its exit code and what it printed. One still running after `ms` is killed, and fails the test. */
+export function runCli(args: string[], ms = CLI_MS): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`swarmgrid ${args.join(' ')} still running after ${ms} ms; killed it. Its last log: ${stderr.slice(-300)}`))
+    }, ms)
     child.stdout.on('data', (d) => { stdout += d })
     child.stderr.on('data', (d) => { stderr += d })
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
   })
 }
 
@@ -98,7 +127,7 @@ export class Background {
   readonly child: ChildProcess
   exitCode: number | null | undefined = undefined
 
-  constructor(args: string[], options: BackgroundOptions = {}) {
+  constructor(readonly args: string[], options: BackgroundOptions = {}) {
     const command = [...(options.prefix ?? []), process.execPath, CLI, ...args]
     this.child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
     children.add(this.child)
@@ -146,8 +175,15 @@ export class Background {
     if (this.running) this.child.kill(signal)
   }
 
-  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  /** Sends `signal` and resolves with the exit code; a process still up after `ms` is killed, and fails the test. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', ms = STOP_MS): Promise<number | null> {
     this.signal(signal)
-    return this.exited
+    try {
+      return await within(this.exited, ms, `swarmgrid ${this.args.join(' ')} to exit on ${signal}`)
+    } catch (err) {
+      this.signal('SIGKILL')
+      await this.exited
+      throw new Error(`${(err as Error).message}; killed it. Its last log: ${this.logs.slice(-5).join(' | ')}`)
+    }
   }
 }

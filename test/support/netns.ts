@@ -203,14 +203,7 @@ export interface PathFigures { rttMs: number; minRttMs: number; lossPercent: num
  * is what a busy machine inflates least, so a fixed delay shows best in it.
  */
 export async function measure(lab: Lab, from: Host, to: Host, pings = 40, gapMs = 100): Promise<PathFigures> {
-  const echo = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));` +
-    `s.bind(47999,'${to.address}',()=>console.log('up'));setTimeout(()=>s.close(),30000)`
-  const server = spawn('ip', [...lab.on(to).slice(1), process.execPath, '-e', echo], { stdio: ['ignore', 'pipe', 'ignore'] })
-  try {
-    await new Promise<void>((resolve, reject) => {
-      createInterface({ input: server.stdout! }).once('line', () => resolve())
-      server.once('exit', (code) => reject(new Error(`the echo server exited (${code})`)))
-    })
+  return withEcho(lab, to, async () => {
     // 1 KiB pings, the size of a unit's messages, spaced so they never queue; each carries its number before a colon.
     const probe = `const s=require('dgram').createSocket('udp4');const sent=new Map(),rtt=[];
 s.on('message',(m)=>{const i=m.toString().split(':')[0];if(sent.has(i)){rtt.push(performance.now()-sent.get(i));sent.delete(i)}});
@@ -220,6 +213,38 @@ setTimeout(()=>{rtt.sort((a,b)=>a-b);console.log(JSON.stringify({rtt:rtt[rtt.len
     const { rtt, min, got } = JSON.parse(out)
     const tenth = (ms: number) => Math.round(ms * 10) / 10
     return { rttMs: tenth(rtt), minRttMs: tenth(min), lossPercent: tenth((1 - got / pings) * 100) }
+  })
+}
+
+/**
+ * The rate a burst gets through between two hosts, there and back: `packets` of 1 KiB sent at
+ * once, echoed, and timed as they come back. Under a rate limit they return spaced out by it
+ * (or are dropped once its queue is full); unshaped they return within a few milliseconds.
+ */
+export async function measureRate(lab: Lab, from: Host, to: Host, packets = 40): Promise<{ kbit: number; received: number }> {
+  return withEcho(lab, to, async () => {
+    const probe = `const s=require('dgram').createSocket('udp4');const at=[];
+s.on('message',()=>at.push(performance.now()));
+s.bind(0,'${from.address}',()=>{for(let i=0;i<${packets};i++)s.send(i+':'+'x'.repeat(1000),47999,'${to.address}');
+setTimeout(()=>{console.log(JSON.stringify({got:at.length,spanMs:at.length>1?at[at.length-1]-at[0]:0}));s.close()},3000)})`
+    const { got, spanMs } = JSON.parse(await inNs(from.ns, process.execPath, '-e', probe))
+    // Each packet is 1 KiB of payload and 42 bytes of UDP, IP and Ethernet headers on the wire.
+    const kbit = got > 1 && spanMs > 0 ? Math.round(((got - 1) * 1046 * 8) / spanMs) : Infinity
+    return { kbit, received: got }
+  })
+}
+
+/** Runs `measure` while a UDP echo server listens on `to`, port 47999. */
+async function withEcho<T>(lab: Lab, to: Host, measure: () => Promise<T>): Promise<T> {
+  const echo = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));` +
+    `s.bind(47999,'${to.address}',()=>console.log('up'));setTimeout(()=>s.close(),30000)`
+  const server = spawn('ip', [...lab.on(to).slice(1), process.execPath, '-e', echo], { stdio: ['ignore', 'pipe', 'ignore'] })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: server.stdout! }).once('line', () => resolve())
+      server.once('exit', (code) => reject(new Error(`the echo server exited (${code})`)))
+    })
+    return await measure()
   } finally {
     server.kill('SIGKILL')
   }

@@ -2,11 +2,11 @@
  * Donor churn with real processes: donors killed with SIGKILL mid-unit, a donor stopped with
  * SIGSTOP (alive, connection open, silent), donors stopped politely; the answer stays exact.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { Background, until } from '../support/helpers.js'
+import { Background, until, untilAsync } from '../support/helpers.js'
 import { ProcessGrid, TEST_ENV, calmRun, fixtureDir } from '../support/process-grid.js'
 
 const SLOW = fixtureDir('slow')
@@ -70,7 +70,8 @@ test('SIGTERM and SIGINT: a donor hands back its unit, a coordinator or submit c
     await grid.donorsOffered('c', 2)
 
     const job = await grid.submit('c', { task: 'slow', params: { ms: 1500 }, units: 4, quorum: 2, deadline: DEADLINE_S })
-    await new Promise((resolve) => setTimeout(resolve, 700))
+    // Stopped while it holds units it has begun: their progress has reached the coordinator.
+    await grid.wait('c', job.id, 20_000, { until: (view) => view.progress > 0 })
     let started = Date.now()
     assert.is(await grid.peers.get('d1')!.stop('SIGTERM'), 0)
     assert.ok(Date.now() - started < 5000, `the donor took ${Date.now() - started} ms to stop`)
@@ -78,8 +79,11 @@ test('SIGTERM and SIGINT: a donor hands back its unit, a coordinator or submit c
 
     grid.start('d3', donorFlags)
     started = Date.now()
+    // Status 0 comes only once the peer's stop has run to its end, the store's close its last step;
+    // that stop also removes peer.json, which a SIGKILL leaves behind.
     assert.is(await c.stop('SIGINT'), 0)
     assert.ok(Date.now() - started < 5000, `the coordinator took ${Date.now() - started} ms to stop`)
+    assert.not.ok(existsSync(join(grid.dataDir('c'), 'peer.json')), 'the coordinator stopped in order: peer.json is gone')
     const stored = await grid.readStore('c', (store) => store.job(job.id)!)
     assert.is(stored.state, 'running', 'a stopped coordinator leaves its job running in the store')
 
@@ -94,7 +98,7 @@ test('SIGTERM and SIGINT: a donor hands back its unit, a coordinator or submit c
       '--data', grid.dataDir('s'), '--bootstrap', grid.address, '--grid', 'proc', '--no-donate', '--no-http', '--tasks', SLOW], { env: TEST_ENV })
     const keptJob = () => grid.readStore('s', (store) => store.listJobs()[0]).catch(() => undefined)
     await until(() => existsSync(join(grid.dataDir('s'), 'store')), 20_000, 'the submit peer to open its store')
-    await new Promise((resolve) => setTimeout(resolve, 2500))
+    await untilAsync(async () => (await keptJob())?.state === 'running', 20_000, 'the submit peer to store its job')
     started = Date.now()
     assert.is(await submit.stop('SIGINT'), 130)
     assert.ok(Date.now() - started < 5000, `submit took ${Date.now() - started} ms to stop`)

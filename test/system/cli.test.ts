@@ -1,5 +1,5 @@
 /** The CLI as its users run it: real processes, a bootstrap node on 127.0.0.1, peers and jobs. */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'

@@ -4,10 +4,10 @@
  */
 import { existsSync } from 'node:fs'
 import { request } from 'node:http'
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { chromium, type Browser } from 'playwright-core'
-import { startTestGrid, until, type TestGrid } from '../support/helpers.js'
+import { startTestGrid, until, within, type TestGrid } from '../support/helpers.js'
 import type { Peer } from '../../node/peer/peer.js'
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
@@ -21,7 +21,7 @@ async function gridWithDonors(donors: number): Promise<{ grid: TestGrid; coordin
   const coordinator = await grid.add({ donate: false, http: 0 })
   const started: Peer[] = []
   for (let i = 0; i < donors; i++) started.push(await grid.add({ coordinate: false }))
-  await until(() => coordinator.coordinator.donorCount() === donors, 20_000, 'donors to connect')
+  await until(() => coordinator.parts.coordinator.donorCount() === donors, 20_000, 'donors to connect')
   return { grid, coordinator, donors: started }
 }
 
@@ -62,14 +62,14 @@ test('the live feed sends a snapshot, then batched updates, and lets the peer st
     const [snapshot] = feed.messages
     assert.is(snapshot.event, 'snapshot')
     assert.is(snapshot.data.info.key, coordinator.key)
-    assert.equal(snapshot.data.info.tasks.map((t: { name: string }) => t.name), ['mandelbrot', 'pi', 'primes', 'wasm'])
+    assert.equal(snapshot.data.info.tasks.map((t: { name: string }) => t.name), ['js', 'mandelbrot', 'pi', 'primes', 'wasi', 'wasm'])
     assert.is(snapshot.data.peers.length, 2)
 
     let unitEvents = 0
     coordinator.on('progress', () => unitEvents++)
     const started = Date.now()
     const job = await coordinator.submit({ task: 'primes', params: { to: 2_000_000 }, units: 200, quorum: 2 })
-    const done = await coordinator.wait(job.id)
+    const done = await within(coordinator.wait(job.id), 60_000, 'the job shown on the dashboard to end')
     assert.is(done.state, 'done')
     await until(() => feed.messages.some((m) => m.data.jobs?.some((j: any) => j.id === job.id && j.state === 'done')), 5000, 'the done update')
     const updates = feed.messages.filter((m) => m.event === 'update')
@@ -190,7 +190,7 @@ test('a person asks why a unit was accepted, and pauses and resumes this peer\'s
   try {
     const peer = await grid.add({ http: 0, threads: 1 })
     const job = await peer.submit({ task: 'primes', params: { to: 100_000 }, units: 4, quorum: 1 })
-    await peer.wait(job.id)
+    await within(peer.wait(job.id), 60_000, 'the job to end')
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
     await page.goto(peer.dashboardUrl!)

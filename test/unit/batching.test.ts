@@ -3,7 +3,7 @@
  * coordinator packs assigns into frames, and a real donor with a real thread pool that runs a
  * batch, isolates a unit that throws, and finds the one unit that hangs by running each alone.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { BatchSizing, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../../node/donor/batch-sizing.js'
 import { frameSized } from '../../node/coordinator/assign-batches.js'
@@ -73,23 +73,26 @@ class RecordingLink implements CoordinatorLink {
 let nextLease = 1
 
 function poisonAssign(job: string, units: Array<{ i: number; bad: string | null }>, deadlineMs = 30_000): wire.AssignMessage {
-  return { job, task: 'poison', taskVersion: 1, deadlineMs, signer: new Uint8Array(0), signature: new Uint8Array(0),
+  return { job, task: 'poison', taskVersion: 1, deadlineMs, expires: 0, signer: new Uint8Array(0), signature: new Uint8Array(0),
     units: units.map((input) => ({ lease: nextLease++, unit: input.i, input: encodeValue(input) })) }
 }
 
-async function withDonor(run: (donor: Donor, link: RecordingLink, batches: number[]) => Promise<void>): Promise<void> {
+/** `batches` holds the size of each thread task the donor ran, `batchUnits` the unit indices in each. */
+async function withDonor(run: (donor: Donor, link: RecordingLink, batches: number[], batchUnits: number[][]) => Promise<void>): Promise<void> {
   const registry = await TaskRegistry.load(fixtureDir('poison'))
   const pool = createUnitPool({ threads: 1 })
   const batches: number[] = []
+  const batchUnits: number[][] = []
   const counting = { run: (request: Parameters<typeof pool.run>[0], options: Parameters<typeof pool.run>[1]) => {
     batches.push(request.units.length)
+    batchUnits.push(request.units.map((u) => u.unit))
     return pool.run(request, options)
   }, destroy: () => pool.destroy() }
   const donor = new Donor({ threads: 1, registry, pool: counting })
   const link = new RecordingLink()
   donor.attach(link)
   try {
-    await run(donor, link, batches)
+    await run(donor, link, batches, batchUnits)
   } finally {
     await donor.close()
   }
@@ -101,16 +104,19 @@ test('a donor runs short units of a measured job many to a thread task, each wit
   await withDonor(async (donor, link, batches) => {
     donor.assign(link, poisonAssign('short', good(0, 2)))
     await until(() => link.settled() === 2, 10_000, 'the first units')
-    donor.assign(link, poisonAssign('short', good(2, 200)))
-    await until(() => link.settled() === 202, 10_000, 'the batch')
+    // As many as it has asked for by now: a measured job of short units has it ask for many.
+    const open = link.wants.reduce((a, b) => a + b, 0) - 2
+    assert.ok(open >= 10, `it asked for ${open} more`)
+    donor.assign(link, poisonAssign('short', good(2, open)))
+    await until(() => link.settled() === 2 + open, 10_000, 'the batch')
     const squares = [...link.results].sort(([a], [b]) => a - b).map(([, r]) => (r as { square: number }).square)
-    assert.equal(squares, Array.from({ length: 202 }, (_, i) => i * i))
-    assert.ok(batches.length < 50, `202 units took ${batches.length} thread tasks: ${batches.join(',')}`)
+    assert.equal(squares, Array.from({ length: 2 + open }, (_, i) => i * i))
+    assert.ok(batches.length <= 2 + Math.ceil(open / 2), `${2 + open} units took ${batches.length} thread tasks: ${batches.join(',')}`)
   })
 })
 
 test('a unit that throws in a batch fails alone; the rest of its batch is answered', async () => {
-  await withDonor(async (donor, link) => {
+  await withDonor(async (donor, link, _batches, batchUnits) => {
     donor.assign(link, poisonAssign('throws', good(0, 2)))
     await until(() => link.settled() === 2, 10_000, 'the first units')
     const msg = poisonAssign('throws', [...good(2, 20), { i: 22, bad: 'throw' }, ...good(23, 20)])
@@ -120,6 +126,8 @@ test('a unit that throws in a batch fails alone; the rest of its batch is answer
     assert.is(link.failures.size, 1)
     assert.is(link.failures.get(thrower)?.kind, 'error')
     assert.match(link.failures.get(thrower)!.reason, /poison unit 22 threw/)
+    assert.ok(batchUnits.some((units) => units.length > 1 && units.includes(22)), `unit 22 ran inside a batch: ${JSON.stringify(batchUnits)}`)
+    assert.is(batchUnits.filter((units) => units.includes(22)).length, 1, 'and only there: it was not run again alone')
   })
 })
 

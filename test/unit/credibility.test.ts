@@ -3,7 +3,7 @@
  * through the real JobMachine, spot-checks, blacklisting and backtracking, the host rule,
  * BOINC's adaptive replication, the ledger in the store, and a small run of the simulator.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
 import { JobMachine } from '../../node/job/machine.js'
@@ -15,7 +15,8 @@ import { CredibilityAcceptance } from '../../node/trust/credibility-acceptance.j
 import { type TrustSpec } from '../../node/job/types.js'
 import { AdaptiveReplication } from '../../node/trust/adaptive-replication.js'
 import { TrustLedger } from '../../node/trust/ledger.js'
-import { TrustKeeper, trustPolicy } from '../../node/trust/keeper.js'
+import { TrustKeeper } from '../../node/trust/keeper.js'
+import { trustPolicy } from '../../node/trust/trust-options.js'
 import { Store } from '../../node/store/store.js'
 import { describe } from '../../node/coordinator/unit-explain.js'
 import { runScenario } from '../../sim/scenario.js'
@@ -29,7 +30,9 @@ const [A, B, C, D, E, F, G] = 'abcdefg'.split('').map((n) => peer(n))
 function credibilityJob(units: number, ledger: TrustLedger, spec: Partial<TrustSpec> = {}, random = () => 0.5): JobMachine {
   const trust = { ...SPEC, ...spec }
   const policy: JobPolicy = { quorum: 2, maxResults: 11, maxErrors: 3, leaseMs: 1000, distinctHosts: true, trust }
-  return new JobMachine(units, policy, new LeaseCounter(), [], new CredibilityAcceptance(trust, ledger, random))
+  const m = new JobMachine(units, policy, new LeaseCounter(), [], new CredibilityAcceptance(trust, ledger, random))
+  m.validating = true
+  return m
 }
 
 function give(m: JobMachine, p: PeerRef, slots = 1): Assign[] {
@@ -254,7 +257,7 @@ test('reputation fields persist in the store: checks, spot-checks, blacklist', a
     const keeper = new TrustKeeper(store)
     keeper.ledger.update(A.key, A.host, (r) => { r.corroborated = 3; r.spotChecksPassed = 2 })
     keeper.ledger.observe([{ type: 'spot-check', lease: 1, unit: 4, peer: B.key, passed: false }], () => B.host)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Closing the store writes what the ledger still holds back (write-behind.test.ts): no wait needed.
     await store.close()
     store = Store.open(dir, { readOnly: true })
     const again = new TrustKeeper(store).ledger

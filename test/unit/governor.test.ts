@@ -3,7 +3,7 @@
  * hysteresis, the owner's commands, the schedule; and the arithmetic of the CPU meter and of
  * the CPU limiter's duty cycle.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { DonorGovernor, defaultResumeBelow, type GovernorDecision } from '../../node/donor/governor.js'
 import { inSchedule, parseSchedule, ScheduleError } from '../../node/donor/schedule.js'

@@ -2,7 +2,7 @@
  * The unit life cycle, driven event by event without sockets or timers: every test passes
  * `now` explicitly and reads the decisions the machine hands back.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { JobMachine } from '../../node/job/machine.js'
 import { LeaseCounter } from '../../node/job/lease-counter.js'
@@ -21,7 +21,9 @@ const LEASE_MS = 1000
 
 function machine(units: number, policy: Partial<JobPolicy> = {}, options: { counter?: LeaseCounter, accepted?: number[] } = {}): JobMachine {
   const full: JobPolicy = { quorum: 1, maxResults: 5, maxErrors: 3, leaseMs: LEASE_MS, ...policy }
-  return new JobMachine(units, full, options.counter ?? new LeaseCounter(), options.accepted ?? [])
+  const m = new JobMachine(units, full, options.counter ?? new LeaseCounter(), options.accepted ?? [])
+  m.validating = true
+  return m
 }
 
 function assign(m: JobMachine, peer: string, slots: number, now = 0): Assign[] {
@@ -147,7 +149,7 @@ test('accept sends verdicts to every voter and cancels the leases still out for 
   const a = assignOne(m, A, 0)
   const b = assignOne(m, B, 500)
   // A misses its deadline (B does not yet): the unit goes to C.
-  assert.equal(types(m.handle({ type: 'tick', now: LEASE_MS })), ['cancel-lease', 'reissue'])
+  assert.equal(types(m.handle({ type: 'tick', now: LEASE_MS })), ['lease-expired', 'reissue'])
   const c = assignOne(m, C, LEASE_MS)
   assert.equal(result(m, a, 'g', { now: LEASE_MS + 1 }), [])
   const decisions = result(m, b, 'g', { now: LEASE_MS + 2 })
@@ -302,14 +304,14 @@ test('a peer that left before answering may take the unit again when it comes ba
 
 // --- deadlines ---
 
-test('a tick before the deadline does nothing; at the deadline it cancels the lease and reissues the unit', () => {
+test('a tick before the deadline does nothing; at the deadline the lease expires and the unit is reissued', () => {
   const m = machine(1)
   const a = assignOne(m, A, 0)
   assert.equal(m.handle({ type: 'tick', now: LEASE_MS - 1 }), [])
   assert.is(m.unitState(0), 'running')
   const decisions = m.handle({ type: 'tick', now: LEASE_MS })
-  assert.equal(types(decisions), ['cancel-lease', 'reissue'])
-  assert.equal(decisions[0], { type: 'cancel-lease', lease: a.lease, unit: 0, peer: A })
+  assert.equal(types(decisions), ['lease-expired', 'reissue'])
+  assert.equal(decisions[0], { type: 'lease-expired', lease: a.lease, unit: 0, peer: A }, 'not cancelled: its result may still come')
   const [reissue] = only(decisions, 'reissue')
   assert.is(reissue.unit, 0)
   assert.match(reissue.reason, `deadline passed on ${A.slice(0, 8)}`)
@@ -319,23 +321,27 @@ test('a tick before the deadline does nothing; at the deadline it cancels the le
   assert.equal(m.handle({ type: 'tick', now: LEASE_MS + 1 }), [], 'an expired lease expires once')
 })
 
-test('a missed deadline counts as an error toward maxErrors', () => {
+test('a missed deadline counts against the donor, not the unit: three hoarders cannot fail it', () => {
   const m = machine(1, { maxErrors: 2 })
-  assignOne(m, A, 0)
-  assert.equal(types(m.handle({ type: 'tick', now: LEASE_MS })), ['cancel-lease', 'reissue'])
-  assignOne(m, B, LEASE_MS)
-  const decisions = m.handle({ type: 'tick', now: 2 * LEASE_MS })
-  assert.equal(types(decisions), ['cancel-lease', 'unit-failed', 'job-failed'])
-  assert.match(only(decisions, 'unit-failed')[0].reason, /^2 errors, the last: deadline passed/)
-  assert.is(m.state, 'failed')
+  for (const [n, peer] of [A, B, C].entries()) {
+    assignOne(m, peer, n * LEASE_MS)
+    const decisions = m.handle({ type: 'tick', now: (n + 1) * LEASE_MS })
+    assert.equal(types(decisions), ['lease-expired', 'reissue'])
+    assert.equal(only(decisions, 'lease-expired')[0].peer, peer)
+  }
+  assert.is(m.state, 'running')
+  assert.is(m.unitState(0), 'waiting')
 })
 
-test('a failure report for a lease that already expired is not counted a second time', () => {
+test('a timeout the donor reports after its lease expired is an error of the unit, counted once', () => {
   const m = machine(1, { maxErrors: 2 })
   const a = assignOne(m, A, 0)
   m.handle({ type: 'tick', now: LEASE_MS })
-  assert.equal(failure(m, a, 'timeout', 'too slow', LEASE_MS + 1), [])
-  assert.is(m.state, 'running')
+  assert.equal(types(failure(m, a, 'timeout', 'too slow', LEASE_MS + 1)), ['reissue'])
+  assert.equal(types(failure(m, a, 'timeout', 'too slow', LEASE_MS + 2)), ['violation'], 'a second report for one lease')
+  const b = assignOne(m, B, LEASE_MS)
+  assert.equal(types(failure(m, b, 'timeout', 'too slow', LEASE_MS + 3)), ['unit-failed', 'job-failed'])
+  assert.is(m.state, 'failed')
 })
 
 test('a late result from an expired lease still counts while the unit is open', () => {
@@ -572,6 +578,15 @@ test('a reopened unit is served before units never leased', () => {
   assert.is(a.unit, 0)
   assert.equal(types(failure(m, a, 'error')), ['reissue'])
   assert.equal(assign(m, B, 1).map((d) => d.unit), [0])
+})
+
+test('validate() names the invariant a machine breaks', () => {
+  const m = machine(2)
+  const [a] = assign(m, 'A', 1)
+  result(m, a, 'x', { peer: 'A' })
+  m.validate()
+  m.acceptedCount = 2
+  assert.throws(() => m.validate(), /acceptedCount is 2, 1 units are accepted/)
 })
 
 test.run()

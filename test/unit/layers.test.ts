@@ -3,7 +3,7 @@
  * layer order below or stay in the file's own folder, and no files import one another in a
  * circle. A failure names the edge that breaks the rule.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, normalize } from 'node:path'
@@ -17,6 +17,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
  * meet only in the peer.
  */
 export const LAYERS: string[][] = [
+  ['base'],
   ['worker/sandbox'],
   ['tasks'],
   ['node/protocol'],
@@ -28,18 +29,18 @@ export const LAYERS: string[][] = [
   ['node/control'],
   ['node/peer'],
   ['node/cli'],
-  ['index.ts'],
+  ['index.ts', 'machine.ts'],
   ['sim'],
   ['test/support'],
   ['bench'],
   ['test']
 ]
 
-const SOURCES = ['index.ts', 'node', 'tasks', 'worker', 'sim', 'bench', 'test']
+const SOURCES = ['index.ts', 'machine.ts', 'base', 'node', 'tasks', 'worker', 'sim', 'bench', 'test']
 
 function sourceFiles(path: string): string[] {
   const full = join(ROOT, path)
-  if (statSync(full).isFile()) return path.endsWith('.ts') && !path.endsWith('.d.ts') ? [path] : []
+  if (statSync(full).isFile()) return /\.c?ts$/.test(path) && !path.endsWith('.d.ts') ? [path] : []
   return readdirSync(full).flatMap((name) => name === 'fixtures' ? [] : sourceFiles(join(path, name)))
 }
 
@@ -68,7 +69,7 @@ export function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>()
   for (const file of SOURCES.flatMap(sourceFiles)) {
     const targets = importsOf(readFileSync(join(ROOT, file), 'utf8'))
-      .map((spec) => normalize(join(dirname(file), spec)).replace(/\.js$/, '.ts'))
+      .map((spec) => normalize(join(dirname(file), spec)).replace(/\.js$/, '.ts').replace(/\.cjs$/, '.cts'))
       .filter((target) => !target.startsWith('..'))
     graph.set(file, targets)
   }

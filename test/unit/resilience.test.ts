@@ -1,10 +1,10 @@
 /** The parts that keep a grid whole, without sockets: kept results, bans, the lease log, adopted leases, partial jobs. */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
 import { tempDir } from '../support/helpers.js'
-import { PendingResults } from '../../node/donor/pending-results.js'
-import { BanList } from '../../node/peer/ban-list.js'
+import { DEFAULT_PENDING_LIMITS, PendingResults } from '../../node/donor/pending-results.js'
+import { BanList, DEFAULT_BAN_POLICY } from '../../node/peer/ban-list.js'
 import { LeaseLog } from '../../node/store/lease-log.js'
 import { Store } from '../../node/store/store.js'
 import { JobMachine } from '../../node/job/machine.js'
@@ -45,6 +45,30 @@ test('kept results go to the coordinator they were for, within bounds of count, 
   assert.equal(pending.take('e'), [], 'an hour-old result is of no use')
 })
 
+test('kept results at the limits a donor really uses: 256 results, 64 MiB, one hour (as the README says)', () => {
+  assert.equal(DEFAULT_PENDING_LIMITS, { count: 256, bytes: 64 * 1024 * 1024, ageMs: 60 * 60 * 1000 })
+  const { count, bytes, ageMs } = DEFAULT_PENDING_LIMITS
+  let now = 0
+  // What the donor builds (node/donor/donor.ts): the default limits, with a clock of the test's.
+  const pending = new PendingResults(undefined, () => now)
+  for (let lease = 1; lease <= count + 1; lease++) pending.keep('a', result(lease))
+  const kept = pending.take('a').map((r) => r.lease)
+  assert.is(kept.length, count)
+  assert.is(kept[0], 2, 'the oldest went first')
+  const mib = 1024 * 1024
+  const output = new Uint8Array(mib)
+  for (let lease = 1; lease <= bytes / mib + 1; lease++) pending.keep('b', { lease, runMs: 1, output } as any)
+  assert.is(pending.take('b').length, bytes / mib, 'no more than 64 MiB are kept')
+  pending.keep('c', { lease: 1, runMs: 1, output: new Uint8Array(bytes + 1) } as any)
+  assert.equal(pending.take('c'), [], 'one result larger than all the room is not kept')
+  pending.keep('d', result(1))
+  now = ageMs
+  assert.is(pending.take('d').length, 1, 'an hour old, just: still kept')
+  pending.keep('e', result(2))
+  now += ageMs + 1
+  assert.equal(pending.take('e'), [], 'past an hour: gone')
+})
+
 test('three violations within the window ban a key, in the store too; older strikes are forgiven', async () => {
   await withStore(async (open) => {
     let now = 0
@@ -62,6 +86,30 @@ test('three violations within the window ban a key, in the store too; older stri
     assert.ok(again.isBanned('k'), 'a restart forgives no one')
     now = 13_000
     assert.not.ok(again.isBanned('k'), 'a ban ends')
+  })
+})
+
+test('bans at the limits a peer really uses: three violations within 10 minutes ban a key for 24 hours (as the README says)', async () => {
+  assert.equal(DEFAULT_BAN_POLICY, { strikes: 3, windowMs: 10 * 60 * 1000, banMs: 24 * 60 * 60 * 1000 })
+  const { windowMs, banMs } = DEFAULT_BAN_POLICY
+  await withStore(async (open) => {
+    let now = 0
+    const store = open()
+    // What the peer builds (node/peer/peer.ts): the default policy, with a clock of the test's.
+    const bans = new BanList(store, undefined, () => now)
+    assert.is(bans.strike('k', 'one'), null)
+    now = windowMs / 2
+    assert.is(bans.strike('k', 'two'), null)
+    now = windowMs
+    assert.is(bans.strike('k', 'three'), null, 'the first strike is 10 minutes old: out of the window')
+    now = windowMs + 1
+    const ban = bans.strike('k', 'four')
+    assert.ok(ban && bans.isBanned('k'), 'three strikes within 10 minutes')
+    now += banMs - 1
+    assert.ok(bans.isBanned('k'), 'still banned just short of 24 hours')
+    now += 1
+    assert.not.ok(bans.isBanned('k'), 'the ban ends after 24 hours')
+    await store.close()
   })
 })
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { ParamError, type Params, type TaskModule } from '../../tasks/contract.js'
 import { builtinTasks } from '../../tasks/index.js'
@@ -171,7 +171,7 @@ test('registry: a module in the task dir replaces the built-in of its name', asy
     assert.is(registry.dir, dir)
     assert.is(registry.require('primes').version, 7)
     assert.ok(registry.source('primes')?.endsWith('fast-primes.mjs'))
-    assert.equal(registry.list().map(t => t.name), ['mandelbrot', 'pi', 'primes', 'wasm'])
+    assert.equal(registry.list().map(t => t.name), ['js', 'mandelbrot', 'pi', 'primes', 'wasi', 'wasm'])
   })
 })
 
@@ -196,7 +196,7 @@ test('registry: an unknown task names the known ones', async () => {
     assert.unreachable()
   } catch (err) {
     assert.instance(err, UnknownTaskError)
-    assert.match((err as Error).message, 'mandelbrot, pi, primes, wasm')
+    assert.match((err as Error).message, 'mandelbrot, pi, primes, wasi, wasm')
   }
 })
 

@@ -2,7 +2,7 @@
  * The wire codecs: every message survives a round trip, and decoding refuses frames that
  * break the protocol's bounds before any handler could see them.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import c from 'compact-encoding'
 import {
@@ -47,7 +47,7 @@ const sampleHello: HelloMessage = {
 const sampleAssign: AssignMessage = {
   job: '0123456789abcdef', task: 'primes', taskVersion: 1, deadlineMs: 5 * 60 * 1000,
   units: [{ lease: 70_000, unit: 12_345, input: allBytes() }, { lease: 70_001, unit: 12_346, input: Uint8Array.of(1, 2) }],
-  signer: new Uint8Array(32).fill(7), signature: new Uint8Array(64).fill(9)
+  expires: 1_800_000_000_000, signer: new Uint8Array(32).fill(7), signature: new Uint8Array(64).fill(9)
 }
 
 /** One valid message of each codec, for the truncation and fuzz tests. */
@@ -169,7 +169,10 @@ test('every truncated frame, the empty one included, is refused as malformed', (
 test('an unknown failure kind is refused', () => {
   const bytes = encodeMessage(failure, { lease: 9, kind: 'error', reason: 'x' })
   assert.is(bytes[1], 0, 'the kind follows a one-byte lease')
-  for (const kind of [5, 6, 0xfc]) {
+  const output = Uint8Array.from(bytes)
+  output[1] = 5
+  assert.is(decodeMessage(failure, output).kind, 'output', 'kind 5, the last one added, is a wasi run past its output caps')
+  for (const kind of [6, 7, 0xfc]) {
     const bad = Uint8Array.from(bytes)
     bad[1] = kind
     refuses(failure, bad, /failure kind/)
@@ -271,7 +274,7 @@ const inBounds = new Map<Encoding<any>, (m: any) => boolean>([
     Array.isArray(m.tasks) && m.tasks.length <= LIMITS.taskKinds &&
     m.tasks.every((t: any) => hasKeys(t, ['name', 'version']) && isString(t.name, LIMITS.taskName) && isUint(t.version))],
   [want, (m) => hasKeys(m, ['slots']) && isUint(m.slots) && m.slots <= LIMITS.slots],
-  [assign, (m) => hasKeys(m, ['job', 'task', 'taskVersion', 'deadlineMs', 'units', 'signer', 'signature']) &&
+  [assign, (m) => hasKeys(m, ['job', 'task', 'taskVersion', 'deadlineMs', 'units', 'expires', 'signer', 'signature']) && isUint(m.expires) &&
     isString(m.job, LIMITS.jobId) && isString(m.task, LIMITS.taskName) && isUint(m.taskVersion) &&
     isUint(m.deadlineMs) && m.deadlineMs > 0 && m.deadlineMs <= LIMITS.deadlineMs &&
     Array.isArray(m.units) && m.units.length > 0 && m.units.length <= LIMITS.unitsPerAssign &&

@@ -3,7 +3,7 @@
  * once, many changes reach the disk as one write per record, and closing the store writes
  * whatever is still pending.
  */
-import { test } from 'uvu'
+import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
 import { Store } from '../../node/store/store.js'

@@ -5,6 +5,7 @@
  * module and the host can tell that is what happened. Anything this reader does not know
  * (shared or 64-bit memory, GC types, imports beyond the sandbox's) is refused, not guessed.
  */
+import { SwarmgridError } from '../../base/errors.js'
 
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref'
 export interface FuncType { params: ValType[]; results: ValType[] }
@@ -15,8 +16,9 @@ export interface ModuleInfo {
   exports: Map<string, FuncType>
 }
 
-export class WasmRejectedError extends Error {
+export class WasmRejectedError extends SwarmgridError {
   override name = 'WasmRejectedError'
+  constructor(message: string) { super('WASM_REJECTED', message) }
 }
 
 export function rejected(why: string): WasmRejectedError {
@@ -24,12 +26,12 @@ export function rejected(why: string): WasmRejectedError {
 }
 
 const VALTYPES: Record<number, ValType> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' }
-const SECTION = { custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, export: 7 } as const
+export const SECTION = { custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, export: 7 } as const
 const PAGE_BYTES = 65536
 
-interface Section { id: number; payload: Uint8Array }
+export interface Section { id: number; payload: Uint8Array }
 
-class Reader {
+export class Reader {
   pos = 0
   constructor(readonly bytes: Uint8Array, readonly what: string) {}
   get done(): boolean { return this.pos >= this.bytes.byteLength }
@@ -77,7 +79,7 @@ class Reader {
   }
 }
 
-function leb(n: number): number[] {
+export function leb(n: number): number[] {
   const out: number[] = []
   do {
     let b = n % 128
@@ -93,7 +95,7 @@ function nameBytes(text: string): number[] {
   return [...leb(b.length), ...b]
 }
 
-function sections(bytes: Uint8Array): Section[] {
+export function sections(bytes: Uint8Array): Section[] {
   const r = new Reader(bytes, 'the module')
   const magic = r.take(Math.min(8, bytes.byteLength))
   const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
@@ -219,7 +221,7 @@ function capTables(payload: Uint8Array, cap: number): Uint8Array {
   return Uint8Array.from(out)
 }
 
-function encodeSections(list: Section[]): Uint8Array {
+export function encodeSections(list: Section[]): Uint8Array {
   const parts: Uint8Array[] = [Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00)]
   for (const { id, payload } of list) parts.push(Uint8Array.from([id, ...leb(payload.byteLength)]), payload)
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))

@@ -8,10 +8,11 @@
  *   env.abort            (i32, i32, i32, i32) -> ()   AssemblyScript's abort: fails the unit
  *
  * No clock, no randomness, no files, no network. Time is capped by the donor, which ends the
- * thread when a unit runs past it (node/donor.ts); memory by the cap below.
+ * thread when a unit runs past it (node/donor/donor.ts); memory by the cap below.
  */
 import { createHash } from 'node:crypto'
 import { capModule, inspectModule, mib, rejected, type FuncType, type Limits, type ValType } from './wasm-binary.js'
+import { canonicaliseNaNs } from './wasm-nan.js'
 
 export interface WasmUnit { module: Uint8Array; entry: string; args: Array<number | string> }
 
@@ -49,6 +50,7 @@ export function checkModule(bytes: Uint8Array, entry: string, argCount?: number)
     throw rejected('it does not validate')
   }
   const info = inspectModule(bytes)
+  canonicaliseNaNs(bytes) // refuses, at submit as on every donor, what it could not make deterministic
   for (const imp of info.imports) {
     const wanted = ALLOWED_IMPORTS[`${imp.module}.${imp.name}`]
     if (!wanted) throw rejected(`it imports ${imp.module}.${imp.name}; a module may import only ${Object.keys(ALLOWED_IMPORTS).join(' and ')}`)
@@ -74,7 +76,7 @@ function compile(unit: WasmUnit, maxPages: number): Compiled {
   if (!compiled) {
     const entryType = checkModule(unit.module, unit.entry)
     const capped = capModule(unit.module, maxPages, MAX_TABLE_ENTRIES)
-    compiled = { module: new WebAssembly.Module(capped.bytes as BufferSource), memory: capped.memory, entryType }
+    compiled = { module: new WebAssembly.Module(canonicaliseNaNs(capped.bytes) as BufferSource), memory: capped.memory, entryType }
     if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!)
     cache.set(key, compiled)
   }

@@ -1,0 +1,101 @@
+/**
+ * Figures on the path users take: separate `swarmgrid bootstrap`, `start` and `submit`
+ * processes from the CLI (test/cli-path.ts), beside the in-process testnet grid's figures.
+ *
+ * cli-join: a coordinator (`start --no-donate`) has a job waiting; a fresh donor process
+ *   (`start --threads 1`, new data dir, new key) is spawned, timed until the coordinator
+ *   has its first result. Set against a new Piscina pool's first task.
+ * cli-cpu: a donor process spawned, `submit` run as soon as it is ready, until submit exits
+ *   with the job done; set against the same units on a plain Piscina pool created inside the
+ *   timing. Both spans are given: from the donor's spawn, and from the submit's spawn.
+ */
+import { performance } from 'node:perf_hooks'
+import primes, { type PrimesInput } from '../tasks/primes.js'
+import type { JobView } from '../node/coordinator/job-view.js'
+import { CliGrid } from '../test/support/cli-path.js'
+import { piscinaColdBatch, piscinaFirstTask } from './baseline.js'
+
+export interface CliJoinFigure { runs: number[]; ready: number[]; medianMs: number; worstMs: number; piscinaRuns: number[]; piscinaMedianMs: number }
+export interface CliCpuFigure {
+  units: number; threads: number
+  /** Best of the rounds: donor spawned to submit exited; submit spawned to submit exited; plain Piscina with its start. */
+  fromDonorMs: number; fromSubmitMs: number; piscinaMs: number
+  ratioFromDonor: number; ratioFromSubmit: number
+  rounds: { fromDonor: number[]; fromSubmit: number[]; piscina: number[] }
+}
+
+const POLL_MS = 5
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+export async function cliJoinFigure(runs: number, threads: number, say: (text: string) => void): Promise<CliJoinFigure> {
+  const grid = await CliGrid.start()
+  try {
+    const coordinator = grid.start('coordinator', ['--no-donate'])
+    await grid.ready(coordinator)
+    const client = await grid.client('coordinator')
+    // Long enough to be still waiting for donors after every join below.
+    const job = await client.post<JobView>('/api/jobs', { task: 'primes', params: { from: 1e9, to: 1e9 + 2000 * 4e6 }, units: 2000, quorum: 1 })
+    const times: number[] = []
+    const ready: number[] = []
+    for (let i = 0; i < runs; i++) {
+      say(`cli-join: donor process ${i + 1} of ${runs}`)
+      const before = (await client.get<JobView>(`/api/jobs/${job.id}`)).results
+      const started = performance.now()
+      const donor = grid.start(`donor-${i}`, ['--threads', '1'])
+      const readyAt = donor.line('ready').then(() => performance.now() - started)
+      const deadline = started + 30_000
+      while ((await client.get<JobView>(`/api/jobs/${job.id}`)).results <= before) {
+        if (performance.now() > deadline) throw new Error(`cli-join: no result from donor ${i + 1} within 30 s: ${donor.logs.slice(-5).join(' / ')}`)
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS))
+      }
+      times.push(performance.now() - started)
+      ready.push(await readyAt)
+      await donor.stop('SIGTERM')
+    }
+    await client.post(`/api/jobs/${job.id}/cancel`, {})
+    const piscinaRuns: number[] = []
+    for (let i = 0; i < runs; i++) piscinaRuns.push(await piscinaFirstTask(threads))
+    return { runs: times, ready, medianMs: median(times), worstMs: Math.max(...times), piscinaRuns, piscinaMedianMs: median(piscinaRuns) }
+  } finally {
+    await grid.destroy()
+  }
+}
+
+export async function cliCpuFigure(params: { from: number; to: number }, units: number, threads: number, rounds: number,
+  say: (text: string) => void): Promise<CliCpuFigure> {
+  const inputs = [...primes.split(params, units)] as PrimesInput[]
+  const expected = inputs.reduce((sum, input) => sum + (primes.run(input, { unitIndex: 0, progress() {} }) as { count: number }).count, 0)
+  const fromDonor: number[] = []
+  const fromSubmit: number[] = []
+  const piscina: number[] = []
+  const grid = await CliGrid.start()
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      say(`cli-cpu: round ${round} of ${rounds}, ${units} primes units: donor and submit processes, then plain Piscina`)
+      const started = performance.now()
+      const donor = grid.start(`donor-${round}`, ['--threads', String(threads)])
+      await grid.ready(donor)
+      const run = await grid.submit(`submitter-${round}`, ['primes', '--param', `from=${params.from}`, '--param', `to=${params.to}`,
+        '--units', String(units), '--quorum', '1', '--no-donate'], 300_000)
+      const total = performance.now() - started
+      await donor.stop('SIGTERM')
+      if (run.code !== 0 || (run.view?.result as { count?: number } | null)?.count !== expected) {
+        throw new Error(`cli-cpu: submit exited ${run.code} with ${run.stdout.slice(0, 300)} ${run.stderr.slice(-300)}`)
+      }
+      fromDonor.push(total)
+      fromSubmit.push(run.ms)
+      piscina.push(await piscinaColdBatch(threads, inputs))
+    }
+  } finally {
+    await grid.destroy()
+  }
+  const best = { fromDonor: Math.min(...fromDonor), fromSubmit: Math.min(...fromSubmit), piscina: Math.min(...piscina) }
+  return { units, threads, fromDonorMs: best.fromDonor, fromSubmitMs: best.fromSubmit, piscinaMs: best.piscina,
+    ratioFromDonor: best.fromDonor / best.piscina, ratioFromSubmit: best.fromSubmit / best.piscina,
+    rounds: { fromDonor, fromSubmit, piscina } }
+}
