@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   BAD_SECRET: { userFault: false, http: 500 },
   DATA_DIR_LOCKED: { userFault: false, http: 409 },
   FORBIDDEN: { userFault: true, http: 403 },
+  UNIT_DECLINED: { userFault: false, http: 409 },
   UNAUTHORIZED: { userFault: true, http: 401 },
   NOT_FOUND: { userFault: true, http: 404 },
   CONFLICT: { userFault: true, http: 409 },

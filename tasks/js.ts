@@ -11,6 +11,7 @@
  * time is UTC, and Math.random is reseeded before each call from the job id and the input's
  * place in the job, so honest donors agree byte for byte.
  */
+import { MEMORY_PARAM, jobMemoryMb, unitMemoryMb } from './sandboxed.js'
 import { createHash } from 'node:crypto'
 import { ParamError, type JobContext, type Params, type RunContext, type TaskModule } from './contract.js'
 import { checkInput, evenRuns, rejectUnknown, unitCount } from './params.js'
@@ -25,7 +26,6 @@ const MAX_JOB_CODE_BYTES = 256 * 1024 * 1024
 /** The inputs of one unit as JSON; with the code they must fit one wire frame. */
 const MAX_UNIT_INPUT_CHARS = 8 * 1024 * 1024
 /** Defaults when the donor sets none: the same as its wasm caps (--wasm-memory, --wasm-time). */
-export const DEFAULT_JS_MEMORY_MB = 256
 export const DEFAULT_JS_TIME_MS = 60_000
 /** The coordinator's own checks at submit and its merge run on its main thread, in one build (capped at merge's memory): shorter. */
 const SUBMIT_CAPS: JsCaps = { memoryMb: 256, timeMs: 5_000 }
@@ -33,7 +33,8 @@ export const MERGE_CAPS: JsCaps = { memoryMb: 512, timeMs: 10_000 }
 
 export const params = {
   code: 'one ES module\'s source, no imports, whose default export is (input) -> output (a job file may say {"file": "fn.mjs"})',
-  inputs: 'a list of JSON values, one call each (a job file may say {"file": "inputs.jsonl"}: one JSON value a line)'
+  inputs: 'a list of JSON values, one call each (a job file may say {"file": "inputs.jsonl"}: one JSON value a line)',
+  memory: MEMORY_PARAM
 }
 
 export interface JsUnit {
@@ -44,6 +45,8 @@ export interface JsUnit {
   seed: string
   /** What Date.now() returns: the job's creation time. */
   now: number
+  /** QuickJS's heap limit for this unit: the job's, in MiB (sandboxed.ts). */
+  memoryMb?: number
 }
 
 export interface JsResult { outputs: unknown[]; value?: unknown }
@@ -76,8 +79,8 @@ function asParamError(err: unknown): unknown {
   return err instanceof JsSandboxError ? new ParamError(`js: ${err.message}`) : err
 }
 
-function capsOf(ctx: RunContext): JsCaps {
-  return { memoryMb: ctx.limits?.wasmMemoryMb ?? DEFAULT_JS_MEMORY_MB, timeMs: ctx.limits?.wasmTimeMs ?? DEFAULT_JS_TIME_MS }
+function capsOf(input: JsUnit, ctx: RunContext): JsCaps {
+  return { memoryMb: unitMemoryMb('js', input.memoryMb, ctx), timeMs: ctx.limits?.wasmTimeMs ?? DEFAULT_JS_TIME_MS }
 }
 
 function jobSeed(code: string, job: JobContext | undefined, now: number): string {
@@ -109,12 +112,13 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
       throw asParamError(err)
     }
     const seed = jobSeed(code, job, now)
+    const memoryMb = jobMemoryMb('js', p)
     const parts = Math.min(unitCount('js', units), inputs.length, Math.max(1, Math.floor(MAX_JOB_CODE_BYTES / Buffer.byteLength(code))))
     return [...evenRuns(inputs.length, parts)].map(({ start, size }) => {
       const slice = inputs.slice(start, start + size)
       const chars = JSON.stringify(slice).length
       if (chars > MAX_UNIT_INPUT_CHARS) throw new ParamError(`js: inputs ${start}..${start + size - 1} are ${chars} characters of JSON in one unit, at most ${MAX_UNIT_INPUT_CHARS}; ask for more --units`)
-      return { code, inputs: slice, first: start, seed, now }
+      return { code, inputs: slice, first: start, seed, now, memoryMb }
     })
   },
 
@@ -124,7 +128,7 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
       Array.isArray(input.inputs) && input.inputs.length > 0 && input.inputs.length <= MAX_INPUTS &&
       Number.isSafeInteger(input.first) && input.first >= 0 && typeof input.seed === 'string' && input.seed.length <= 64 &&
       typeof input.now === 'number' && Number.isFinite(input.now))
-    const caps = capsOf(ctx)
+    const caps = capsOf(input, ctx)
     const quickjs = await loadQuickJS(caps.memoryMb)
     const seeds = input.inputs.map((_, i) => inputSeed(input.seed, input.first + i))
     return withModule(quickjs, input.code, { now: input.now, caps }, (module) =>

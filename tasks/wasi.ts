@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import { ParamError, type JobContext, type Params, type RunContext, type TaskModule } from './contract.js'
 import { checkInput, rejectUnknown } from './params.js'
-import { DEFAULT_WASM_MEMORY_MB } from './wasm.js'
+import { MEMORY_PARAM, jobMemoryMb, unitMemoryMb } from './sandboxed.js'
 import { WasmRejectedError, pagesFor } from '../worker/sandbox/wasm-binary.js'
 import { checkWasiModule, runWasi, type RunOutput } from '../worker/sandbox/wasi/run.js'
 import { withoutDebugInfo } from '../worker/sandbox/wasi/code-transform.js'
@@ -32,7 +32,8 @@ export const WASI_CAPS: OutputCaps = { stdoutBytes: 4 * 1024 * 1024, stderrBytes
 export const params = {
   program: 'the WASI command module: {"file": "prog.wasm"} in a job file ({"base64": …} through the API)',
   runs: '[{"args": [...], "stdin": …, "env": {"K": "V"}, "files": {"name": …}}, …]: one unit per run; '
-    + 'stdin and files are strings (UTF-8) or {"file": P}'
+    + 'stdin and files are strings (UTF-8) or {"file": P}',
+  memory: MEMORY_PARAM
 }
 
 export interface WasiUnit {
@@ -45,6 +46,8 @@ export interface WasiUnit {
   time: number
   /** Seeds random_get: from the job id and the run's index. */
   seed: Uint8Array
+  /** The memory the job gives each run, in MiB (sandboxed.ts). */
+  memoryMb?: number
 }
 
 export interface WasiResult { runs: RunOutput[] }
@@ -151,7 +154,8 @@ const wasi: TaskModule<WasiUnit, RunOutput, WasiResult> & { params: typeof param
       throw new ParamError(`wasi: runs must be a list of 1 to ${MAX_RUNS} runs ({"args", "stdin", "env", "files"})`)
     }
     const time = Math.floor(job?.createdAt ?? 0)
-    const units = runs.map((run, i) => ({ program: sent, ...runInput(run, i), time, seed: runSeed(job?.id ?? '', i) }))
+    const memoryMb = jobMemoryMb('wasi', p)
+    const units = runs.map((run, i) => ({ program: sent, ...runInput(run, i), time, seed: runSeed(job?.id ?? '', i), memoryMb }))
     const total = units.reduce((n, u) => n + u.program.byteLength + u.stdin.byteLength + u.files.reduce((m, [, b]) => m + b.byteLength, 0), 0)
     if (total > MAX_JOB_BYTES) {
       throw new ParamError(`wasi: ${runs.length} runs of a ${sent.byteLength}-byte program make ${total} bytes of units, at most ${MAX_JOB_BYTES}; ` +
@@ -169,7 +173,7 @@ const wasi: TaskModule<WasiUnit, RunOutput, WasiResult> & { params: typeof param
       Number.isSafeInteger(input.time) && input.time >= 0 && input.time <= MAX_TIME_MS && isBytes(input.seed) && input.seed.byteLength === 32)
     input.files.forEach(([name], i) => fileName(i, name))
     const args = [utf8.encode('program'), ...input.args]
-    const pages = pagesFor(ctx.limits?.wasmMemoryMb ?? DEFAULT_WASM_MEMORY_MB)
+    const pages = pagesFor(unitMemoryMb('wasi', input.memoryMb, ctx))
     return runWasi(input.program, {
       args, env: input.env, stdin: input.stdin, files: input.files,
       timeNs: BigInt(input.time) * 1_000_000n, seed: input.seed, caps: WASI_CAPS

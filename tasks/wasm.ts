@@ -5,6 +5,7 @@
  * set. The module travels inside every unit input, so the submitter's signature over the unit
  * covers the code as well as its arguments.
  */
+import { MEMORY_PARAM, jobMemoryMb, unitMemoryMb } from './sandboxed.js'
 import { ParamError, type Params, type RunContext, type TaskModule } from './contract.js'
 import { checkInput, evenRuns, rejectUnknown, unitCount } from './params.js'
 import { checkModule, runWasmUnit, type WasmUnit } from '../worker/sandbox/wasm-sandbox.js'
@@ -13,7 +14,6 @@ import { WasmRejectedError, pagesFor } from '../worker/sandbox/wasm-binary.js'
 export const MAX_MODULE_BYTES = 1024 * 1024
 const MAX_INPUTS = 100_000
 const MAX_ARGS = 64
-export const DEFAULT_WASM_MEMORY_MB = 256
 const REDUCERS = ['list', 'sum', 'min', 'max'] as const
 type Reduce = typeof REDUCERS[number]
 
@@ -22,7 +22,8 @@ export const params = {
   entry: 'the exported function each unit calls (default "run")',
   range: '[from, to]: split into --units sub-ranges, each unit calls entry(lo, hi)',
   inputs: '[[args…], …]: one unit per list of arguments (instead of range)',
-  reduce: 'how unit answers combine: list (default), sum, min or max'
+  reduce: 'how unit answers combine: list (default), sum, min or max',
+  memory: MEMORY_PARAM
 }
 
 export type WasmResult = { value: unknown } | { values: unknown[] }
@@ -74,20 +75,21 @@ const wasm: TaskModule<WasmUnit, unknown, WasmResult> & { params: typeof params 
     const entry = p.entry === undefined ? 'run' : String(p.entry)
     const lists = argLists(p, units)
     reduceParam(p)
+    const memoryMb = jobMemoryMb('wasm', p)
     try {
       for (const length of new Set(lists.map((args) => args.length))) checkModule(module, entry, length)
     } catch (err) {
       if (err instanceof WasmRejectedError) throw new ParamError(err.message)
       throw err
     }
-    return lists.map((args) => ({ module, entry, args }))
+    return lists.map((args) => ({ module, entry, args, memoryMb }))
   },
 
   run(input: WasmUnit, ctx: RunContext): unknown {
     // A unit may come from any coordinator: the bounds split applies are checked again here.
     checkInput('wasm', input?.module instanceof Uint8Array && input.module.byteLength <= MAX_MODULE_BYTES &&
       typeof input.entry === 'string' && Array.isArray(input.args) && input.args.length <= MAX_ARGS)
-    const pages = pagesFor(ctx.limits?.wasmMemoryMb ?? DEFAULT_WASM_MEMORY_MB)
+    const pages = pagesFor(unitMemoryMb('wasm', input.memoryMb, ctx))
     return runWasmUnit(input, pages, (f) => ctx.progress(f))
   },
 

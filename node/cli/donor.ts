@@ -2,6 +2,7 @@
  * The donor's side of the CLI: the flags that say how to lend the machine, `pause` and
  * `resume`, and what `status` shows of the donor and of the credit each peer earned.
  */
+import { MAX_WASM_MEMORY_MB } from '../../tasks/sandboxed.js'
 import { resolve } from 'node:path'
 import { UsageError, integerFlag, type Parsed } from './args.js'
 import { ControlClient } from '../control/client.js'
@@ -37,7 +38,7 @@ export function donationOptions(command: string, values: Record<string, any>): D
     allowTasks: values['allow-tasks']?.split(',').map((t: string) => t.trim()).filter(Boolean),
     nice: values.nice !== undefined ? integerFlag(command, values, 'nice', 0) : command === 'start' ? START_NICE : undefined,
     // wasm32 addresses 4 GiB at most: a larger cap makes every wasm unit fail to instantiate.
-    wasmMemoryMb: integerFlag(command, values, 'wasm-memory', 1, 4096),
+    wasmMemoryMb: integerFlag(command, values, 'wasm-memory', 1, MAX_WASM_MEMORY_MB),
     wasmTimeSeconds: integerFlag(command, values, 'wasm-time')
   }
   if (options.nice !== undefined && options.nice > 19) throw new UsageError(command, `--nice takes 0 to 19, not ${options.nice}`)

@@ -11,7 +11,7 @@
  * JobMachine and carries out the machine's decisions: store first, then verdicts.
  */
 import { EventEmitter } from 'node:events'
-import type { LogEntry } from '../../base/log.js'
+import { short, type LogEntry } from '../../base/log.js'
 import type { TaskModule } from '../../tasks/contract.js'
 import type { TaskRegistry } from '../../tasks/registry.js'
 import { JobMachine } from '../job/machine.js'
@@ -33,6 +33,7 @@ import { describeSizing } from './unit-sizing.js'
 import { takeIn } from './job-intake.js'
 import { DonorOffers, runsTask, threads, type Offer } from './donor-offers.js'
 import { assignsOf, byPeer } from './assign-batches.js'
+import { decisionHandlers, type AssignDecision, type DecisionHandler, type DecisionHandlers, type Turn } from './decision-handlers.js'
 import type * as wire from '../protocol/wire.js'
 import { LIMITS } from '../protocol/wire.js'
 import { printable } from '../protocol/printable.js'
@@ -48,14 +49,6 @@ export interface CoordinatorOptions {
   signAssign?: (msg: wire.AssignMessage) => wire.AssignMessage
   clock?: () => number
 }
-
-type AssignDecision = Extract<Decision, { type: 'assign' }>
-
-/** What the handlers of one turn's decisions share: the write the verdicts wait for, and what to send at the end. */
-interface Turn { written: Promise<void>; reopened: boolean; assigns: AssignDecision[]; from?: DonorLink }
-
-type DecisionHandler<D extends Decision> = (job: ActiveJob, d: D, turn: Turn) => void | Promise<void>
-type DecisionHandlers = { [K in Decision['type']]: DecisionHandler<Extract<Decision, { type: K }>> }
 
 export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly jobs = new Map<string, ActiveJob>()
@@ -80,12 +73,26 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   /** Whether two keys on one host count as one replica, for jobs that do not say. */
   private readonly distinctHosts: boolean
   private readonly clock: () => number
+  /** One handler per decision type (decision-handlers.ts). */
+  private readonly handlers: DecisionHandlers
 
   constructor(private readonly store: Store, private readonly registry: TaskRegistry, options: CoordinatorOptions = {}) {
     super()
     this.distinctHosts = options.distinctHosts ?? true
     this.signAssign = options.signAssign ?? ((msg) => msg)
     this.clock = options.clock ?? Date.now
+    this.handlers = decisionHandlers({
+      linkOf: (key) => this.linkOf(key),
+      missed: (peer) => this.donors.missed(peer),
+      log: (kind, text, job, peer) => this.log(kind, text, job, peer),
+      writing: this.writing,
+      accept: (job, d) => this.accept(job, d),
+      unaccept: (job, d) => this.unaccept(job, d),
+      leftOut: (job, unit, reason) => this.leftOut.record(job, unit, reason),
+      complete: (job) => this.complete(job),
+      finish: (job, change) => this.finish(job, change),
+      violation: (link, reason) => this.violation(link, reason)
+    })
     this.leases = new LeaseRoutes(store, (link, reason) => this.violation(link, reason))
     this.leftOut = new LeftOutUnits(store)
     this.credit = new CreditLedger(store)
@@ -342,51 +349,6 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     await turn.written
   }
 
-  private readonly handlers: DecisionHandlers = {
-    'assign': (_job, d, turn) => { turn.assigns.push(d) },
-    'cancel-lease': (_job, d) => { this.linkOf(d.peer)?.sendCancel({ lease: d.lease }) },
-    'lease-expired': (job, d) => {
-      // The ledger counts it against the donor's reputation (TrustKeeper.observe); what it may hold shrinks.
-      this.donors.missed(d.peer)
-      this.log('deadline', `unit ${d.unit}: ${short(d.peer)} let lease ${d.lease} expire without a word`, job.record.id, d.peer)
-    },
-    'verdict': (job, d, turn) => {
-      const link = this.linkOf(d.peer)
-      // After every accept of this job so far, not only this turn's: a late replica's verdict must
-      // not overtake an earlier accept still being written. A verdict whose accept was not stored
-      // is never sent (the job stops: stopOnStoreFailure).
-      Promise.all([turn.written, this.writing.get(job)]).then(() => link?.sendVerdict({ lease: d.lease, accepted: d.accepted }), () => {})
-    },
-    'accept': (job, d, turn) => {
-      turn.written = this.accept(job, d)
-      // The chain only orders verdicts; a failed write is seen through `turn.written`.
-      this.writing.set(job, Promise.all([this.writing.get(job), turn.written]).then(() => {}, () => {}))
-    },
-    'unaccept': (job, d, turn) => {
-      turn.reopened = true
-      const removed = this.unaccept(job, d)
-      turn.written = turn.written.then(() => removed)
-    },
-    'spot-check': (job, d) => {
-      if (!d.passed) this.log('spot-check', `${short(d.peer)} failed a spot-check on unit ${d.unit}`, job.record.id, d.peer)
-    },
-    'reissue': (job, d, turn) => {
-      turn.reopened = true
-      this.log('reissue', `unit ${d.unit} reissued: ${d.reason}`, job.record.id)
-    },
-    'unit-failed': (job, d) => {
-      this.log('failure', `unit ${d.unit} failed: ${d.reason}`, job.record.id)
-      if (job.record.policy.partial) this.leftOut.record(job.record.id, d.unit, d.reason)
-    },
-    // A partial job may end on a failure while an accept of another batch is still being written.
-    'job-done': async (job, _d, turn) => { await turn.written; await this.writing.get(job); await this.complete(job) },
-    'job-failed': (job, d) => this.finish(job, { state: 'failed', error: d.reason }),
-    'violation': (_job, d, turn) => {
-      const link = turn.from?.key === d.peer ? turn.from : this.linkOf(d.peer)
-      if (link) this.violation(link, d.reason)
-    }
-  }
-
   /** Each donor's new leases of a job go out as few assigns as fit in a frame, one signature each. */
   private sendAssigns(job: ActiveJob, decisions: AssignDecision[]): void {
     for (const [peer, leased] of byPeer(decisions)) {
@@ -491,4 +453,3 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
 
 
 
-export function short(key: string): string { return key.slice(0, 8) }

@@ -3,6 +3,7 @@
  * credibility, the rule and the threshold, and one sentence that says it. Served at
  * GET /api/jobs/:id/units/:n and shown by `swarmgrid status JOB --unit N`.
  */
+import { short } from '../../base/log.js'
 import { SwarmgridError } from '../../base/errors.js'
 import type { Explanation, PeerStanding } from '../job/types.js'
 import { CredibilityAcceptance } from '../trust/credibility-acceptance.js'
@@ -70,7 +71,6 @@ export function describe(why: Explanation, accepted: boolean): string {
   return `${verb}: ${count}${why.agreeing.length ? `: ${peers(why.agreeing)}` : ''}${against}`
 }
 
-function short(key: string): string { return key.slice(0, 8) }
 
 /** What a peer knows of a unit: live from its coordinator while the unit is open, else from the store. */
 export function unitReport(store: Store, live: { liveMachine(id: string): JobMachine | undefined } | null,

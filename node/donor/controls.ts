@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { TaskRegistry } from '../../tasks/registry.js'
-import { DEFAULT_WASM_MEMORY_MB } from '../../tasks/wasm.js'
+import { DEFAULT_WASM_MEMORY_MB } from '../../tasks/sandboxed.js'
 import { measureSpeed } from '../../worker/speed.js'
 import { CpuMeter, machineSource, ownProcessCpuMs, type CpuShares, type CpuSource } from '../../worker/cpu-meter.js'
 import { DonorGovernor, type Gate, type PauseReason } from './governor.js'

@@ -36,6 +36,7 @@ export function failureOf(held: HeldUnit, err: Error): Pick<wire.FailureMessage,
   if (isOutputCapError(err)) return { kind: 'output', reason: limit(err.message) }
   // The js sandbox ends a unit at the donor's caps itself and says which (worker/sandbox/quickjs-sandbox.ts).
   const code = (err as NodeJS.ErrnoException).code
+  if (code === 'UNIT_DECLINED') return { kind: 'refused', reason: limit(err.message) }
   if (code === 'JS_MEMORY_CAP') return { kind: 'memory', reason: limit(err.message) }
   if (code === 'JS_TIME_CAP') return { kind: 'timeout', reason: limit(err.message) }
   if (isMemoryCapError(err)) return { kind: 'memory', reason: limit(err.message) }

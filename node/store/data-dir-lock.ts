@@ -48,15 +48,7 @@ async function socketLock(dir: string): Promise<DataDirLock> {
   // The socket only marks the dir taken: it must not keep the process alive.
   server.unref()
   writeFileSync(lockFile(dir), `${process.pid}\n`, { mode: 0o600 })
-  let released = false
-  return {
-    async release() {
-      if (released) return
-      released = true
-      if (holderPid(dir) === process.pid) rmSync(lockFile(dir), { force: true })
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    }
-  }
+  return heldLock(dir, () => new Promise<void>((resolve) => server.close(() => resolve())))
 }
 
 function alive(pid: number): boolean {
@@ -75,12 +67,18 @@ async function fileLock(dir: string): Promise<DataDirLock> {
       rmSync(lockFile(dir), { force: true })
     }
   }
+  return heldLock(dir)
+}
+
+/** The hold on `dir`: releasing it once removes the PID file if it is still this process's, then lets go of the rest. */
+function heldLock(dir: string, letGo: () => Promise<void> = async () => {}): DataDirLock {
   let released = false
   return {
     async release() {
       if (released) return
       released = true
       if (holderPid(dir) === process.pid) rmSync(lockFile(dir), { force: true })
+      await letGo()
     }
   }
 }

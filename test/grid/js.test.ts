@@ -33,7 +33,7 @@ function exampleInputs(): unknown[] {
 
 /** Split, run every unit (its input and output through CBOR, as on the wire) and merge, in this process. */
 async function runLocally(code: string, inputs: unknown[], units: number, limits = caps) {
-  const parts = [...js.split({ code, inputs }, units, JOB)].map((unit) => decodeValue<JsUnit>(encodeValue(unit)))
+  const parts = [...js.split({ code, inputs, memory: limits.wasmMemoryMb }, units, JOB)].map((unit) => decodeValue<JsUnit>(encodeValue(unit)))
   const outputs: unknown[][] = []
   for (const [unitIndex, unit] of parts.entries()) outputs.push(decodeValue(encodeValue(await js.run(unit, { progress() {}, unitIndex, limits }))))
   return { units: parts.length, result: js.merge(outputs, { code, inputs }, JOB) }
@@ -164,7 +164,7 @@ test('on a grid at quorum 2: the bundled npm example over 300 inputs gives what 
     const donors = [await grid.add({ coordinate: false, donation }), await grid.add({ coordinate: false, donation })]
     await until(() => coordinator.parts.coordinator.donorCount() === 2, 20_000, 'donors to connect')
 
-    const job = await coordinator.submit({ task: 'js', params: { code, inputs }, quorum: 2 })
+    const job = await coordinator.submit({ task: 'js', params: { code, inputs, memory: 16 }, quorum: 2 })
     const done = await within(coordinator.wait(job.id), 60_000, 'the example job')
     assert.is(done.state, 'done', done.error ?? '')
     assert.is(done.units, inputs.length)
@@ -180,12 +180,12 @@ test('on a grid at quorum 2: the bundled npm example over 300 inputs gives what 
       ['export default async () => (await import("node:fs")).readFileSync("/etc/passwd", "utf8")', /error: JsSandboxError: the code imports "node:fs"/]
     ]
     for (const [hostileCode, reason] of hostile) {
-      const bad = await coordinator.submit({ task: 'js', params: { code: hostileCode, inputs: [0] }, quorum: 2, maxErrors: 2 })
+      const bad = await coordinator.submit({ task: 'js', params: { code: hostileCode, inputs: [0], memory: 16 }, quorum: 2, maxErrors: 2 })
       const failed = await within(coordinator.wait(bad.id), 30_000, `the hostile job ${hostileCode}`)
       assert.is(failed.state, 'failed', hostileCode)
       assert.match(failed.error ?? '', reason)
     }
-    const probe = await coordinator.submit({ task: 'js', params: { code: 'export default () => typeof process', inputs: [0, 1] }, quorum: 2 })
+    const probe = await coordinator.submit({ task: 'js', params: { code: 'export default () => typeof process', inputs: [0, 1], memory: 16 }, quorum: 2 })
     assert.equal((await within(coordinator.wait(probe.id), 30_000, 'typeof process')).result, { outputs: ['undefined', 'undefined'] })
     for (const donor of donors) assert.ok(donor.donorStats()!.unitsRun >= inputs.length, 'each donor ran the example\'s units and served on')
   } finally {

@@ -35,6 +35,14 @@ export const growsWithoutBound = wat(`(module
       (br_if $more (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
     (unreachable)))`)
 
+/** Grows its memory until growth fails and answers how many pages it got: what the unit's memory is. */
+export const probesMemory = wat(`(module
+  (memory 1)
+  (func (export "run") (param i32) (result i32)
+    (loop $more
+      (br_if $more (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
+    (memory.size)))`)
+
 export const importsEval = wat(`(module
   (import "env" "eval" (func $eval (param i32) (result i32)))
   (func (export "run") (param i32) (result i32) (call $eval (local.get 0))))`)

@@ -42,18 +42,18 @@ if (missing) {
 
       // 12 runs reading stdin, taking args and reading an input file, each against the native build.
       const runs = wordstatRuns(12)
-      const job = await grid.submit('c', { task: 'wasi', quorum: 2, params: { program: b64(wordstat), runs } })
+      const job = await grid.submit('c', { task: 'wasi', quorum: 2, params: { memory: 64, program: b64(wordstat), runs } })
       // The hostile ones, at once, each a job of its own.
       const hostile = {
-        loop: await grid.submit('c', { task: 'wasi', quorum: 2, maxErrors: 2, params: { program: program('loop') } }),
-        membomb: await grid.submit('c', { task: 'wasi', quorum: 2, maxErrors: 2, params: { program: program('membomb') } }),
-        bigout: await grid.submit('c', { task: 'wasi', quorum: 2, maxErrors: 2, params: { program: program('bigout') } }),
-        escape: await grid.submit('c', { task: 'wasi', quorum: 2, params: { program: program('escape'), runs: [{ files: { 'data.txt': 'x' } }] } }),
-        socket: await grid.submit('c', { task: 'wasi', quorum: 2, params: { program: program('socket') } }),
-        exit3: await grid.submit('c', { task: 'wasi', quorum: 2, params: { program: program('exit3') } })
+        loop: await grid.submit('c', { task: 'wasi', quorum: 2, maxErrors: 2, params: { memory: 64, program: program('loop') } }),
+        membomb: await grid.submit('c', { task: 'wasi', quorum: 2, maxErrors: 2, params: { memory: 64, program: program('membomb') } }),
+        bigout: await grid.submit('c', { task: 'wasi', quorum: 2, maxErrors: 2, params: { memory: 64, program: program('bigout') } }),
+        escape: await grid.submit('c', { task: 'wasi', quorum: 2, params: { memory: 64, program: program('escape'), runs: [{ files: { 'data.txt': 'x' } }] } }),
+        socket: await grid.submit('c', { task: 'wasi', quorum: 2, params: { memory: 64, program: program('socket') } }),
+        exit3: await grid.submit('c', { task: 'wasi', quorum: 2, params: { memory: 64, program: program('exit3') } })
       }
       let refusal = ''
-      await grid.submit('c', { task: 'wasi', params: { program: program('unknown-import') } }).catch((err: Error) => { refusal = err.message })
+      await grid.submit('c', { task: 'wasi', params: { memory: 64, program: program('unknown-import') } }).catch((err: Error) => { refusal = err.message })
       assert.match(refusal, /imports env\.host_secret, which this WASI sandbox does not offer/)
 
       const done = await grid.wait('c', job.id, 60_000)
@@ -71,7 +71,7 @@ if (missing) {
       assert.is(ended.loop.state, 'failed')
       assert.match(ended.loop.error, /timeout: ran past this donor's 3000 ms time cap/)
       assert.is(ended.membomb.state, 'failed')
-      assert.match(ended.membomb.error, /memory: wasm memory cap: .* of the 64 MiB this donor allows/)
+      assert.match(ended.membomb.error, /memory: wasm memory cap: .* of the 64 MiB its job allows each unit/)
       assert.is(ended.bigout.state, 'failed')
       assert.match(ended.bigout.error, /output: output cap: stdout passed 4194304 bytes/)
       const escape = runsOf(ended.escape)[0]
@@ -83,7 +83,7 @@ if (missing) {
       assert.equal([runsOf(ended.exit3)[0].exit, decode(runsOf(ended.exit3)[0].stdout).toString()], [3, 'leaving with 3\n'])
 
       // All three donors must agree byte for byte on the time, random bytes and environment.
-      const determinism = await grid.submit('c', { task: 'wasi', quorum: 3, params: { program: program('determinism'),
+      const determinism = await grid.submit('c', { task: 'wasi', quorum: 3, params: { memory: 64, program: program('determinism'),
         runs: [{ env: { ONLY: 'this' } }, { env: { ONLY: 'this' } }, { args: ['x'] }] } })
       const agreed = await grid.wait('c', determinism.id, 60_000)
       assert.is(agreed.state, 'done', agreed.error ?? '')
@@ -102,7 +102,7 @@ if (missing) {
       writeFileSync(join(texts, 'b.txt'), 'it was the best of times\n')
       writeFileSync(join(dir, 'dict.txt'), DICT)
       writeFileSync(join(dir, 'wordstat.wasm'), wordstat)
-      const submitted = await runCli(['submit', 'wasi', '--program', join(dir, 'wordstat.wasm'), '--arg', '-d', '--arg', 'dict.txt',
+      const submitted = await runCli(['submit', 'wasi', '--param', 'memory=64', '--program', join(dir, 'wordstat.wasm'), '--arg', '-d', '--arg', 'dict.txt',
         '--arg', '{name}', '--file', join(dir, 'dict.txt'), '--stdin-glob', join(texts, '*.txt'), '--data', grid.dataDir('c'), '--json'])
       assert.is(submitted.code, 0, submitted.stderr)
       const sweep = JSON.parse(submitted.stdout) as JobView

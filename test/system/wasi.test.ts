@@ -28,7 +28,7 @@ const JOB = { id: '0123456789abcdef', createdAt: 1_764_000_000_123 }
 
 /** Split, then run each unit as a donor would: input and output through canonical CBOR. */
 function runAll(program: Uint8Array, runs: unknown[], memoryMb = 64) {
-  return [...wasi.split({ program: b64(program), runs }, 1, JOB)].map((unit, i) => {
+  return [...wasi.split({ program: b64(program), runs, memory: memoryMb }, 1, JOB)].map((unit, i) => {
     const input = decodeValue<WasiUnit>(encodeValue(unit))
     return decodeValue<RunOutput>(encodeValue(wasi.run(input, { unitIndex: i, progress() {}, limits: { wasmMemoryMb: memoryMb } })))
   })
@@ -97,9 +97,9 @@ if (missing) {
     assert.equal([exit3.exit, text(exit3.stdout), text(exit3.stderr)], [3, 'leaving with 3\n', 'on stderr\n'])
   })
 
-  test('1 GiB of stdout fails as "output" at the cap; a memory bomb fails as memory at the donor\'s cap', () => {
+  test('1 GiB of stdout fails as "output" at the cap; a memory bomb fails as memory at its job\'s cap', () => {
     throws(() => runAll(programs.bigout, [{}]), /^output cap: stdout passed 4194304 bytes/, isOutputCapError)
-    throws(() => runAll(programs.membomb, [{}], 32), /^wasm memory cap: .* of the 32 MiB this donor allows/, isMemoryCapError)
+    throws(() => runAll(programs.membomb, [{}], 32), /^wasm memory cap: .* of the 32 MiB its job allows each unit/, isMemoryCapError)
   })
 
   test('a module importing what the shim does not offer is refused at split, naming the import', () => {

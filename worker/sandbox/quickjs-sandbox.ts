@@ -316,7 +316,7 @@ export class JsModule {
       case 'InternalError: interrupted':
         return jsError('JS_TIME_CAP', `js time cap: ${what} ran past the ${this.caps.timeMs} ms this peer allows a sandboxed unit (--wasm-time)`)
       case 'InternalError: out of memory':
-        return jsError('JS_MEMORY_CAP', `js memory cap: ${what} used all ${this.caps.memoryMb} MiB this peer allows a sandboxed unit (--wasm-memory)`)
+        return jsError('JS_MEMORY_CAP', `js memory cap: ${what} used all ${this.caps.memoryMb} MiB its job allows each unit (the job's memory param)`)
       case 'InternalError: stack overflow':
         return jsError('JS_STACK', `${what} recursed past the sandbox's ${MAX_STACK_BYTES / 1024} KiB stack`)
     }

@@ -185,7 +185,7 @@ export function capModule(bytes: Uint8Array, maxPages: number, maxTableEntries: 
   }
   if (memory) {
     if (memory.initial > maxPages) {
-      throw rejected(`it starts with ${mib(memory.initial)} of memory; this donor's cap is ${mib(maxPages)}`)
+      throw rejected(`it starts with ${mib(memory.initial)} of memory; its job allows ${mib(maxPages)}`)
     }
     memory = { initial: memory.initial, maximum: Math.min(memory.maximum ?? maxPages, maxPages) }
     const entry = [...nameBytes('swarmgrid'), ...nameBytes('memory'), 0x02, 0x01, ...leb(memory.initial), ...leb(memory.maximum!)]

@@ -3,7 +3,7 @@
  * module sees nothing of the host but this interface, which returns nothing a module could
  * tell machines apart by, so a unit gives the same answer on every donor:
  *
- *   swarmgrid.memory     its own linear memory, made by the host, capped at the donor's limit
+ *   swarmgrid.memory     its own linear memory, made by the host, capped at its job's memory (tasks/sandboxed.ts)
  *   swarmgrid.progress   (f64) -> ()            how far the unit has come, 0..1
  *   env.abort            (i32, i32, i32, i32) -> ()   AssemblyScript's abort: fails the unit
  *
@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto'
 import { capModule, inspectModule, mib, rejected, type FuncType, type Limits, type ValType } from './wasm-binary.js'
 import { canonicaliseNaNs } from './wasm-nan.js'
 
-export interface WasmUnit { module: Uint8Array; entry: string; args: Array<number | string> }
+/** One unit: the module, the export it calls with its arguments, and the memory its job gives it in MiB (tasks/sandboxed.ts). */
+export interface WasmUnit { module: Uint8Array; entry: string; args: Array<number | string>; memoryMb?: number }
 
 /** A unit failure message starting so is reported to the coordinator as kind 'memory'. */
 export const MEMORY_CAP_PREFIX = 'wasm memory cap'
@@ -32,7 +33,7 @@ export function isMemoryCapError(err: unknown): boolean {
 
 function memoryCapError(usedPages: number, limitPages: number, cause: Error): Error {
   const used = usedPages >= limitPages ? `used all ${mib(limitPages)}` : `had ${mib(usedPages)} of the ${mib(limitPages)}`
-  return new Error(`${MEMORY_CAP_PREFIX}: the module ${used} this donor allows, then failed (${cause.message})`)
+  return new Error(`${MEMORY_CAP_PREFIX}: the module ${used} its job allows each unit (the job's memory param), then failed (${cause.message})`)
 }
 
 function badArgument(entry: string, index: number, type: ValType, value: unknown): Error {

@@ -71,7 +71,7 @@ export function runWasi(program: Uint8Array, config: RunConfig, maxPages: number
       // memory.grow past the donor's cap traps in the module's grow helper (code-transform.ts).
       const used = memory.buffer.byteLength / 65536
       if (maximum === maxPages && GROW_TRAP.test(err.message)) {
-        throw new Error(`${MEMORY_CAP_PREFIX}: the program had ${mib(used)} of the ${mib(maxPages)} this donor allows and asked for more (${err.message})`)
+        throw new Error(`${MEMORY_CAP_PREFIX}: the program had ${mib(used)} of the ${mib(maxPages)} its job allows each unit and asked for more (${err.message})`)
       }
       throw new Error(`the program trapped: ${err.message}`)
     } else throw err
