@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks'
 import { JobMachine } from '../node/job/machine.js'
 import { LeaseCounter } from '../node/job/lease-counter.js'
-import { type Decision, type JobPolicy, type PeerRef } from '../node/job/types.js'
+import type { Decision, JobPolicy, PeerRef } from '../node/job/types.js'
 
 const DONORS = 10_000
 /** Each donor asks for as many units as a 2-thread donor's prefetch window holds. */

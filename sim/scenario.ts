@@ -5,11 +5,11 @@
  */
 import { JobMachine } from '../node/job/machine.js'
 import { LeaseCounter } from '../node/job/lease-counter.js'
-import { type Decision, type JobPolicy, type PeerRef } from '../node/job/types.js'
+import type { Decision, JobPolicy, PeerRef } from '../node/job/types.js'
 import type { Acceptance } from '../node/job/types.js'
 import { AdaptiveReplication } from '../node/trust/adaptive-replication.js'
 import { CredibilityAcceptance } from '../node/trust/credibility-acceptance.js'
-import { type TrustSpec } from '../node/job/types.js'
+import type { TrustSpec } from '../node/job/types.js'
 import { TrustLedger } from '../node/trust/ledger.js'
 import { mulberry32 } from './seeded-random.js'
 

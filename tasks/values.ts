@@ -19,9 +19,15 @@ function canonicalize(value: unknown): unknown {
   return sorted
 }
 
-/** Canonical CBOR bytes: equal values give equal bytes on every peer. */
+/**
+ * Canonical CBOR bytes: equal values give equal bytes on every peer. cbor-x hands back a view
+ * into its shared output buffer, which after one large value is tens of MiB; a view is copied
+ * whole when it crosses to a thread and kept whole when it is stored, so the bytes get a buffer
+ * of their own.
+ */
 export function encodeValue(value: unknown): Uint8Array {
-  return encoder.encode(canonicalize(value))
+  const bytes = encoder.encode(canonicalize(value))
+  return bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)
 }
 
 export function decodeValue<T = unknown>(bytes: Uint8Array): T {

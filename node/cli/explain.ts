@@ -6,7 +6,7 @@ import { ControlClient } from '../control/client.js'
 import { defaultDataDir } from '../store/data-dir.js'
 import type { Store } from '../store/store.js'
 import { unitReport } from '../coordinator/unit-explain.js'
-import { type UnitReport } from '../job/types.js'
+import type { UnitReport } from '../job/types.js'
 
 export async function explainUnit(store: Store, values: Record<string, any>, id: string): Promise<number> {
   const unit = integerFlag('status', values, 'unit', 0)!

@@ -88,7 +88,3 @@ function positiveInteger(value: number, flag: string): number {
   return value
 }
 
-function positiveNumber(value: number, flag: string): number {
-  if (!Number.isFinite(value) || value <= 0) throw new ParamError(`--${flag} takes a number above 0, not ${value}`)
-  return value
-}

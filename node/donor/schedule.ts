@@ -53,7 +53,7 @@ export function parseSchedule(flags: string[]): ScheduleWindow[] {
   for (const flag of flags) {
     for (const raw of flag.split(/(?<=\d)\s*,\s*/)) {
       const text = raw.trim()
-      const m = /^(?:([a-z,\-]+)\s+)?(\S+?)\s*-\s*(\S+)$/i.exec(text)
+      const m = /^(?:([a-z,-]+)\s+)?(\S+?)\s*-\s*(\S+)$/i.exec(text)
       if (!m) throw badWindow(text, 'it is no window')
       const start = minutes(m[2], text)
       const end = minutes(m[3], text)

@@ -5,7 +5,7 @@
  * BOINC's adaptive replication (node/trust/adaptive-replication.ts) are others, and the simulator drives
  * all of them through the same machine.
  */
-import type { Acceptance, Ballot, Explanation, PeerStanding, PeerRef, UnitTally, Verdict } from './types.js'
+import type { Acceptance, Ballot, Explanation, PeerStanding, UnitTally, Verdict } from './types.js'
 
 
 /** Answer group sizes in order of first appearance, counting each ballot once. */

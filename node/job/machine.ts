@@ -10,9 +10,9 @@
  * drive the very same code without sockets.
  */
 import { FixedQuorum } from './acceptance.js'
-import { type Acceptance, type Explanation, type UnitTally } from './types.js'
+import type { Acceptance, Explanation, UnitTally } from './types.js'
 import type { Decision, JobPolicy, JobState, MachineEvent, PeerRef, UnitState } from './types.js'
-import { LeaseCounter } from './lease-counter.js'
+import type { LeaseCounter } from './lease-counter.js'
 import { JobLeases } from './leases.js'
 import { UnitQueue } from './unit-queue.js'
 import { groupSizes, hasDisagreement, hostTried, isSettled, newUnit, triedBy, tallyOf, unitStateOf, type Lease, type Unit, type Vote } from './unit-record.js'

@@ -17,9 +17,9 @@ import type { ResultFor } from '../../tasks/index.js'
 import { notFound } from '../../base/errors.js'
 import { Coordinator } from '../coordinator/coordinator.js'
 import { short } from '../../base/log.js'
-import { type LogEntry } from '../../base/log.js'
-import { type JobSpec } from '../coordinator/job-spec.js'
-import { Donor, type DonorStats } from '../donor/donor.js'
+import type { LogEntry } from '../../base/log.js'
+import type { JobSpec } from '../coordinator/job-spec.js'
+import type { Donor, DonorStats } from '../donor/donor.js'
 import { jobView, type JobView } from '../coordinator/job-view.js'
 import { localLinks, type CoordinatorLink, type DonorLink } from '../protocol/links.js'
 import { Store } from '../store/store.js'
@@ -432,7 +432,7 @@ function loopbackGrid(opts: PeerOptions): boolean {
 
 function makeDht(opts: PeerOptions): HyperDHT {
   const bootstrap = parseBootstrap(opts.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)
-  const allLoopback = bootstrap !== undefined && bootstrap.every((b) => isLoopback(b.host))
+  const allLoopback = bootstrap?.every((b) => isLoopback(b.host))
   const host = opts.host ?? (allLoopback ? '127.0.0.1' : undefined)
   // SWARMGRID_REACHABLE=1: this peer's address is reachable directly (a LAN, no NAT), so others
   // need not hole-punch to it; Hyperswarm only learns that by itself after minutes of uptime.

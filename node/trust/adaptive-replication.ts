@@ -5,7 +5,7 @@
  * results. A lost vote resets CV to 0. No spot-checks, no blacklist.
  */
 import { groupCounts } from '../job/acceptance.js'
-import { type Acceptance, type UnitTally, type Verdict } from '../job/types.js'
+import type { Acceptance, UnitTally, Verdict } from '../job/types.js'
 import type { TrustLedger } from './ledger.js'
 
 /** BOINC's threshold of consecutive valid results before a host is trusted. */

@@ -1,18 +1,7 @@
-/**
- * node/trust/ — who to believe: credibility from checks passed (credibility.ts), the acceptance policies that
- * weigh peers (credibility-acceptance.ts, adaptive-replication.ts), the ledger of each peer's
- * record (ledger.ts) and this keeper, which ties them to the store for a coordinator.
- *
- * The coordinator's side of trust: the ledger backed by the store, the acceptance policy each
- * job asks for, and what a job's decisions mean for the peers (checks passed, blacklisting).
- * The coordinator only routes decisions here and re-verifies what a blacklisting puts in doubt.
- */
-import { ParamError } from '../../tasks/contract.js'
+
 import { FixedQuorum, quorumExplanation } from '../job/acceptance.js'
 import type { Acceptance, Explanation } from '../job/types.js'
-import { CredibilityAcceptance, DEFAULT_TRUST } from './credibility-acceptance.js'
-import type { TrustSpec } from '../job/types.js'
-import { newcomersNeeded } from './credibility.js'
+import { CredibilityAcceptance, } from './credibility-acceptance.js'
 import type { Decision, JobPolicy } from '../job/types.js'
 import type { Store } from '../store/store.js'
 import { TrustLedger } from './ledger.js'

@@ -7,7 +7,7 @@
 import { request, type IncomingHttpHeaders } from 'node:http'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { startTestGrid, until, type TestGrid } from '../support/helpers.js'
+import { startTestGrid, type TestGrid } from '../support/helpers.js'
 import { readControlToken } from '../../node/store/data-dir.js'
 import { MAX_FEED_CLIENTS } from '../../node/control/live-feed.js'
 import type { Peer } from '../../node/peer/peer.js'

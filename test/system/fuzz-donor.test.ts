@@ -6,7 +6,7 @@
  */
 import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
-import HyperDHT from 'hyperdht'
+import type HyperDHT from 'hyperdht'
 import { startTestGrid, until, within, type TestGrid } from '../support/helpers.js'
 import { calmRun, fixtureDir } from '../support/process-grid.js'
 import { HARMLESS_TO_DONOR, Random } from '../support/fuzz-frames.js'

@@ -6,7 +6,7 @@ import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { JobMachine } from '../../node/job/machine.js'
 import { LeaseCounter } from '../../node/job/lease-counter.js'
-import { type Decision, type JobPolicy, type MachineEvent, type UnitState } from '../../node/job/types.js'
+import type { Decision, JobPolicy, MachineEvent, UnitState } from '../../node/job/types.js'
 
 type Assign = Extract<Decision, { type: 'assign' }>
 type FailureKind = Extract<MachineEvent, { type: 'failure' }>['kind']
