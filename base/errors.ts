@@ -40,11 +40,13 @@ export type ErrorCode = keyof typeof ERROR_CODES
 export class SwarmgridError extends Error {
   override name = 'SwarmgridError'
   readonly userFault: boolean
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string
+  ) {
     super(message)
     this.userFault = ERROR_CODES[code].userFault
   }
-
 }
 
 export function isSwarmgridError(err: unknown, code?: ErrorCode): err is SwarmgridError {

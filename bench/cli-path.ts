@@ -15,12 +15,23 @@ import type { JobView } from '../node/coordinator/job-view.js'
 import { CliGrid } from '../test/support/cli-path.js'
 import { piscinaColdBatch, piscinaFirstTask } from './baseline.js'
 
-export interface CliJoinFigure { runs: number[]; ready: number[]; medianMs: number; worstMs: number; piscinaRuns: number[]; piscinaMedianMs: number }
+export interface CliJoinFigure {
+  runs: number[]
+  ready: number[]
+  medianMs: number
+  worstMs: number
+  piscinaRuns: number[]
+  piscinaMedianMs: number
+}
 export interface CliCpuFigure {
-  units: number; threads: number
+  units: number
+  threads: number
   /** Best of the rounds: donor spawned to submit exited; submit spawned to submit exited; plain Piscina with its start. */
-  fromDonorMs: number; fromSubmitMs: number; piscinaMs: number
-  ratioFromDonor: number; ratioFromSubmit: number
+  fromDonorMs: number
+  fromSubmitMs: number
+  piscinaMs: number
+  ratioFromDonor: number
+  ratioFromSubmit: number
   rounds: { fromDonor: number[]; fromSubmit: number[]; piscina: number[] }
 }
 
@@ -39,7 +50,12 @@ export async function cliJoinFigure(runs: number, threads: number, say: (text: s
     await grid.ready(coordinator)
     const client = await grid.client('coordinator')
     // Long enough to be still waiting for donors after every join below.
-    const job = await client.post<JobView>('/api/jobs', { task: 'primes', params: { from: 1e9, to: 1e9 + 2000 * 4e6 }, units: 2000, quorum: 1 })
+    const job = await client.post<JobView>('/api/jobs', {
+      task: 'primes',
+      params: { from: 1e9, to: 1e9 + 2000 * 4e6 },
+      units: 2000,
+      quorum: 1
+    })
     const times: number[] = []
     const ready: number[] = []
     for (let i = 0; i < runs; i++) {
@@ -50,7 +66,8 @@ export async function cliJoinFigure(runs: number, threads: number, say: (text: s
       const readyAt = donor.line('ready').then(() => performance.now() - started)
       const deadline = started + 30_000
       while ((await client.get<JobView>(`/api/jobs/${job.id}`)).results <= before) {
-        if (performance.now() > deadline) throw new Error(`cli-join: no result from donor ${i + 1} within 30 s: ${donor.logs.slice(-5).join(' / ')}`)
+        if (performance.now() > deadline)
+          throw new Error(`cli-join: no result from donor ${i + 1} within 30 s: ${donor.logs.slice(-5).join(' / ')}`)
         await new Promise((resolve) => setTimeout(resolve, POLL_MS))
       }
       times.push(performance.now() - started)
@@ -66,8 +83,13 @@ export async function cliJoinFigure(runs: number, threads: number, say: (text: s
   }
 }
 
-export async function cliCpuFigure(params: { from: number; to: number }, units: number, threads: number, rounds: number,
-  say: (text: string) => void): Promise<CliCpuFigure> {
+export async function cliCpuFigure(
+  params: { from: number; to: number },
+  units: number,
+  threads: number,
+  rounds: number,
+  say: (text: string) => void
+): Promise<CliCpuFigure> {
   const inputs = [...primes.split(params, units)] as PrimesInput[]
   const expected = inputs.reduce((sum, input) => sum + (primes.run(input, { unitIndex: 0, progress() {} }) as { count: number }).count, 0)
   const fromDonor: number[] = []
@@ -80,8 +102,22 @@ export async function cliCpuFigure(params: { from: number; to: number }, units: 
       const started = performance.now()
       const donor = grid.start(`donor-${round}`, ['--threads', String(threads)])
       await grid.ready(donor)
-      const run = await grid.submit(`submitter-${round}`, ['primes', '--param', `from=${params.from}`, '--param', `to=${params.to}`,
-        '--units', String(units), '--quorum', '1', '--no-donate'], 300_000)
+      const run = await grid.submit(
+        `submitter-${round}`,
+        [
+          'primes',
+          '--param',
+          `from=${params.from}`,
+          '--param',
+          `to=${params.to}`,
+          '--units',
+          String(units),
+          '--quorum',
+          '1',
+          '--no-donate'
+        ],
+        300_000
+      )
       const total = performance.now() - started
       await donor.stop('SIGTERM')
       if (run.code !== 0 || (run.view?.result as { count?: number } | null)?.count !== expected) {
@@ -95,7 +131,14 @@ export async function cliCpuFigure(params: { from: number; to: number }, units: 
     await grid.destroy()
   }
   const best = { fromDonor: Math.min(...fromDonor), fromSubmit: Math.min(...fromSubmit), piscina: Math.min(...piscina) }
-  return { units, threads, fromDonorMs: best.fromDonor, fromSubmitMs: best.fromSubmit, piscinaMs: best.piscina,
-    ratioFromDonor: best.fromDonor / best.piscina, ratioFromSubmit: best.fromSubmit / best.piscina,
-    rounds: { fromDonor, fromSubmit, piscina } }
+  return {
+    units,
+    threads,
+    fromDonorMs: best.fromDonor,
+    fromSubmitMs: best.fromSubmit,
+    piscinaMs: best.piscina,
+    ratioFromDonor: best.fromDonor / best.piscina,
+    ratioFromSubmit: best.fromSubmit / best.piscina,
+    rounds: { fromDonor, fromSubmit, piscina }
+  }
 }

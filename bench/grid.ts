@@ -27,7 +27,9 @@ const NOOP_TASK = `export default {
 
 /** Temp dirs not yet removed: should the process die of an error in a peer, 'exit' still clears them. */
 const leftovers = new Set<string>()
-process.on('exit', () => { for (const dir of leftovers) rmSync(dir, { recursive: true, force: true }) })
+process.on('exit', () => {
+  for (const dir of leftovers) rmSync(dir, { recursive: true, force: true })
+})
 
 async function tempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
@@ -36,7 +38,11 @@ async function tempDir(prefix: string): Promise<string> {
 }
 
 /** Bytes a connection carried, read from secret-stream (after encryption) and UDX (what went out as packets). */
-export interface Traffic { streamBytes: number; udxBytes: number; udxPackets: number }
+export interface Traffic {
+  streamBytes: number
+  udxBytes: number
+  udxPackets: number
+}
 
 export class BenchGrid {
   private readonly peers = new Set<Peer>()
@@ -44,7 +50,10 @@ export class BenchGrid {
   /** The peer jobs are submitted to; it does not donate, so every unit crosses the wire. */
   coordinator!: Peer
 
-  private constructor(readonly testnet: Testnet, readonly tasksDir: string) {}
+  private constructor(
+    readonly testnet: Testnet,
+    readonly tasksDir: string
+  ) {}
 
   static async start(): Promise<BenchGrid> {
     const testnet = await createTestnet(3)
@@ -62,8 +71,15 @@ export class BenchGrid {
 
   async addPeer(options: PeerOptions = {}): Promise<Peer> {
     const dataDir = await tempDir('swarmgrid-bench-')
-    const peer = await Peer.start({ grid: 'bench', http: false, threads: availableParallelism(),
-      tasksDir: this.tasksDir, ...options, dataDir, dht: this.testnet.createNode() })
+    const peer = await Peer.start({
+      grid: 'bench',
+      http: false,
+      threads: availableParallelism(),
+      tasksDir: this.tasksDir,
+      ...options,
+      dataDir,
+      dht: this.testnet.createNode()
+    })
     this.peers.add(peer)
     return peer
   }
@@ -128,7 +144,9 @@ export function watchFirstUnits(seen: (donor: Donor, at: number) => void): () =>
     }
     return original.call(this, event, ...args)
   }
-  return () => { Donor.prototype.emit = original }
+  return () => {
+    Donor.prototype.emit = original
+  }
 }
 
 export interface JoinSample {
@@ -145,10 +163,19 @@ export interface JoinSample {
 export async function joinOnce(grid: BenchGrid, timeoutMs = 15_000): Promise<JoinSample> {
   let firstAt = 0
   let onFirst: () => void = () => {}
-  const first = new Promise<void>((resolve) => { onFirst = resolve })
-  const unwatch = watchFirstUnits((_donor, at) => { if (!firstAt) { firstAt = at; onFirst() } })
+  const first = new Promise<void>((resolve) => {
+    onFirst = resolve
+  })
+  const unwatch = watchFirstUnits((_donor, at) => {
+    if (!firstAt) {
+      firstAt = at
+      onFirst()
+    }
+  })
   let connectedAt = 0
-  const onConnection = () => { connectedAt ||= performance.now() }
+  const onConnection = () => {
+    connectedAt ||= performance.now()
+  }
   grid.coordinator.parts.swarm.on('connection', onConnection)
   const started = performance.now()
   let peer: Peer | null = null

@@ -14,10 +14,23 @@ import { readFileSync } from 'node:fs'
 
 const ROUNDS = 3
 
-export interface JsRow { name: string; calls: number; quickjsMs: number; v8Ms: number; ratio: number; rounds: { quickjs: number[]; v8: number[] } }
-export interface JsFigure { rows: JsRow[] }
+export interface JsRow {
+  name: string
+  calls: number
+  quickjsMs: number
+  v8Ms: number
+  ratio: number
+  rounds: { quickjs: number[]; v8: number[] }
+}
+export interface JsFigure {
+  rows: JsRow[]
+}
 
-interface Kernel { name: string; code: string; inputs: unknown[] }
+interface Kernel {
+  name: string
+  code: string
+  inputs: unknown[]
+}
 
 const PRIMES = `export default function countPrimes([from, to]) {
   let count = 0
@@ -43,12 +56,28 @@ const RECORDS = `export default function topWords(seed) {
 
 async function kernels(): Promise<Kernel[]> {
   const exampleDir = fileURLToPath(new URL('../../examples/js/', import.meta.url))
-  const bundled = await build({ entryPoints: [exampleDir + 'spell.mjs'], bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent' })
+  const bundled = await build({
+    entryPoints: [exampleDir + 'spell.mjs'],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent'
+  })
   return [
-    { name: 'integer loops: primes by trial division', code: PRIMES, inputs: Array.from({ length: 8 }, (_, i) => [i * 25_000, (i + 1) * 25_000]) },
+    {
+      name: 'integer loops: primes by trial division',
+      code: PRIMES,
+      inputs: Array.from({ length: 8 }, (_, i) => [i * 25_000, (i + 1) * 25_000])
+    },
     { name: 'objects, strings, sort: word totals', code: RECORDS, inputs: Array.from({ length: 40 }, (_, i) => i + 1) },
-    { name: 'npm library: examples/js spelling (fastest-levenshtein)', code: bundled.outputFiles[0].text,
-      inputs: Array(4).fill(parseJsonLines(readFileSync(exampleDir + 'inputs.jsonl', 'utf8'), 'inputs.jsonl')).flat() }
+    {
+      name: 'npm library: examples/js spelling (fastest-levenshtein)',
+      code: bundled.outputFiles[0].text,
+      inputs: Array(4)
+        .fill(parseJsonLines(readFileSync(exampleDir + 'inputs.jsonl', 'utf8'), 'inputs.jsonl'))
+        .flat()
+    }
   ]
 }
 
@@ -83,7 +112,14 @@ export async function jsFigure(): Promise<JsFigure> {
       v8.push(n.ms)
     }
     const [bestQ, bestV] = [Math.min(...quickjs), Math.min(...v8)]
-    rows.push({ name: kernel.name, calls: kernel.inputs.length, quickjsMs: bestQ, v8Ms: bestV, ratio: bestQ / bestV, rounds: { quickjs, v8 } })
+    rows.push({
+      name: kernel.name,
+      calls: kernel.inputs.length,
+      quickjsMs: bestQ,
+      v8Ms: bestV,
+      ratio: bestQ / bestV,
+      rounds: { quickjs, v8 }
+    })
   }
   return { rows }
 }

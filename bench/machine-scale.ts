@@ -44,8 +44,10 @@ function heapUsed(): number {
 
 export function measure(units: number, quorum: number, budgetMs: number): ScaleRow {
   // One host each, so a policy that wants replicas on distinct hosts finds them as on a real grid.
-  const donors: PeerRef[] = Array.from({ length: DONORS }, (_, i) =>
-    ({ key: i.toString(16).padStart(64, '0'), host: `10.0.${i >> 8}.${i & 255}` }))
+  const donors: PeerRef[] = Array.from({ length: DONORS }, (_, i) => ({
+    key: i.toString(16).padStart(64, '0'),
+    host: `10.0.${i >> 8}.${i & 255}`
+  }))
   const policy: JobPolicy = { quorum, maxResults: 2 * quorum + 1, maxErrors: 3, leaseMs: 300_000 }
   const before = heapUsed()
   let t = performance.now()
@@ -87,7 +89,9 @@ export function measure(units: number, quorum: number, budgetMs: number): ScaleR
   // Read after the measurement, or V8 may treat the machine as dead and collect it first.
   const accepted = machine.acceptedCount
   return {
-    units, quorum, buildMs,
+    units,
+    quorum,
+    buildMs,
     assignsPerSec: assigns / (assignMs / 1000),
     resultsPerSec: results / (resultMs / 1000),
     unitsPerSec: accepted / ((assignMs + resultMs + tickMs) / 1000),

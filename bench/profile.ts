@@ -19,7 +19,13 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number }
   children?: number[]
 }
-export interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+export interface Profile {
+  nodes: ProfileNode[]
+  samples: number[]
+  timeDeltas: number[]
+  startTime: number
+  endTime: number
+}
 
 function where(url: string, line: number): string {
   if (!url) return ''
@@ -87,14 +93,22 @@ export function summarise(profile: Profile, top: number): Summary {
       inclusive.set(k, e)
     }
   }
-  const rows = [...self.values()].sort((a, b) => b.ms - a.ms).slice(0, top)
+  const rows = [...self.values()]
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, top)
     .map((r) => ({ ...r, share: total > 0 ? r.ms / total : 0 }))
   const share = (ms: number) => (total > 0 ? ms / total : 0)
   return {
     totalMs: total,
     rows,
-    owners: [...owners].sort((a, b) => b[1] - a[1]).slice(0, top).map(([who, ms]) => ({ ms, share: share(ms), owner: who })),
-    inclusive: [...inclusive.values()].sort((a, b) => b.ms - a.ms).slice(0, top).map((r) => ({ ...r, share: share(r.ms) }))
+    owners: [...owners]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([who, ms]) => ({ ms, share: share(ms), owner: who })),
+    inclusive: [...inclusive.values()]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top)
+      .map((r) => ({ ...r, share: share(r.ms) }))
   }
 }
 

@@ -7,19 +7,48 @@ import type { JsFigure } from './js-sandbox.js'
 import type { WasiFigure } from './wasi.js'
 import type { CliCpuFigure, CliJoinFigure } from './cli-path.js'
 
-export interface Machine { cpu: string; cores: number; memoryGb: number; node: string; platform: string }
+export interface Machine {
+  cpu: string
+  cores: number
+  memoryGb: number
+  node: string
+  platform: string
+}
 
 export interface Results {
   machine: Machine
   threads: number
   /** Others' use of this machine while figures 1-3 ran: a busy neighbour slows both sides of a ratio, unevenly. */
   contention?: { othersShare: number; loadAverageBefore: number }
-  cpu?: { units: number; unitMs: number; gridMs: number; piscinaMs: number; ratio: number; count: number; traffic: Traffic
-    rounds: { grid: number[]; piscina: number[] } }
-  dispatch?: { units: number; gridPerSec: number; piscinaTasks: number; piscinaPerSec: number; ratio: number; traffic: Traffic
-    rounds: { grid: number[]; piscina: number[] } }
+  cpu?: {
+    units: number
+    unitMs: number
+    gridMs: number
+    piscinaMs: number
+    ratio: number
+    count: number
+    traffic: Traffic
+    rounds: { grid: number[]; piscina: number[] }
+  }
+  dispatch?: {
+    units: number
+    gridPerSec: number
+    piscinaTasks: number
+    piscinaPerSec: number
+    ratio: number
+    traffic: Traffic
+    rounds: { grid: number[]; piscina: number[] }
+  }
   sizing?: SizingFigure
-  join?: { runs: number[]; startResolved: number[]; connected: number[]; medianMs: number; piscinaRuns: number[]; piscinaMedianMs: number; ratio: number }
+  join?: {
+    runs: number[]
+    startResolved: number[]
+    connected: number[]
+    medianMs: number
+    piscinaRuns: number[]
+    piscinaMedianMs: number
+    ratio: number
+  }
   scale?: { donors: number; slots: number; budgetMs: number; gc: boolean; rows: ScaleRow[] }
   wire?: WireFigure & { measured: { cpu?: Traffic; dispatch?: Traffic } }
   js?: JsFigure

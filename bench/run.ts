@@ -16,18 +16,18 @@ import { promisify } from 'node:util'
 import primes, { type PrimesInput, type PrimesOutput } from '../tasks/primes.js'
 import { BenchGrid, joinOnce, trafficDelta, type Traffic } from './grid.js'
 import { piscinaBatch, piscinaFirstTask } from './baseline.js'
-import { wireFigure, } from './wire-bytes.js'
-import { sizingFigure, SIZING_UNIT_SECONDS, } from './unit-sizing.js'
+import { wireFigure } from './wire-bytes.js'
+import { sizingFigure, SIZING_UNIT_SECONDS } from './unit-sizing.js'
 import type { JobSpec } from '../node/coordinator/job-spec.js'
 import { printReport } from './report.js'
 import type { Machine, Results } from './results.js'
 import { profiled } from './profile.js'
-import { jsFigure, } from './js-sandbox.js'
-import { wasiFigure, } from './wasi.js'
-import { cliCpuFigure, cliJoinFigure, } from './cli-path.js'
+import { jsFigure } from './js-sandbox.js'
+import { wasiFigure } from './wasi.js'
+import { cliCpuFigure, cliJoinFigure } from './cli-path.js'
 
 const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire', 'js', 'wasi', 'cli-join', 'cli-cpu'] as const
-type Figure = typeof FIGURES[number]
+type Figure = (typeof FIGURES)[number]
 
 /** 9 million numbers per unit from 10^9 up: 20-40 ms of sieving each on a current core. */
 const CPU_UNITS = 300
@@ -51,7 +51,6 @@ const CLI_CPU_ROUNDS = 2
 const SCALE_BUDGET_MS = 4000
 /** Past this the run is stuck, not slow: say so and leave rather than hang a CI job. */
 const WATCHDOG_MS = 480_000
-
 
 function machine(): Machine {
   return {
@@ -92,7 +91,11 @@ function progress(text: string, json: boolean): void {
   if (!json || process.stderr.isTTY) process.stderr.write(`bench: ${text}\n`)
 }
 
-interface Options { only: Set<Figure>; json: boolean; profileDir: string | null }
+interface Options {
+  only: Set<Figure>
+  json: boolean
+  profileDir: string | null
+}
 
 async function gridFigures({ only, json, profileDir }: Options, results: Results): Promise<void> {
   const threads = results.threads
@@ -127,8 +130,16 @@ async function gridFigures({ only, json, profileDir }: Options, results: Results
         piscinaMs.push(await piscinaBatch(threads, inputs))
       }
       const [bestGrid, bestPiscina] = [Math.min(...gridMs), Math.min(...piscinaMs)]
-      results.cpu = { units: inputs.length, unitMs: (bestPiscina * threads) / inputs.length, gridMs: bestGrid, piscinaMs: bestPiscina,
-        ratio: bestGrid / bestPiscina, count, traffic: traffic!, rounds: { grid: gridMs, piscina: piscinaMs } }
+      results.cpu = {
+        units: inputs.length,
+        unitMs: (bestPiscina * threads) / inputs.length,
+        gridMs: bestGrid,
+        piscinaMs: bestPiscina,
+        ratio: bestGrid / bestPiscina,
+        count,
+        traffic: traffic!,
+        rounds: { grid: gridMs, piscina: piscinaMs }
+      }
     }
 
     if (only.has('wasi')) results.wasi = await wasiFigure(grid, threads, (text) => progress(text, json))
@@ -141,17 +152,27 @@ async function gridFigures({ only, json, profileDir }: Options, results: Results
       const piscinaPerSec: number[] = []
       let traffic: Traffic | null = null
       for (let round = 1; round <= ROUNDS; round++) {
-        progress(`dispatch: round ${round} of ${ROUNDS}, ${units} noop units on the grid (probe: ${probeRate.toFixed(0)} units/s), ` +
-          `then ${PISCINA_TRIVIAL_TASKS} on plain Piscina`, json)
+        progress(
+          `dispatch: round ${round} of ${ROUNDS}, ${units} noop units on the grid (probe: ${probeRate.toFixed(0)} units/s), ` +
+            `then ${PISCINA_TRIVIAL_TASKS} on plain Piscina`,
+          json
+        )
         const before = grid.traffic()
         const run = await timedJob(`dispatch-${round}`, { task: 'noop', units, quorum: 1 })
         traffic ??= trafficDelta(grid.traffic(), before, units)
         gridPerSec.push(units / (run.ms / 1000))
-        piscinaPerSec.push(PISCINA_TRIVIAL_TASKS / (await piscinaBatch(threads, trivial, 'noop') / 1000))
+        piscinaPerSec.push(PISCINA_TRIVIAL_TASKS / ((await piscinaBatch(threads, trivial, 'noop')) / 1000))
       }
       const [bestGrid, bestPiscina] = [Math.max(...gridPerSec), Math.max(...piscinaPerSec)]
-      results.dispatch = { units, gridPerSec: bestGrid, piscinaTasks: PISCINA_TRIVIAL_TASKS, piscinaPerSec: bestPiscina,
-        ratio: bestGrid / bestPiscina, traffic: traffic!, rounds: { grid: gridPerSec, piscina: piscinaPerSec } }
+      results.dispatch = {
+        units,
+        gridPerSec: bestGrid,
+        piscinaTasks: PISCINA_TRIVIAL_TASKS,
+        piscinaPerSec: bestPiscina,
+        ratio: bestGrid / bestPiscina,
+        traffic: traffic!,
+        rounds: { grid: gridPerSec, piscina: piscinaPerSec }
+      }
     }
 
     if (only.has('sizing')) {
@@ -176,8 +197,15 @@ async function gridFigures({ only, json, profileDir }: Options, results: Results
       await grid.coordinator.cancel(waiting.id)
       const piscinaRuns: number[] = []
       for (let i = 0; i < JOIN_RUNS; i++) piscinaRuns.push(await piscinaFirstTask(threads))
-      results.join = { runs, startResolved, connected, medianMs: median(runs), piscinaRuns, piscinaMedianMs: median(piscinaRuns),
-        ratio: median(runs) / median(piscinaRuns) }
+      results.join = {
+        runs,
+        startResolved,
+        connected,
+        medianMs: median(runs),
+        piscinaRuns,
+        piscinaMedianMs: median(piscinaRuns),
+        ratio: median(runs) / median(piscinaRuns)
+      }
     }
   } finally {
     progress('tearing the grid down', json)
@@ -187,18 +215,23 @@ async function gridFigures({ only, json, profileDir }: Options, results: Results
 
 async function scaleFigure(): Promise<NonNullable<Results['scale']>> {
   const child = fileURLToPath(new URL('./machine-scale.js', import.meta.url))
-  const { stdout } = await promisify(execFile)(process.execPath,
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
     ['--expose-gc', '--max-old-space-size=4096', child, '10000,100000,1000000', '1,2', String(SCALE_BUDGET_MS)],
-    { maxBuffer: 1 << 20, timeout: 120_000 })
+    { maxBuffer: 1 << 20, timeout: 120_000 }
+  )
   return JSON.parse(stdout.trim().split('\n').pop()!)
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
   const json = args.includes('--json')
-  const valueOf = (flag: string) => { const at = args.indexOf(flag); return at >= 0 ? args[at + 1] ?? '' : null }
+  const valueOf = (flag: string) => {
+    const at = args.indexOf(flag)
+    return at >= 0 ? (args[at + 1] ?? '') : null
+  }
   const onlyArg = valueOf('--only')
-  const only = new Set<Figure>(onlyArg !== null ? onlyArg.split(',') as Figure[] : FIGURES)
+  const only = new Set<Figure>(onlyArg !== null ? (onlyArg.split(',') as Figure[]) : FIGURES)
   const profileDir = valueOf('--profile')
   const known = new Set(['--json', '--only', '--profile', onlyArg, profileDir])
   if ([...only].some((f) => !FIGURES.includes(f)) || profileDir === '' || args.some((a) => !known.has(a))) {
@@ -233,7 +266,7 @@ async function main(): Promise<void> {
     results.wire = { ...wireFigure(unit, output), measured: { cpu: results.cpu?.traffic, dispatch: results.dispatch?.traffic } }
   }
   if (only.has('js')) {
-    progress('js: the same functions in QuickJS (the js task\'s sandbox) and in V8, in this thread', json)
+    progress("js: the same functions in QuickJS (the js task's sandbox) and in V8, in this thread", json)
     results.js = await jsFigure()
   }
   progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`, json)

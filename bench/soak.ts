@@ -13,10 +13,14 @@ import { Random } from '../test/support/fuzz-frames.js'
 import { ProcessGrid, calmRun } from '../test/support/process-grid.js'
 import type { Background } from '../test/support/helpers.js'
 
-const { values } = parseArgs({ options: {
-  units: { type: 'string', default: '400' }, donors: { type: 'string', default: '4' },
-  seconds: { type: 'string', default: '150' }, seed: { type: 'string', default: '7' }
-} })
+const { values } = parseArgs({
+  options: {
+    units: { type: 'string', default: '400' },
+    donors: { type: 'string', default: '4' },
+    seconds: { type: 'string', default: '150' },
+    seed: { type: 'string', default: '7' }
+  }
+})
 const UNITS = Number(values.units)
 const DONORS = Number(values.donors)
 const LIMIT_MS = Number(values.seconds) * 1000
@@ -41,12 +45,21 @@ async function main(): Promise<boolean> {
   const counts = { donorKills: 0, donorStalls: 0, coordinatorKills: 0 }
   // Restarts still scheduled when the job ends must not start processes that nobody stops.
   let over = false
-  const interrupted = () => { over = true; void grid.destroy().finally(() => process.exit(130)) }
+  const interrupted = () => {
+    over = true
+    void grid.destroy().finally(() => process.exit(130))
+  }
   process.once('SIGINT', interrupted)
   process.once('SIGTERM', interrupted)
   try {
-    const startCoordinator = () => { if (over) return; coordinators.push(grid.start('c', ['--no-donate'])) }
-    const startDonor = (name: string) => { if (over) return; donorRuns.push(grid.start(name, ['--no-coordinate', '--threads', '1'])) }
+    const startCoordinator = () => {
+      if (over) return
+      coordinators.push(grid.start('c', ['--no-donate']))
+    }
+    const startDonor = (name: string) => {
+      if (over) return
+      donorRuns.push(grid.start(name, ['--no-coordinate', '--threads', '1']))
+    }
     startCoordinator()
     await grid.ready('c')
     const names = Array.from({ length: DONORS }, (_, i) => `d${i + 1}`)
@@ -64,7 +77,10 @@ async function main(): Promise<boolean> {
     while (!done) {
       if (Date.now() - started > LIMIT_MS) throw new Error(`still running after ${LIMIT_MS / 1000} s`)
       const view = await grid.view('c', job.id)
-      if (view && view.state !== 'running') { done = view; break }
+      if (view && view.state !== 'running') {
+        done = view
+        break
+      }
       const share = view ? view.accepted / UNITS : 0
       if (view && Date.now() >= nextReport) {
         console.log(`${stamp()}  ${view.accepted}/${UNITS} units accepted, ${view.results} results`)
@@ -76,7 +92,11 @@ async function main(): Promise<boolean> {
         coordinatorDown = true
         console.log(`${stamp()}  SIGKILL coordinator at ${view.accepted}/${UNITS} units accepted; back in 2 s`)
         await grid.peers.get('c')!.stop('SIGKILL')
-        void sleep(2000).then(async () => { startCoordinator(); await grid.ready('c').catch(() => {}); coordinatorDown = false })
+        void sleep(2000).then(async () => {
+          startCoordinator()
+          await grid.ready('c').catch(() => {})
+          coordinatorDown = false
+        })
       } else if (Date.now() >= nextChaos) {
         const name = random.pick(names)
         const donor = grid.peers.get(name)!
@@ -100,13 +120,16 @@ async function main(): Promise<boolean> {
     const reissues = logs.filter((l) => l.startsWith('[reissue]'))
     const reasons = new Map<string, number>()
     for (const line of reissues) {
-      const reason = ['donor left', 'deadline', 'handed back', 'disagree', 'answered it twice'].find((r) => line.includes(r)) ?? 'unit error'
+      const reason =
+        ['donor left', 'deadline', 'handed back', 'disagree', 'answered it twice'].find((r) => line.includes(r)) ?? 'unit error'
       reasons.set(reason, (reasons.get(reason) ?? 0) + 1)
     }
     const matched = JSON.stringify(done.result) === JSON.stringify(calm)
-    console.log(`\nunits ${UNITS}, results ${done.results}, donor kills ${counts.donorKills}, donor stalls ${counts.donorStalls}, ` +
-      `coordinator kills ${counts.coordinatorKills}, reissues ${reissues.length} (${[...reasons].map(([r, n]) => `${r}: ${n}`).join(', ')}), ` +
-      `kept results delivered after a restart ${logs.filter((l) => l.startsWith('[late]')).length}`)
+    console.log(
+      `\nunits ${UNITS}, results ${done.results}, donor kills ${counts.donorKills}, donor stalls ${counts.donorStalls}, ` +
+        `coordinator kills ${counts.coordinatorKills}, reissues ${reissues.length} (${[...reasons].map(([r, n]) => `${r}: ${n}`).join(', ')}), ` +
+        `kept results delivered after a restart ${logs.filter((l) => l.startsWith('[late]')).length}`
+    )
     console.log(`job ${done.state} in ${((Date.now() - jobStarted) / 1000).toFixed(1)} s: ${JSON.stringify(done.result)}`)
     console.log(`result matches the calm run: ${matched ? 'yes' : 'NO'}`)
     return done.state === 'done' && matched
@@ -119,7 +142,12 @@ async function main(): Promise<boolean> {
   }
 }
 
-main().then((ok) => { process.exitCode = ok ? 0 : 1 }, (err) => {
-  console.error(`soak failed: ${(err as Error).message}`)
-  process.exitCode = 1
-})
+main().then(
+  (ok) => {
+    process.exitCode = ok ? 0 : 1
+  },
+  (err) => {
+    console.error(`soak failed: ${(err as Error).message}`)
+    process.exitCode = 1
+  }
+)

@@ -39,7 +39,10 @@ export interface WasiFigure {
   cpu: { gridMs: number; piscinaMs: number; ratio: number }
 }
 
-const cpuMs = (since: NodeJS.CpuUsage) => { const d = process.cpuUsage(since); return (d.user + d.system) / 1000 }
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(since)
+  return (d.user + d.system) / 1000
+}
 
 export async function wasiFigure(grid: BenchGrid, threads: number, say: (text: string) => void): Promise<WasiFigure | { skipped: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'swarmgrid-bench-wasi-'))
@@ -65,7 +68,8 @@ export async function wasiFigure(grid: BenchGrid, threads: number, say: (text: s
       const run = await grid.runJob({ task: 'wasi', params, quorum: 1 })
       gridCpu.push(cpuMs(since))
       const first = (run.view.result as { runs: Array<{ stdout: Uint8Array }> }).runs[0]
-      if (Buffer.from(first.stdout).toString() !== expected) throw new Error(`the grid's nbody printed ${Buffer.from(first.stdout)}, native ${expected}`)
+      if (Buffer.from(first.stdout).toString() !== expected)
+        throw new Error(`the grid's nbody printed ${Buffer.from(first.stdout)}, native ${expected}`)
       gridMs.push(run.ms)
       since = process.cpuUsage()
       piscinaMs.push(await piscinaBatch(threads, inputs, 'runWasiUnit'))
@@ -80,11 +84,23 @@ export async function wasiFigure(grid: BenchGrid, threads: number, say: (text: s
     for (const input of inputs) wasi.run(input, ctx)
     const used = process.cpuUsage(before)
     const shimSerialMs = (used.user + used.system) / 1000
-    const nativeSerialMs = nativeCpuMs(native, runs.map((r) => r.args[0]))
+    const nativeSerialMs = nativeCpuMs(
+      native,
+      runs.map((r) => r.args[0])
+    )
     const [bestGrid, bestPiscina] = [Math.min(...gridMs), Math.min(...piscinaMs)]
-    return { runs: RUNS, steps: STEPS, gridMs: bestGrid, piscinaMs: bestPiscina, ratio: bestGrid / bestPiscina,
-      shimSerialMs, nativeSerialMs, nativeRatio: shimSerialMs / nativeSerialMs, rounds: { grid: gridMs, piscina: piscinaMs },
-      cpu: { gridMs: Math.min(...gridCpu), piscinaMs: Math.min(...piscinaCpu), ratio: Math.min(...gridCpu) / Math.min(...piscinaCpu) } }
+    return {
+      runs: RUNS,
+      steps: STEPS,
+      gridMs: bestGrid,
+      piscinaMs: bestPiscina,
+      ratio: bestGrid / bestPiscina,
+      shimSerialMs,
+      nativeSerialMs,
+      nativeRatio: shimSerialMs / nativeSerialMs,
+      rounds: { grid: gridMs, piscina: piscinaMs },
+      cpu: { gridMs: Math.min(...gridCpu), piscinaMs: Math.min(...piscinaCpu), ratio: Math.min(...gridCpu) / Math.min(...piscinaCpu) }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

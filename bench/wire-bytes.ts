@@ -22,8 +22,11 @@ const require = createRequire(import.meta.url)
 function secretStreamOverhead(): number {
   let abytes = 17
   try {
-    abytes = (require('sodium-native') as { crypto_secretstream_xchacha20poly1305_ABYTES: number }).crypto_secretstream_xchacha20poly1305_ABYTES
-  } catch { /* sodium-javascript build: the same constant */ }
+    abytes = (require('sodium-native') as { crypto_secretstream_xchacha20poly1305_ABYTES: number })
+      .crypto_secretstream_xchacha20poly1305_ABYTES
+  } catch {
+    /* sodium-javascript build: the same constant */
+  }
   return 3 + abytes
 }
 
@@ -34,7 +37,13 @@ export const FRAMING = {
   udxPacket: 20 + 8 + 20
 }
 
-export interface WireRow { message: string; direction: string; payload: number; frame: number; packet: number }
+export interface WireRow {
+  message: string
+  direction: string
+  payload: number
+  frame: number
+  packet: number
+}
 
 export interface WireFigure {
   inputBytes: number
@@ -59,8 +68,16 @@ export function wireFigure(input: unknown, output: unknown, batch = 64): WireFig
   // Ids as a job of a few hundred thousand units has them: leases and units past 65,535 take 5 bytes.
   const lease = 100_000
   const unit = (i: number) => ({ lease: lease + i, unit: 99_999 + i, input: inputBytes })
-  const assignOf = (count: number, signed: boolean) => ({ job: '0123456789abcdef', task: 'primes', taskVersion: 1, deadlineMs: 300_000,
-    units: Array.from({ length: count }, (_, i) => unit(i)), expires: signed ? 1_800_000_000_000 : 0, signer: new Uint8Array(signed ? 32 : 0), signature: new Uint8Array(signed ? 64 : 0) })
+  const assignOf = (count: number, signed: boolean) => ({
+    job: '0123456789abcdef',
+    task: 'primes',
+    taskVersion: 1,
+    deadlineMs: 300_000,
+    units: Array.from({ length: count }, (_, i) => unit(i)),
+    expires: signed ? 1_800_000_000_000 : 0,
+    signer: new Uint8Array(signed ? 32 : 0),
+    signature: new Uint8Array(signed ? 64 : 0)
+  })
   const result = { lease, runMs: 30, output: outputBytes, cpuMs: 30, speed: 1000 }
   const encode = <T>(enc: wire.Encoding<T>, msg: object) => wire.encodeMessage(enc, msg as T)
   const messages: Array<[string, string, Uint8Array]> = [
@@ -88,7 +105,11 @@ export function wireFigure(input: unknown, output: unknown, batch = 64): WireFig
     outputBytes: outputBytes.byteLength,
     rows,
     // Each data packet draws an acknowledgement: a bare header the other way.
-    perUnit: { payload: sum((r) => r.payload), frame: sum((r) => r.frame), packets: sum((r) => r.packet) + rows.length * FRAMING.udxPacket },
+    perUnit: {
+      payload: sum((r) => r.payload),
+      frame: sum((r) => r.frame),
+      packets: sum((r) => r.packet) + rows.length * FRAMING.udxPacket
+    },
     batched: { batch, frame: perBatch / batch + perUnitInBatch },
     signedAssignExtra: signedExtra
   }

@@ -68,7 +68,9 @@ async function api(method, path, body) {
   if (res.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY)
     form.refreshToken()
-    throw new Error('The peer refused the token. Paste the one in its data dir (DATA_DIR/token), or open the URL `swarmgrid start` printed.')
+    throw new Error(
+      'The peer refused the token. Paste the one in its data dir (DATA_DIR/token), or open the URL `swarmgrid start` printed.'
+    )
   }
   if (!res.ok) throw new Error(value.error ?? `${method} ${path}: HTTP ${res.status}`)
   return value
@@ -91,7 +93,10 @@ const form = new SubmitForm(/** @type {HTMLFormElement} */ ($('#submit-form')), 
   onSubmit: async (spec) => {
     const job = /** @type {JobView} */ (await api('POST', 'api/jobs', spec))
     // Shown at once; the feed's updates take over from here.
-    if (!state.jobs.has(job.id)) { mergeJob({ ...job, result: null }, false); schedule() }
+    if (!state.jobs.has(job.id)) {
+      mergeJob({ ...job, result: null }, false)
+      schedule()
+    }
     return job
   },
   hasToken: () => !!token(),
@@ -138,7 +143,10 @@ function onSnapshot(snap) {
 function onUpdate(update) {
   state.skew = Date.now() - update.now
   for (const job of update.jobs ?? []) mergeJob(job, false)
-  if (update.peers) { state.peers = update.peers; peersDirty = true }
+  if (update.peers) {
+    state.peers = update.peers
+    peersDirty = true
+  }
   if ('donor' in update) renderDonor($('#donor'), update.donor ?? null, donorControls)
   if (update.log) log.add(update.log)
   schedule()
@@ -173,7 +181,7 @@ function render() {
     const job = state.jobs.get(id)
     if (!job) continue
     let card = state.cards.get(id)
-    if (!card) state.cards.set(id, card = new JobCard(job, actions))
+    if (!card) state.cards.set(id, (card = new JobCard(job, actions)))
     card.update(job)
     card.ticked = false
   }
@@ -215,11 +223,16 @@ function tickRunning(all = false) {
   setText($('#s-rate'), fmtRate(rate))
 }
 const tick = () => tickRunning(true)
-setInterval(() => { if (!document.hidden) tickRunning() }, 1000)
+setInterval(() => {
+  if (!document.hidden) tickRunning()
+}, 1000)
 matchMedia('(prefers-color-scheme: dark)').addEventListener('change', tick)
 new ResizeObserver(() => tick()).observe($('#jobs'))
 
-$('#show-older').addEventListener('click', () => { state.showAll = true; schedule() })
+$('#show-older').addEventListener('click', () => {
+  state.showAll = true
+  schedule()
+})
 
 function connect() {
   const conn = $('#conn')
@@ -228,7 +241,10 @@ function connect() {
    * @param {'live' | 'down'} name
    * @param {string} text
    */
-  const status = (name, text) => { conn.dataset.state = name; setText(conn, text) }
+  const status = (name, text) => {
+    conn.dataset.state = name
+    setText(conn, text)
+  }
   events.addEventListener('open', () => status('live', 'live'))
   events.addEventListener('error', () => {
     status('down', 'reconnecting…')

@@ -14,10 +14,15 @@ import { fmtDuration, fmtRate } from './util.js'
  * @param {number} t
  */
 function before(samples, t) {
-  let lo = 0, hi = samples.length - 1, found = -1
+  let lo = 0,
+    hi = samples.length - 1,
+    found = -1
   while (lo <= hi) {
     const mid = (lo + hi) >> 1
-    if (samples[mid][0] <= t) { found = mid; lo = mid + 1 } else hi = mid - 1
+    if (samples[mid][0] <= t) {
+      found = mid
+      lo = mid + 1
+    } else hi = mid - 1
   }
   return found
 }
@@ -58,9 +63,9 @@ export function rateAt(samples, t, window, column = 1) {
 export function eta(samples, progress, createdAt, now) {
   if (progress <= 0 || progress >= 1) return null
   const recent = rateAt(samples, now, Math.min(15_000, Math.max(1000, now - createdAt)), 2)
-  const overall = progress / Math.max(1, now - createdAt) * 1000
+  const overall = (progress / Math.max(1, now - createdAt)) * 1000
   const perSecond = recent > 0 ? recent : overall
-  return perSecond > 0 ? (1 - progress) / perSecond * 1000 : null
+  return perSecond > 0 ? ((1 - progress) / perSecond) * 1000 : null
 }
 
 /**
@@ -96,7 +101,8 @@ const MAX_BARS = 32
  */
 export function drawRateChart(canvas, samples, from, to) {
   const dpr = window.devicePixelRatio || 1
-  const width = canvas.clientWidth, height = canvas.clientHeight
+  const width = canvas.clientWidth,
+    height = canvas.clientHeight
   if (width === 0 || height === 0) return
   if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
     canvas.width = Math.round(width * dpr)
@@ -109,15 +115,20 @@ export function drawRateChart(canvas, samples, from, to) {
   ctx.clearRect(0, 0, width, height)
   const c = colors(canvas)
   ctx.font = c.font
-  const left = 36, right = 4, top = 8, bottom = 18
-  const plotW = width - left - right, plotH = height - top - bottom
+  const left = 36,
+    right = 4,
+    top = 8,
+    bottom = 18
+  const plotW = width - left - right,
+    plotH = height - top - bottom
   const span = Math.max(1, to - from)
   const step = STEPS.find((s) => span / s <= MAX_BARS) ?? Math.ceil(span / MAX_BARS)
   const bars = Math.max(1, Math.ceil(span / step))
   /** @type {number[]} */
   const rates = []
   for (let i = 0; i < bars; i++) {
-    const a = from + i * step, b = Math.min(to, a + step)
+    const a = from + i * step,
+      b = Math.min(to, a + step)
     // The last bucket of a running job is partial: its rate is over the part that has passed.
     rates.push(b > a ? Math.max(0, valueAt(samples, b, 1) - valueAt(samples, a, 1)) / ((b - a) / 1000) : 0)
   }
@@ -134,7 +145,10 @@ export function drawRateChart(canvas, samples, from, to) {
   ctx.textBaseline = 'middle'
   for (const f of [0, 0.5, 1]) {
     const gy = Math.round(y(max * f)) + 0.5
-    ctx.beginPath(); ctx.moveTo(left, gy); ctx.lineTo(left + plotW, gy); ctx.stroke()
+    ctx.beginPath()
+    ctx.moveTo(left, gy)
+    ctx.lineTo(left + plotW, gy)
+    ctx.stroke()
     ctx.fillText(fmtRate(max * f), left - 6, gy)
   }
   ctx.textBaseline = 'alphabetic'

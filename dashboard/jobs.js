@@ -56,8 +56,18 @@ export class JobCard {
     this.timeEl = h('span', { class: 'muted when' })
     this.fill = h('div', { class: 'progress-fill' })
     this.partial = h('div', { class: 'progress-partial' })
-    this.progress = h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100,
-      'aria-label': `${job.task} job ${short(job.id)}` }, this.partial, this.fill)
+    this.progress = h(
+      'div',
+      {
+        class: 'progress',
+        role: 'progressbar',
+        'aria-valuemin': 0,
+        'aria-valuemax': 100,
+        'aria-label': `${job.task} job ${short(job.id)}`
+      },
+      this.partial,
+      this.fill
+    )
     this.countEl = h('span')
     this.etaEl = h('span', { class: 'eta' })
     const bar = h('div', { class: 'units-bar', 'aria-hidden': 'true' })
@@ -75,32 +85,49 @@ export class JobCard {
      * @param {string} label
      * @param {string} hint
      */
-    const metric = (key, label, hint) => h('div', { title: hint }, this.label[key] = h('dt', {}, label), this.metric[key] = h('dd'))
+    const metric = (key, label, hint) => h('div', { title: hint }, (this.label[key] = h('dt', {}, label)), (this.metric[key] = h('dd')))
     this.resultEl = h('div', { class: 'result' })
     this.explainEl = explainer(job, actions)
-    this.el = h('article', { class: 'job', dataset: { id: job.id } },
-      h('header', { class: 'job-head' },
+    this.el = h(
+      'article',
+      { class: 'job', dataset: { id: job.id } },
+      h(
+        'header',
+        { class: 'job-head' },
         h('span', { class: 'task' }, job.task),
         h('code', { class: 'job-id', title: job.id }, short(job.id)),
         this.stateEl,
         h('span', { class: 'spacer' }),
         this.timeEl,
-        this.cancelButton),
+        this.cancelButton
+      ),
       h('p', { class: 'params' }, describeParams(job)),
-      job.sizing && h('p', { class: 'sizing muted small', title: 'the units were sized from pieces of the job that the coordinator ran first' }, describeSizing(job.sizing)),
+      job.sizing &&
+        h(
+          'p',
+          { class: 'sizing muted small', title: 'the units were sized from pieces of the job that the coordinator ran first' },
+          describeSizing(job.sizing)
+        ),
       this.progress,
       h('div', { class: 'progress-label' }, this.countEl, this.etaEl),
       bar,
       legend,
-      h('div', { class: 'job-body' },
+      h(
+        'div',
+        { class: 'job-body' },
         h('figure', { class: 'chart-box' }, h('figcaption', {}, 'results / s'), this.canvas),
-        h('dl', { class: 'metrics' },
+        h(
+          'dl',
+          { class: 'metrics' },
           metric('rate', 'results / s', 'results received over the last 3 seconds'),
           metric('results', 'results', 'every result received, replicas included'),
           metric('redundancy', 'redundancy', 'results received per accepted unit'),
-          metric('outvoted', 'outvoted', 'peers whose results lost a vote in this job'))),
+          metric('outvoted', 'outvoted', 'peers whose results lost a vote in this job')
+        )
+      ),
       this.explainEl,
-      this.resultEl)
+      this.resultEl
+    )
   }
 
   /** @param {FeedJob} job */
@@ -129,7 +156,9 @@ export class JobCard {
     this.metric.outvoted.classList.toggle('bad', job.outvoted.length > 0)
     this.cancelButton.hidden = job.state !== 'running'
     this.cancelButton.disabled = !this.actions.canCancel()
-    this.cancelButton.title = this.actions.canCancel() ? 'stop this job' : 'cancelling needs the token: open the URL that `swarmgrid start` printed'
+    this.cancelButton.title = this.actions.canCancel()
+      ? 'stop this job'
+      : 'cancelling needs the token: open the URL that `swarmgrid start` printed'
     // A job can read 'done' a moment before its result is stored; the next update brings it.
     const key = `${job.state}:${job.finishedAt}:${job.result !== null}`
     if (key !== this.resultKey) {
@@ -191,10 +220,19 @@ function explainer(job, actions) {
       setText(out, errorText(err))
     }
   }
-  return h('details', { class: 'explain' },
+  return h(
+    'details',
+    { class: 'explain' },
     h('summary', {}, 'Why was a unit accepted?'),
-    h('form', { class: 'explain-form', onsubmit: ask }, h('span', {}, 'unit'), input, h('button', { class: 'ghost', type: 'submit' }, 'Explain')),
-    out)
+    h(
+      'form',
+      { class: 'explain-form', onsubmit: ask },
+      h('span', {}, 'unit'),
+      input,
+      h('button', { class: 'ghost', type: 'submit' }, 'Explain')
+    ),
+    out
+  )
 }
 
 /** @param {FeedJob} job */
@@ -203,8 +241,11 @@ function describeParams(job) {
   const params = entries.length
     ? entries.map(([k, v]) => h('span', { class: 'param' }, k, ' ', h('b', {}, paramText(v))))
     : [h('span', { class: 'param' }, 'default parameters')]
-  return [...params, h('span', { class: 'param' }, h('b', {}, fmtInt(job.units)), ' units'),
-    h('span', { class: 'param' }, 'quorum ', h('b', {}, job.quorum))]
+  return [
+    ...params,
+    h('span', { class: 'param' }, h('b', {}, fmtInt(job.units)), ' units'),
+    h('span', { class: 'param' }, 'quorum ', h('b', {}, job.quorum))
+  ]
 }
 
 /**
@@ -228,26 +269,70 @@ function renderResult(job) {
   const name = `${job.task}-${short(job.id)}`
   const result = job.result
   const hasPng = isImageResult(result)
-  const links = h('p', { class: 'downloads' }, 'Download ',
+  const links = h(
+    'p',
+    { class: 'downloads' },
+    'Download ',
     hasPng && [h('a', { href: `${base}.png`, download: `${name}.png` }, 'PNG'), ' · '],
-    h('a', { href: `${base}.json`, download: `${name}.json` }, 'JSON'), ' · ',
-    h('a', { href: `${base}.cbor`, download: `${name}.cbor` }, 'CBOR'))
+    h('a', { href: `${base}.json`, download: `${name}.json` }, 'JSON'),
+    ' · ',
+    h('a', { href: `${base}.cbor`, download: `${name}.cbor` }, 'CBOR')
+  )
   if (hasPng) {
-    const img = h('img', { src: `${base}.png`, alt: `${job.task} result, ${result.width}×${result.height}`, width: result.width, height: result.height, decoding: 'async' })
-    return [h('figure', { class: 'result-image' }, h('a', { href: `${base}.png`, target: '_blank' }, img),
-      h('figcaption', {}, h('b', {}, `${result.width} × ${result.height}`), h('br'),
-        `maxIter ${fmtInt(result.maxIter)}`, h('br'), `${fmtBytes(result.png.$bytes)} PNG`, links))]
+    const img = h('img', {
+      src: `${base}.png`,
+      alt: `${job.task} result, ${result.width}×${result.height}`,
+      width: result.width,
+      height: result.height,
+      decoding: 'async'
+    })
+    return [
+      h(
+        'figure',
+        { class: 'result-image' },
+        h('a', { href: `${base}.png`, target: '_blank' }, img),
+        h(
+          'figcaption',
+          {},
+          h('b', {}, `${result.width} × ${result.height}`),
+          h('br'),
+          `maxIter ${fmtInt(result.maxIter)}`,
+          h('br'),
+          `${fmtBytes(result.png.$bytes)} PNG`,
+          links
+        )
+      )
+    ]
   }
   /** @type {Array<[string, unknown]>} */
   const entries = typeof result === 'object' ? Object.entries(result) : [['result', result]]
   // The headline is the value named like the task (pi's pi), else the first number (primes' count).
   const named = entries.findIndex(([k]) => k === job.task)
-  const lead = named >= 0 ? named : Math.max(0, entries.findIndex(([, v]) => typeof v === 'number'))
+  const lead =
+    named >= 0
+      ? named
+      : Math.max(
+          0,
+          entries.findIndex(([, v]) => typeof v === 'number')
+        )
   const ordered = [entries[lead], ...entries.filter((_, i) => i !== lead)].filter(Boolean)
   const preview = outputsPreview(job)
-  return [h('dl', { class: 'result-values' }, ordered.map(([k, v], i) =>
-    h('div', { class: i === 0 ? 'primary' : '' }, h('dt', {}, k), h('dd', { title: String(typeof v === 'object' ? JSON.stringify(v) : v) }, describeValue(v))))),
-    ...(preview ? [preview] : []), links]
+  return [
+    h(
+      'dl',
+      { class: 'result-values' },
+      ordered.map(([k, v], i) =>
+        h(
+          'div',
+          { class: i === 0 ? 'primary' : '' },
+          h('dt', {}, k),
+          h('dd', { title: String(typeof v === 'object' ? JSON.stringify(v) : v) }, describeValue(v))
+        )
+      )
+    ),
+    ...(preview ? [preview] : []),
+    links
+  ]
 }
 
 /**

@@ -37,8 +37,12 @@ const LOG_ROWS = 300
  * @param {FeedPeer} b
  */
 function byStanding(a, b) {
-  return (Number(b.connected) - Number(a.connected)) || (Number(b.outvoted) - Number(a.outvoted))
-    || (b.validated - a.validated) || a.key.localeCompare(b.key)
+  return (
+    Number(b.connected) - Number(a.connected) ||
+    Number(b.outvoted) - Number(a.outvoted) ||
+    b.validated - a.validated ||
+    a.key.localeCompare(b.key)
+  )
 }
 
 /**
@@ -49,26 +53,51 @@ export function renderPeers(tbody, peers) {
   const rows = [...peers].sort(byStanding).map((p) => {
     const judged = p.validated + p.invalidated
     const rep = p.reputation
-    return h('tr', { class: p.connected ? '' : 'gone', dataset: { key: p.key } },
-      h('td', {}, h('span', { class: 'dot', style: `--hue:${keyHue(p.key)}` }),
+    return h(
+      'tr',
+      { class: p.connected ? '' : 'gone', dataset: { key: p.key } },
+      h(
+        'td',
+        {},
+        h('span', { class: 'dot', style: `--hue:${keyHue(p.key)}` }),
         h('code', { title: p.key }, short(p.key)),
-        p.connected ? null : h('span', { class: 'tag muted' }, 'left')),
+        p.connected ? null : h('span', { class: 'tag muted' }, 'left')
+      ),
       h('td', { class: 'mono muted' }, p.host),
-      h('td', {}, p.tasks.length ? p.tasks.map((t) => h('span', { class: 'chip' }, t)) : h('span', { class: 'muted' }, p.roles.join(', ') || '—')),
+      h(
+        'td',
+        {},
+        p.tasks.length ? p.tasks.map((t) => h('span', { class: 'chip' }, t)) : h('span', { class: 'muted' }, p.roles.join(', ') || '—')
+      ),
       h('td', { class: 'num' }, p.threads || '—'),
       h('td', { class: 'num', title: 'results that agreed with the accepted answer' }, fmtInt(p.validated)),
       h('td', { class: 'num', title: `${p.validated} of ${judged} judged results agreed` }, fmtPercent(p.agreement, judged >= 100 ? 1 : 0)),
-      h('td', { class: 'num', title: 'credit this peer granted it: CPU-seconds of its validated results, normalised by its benchmark' },
-        p.credit ? p.credit.toFixed(2) : h('span', { class: 'muted' }, '—')),
-      h('td', { title: 'lower bound of the 95% interval of good results; grows with evidence' },
-        rep === null ? h('span', { class: 'muted' }, 'unproven')
-          : h('span', { class: 'rep' }, h('meter', { min: 0, max: 1, low: 0.5, high: 0.8, optimum: 1, value: rep }), rep.toFixed(2))),
-      h('td', {}, p.outvoted
-        ? h('span', { class: 'tag bad', title: `${p.invalidated} results lost a vote` }, `outvoted ×${p.invalidated}`)
-        : p.errors ? h('span', { class: 'tag warn' }, `${p.errors} errors`) : h('span', { class: 'muted' }, '—')))
+      h(
+        'td',
+        { class: 'num', title: 'credit this peer granted it: CPU-seconds of its validated results, normalised by its benchmark' },
+        p.credit ? p.credit.toFixed(2) : h('span', { class: 'muted' }, '—')
+      ),
+      h(
+        'td',
+        { title: 'lower bound of the 95% interval of good results; grows with evidence' },
+        rep === null
+          ? h('span', { class: 'muted' }, 'unproven')
+          : h('span', { class: 'rep' }, h('meter', { min: 0, max: 1, low: 0.5, high: 0.8, optimum: 1, value: rep }), rep.toFixed(2))
+      ),
+      h(
+        'td',
+        {},
+        p.outvoted
+          ? h('span', { class: 'tag bad', title: `${p.invalidated} results lost a vote` }, `outvoted ×${p.invalidated}`)
+          : p.errors
+            ? h('span', { class: 'tag warn' }, `${p.errors} errors`)
+            : h('span', { class: 'muted' }, '—')
+      )
+    )
   })
   tbody.replaceChildren(...rows)
-  if (rows.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 9, class: 'empty' }, 'No peers yet: donors that join the grid show up here.')))
+  if (rows.length === 0)
+    tbody.append(h('tr', {}, h('td', { colspan: 9, class: 'empty' }, 'No peers yet: donors that join the grid show up here.')))
 }
 
 /** @type {Record<Gate, string>} */
@@ -94,11 +123,19 @@ export function renderDonor(el, donor, controls) {
     h('p', { class: 'muted small' }, `${donor.busy} of ${donor.threads} threads busy`),
     h('p', { class: `donor-gate g-${gate}`, role: 'status' }, GATE_LABEL[gate] ?? gate, donorReasons ? ` (${donorReasons})` : ''),
     donorButtons(el, donor, gate, controls),
-    h('dl', { class: 'donor-stats' },
+    h(
+      'dl',
+      { class: 'donor-stats' },
       stat('units run', donor.unitsRun, 'units this peer finished for the grid'),
-      stat('accepted', donor.accepted, 'results of this peer that were accepted (credit, in CPU-seconds, is in each coordinator\'s peers table)'),
+      stat(
+        'accepted',
+        donor.accepted,
+        "results of this peer that were accepted (credit, in CPU-seconds, is in each coordinator's peers table)"
+      ),
       stat('rejected', donor.rejected, 'results of this peer that lost a vote', donor.rejected > 0),
-      stat('failed', donor.failed, 'units that failed here', donor.failed > 0)))
+      stat('failed', donor.failed, 'units that failed here', donor.failed > 0)
+    )
+  )
 }
 
 /**
@@ -125,11 +162,27 @@ function donorButtons(el, donor, gate, controls) {
    * @param {'pause' | 'finish' | 'resume'} action
    * @param {string} hint
    */
-  const button = (label, action, hint) => h('button', { class: 'ghost', type: 'button', disabled: !can, title: can ? hint : 'needs the token: open the URL that `swarmgrid start` printed', onclick: run(action) }, label)
-  return h('div', { class: 'donor-actions' },
+  const button = (label, action, hint) =>
+    h(
+      'button',
+      {
+        class: 'ghost',
+        type: 'button',
+        disabled: !can,
+        title: can ? hint : 'needs the token: open the URL that `swarmgrid start` printed',
+        onclick: run(action)
+      },
+      label
+    )
+  return h(
+    'div',
+    { class: 'donor-actions' },
     gate === 'open' ? button('Pause', 'pause', 'hand back every unit now and stop donating') : null,
     gate === 'open' ? button('Finish, then pause', 'finish', 'finish the units running, hand back the rest, then pause') : null,
-    gate !== 'open' ? button('Resume', 'resume', 'donate again (a pause for a busy or hot machine or a schedule stays until it passes)') : null)
+    gate !== 'open'
+      ? button('Resume', 'resume', 'donate again (a pause for a busy or hot machine or a schedule stays until it passes)')
+      : null
+  )
 }
 
 /**
@@ -147,7 +200,9 @@ const KIND_LABEL = { peer: 'peer', job: 'job', disagreement: 'disagree', reissue
 
 export class EventLog {
   /** @param {HTMLElement} list */
-  constructor(list) { this.list = list }
+  constructor(list) {
+    this.list = list
+  }
 
   /**
    * Newest first; a burst of hundreds of entries is one DOM insertion.
@@ -158,10 +213,15 @@ export class EventLog {
     const fragment = document.createDocumentFragment()
     for (let i = entries.length - 1; i >= 0; i--) {
       const e = entries[i]
-      fragment.append(h('li', { class: `k-${e.kind}` },
-        h('time', { datetime: new Date(e.at).toISOString() }, fmtClock(e.at)),
-        h('span', { class: 'kind' }, KIND_LABEL[e.kind] ?? e.kind),
-        h('span', { class: 'text' }, e.text)))
+      fragment.append(
+        h(
+          'li',
+          { class: `k-${e.kind}` },
+          h('time', { datetime: new Date(e.at).toISOString() }, fmtClock(e.at)),
+          h('span', { class: 'kind' }, KIND_LABEL[e.kind] ?? e.kind),
+          h('span', { class: 'text' }, e.text)
+        )
+      )
     }
     this.list.prepend(fragment)
     while (this.list.childElementCount > LOG_ROWS) this.list.lastElementChild?.remove()
@@ -200,7 +260,10 @@ export class SubmitForm {
     this.select.addEventListener('change', () => this.renderFields())
     this.split = /** @type {HTMLSelectElement} */ (form.elements.namedItem('split'))
     this.split.addEventListener('change', () => this.showSplit())
-    form.addEventListener('submit', (event) => { event.preventDefault(); void this.submit() })
+    form.addEventListener('submit', (event) => {
+      event.preventDefault()
+      void this.submit()
+    })
   }
 
   /** @param {TaskListing[]} tasks */
@@ -221,7 +284,10 @@ export class SubmitForm {
   /** Either the unit count or the seconds per unit: the other field is disabled, so it is neither checked nor sent. */
   showSplit() {
     const bySeconds = this.split.value === 'seconds'
-    for (const [name, shown] of /** @type {const} */ ([['units', !bySeconds], ['unitSeconds', bySeconds]])) {
+    for (const [name, shown] of /** @type {const} */ ([
+      ['units', !bySeconds],
+      ['unitSeconds', bySeconds]
+    ])) {
       const input = /** @type {HTMLInputElement} */ (this.form.elements.namedItem(name))
       input.disabled = !shown
       const label = input.closest('label')
@@ -235,13 +301,15 @@ export class SubmitForm {
     const fields = paramFields(task)
     // Program files are read by programs.js; every other field by its schema type (param-fields.js).
     this.paramFields = fields.filter((field) => !files[field.name])
-    this.fields.replaceChildren(...fields.map((field) => {
-      const focus = () => setText(this.hint, `${field.name}: ${field.hint}`)
-      if (files[field.name]) return fileField(field.name, field.hint, files[field.name], focus)
-      const input = h('input', inputAttributes(field))
-      input.addEventListener('focus', focus)
-      return h('label', { title: field.hint }, h('span', {}, field.name), input)
-    }))
+    this.fields.replaceChildren(
+      ...fields.map((field) => {
+        const focus = () => setText(this.hint, `${field.name}: ${field.hint}`)
+        if (files[field.name]) return fileField(field.name, field.hint, files[field.name], focus)
+        const input = h('input', inputAttributes(field))
+        input.addEventListener('focus', focus)
+        return h('label', { title: field.hint }, h('span', {}, field.name), input)
+      })
+    )
     setText(this.hint, fields.length ? 'Leave a field empty for its default.' : 'This task takes no parameters.')
     // A program job's units follow its inputs unless asked otherwise: an empty count is the task's default.
     const units = /** @type {HTMLInputElement} */ (this.form.elements.namedItem('units'))
@@ -273,7 +341,7 @@ export class SubmitForm {
     button.disabled = true
     this.say('')
     try {
-      const spec = { task, params: { ...params, ...await readFileParams(this.form, task) }, ...size, quorum: Number(data.get('quorum')) }
+      const spec = { task, params: { ...params, ...(await readFileParams(this.form, task)) }, ...size, quorum: Number(data.get('quorum')) }
       const job = await this.onSubmit(spec)
       const sized = job.sizing ? ` of about ${job.sizing.unitSeconds} s` : ''
       this.say(`Submitted ${job.task} job ${short(job.id)}: ${job.units} units${sized}.`, 'ok')

@@ -36,7 +36,11 @@ export function paramFields(task) {
     }))
   }
   return Object.entries(task?.params ?? {}).map(([name, hint]) => ({
-    name, hint: String(hint), type: null, default: /default:? ([^,;)]+)/.exec(String(hint))?.[1], required: false
+    name,
+    hint: String(hint),
+    type: null,
+    default: /default:? ([^,;)]+)/.exec(String(hint))?.[1],
+    required: false
   }))
 }
 
@@ -46,9 +50,22 @@ export function paramFields(task) {
  * @returns {Record<string, string | number | boolean | undefined>}
  */
 export function inputAttributes(field) {
-  const common = { name: `param.${field.name}`, placeholder: field.default === undefined ? '' : String(field.default), autocomplete: 'off', spellcheck: 'false', required: field.required }
+  const common = {
+    name: `param.${field.name}`,
+    placeholder: field.default === undefined ? '' : String(field.default),
+    autocomplete: 'off',
+    spellcheck: 'false',
+    required: field.required
+  }
   if (field.type === 'integer' || field.type === 'number') {
-    return { ...common, type: 'number', step: field.type === 'integer' ? '1' : 'any', min: field.min, max: field.max, inputmode: field.type === 'integer' ? 'numeric' : 'decimal' }
+    return {
+      ...common,
+      type: 'number',
+      step: field.type === 'integer' ? '1' : 'any',
+      min: field.min,
+      max: field.max,
+      inputmode: field.type === 'integer' ? 'numeric' : 'decimal'
+    }
   }
   if (field.type === 'boolean') return { name: common.name, type: 'checkbox' }
   return { ...common, type: 'text' }
@@ -70,7 +87,8 @@ export function readParam(field, text) {
   if (field.type === 'integer' || field.type === 'number') {
     const n = Number(value)
     const whole = field.type === 'integer'
-    if (!Number.isFinite(n) || (whole && !Number.isInteger(n))) throw new Error(`${field.name} takes ${whole ? 'a whole number' : 'a number'}, not "${value}"`)
+    if (!Number.isFinite(n) || (whole && !Number.isInteger(n)))
+      throw new Error(`${field.name} takes ${whole ? 'a whole number' : 'a number'}, not "${value}"`)
     if (field.min !== undefined && n < field.min) throw new Error(`${field.name} takes at least ${field.min}, not ${n}`)
     if (field.max !== undefined && n > field.max) throw new Error(`${field.name} takes at most ${field.max}, not ${n}`)
     return n

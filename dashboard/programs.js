@@ -14,7 +14,10 @@ import { errorText, fmtInt, h, setText } from './util.js'
  * @type {Record<string, Record<string, FileParam>>}
  */
 export const FILE_PARAMS = {
-  js: { code: { kind: 'text', accept: '.mjs,.js', placeholder: 'export default (x) => x * 2' }, inputs: { kind: 'values', accept: '.jsonl,.json,.ndjson', placeholder: '[1, 2, 3]' } }
+  js: {
+    code: { kind: 'text', accept: '.mjs,.js', placeholder: 'export default (x) => x * 2' },
+    inputs: { kind: 'values', accept: '.jsonl,.json,.ndjson', placeholder: '[1, 2, 3]' }
+  }
 }
 
 /**
@@ -46,7 +49,9 @@ export function outputsPreview(job) {
   const list = h('ol', { class: 'outputs', start: 0 })
   const note = h('p', { class: 'muted small' })
   let loaded = false
-  const details = /** @type {HTMLDetailsElement} */ (h('details', { class: 'outputs-box' }, h('summary', {}, 'Outputs by input'), list, note))
+  const details = /** @type {HTMLDetailsElement} */ (
+    h('details', { class: 'outputs-box' }, h('summary', {}, 'Outputs by input'), list, note)
+  )
   details.addEventListener('toggle', async () => {
     if (!details.open || loaded) return
     loaded = true
@@ -56,7 +61,12 @@ export function outputsPreview(job) {
       if (!res.ok) throw new Error(`${res.status} ${await res.text()}`)
       const { outputs } = /** @type {{ outputs: unknown[] }} */ (await res.json())
       list.replaceChildren(...outputs.slice(0, PREVIEW).map((o) => h('li', {}, h('code', {}, paramText(o)))))
-      setText(note, outputs.length > PREVIEW ? `the first ${PREVIEW} of ${fmtInt(outputs.length)}; the JSON download has them all` : `${fmtInt(outputs.length)} outputs`)
+      setText(
+        note,
+        outputs.length > PREVIEW
+          ? `the first ${PREVIEW} of ${fmtInt(outputs.length)}; the JSON download has them all`
+          : `${fmtInt(outputs.length)} outputs`
+      )
     } catch (err) {
       loaded = false
       setText(note, `could not load the outputs: ${errorText(err)}`)
@@ -96,9 +106,10 @@ export function parseValues(text, name) {
  * @returns {HTMLElement}
  */
 export function fileField(name, hint, spec, onFocus) {
-  const typed = spec.kind === 'text'
-    ? h('textarea', { name: `param.${name}`, rows: 3, placeholder: spec.placeholder, spellcheck: 'false' })
-    : h('input', { name: `param.${name}`, placeholder: spec.placeholder, autocomplete: 'off', spellcheck: 'false' })
+  const typed =
+    spec.kind === 'text'
+      ? h('textarea', { name: `param.${name}`, rows: 3, placeholder: spec.placeholder, spellcheck: 'false' })
+      : h('input', { name: `param.${name}`, placeholder: spec.placeholder, autocomplete: 'off', spellcheck: 'false' })
   typed.addEventListener('focus', onFocus)
   const file = h('input', { type: 'file', name: `file.${name}`, accept: spec.accept, 'aria-label': `${name} from a file` })
   return h('label', { class: 'file-param', title: hint }, h('span', {}, name), typed, file)

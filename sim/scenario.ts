@@ -45,8 +45,10 @@ export interface Outcome {
   ms: number
 }
 
-interface SimPeer { ref: PeerRef; saboteur: boolean }
-
+interface SimPeer {
+  ref: PeerRef
+  saboteur: boolean
+}
 
 export function runScenario(sc: Scenario): Outcome {
   const started = performance.now()
@@ -87,13 +89,19 @@ export function runScenario(sc: Scenario): Outcome {
       if (step % 256 === 0) machine.validate()
       // Random peers ask for work until the window is full; blacklisted ones get none. As on a
       // coordinator, a job that wants no replicas is not asked (so it hands out no spot-checks).
-      for (let idle = 0; inflight.length < sc.window && idle < 64 && machine.wantsWork();) {
+      for (let idle = 0; inflight.length < sc.window && idle < 64 && machine.wantsWork(); ) {
         const peer = peers[Math.floor(random() * peers.length)]
         const decisions = machine.assign(peer.ref, 1, 0)
-        if (decisions.length === 0) { idle++; continue }
+        if (decisions.length === 0) {
+          idle++
+          continue
+        }
         for (const d of decisions) if (d.type === 'assign') inflight.push({ lease: d.lease, peer })
       }
-      if (inflight.length === 0) { outcome.stalled++; break }
+      if (inflight.length === 0) {
+        outcome.stalled++
+        break
+      }
       const at = Math.floor(random() * inflight.length)
       const { lease, peer } = inflight[at]
       inflight[at] = inflight[inflight.length - 1]
@@ -117,14 +125,23 @@ export function runScenario(sc: Scenario): Outcome {
 
 function policyOf(sc: Scenario): JobPolicy {
   // No deadlines and no errors in the simulation; results limited only so a stuck unit shows.
-  return { quorum: sc.policy === 'quorum' ? sc.quorum : 2, maxResults: 64, maxErrors: 3, leaseMs: Number.MAX_SAFE_INTEGER,
-    distinctHosts: true, ...(sc.policy === 'credibility' ? { trust: sc.trust } : {}) }
+  return {
+    quorum: sc.policy === 'quorum' ? sc.quorum : 2,
+    maxResults: 64,
+    maxErrors: 3,
+    leaseMs: Number.MAX_SAFE_INTEGER,
+    distinctHosts: true,
+    ...(sc.policy === 'credibility' ? { trust: sc.trust } : {})
+  }
 }
 
 function acceptanceOf(sc: Scenario, ledger: TrustLedger, random: () => number): Acceptance | undefined {
   switch (sc.policy) {
-    case 'quorum': return undefined
-    case 'adaptive': return new AdaptiveReplication(ledger, random)
-    case 'credibility': return new CredibilityAcceptance(sc.trust, ledger, random)
+    case 'quorum':
+      return undefined
+    case 'adaptive':
+      return new AdaptiveReplication(ledger, random)
+    case 'credibility':
+      return new CredibilityAcceptance(sc.trust, ledger, random)
   }
 }

@@ -2,7 +2,11 @@
 import { majorityError, majorityNeeded } from '../node/trust/credibility.js'
 import type { Outcome } from './scenario.js'
 
-export interface Threat { f: number; s: number; colluding: boolean }
+export interface Threat {
+  f: number
+  s: number
+  colluding: boolean
+}
 
 export interface Row {
   threat: Threat
@@ -23,7 +27,11 @@ function sci(x: number): string {
 
 const pad = (text: string, width: number) => text.padStart(width)
 
-export interface TableOptions { majorityM: number; target: number; peers: number }
+export interface TableOptions {
+  majorityM: number
+  target: number
+  peers: number
+}
 
 export function formatTable(rows: Row[], { majorityM, target, peers }: TableOptions): string {
   const lines: string[] = []
@@ -35,16 +43,19 @@ export function formatTable(rows: Row[], { majorityM, target, peers }: TableOpti
     const phi = f * s
     const needed = majorityNeeded(target, phi)
     const neededCost = needed === null ? '?' : (needed / (1 - phi)).toFixed(2)
-    const black = `${row.credibility.saboteursBlacklisted}/${Math.round(f * peers)}` +
+    const black =
+      `${row.credibility.saboteursBlacklisted}/${Math.round(f * peers)}` +
       (row.credibility.honestBlacklisted ? ` +${row.credibility.honestBlacklisted} honest` : '')
-    lines.push([
-      `${pad(f.toFixed(2), 5)} ${pad(f === 0 ? '-' : String(s), 4)} ${pad(f === 0 ? '-' : colluding ? 'yes' : 'no', 7)}`,
-      `${pad(sci(error(row.quorum2)), 7)} ${pad(sci(majorityError(2, phi)), 7)} ${pad(cost(row.quorum2).toFixed(2), 6)}`,
-      `${pad(sci(error(row.majority)), 7)} ${pad(sci(majorityError(majorityM, phi)), 7)} ${pad(cost(row.majority).toFixed(2), 6)}`,
-      `${pad(String(needed ?? '?'), 3)} ${pad(neededCost, 6)}`,
-      `${pad(sci(error(row.adaptive)), 7)} ${pad(cost(row.adaptive).toFixed(2), 6)}`,
-      `${pad(sci(error(row.credibility)), 7)} ${pad(cost(row.credibility).toFixed(3), 6)}  ${pad(black, 11)}`
-    ].join(' │ '))
+    lines.push(
+      [
+        `${pad(f.toFixed(2), 5)} ${pad(f === 0 ? '-' : String(s), 4)} ${pad(f === 0 ? '-' : colluding ? 'yes' : 'no', 7)}`,
+        `${pad(sci(error(row.quorum2)), 7)} ${pad(sci(majorityError(2, phi)), 7)} ${pad(cost(row.quorum2).toFixed(2), 6)}`,
+        `${pad(sci(error(row.majority)), 7)} ${pad(sci(majorityError(majorityM, phi)), 7)} ${pad(cost(row.majority).toFixed(2), 6)}`,
+        `${pad(String(needed ?? '?'), 3)} ${pad(neededCost, 6)}`,
+        `${pad(sci(error(row.adaptive)), 7)} ${pad(cost(row.adaptive).toFixed(2), 6)}`,
+        `${pad(sci(error(row.credibility)), 7)} ${pad(cost(row.credibility).toFixed(3), 6)}  ${pad(black, 11)}`
+      ].join(' │ ')
+    )
   }
   return lines.join('\n')
 }

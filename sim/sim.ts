@@ -25,11 +25,13 @@ const VOTING_UNITS = 20_000
 /** Past this the run is stopped: the table is meant to take seconds, not minutes. */
 const RUN_LIMIT_MS = 120_000
 
-const { values } = parseArgs({ options: {
-  peers: { type: 'string', default: '1000' },
-  'units-per-peer': { type: 'string', default: '400' },
-  seed: { type: 'string', default: '1' }
-} })
+const { values } = parseArgs({
+  options: {
+    peers: { type: 'string', default: '1000' },
+    'units-per-peer': { type: 'string', default: '400' },
+    seed: { type: 'string', default: '1' }
+  }
+})
 const peers = Number(values.peers)
 const unitsPerPeer = Number(values['units-per-peer'])
 const seed = Number(values.seed)
@@ -46,35 +48,65 @@ const policies: Array<{ name: keyof Omit<Row, 'threat'>; policy: PolicyKind; quo
 ]
 
 const jobs: Array<{ row: number; name: keyof Omit<Row, 'threat'>; scenario: Scenario }> = []
-threats.forEach((threat, row) => policies.forEach((p, i) => jobs.push({ row, name: p.name, scenario: {
-  policy: p.policy, quorum: p.quorum, trust, ...threat, peers, units: p.units,
-  jobSize: 2000, window: 32, seed: seed * 1000 + row * 10 + i
-} })))
+threats.forEach((threat, row) =>
+  policies.forEach((p, i) =>
+    jobs.push({
+      row,
+      name: p.name,
+      scenario: {
+        policy: p.policy,
+        quorum: p.quorum,
+        trust,
+        ...threat,
+        peers,
+        units: p.units,
+        jobSize: 2000,
+        window: 32,
+        seed: seed * 1000 + row * 10 + i
+      }
+    })
+  )
+)
 
 /** Runs every scenario on a pool of worker threads, longest first. */
 async function runAll(): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(jobs.length)
   const queue = jobs.map((_, id) => id).sort((a, b) => jobs[b].scenario.units - jobs[a].scenario.units)
   const threads = Math.max(1, Math.min(availableParallelism(), 4, queue.length))
-  const workers = Array.from({ length: threads }, () => new Worker(new URL('./sim-worker.js', import.meta.url), {
-    // Nearly everything the machine allocates dies young: a larger nursery halves the GC time.
-    resourceLimits: { maxYoungGenerationSizeMb: 192 }
-  }))
+  const workers = Array.from(
+    { length: threads },
+    () =>
+      new Worker(new URL('./sim-worker.js', import.meta.url), {
+        // Nearly everything the machine allocates dies young: a larger nursery halves the GC time.
+        resourceLimits: { maxYoungGenerationSizeMb: 192 }
+      })
+  )
   const limit = setTimeout(() => {
     console.error(`the simulation ran past ${RUN_LIMIT_MS / 1000} s: stopping (try --units-per-peer or --peers lower)`)
     process.exit(2)
   }, RUN_LIMIT_MS)
   try {
-    await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {
-      const next = () => {
-        const id = queue.shift()
-        if (id === undefined) { resolve(); return }
-        worker.postMessage({ id, scenario: jobs[id].scenario })
-      }
-      worker.on('message', ({ id, outcome }: { id: number; outcome: Outcome }) => { outcomes[id] = outcome; next() })
-      worker.on('error', reject)
-      next()
-    })))
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            const next = () => {
+              const id = queue.shift()
+              if (id === undefined) {
+                resolve()
+                return
+              }
+              worker.postMessage({ id, scenario: jobs[id].scenario })
+            }
+            worker.on('message', ({ id, outcome }: { id: number; outcome: Outcome }) => {
+              outcomes[id] = outcome
+              next()
+            })
+            worker.on('error', reject)
+            next()
+          })
+      )
+    )
   } finally {
     clearTimeout(limit)
     await Promise.all(workers.map((w) => w.terminate()))
@@ -85,17 +117,27 @@ async function runAll(): Promise<Outcome[]> {
 const started = performance.now()
 const outcomes = await runAll()
 const rows: Row[] = threats.map((threat) => ({ threat }) as Row)
-jobs.forEach((job, id) => { rows[job.row][job.name] = outcomes[id] })
+jobs.forEach((job, id) => {
+  rows[job.row][job.name] = outcomes[id]
+})
 
-console.log(`swarmgrid trust simulation: ${peers} peers; the adaptive policies run ${peers * unitsPerPeer} units ` +
-  `(${unitsPerPeer} per peer, in jobs of 2000, reputation carried across jobs), the voting ones ${VOTING_UNITS}.`)
-console.log(`ours: ε = ${trust.errorRate}, assumed saboteurs f = ${trust.saboteurs}, spot-check rate q = ${trust.spotCheckRate}: ` +
-  `a unit of newcomers needs ${newcomersNeeded(trust.errorRate, trust.saboteurs)} agreeing results; a peer stands alone after ` +
-  `${checksToStandAlone(trust.errorRate, trust.saboteurs)} checks.`)
+console.log(
+  `swarmgrid trust simulation: ${peers} peers; the adaptive policies run ${peers * unitsPerPeer} units ` +
+    `(${unitsPerPeer} per peer, in jobs of 2000, reputation carried across jobs), the voting ones ${VOTING_UNITS}.`
+)
+console.log(
+  `ours: ε = ${trust.errorRate}, assumed saboteurs f = ${trust.saboteurs}, spot-check rate q = ${trust.spotCheckRate}: ` +
+    `a unit of newcomers needs ${newcomersNeeded(trust.errorRate, trust.saboteurs)} agreeing results; a peer stands alone after ` +
+    `${checksToStandAlone(trust.errorRate, trust.saboteurs)} checks.`
+)
 console.log('error = wrong accepted units / units; cost = results computed (spot-checks included) / accepted unit;')
-console.log('at f = 0 nobody lies, so s and collusion change nothing: one row. "blacklisted" = saboteurs blacklisted by ours / all saboteurs;')
-console.log('ε(M,φ) = Sarmenta\'s closed form for M-first voting, φ = f·s (it assumes bad results agree: it matches the colluding rows')
-console.log(`and bounds the others); "M for ${TARGET_ERROR.toExponential(0)}" = the smallest M whose ε(M,φ) ≤ ${TARGET_ERROR}, and its cost M/(1−φ).\n`)
+console.log(
+  'at f = 0 nobody lies, so s and collusion change nothing: one row. "blacklisted" = saboteurs blacklisted by ours / all saboteurs;'
+)
+console.log("ε(M,φ) = Sarmenta's closed form for M-first voting, φ = f·s (it assumes bad results agree: it matches the colluding rows")
+console.log(
+  `and bounds the others); "M for ${TARGET_ERROR.toExponential(0)}" = the smallest M whose ε(M,φ) ≤ ${TARGET_ERROR}, and its cost M/(1−φ).\n`
+)
 console.log(formatTable(rows, { majorityM: MAJORITY_M, target: TARGET_ERROR, peers }))
 
 const honest = rows[0].credibility
@@ -103,7 +145,10 @@ const sabotaged = rows.find((r) => r.threat.f === 0.2 && r.threat.s === 1 && r.t
 const checks = [
   { what: `f = 0: cost ${cost(honest).toFixed(3)} ≤ ${TARGET_COST_HONEST}`, ok: cost(honest) <= TARGET_COST_HONEST },
   { what: `f = 0.2, s = 1, colluding: error ${error(sabotaged).toExponential(1)} ≤ ${TARGET_ERROR}`, ok: error(sabotaged) <= TARGET_ERROR },
-  { what: `f = 0.2, s = 1, colluding: cost ${cost(sabotaged).toFixed(3)} ≤ ${TARGET_COST_SABOTAGED}`, ok: cost(sabotaged) <= TARGET_COST_SABOTAGED }
+  {
+    what: `f = 0.2, s = 1, colluding: cost ${cost(sabotaged).toFixed(3)} ≤ ${TARGET_COST_SABOTAGED}`,
+    ok: cost(sabotaged) <= TARGET_COST_SABOTAGED
+  }
 ]
 console.log('\ntargets:')
 for (const c of checks) console.log(`  ${c.ok ? '✓' : '✗'} ${c.what}`)

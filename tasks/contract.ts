@@ -64,7 +64,9 @@ export interface TaskModule<Input = unknown, Output = unknown, Result = unknown>
 /** A parameter error a user can act on: the message says what to pass instead. */
 export class ParamError extends SwarmgridError {
   override name = 'ParamError'
-  constructor(message: string) { super('BAD_PARAM', message) }
+  constructor(message: string) {
+    super('BAD_PARAM', message)
+  }
 }
 
 /** The longest task name the wire carries; longer, and every peer would refuse the hello that names it. */
@@ -77,9 +79,17 @@ export function isTaskName(name: unknown): name is string {
 
 export function isTaskModule(value: unknown): value is TaskModule {
   const t = value as TaskModule | null
-  return !!t && isTaskName(t.name) && Number.isSafeInteger(t.version) && t.version >= 0 &&
-    typeof t.split === 'function' && typeof t.run === 'function' && typeof t.merge === 'function' &&
-    (t.equal === undefined || typeof t.equal === 'function') && (t.prepare === undefined || typeof t.prepare === 'function')
+  return (
+    !!t &&
+    isTaskName(t.name) &&
+    Number.isSafeInteger(t.version) &&
+    t.version >= 0 &&
+    typeof t.split === 'function' &&
+    typeof t.run === 'function' &&
+    typeof t.merge === 'function' &&
+    (t.equal === undefined || typeof t.equal === 'function') &&
+    (t.prepare === undefined || typeof t.prepare === 'function')
+  )
 }
 
 /** One parameter's JSON Schema: the subset a form can offer. */
@@ -99,7 +109,10 @@ export interface ParamSchema {
 }
 
 /** A params schema whose descriptions are the task's own `params` texts, so the two cannot drift apart. */
-export function paramSchema(described: Record<string, string>, types: Record<string, Omit<ParamProperty, 'description'> & { required?: boolean }>): ParamSchema {
+export function paramSchema(
+  described: Record<string, string>,
+  types: Record<string, Omit<ParamProperty, 'description'> & { required?: boolean }>
+): ParamSchema {
   const properties: Record<string, ParamProperty> = {}
   const required: string[] = []
   for (const [name, { required: needed, ...rule }] of Object.entries(types)) {

@@ -49,12 +49,17 @@ export interface JsUnit {
   memoryMb?: number
 }
 
-export interface JsResult { outputs: unknown[]; value?: unknown }
+export interface JsResult {
+  outputs: unknown[]
+  value?: unknown
+}
 
 function codeParam(raw: unknown): string {
   const code = raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : raw
   if (typeof code !== 'string' || code.trim() === '') {
-    throw new ParamError('js needs code: an ES module\'s source whose default export is a function (in a job file "code": {"file": "fn.mjs"})')
+    throw new ParamError(
+      'js needs code: an ES module\'s source whose default export is a function (in a job file "code": {"file": "fn.mjs"})'
+    )
   }
   const bytes = Buffer.byteLength(code)
   if (bytes > MAX_CODE_BYTES) throw new ParamError(`js: the code is ${bytes} bytes, at most ${MAX_CODE_BYTES}`)
@@ -84,7 +89,12 @@ function capsOf(input: JsUnit, ctx: RunContext): JsCaps {
 }
 
 function jobSeed(code: string, job: JobContext | undefined, now: number): string {
-  return createHash('sha256').update(job?.id ?? `${now}`).update('\0').update(code).digest('hex').slice(0, 32)
+  return createHash('sha256')
+    .update(job?.id ?? `${now}`)
+    .update('\0')
+    .update(code)
+    .digest('hex')
+    .slice(0, 32)
 }
 
 const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; prepare(): Promise<void> } = {
@@ -106,7 +116,10 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
     try {
       withModule(quickJSNow(MERGE_CAPS.memoryMb), code, { now, caps: SUBMIT_CAPS }, (module) => {
         const type = module.exportType('default')
-        if (type !== 'function') throw new ParamError(`js: the code's default export is ${type === 'undefined' ? 'missing' : `a ${type}`}; it must be a function (input) -> output`)
+        if (type !== 'function')
+          throw new ParamError(
+            `js: the code's default export is ${type === 'undefined' ? 'missing' : `a ${type}`}; it must be a function (input) -> output`
+          )
       })
     } catch (err) {
       throw asParamError(err)
@@ -117,22 +130,36 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
     return [...evenRuns(inputs.length, parts)].map(({ start, size }) => {
       const slice = inputs.slice(start, start + size)
       const chars = JSON.stringify(slice).length
-      if (chars > MAX_UNIT_INPUT_CHARS) throw new ParamError(`js: inputs ${start}..${start + size - 1} are ${chars} characters of JSON in one unit, at most ${MAX_UNIT_INPUT_CHARS}; ask for more --units`)
+      if (chars > MAX_UNIT_INPUT_CHARS)
+        throw new ParamError(
+          `js: inputs ${start}..${start + size - 1} are ${chars} characters of JSON in one unit, at most ${MAX_UNIT_INPUT_CHARS}; ask for more --units`
+        )
       return { code, inputs: slice, first: start, seed, now, memoryMb }
     })
   },
 
   async run(input: JsUnit, ctx: RunContext): Promise<unknown[]> {
     // A unit may come from any coordinator: the bounds split applies are checked again here.
-    checkInput('js', typeof input?.code === 'string' && Buffer.byteLength(input.code) <= MAX_CODE_BYTES &&
-      Array.isArray(input.inputs) && input.inputs.length > 0 && input.inputs.length <= MAX_INPUTS &&
-      Number.isSafeInteger(input.first) && input.first >= 0 && typeof input.seed === 'string' && input.seed.length <= 64 &&
-      typeof input.now === 'number' && Number.isFinite(input.now))
+    checkInput(
+      'js',
+      typeof input?.code === 'string' &&
+        Buffer.byteLength(input.code) <= MAX_CODE_BYTES &&
+        Array.isArray(input.inputs) &&
+        input.inputs.length > 0 &&
+        input.inputs.length <= MAX_INPUTS &&
+        Number.isSafeInteger(input.first) &&
+        input.first >= 0 &&
+        typeof input.seed === 'string' &&
+        input.seed.length <= 64 &&
+        typeof input.now === 'number' &&
+        Number.isFinite(input.now)
+    )
     const caps = capsOf(input, ctx)
     const quickjs = await loadQuickJS(caps.memoryMb)
     const seeds = input.inputs.map((_, i) => inputSeed(input.seed, input.first + i))
     return withModule(quickjs, input.code, { now: input.now, caps }, (module) =>
-      module.callEach('default', input.inputs, seeds, (done) => ctx.progress(done / input.inputs.length)))
+      module.callEach('default', input.inputs, seeds, (done) => ctx.progress(done / input.inputs.length))
+    )
   },
 
   merge(outputs: unknown[][], p: Params, job?: JobContext): JsResult {
@@ -142,7 +169,9 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
     const sizes = [...evenRuns(inputs.length, outputs.length)].map((run) => run.size)
     outputs.forEach((unit, i) => {
       if (!Array.isArray(unit) || unit.length !== sizes[i]) {
-        throw new Error(`js merge: unit ${i} answered ${Array.isArray(unit) ? `${unit.length} outputs` : 'no list'} for its ${sizes[i]} inputs`)
+        throw new Error(
+          `js merge: unit ${i} answered ${Array.isArray(unit) ? `${unit.length} outputs` : 'no list'} for its ${sizes[i]} inputs`
+        )
       }
     })
     const all = outputs.flat(1)

@@ -12,11 +12,27 @@ import { encodePng } from './png.js'
 import { checkInput, evenRuns, isSafeInt, numberParam, rejectUnknown, unitCount } from './params.js'
 
 export interface MandelbrotInput {
-  row0: number, rows: number, width: number, height: number, maxIter: number
-  x0: number, x1: number, y0: number, y1: number
+  row0: number
+  rows: number
+  width: number
+  height: number
+  maxIter: number
+  x0: number
+  x1: number
+  y0: number
+  y1: number
 }
-export interface MandelbrotOutput { row0: number, rows: number, pixels: Uint8Array }
-export interface MandelbrotResult { png: Uint8Array, width: number, height: number, maxIter: number }
+export interface MandelbrotOutput {
+  row0: number
+  rows: number
+  pixels: Uint8Array
+}
+export interface MandelbrotResult {
+  png: Uint8Array
+  width: number
+  height: number
+  maxIter: number
+}
 
 export const params = {
   width: 'image width in pixels (integer >= 1, default 640)',
@@ -25,7 +41,7 @@ export const params = {
   x0: 'left edge of the region on the real axis (default -2.5)',
   x1: 'right edge of the region (default 1)',
   y0: 'bottom edge on the imaginary axis (default: centred on 0, same scale as x)',
-  y1: 'top edge (default: centred on 0, same scale as x)',
+  y1: 'top edge (default: centred on 0, same scale as x)'
 }
 
 export const MAX_PIXELS = 16 * 1024 * 1024
@@ -40,7 +56,7 @@ export const schema = paramSchema(params, {
   x0: { type: 'number', default: -2.5 },
   x1: { type: 'number', default: 1 },
   y0: { type: 'number' },
-  y1: { type: 'number' },
+  y1: { type: 'number' }
 })
 
 function parse(p: Params): Omit<MandelbrotInput, 'row0' | 'rows'> {
@@ -50,11 +66,12 @@ function parse(p: Params): Omit<MandelbrotInput, 'row0' | 'rows'> {
   const width = int('width', 640, MAX_PIXELS)
   const height = int('height', 480, MAX_PIXELS)
   if (width * height > MAX_PIXELS) {
-    throw new ParamError(`mandelbrot renders at most ${MAX_PIXELS} pixels; pass a smaller --param width=W and height=H (got ${width}x${height})`)
+    throw new ParamError(
+      `mandelbrot renders at most ${MAX_PIXELS} pixels; pass a smaller --param width=W and height=H (got ${width}x${height})`
+    )
   }
   const maxIter = int('maxIter', 500, MAX_ITER)
-  const real = (name: string, def: number) =>
-    numberParam('mandelbrot', p, name, { hint: 'a finite number', default: def, integer: false })
+  const real = (name: string, def: number) => numberParam('mandelbrot', p, name, { hint: 'a finite number', default: def, integer: false })
   const x0 = real('x0', -2.5)
   const x1 = real('x1', 1)
   if (!(x1 > x0)) throw new ParamError(`mandelbrot needs --param x0=A x1=B with A < B (got x0=${x0}, x1=${x1})`)
@@ -73,8 +90,14 @@ function log2(x: number): number {
   // |z|^2 overflows for regions far outside the set; the halving loop would never end.
   if (x === Infinity) return 1024
   let e = 0
-  while (x >= Math.SQRT2) { x *= 0.5; e++ }
-  while (x < Math.SQRT1_2) { x *= 2; e-- }
+  while (x >= Math.SQRT2) {
+    x *= 0.5
+    e++
+  }
+  while (x < Math.SQRT1_2) {
+    x *= 2
+    e--
+  }
   const t = (x - 1) / (x + 1)
   const t2 = t * t
   let sum = 0
@@ -88,7 +111,12 @@ function log2(x: number): number {
 
 // Ultra Fractal's default gradient (deep blue, white, orange, black), looped.
 const STOPS: Array<[number, number, number, number]> = [
-  [0, 0, 7, 100], [0.16, 32, 107, 203], [0.42, 237, 255, 255], [0.6425, 255, 170, 0], [0.8575, 0, 2, 0], [1, 0, 7, 100],
+  [0, 0, 7, 100],
+  [0.16, 32, 107, 203],
+  [0.42, 237, 255, 255],
+  [0.6425, 255, 170, 0],
+  [0.8575, 0, 2, 0],
+  [1, 0, 7, 100]
 ]
 const PALETTE_SIZE = 2048
 const PALETTE = new Uint8Array(PALETTE_SIZE * 3)
@@ -117,7 +145,11 @@ function render(input: MandelbrotInput, out: Uint8Array, progress: (f: number) =
       // Main cardioid and period-2 bulb: inside for sure, and the most expensive to iterate.
       const q = (cx - 0.25) * (cx - 0.25) + cy * cy
       if (q * (q + (cx - 0.25)) <= 0.25 * cy * cy || (cx + 1) * (cx + 1) + cy * cy <= 0.0625) continue
-      let x = 0, y = 0, x2 = 0, y2 = 0, n = 0
+      let x = 0,
+        y = 0,
+        x2 = 0,
+        y2 = 0,
+        n = 0
       while (n < maxIter && x2 + y2 <= BAILOUT) {
         y = 2 * x * y + cy
         x = x2 - y2 + cx
@@ -155,12 +187,21 @@ const mandelbrot: TaskModule<MandelbrotInput, MandelbrotOutput, MandelbrotResult
 
   run(input: MandelbrotInput, ctx: RunContext): MandelbrotOutput {
     const i = input ?? ({} as MandelbrotInput)
-    const finite = [i.x0, i.x1, i.y0, i.y1].every(v => typeof v === 'number' && Number.isFinite(v))
-    checkInput('mandelbrot', finite && isSafeInt(i.width, 1) && isSafeInt(i.height, 1) && isSafeInt(i.rows, 1) &&
-      isSafeInt(i.row0) && isSafeInt(i.maxIter, 1) && i.maxIter <= MAX_ITER && i.row0 + i.rows <= i.height &&
-      i.width * i.height <= MAX_PIXELS)
+    const finite = [i.x0, i.x1, i.y0, i.y1].every((v) => typeof v === 'number' && Number.isFinite(v))
+    checkInput(
+      'mandelbrot',
+      finite &&
+        isSafeInt(i.width, 1) &&
+        isSafeInt(i.height, 1) &&
+        isSafeInt(i.rows, 1) &&
+        isSafeInt(i.row0) &&
+        isSafeInt(i.maxIter, 1) &&
+        i.maxIter <= MAX_ITER &&
+        i.row0 + i.rows <= i.height &&
+        i.width * i.height <= MAX_PIXELS
+    )
     const pixels = new Uint8Array(i.rows * i.width * 3)
-    render(i, pixels, f => ctx.progress(f))
+    render(i, pixels, (f) => ctx.progress(f))
     return { row0: i.row0, rows: i.rows, pixels }
   },
 
@@ -179,7 +220,7 @@ const mandelbrot: TaskModule<MandelbrotInput, MandelbrotOutput, MandelbrotResult
     }
     if (next !== height) throw new Error(`mandelbrot: bands cover ${next} of ${height} rows`)
     return { png: encodePng(rgb, width, height), width, height, maxIter }
-  },
+  }
 }
 
 export default mandelbrot

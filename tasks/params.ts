@@ -65,7 +65,7 @@ export function unitCount(task: string, units: unknown): number {
  * Cuts `total` items into `parts` contiguous runs whose sizes differ by at most one.
  * Works on counts, never on `i * total / parts`, so it stays exact up to 2^53.
  */
-export function* evenRuns(total: number, parts: number): Generator<{ start: number, size: number }> {
+export function* evenRuns(total: number, parts: number): Generator<{ start: number; size: number }> {
   const q = Math.floor(total / parts)
   const r = total - q * parts
   let start = 0

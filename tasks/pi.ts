@@ -6,13 +6,25 @@
 import { paramSchema, type Params, type RunContext, type TaskModule } from './contract.js'
 import { checkInput, evenRuns, isSafeInt, numberParam, rejectUnknown, unitCount } from './params.js'
 
-export interface PiInput { seed: number, block: number, blocks: number, samples: number }
-export interface PiOutput { inside: number, samples: number }
-export interface PiResult { pi: number, inside: number, samples: number }
+export interface PiInput {
+  seed: number
+  block: number
+  blocks: number
+  samples: number
+}
+export interface PiOutput {
+  inside: number
+  samples: number
+}
+export interface PiResult {
+  pi: number
+  inside: number
+  samples: number
+}
 
 export const params = {
   samples: 'number of random points (integer >= 1, required)',
-  seed: 'seed of the random streams (integer >= 0, default 1)',
+  seed: 'seed of the random streams (integer >= 0, default 1)'
 }
 
 /** Samples per block: the granularity of units, and of reseeding. Changing it changes results. */
@@ -22,10 +34,10 @@ const TWO_32 = 0x1_0000_0000
 
 export const schema = paramSchema(params, {
   samples: { type: 'integer', minimum: 1, required: true },
-  seed: { type: 'integer', minimum: 0, default: 1 },
+  seed: { type: 'integer', minimum: 0, default: 1 }
 })
 
-function parse(p: Params): { samples: number, seed: number } {
+function parse(p: Params): { samples: number; seed: number } {
   rejectUnknown('pi', p, params)
   const samples = numberParam('pi', p, 'samples', { hint: 'an integer >= 1', min: 1 })
   const seed = numberParam('pi', p, 'seed', { hint: 'an integer >= 0', default: 1 })
@@ -92,8 +104,15 @@ const pi: TaskModule<PiInput, PiOutput, PiResult> & { params: typeof params } = 
 
   run(input: PiInput, ctx: RunContext): PiOutput {
     const { seed, block, blocks, samples } = input ?? {}
-    checkInput('pi', isSafeInt(seed) && isSafeInt(block) && isSafeInt(blocks, 1) && isSafeInt(samples, 1) &&
-      samples > (blocks - 1) * BLOCK && samples <= blocks * BLOCK)
+    checkInput(
+      'pi',
+      isSafeInt(seed) &&
+        isSafeInt(block) &&
+        isSafeInt(blocks, 1) &&
+        isSafeInt(samples, 1) &&
+        samples > (blocks - 1) * BLOCK &&
+        samples <= blocks * BLOCK
+    )
     let inside = 0
     for (let b = 0; b < blocks; b++) {
       inside += insideOfBlock(seed, block + b, Math.min(BLOCK, samples - b * BLOCK))
@@ -113,7 +132,7 @@ const pi: TaskModule<PiInput, PiOutput, PiResult> & { params: typeof params } = 
     const expected = parse(p).samples
     if (samples !== expected) throw new Error(`pi: units cover ${samples} samples, the job asked for ${expected}`)
     return { pi: (4 * inside) / samples, inside, samples }
-  },
+  }
 }
 
 export default pi

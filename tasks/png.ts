@@ -36,8 +36,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 
 /** Encodes `rgb` (width * height * 3 bytes, rows top to bottom) as a PNG file. */
 export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8Array {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 ||
-    width > 0x7fffffff || height > 0x7fffffff) {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 0x7fffffff || height > 0x7fffffff) {
     throw new RangeError(`PNG size must be positive integers, got ${width}x${height}`)
   }
   const stride = width * 3
@@ -67,7 +66,7 @@ export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8
 }
 
 /** Width and height from a PNG's IHDR, or undefined when the bytes are not a PNG. */
-export function pngSize(png: Uint8Array): { width: number, height: number } | undefined {
+export function pngSize(png: Uint8Array): { width: number; height: number } | undefined {
   if (png.length < 24 || PNG_SIGNATURE.some((b, i) => png[i] !== b)) return undefined
   const view = new DataView(png.buffer, png.byteOffset, png.byteLength)
   if (String.fromCharCode(png[12], png[13], png[14], png[15]) !== 'IHDR') return undefined

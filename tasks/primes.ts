@@ -5,12 +5,17 @@
 import { paramSchema, type Params, type RunContext, type TaskModule } from './contract.js'
 import { checkInput, evenRuns, isSafeInt, numberParam, rejectUnknown, unitCount } from './params.js'
 
-export interface PrimesInput { from: number, to: number }
-export interface PrimesOutput { count: number }
+export interface PrimesInput {
+  from: number
+  to: number
+}
+export interface PrimesOutput {
+  count: number
+}
 
 export const params = {
   from: 'first number of the range, inclusive (integer >= 0, default 0)',
-  to: 'end of the range, exclusive (integer > from, required)',
+  to: 'end of the range, exclusive (integer > from, required)'
 }
 
 // 2^18 odd numbers = 256 KiB of sieve: big enough to amortise the walk over the base
@@ -19,7 +24,7 @@ const SEGMENT = 1 << 18
 
 export const schema = paramSchema(params, {
   from: { type: 'integer', minimum: 0, default: 0 },
-  to: { type: 'integer', minimum: 1, required: true },
+  to: { type: 'integer', minimum: 1, required: true }
 })
 
 function parse(p: Params): PrimesInput {
@@ -104,14 +109,14 @@ const primes: TaskModule<PrimesInput, PrimesOutput, PrimesOutput> & { params: ty
 
   run(input: PrimesInput, ctx: RunContext): PrimesOutput {
     checkInput('primes', isSafeInt(input?.from) && isSafeInt(input?.to) && input.from <= input.to)
-    return { count: countPrimes(input.from, input.to, f => ctx.progress(f)) }
+    return { count: countPrimes(input.from, input.to, (f) => ctx.progress(f)) }
   },
 
   merge(outputs: PrimesOutput[]): PrimesOutput {
     let count = 0
     for (const o of outputs) count += o.count
     return { count }
-  },
+  }
 }
 
 export default primes

@@ -13,7 +13,11 @@ import { builtinTaskByName } from './index.js'
 
 export class UnknownTaskError extends SwarmgridError {
   override name = 'UnknownTaskError'
-  constructor(message: string, readonly task: string, readonly known: string[]) {
+  constructor(
+    message: string,
+    readonly task: string,
+    readonly known: string[]
+  ) {
     super('UNKNOWN_TASK', message)
   }
 }
@@ -21,7 +25,10 @@ export class UnknownTaskError extends SwarmgridError {
 export function unknownTask(name: string, known: string[]): UnknownTaskError {
   const list = known.length > 0 ? [...known].sort().join(', ') : 'none'
   return new UnknownTaskError(
-    `unknown task "${name}"; known tasks: ${list} (add one with --tasks DIR on the peer that runs it)`, name, known)
+    `unknown task "${name}"; known tasks: ${list} (add one with --tasks DIR on the peer that runs it)`,
+    name,
+    known
+  )
 }
 
 /** Says what keeps a default export from being a task module, for the load error. */
@@ -53,7 +60,7 @@ export class TaskRegistry {
     private readonly tasks: Map<string, TaskModule>,
     /** file URL of each kind loaded from `dir`, so a worker thread can import the same code */
     private readonly sources: Map<string, string>,
-    readonly dir: string | undefined,
+    readonly dir: string | undefined
   ) {}
 
   static async load(dir?: string): Promise<TaskRegistry> {
@@ -64,8 +71,8 @@ export class TaskRegistry {
     let files: string[]
     try {
       files = (await readdir(abs, { withFileTypes: true }))
-        .filter(e => e.isFile() && ['.js', '.mjs'].includes(extname(e.name)))
-        .map(e => e.name)
+        .filter((e) => e.isFile() && ['.js', '.mjs'].includes(extname(e.name)))
+        .map((e) => e.name)
         .sort() // a stable order, so load errors are the same on every run
     } catch (err) {
       throw new Error(`cannot read task directory ${abs}: ${(err as Error).message}`, { cause: err })
@@ -104,10 +111,8 @@ export class TaskRegistry {
     return task
   }
 
-  list(): { name: string, version: number }[] {
-    return [...this.tasks.values()]
-      .map(t => ({ name: t.name, version: t.version }))
-      .sort((a, b) => a.name.localeCompare(b.name))
+  list(): { name: string; version: number }[] {
+    return [...this.tasks.values()].map((t) => ({ name: t.name, version: t.version })).sort((a, b) => a.name.localeCompare(b.name))
   }
 
   /** The file URL a kind was loaded from, or undefined for a built-in. */

@@ -15,13 +15,16 @@ export const DEFAULT_WASM_MEMORY_MB = 256
 /** wasm32 addresses 4 GiB: no job may ask, and no donor lend, more. */
 export const MAX_WASM_MEMORY_MB = 4096
 
-export const MEMORY_PARAM = `memory each unit may use, in MiB (default ${DEFAULT_WASM_MEMORY_MB}, at most ${MAX_WASM_MEMORY_MB}); ` +
+export const MEMORY_PARAM =
+  `memory each unit may use, in MiB (default ${DEFAULT_WASM_MEMORY_MB}, at most ${MAX_WASM_MEMORY_MB}); ` +
   'the same on every donor: one that lends less (--wasm-memory) declines the job'
 
 /** A donor that lends less memory than a unit's job asks: the unit goes back, marked refused, and the job is not offered it again. */
 export class UnitDeclinedError extends SwarmgridError {
   override name = 'UnitDeclinedError'
-  constructor(message: string) { super('UNIT_DECLINED', message) }
+  constructor(message: string) {
+    super('UNIT_DECLINED', message)
+  }
 }
 
 function isMemoryMb(value: unknown): value is number {
@@ -31,7 +34,8 @@ function isMemoryMb(value: unknown): value is number {
 /** The memory a job's units may use, from its `memory` param. */
 export function jobMemoryMb(task: string, p: Params): number {
   if (p.memory === undefined) return DEFAULT_WASM_MEMORY_MB
-  if (!isMemoryMb(p.memory)) throw new ParamError(`${task}: memory is a whole number of MiB from 1 to ${MAX_WASM_MEMORY_MB}, not ${JSON.stringify(p.memory)}`)
+  if (!isMemoryMb(p.memory))
+    throw new ParamError(`${task}: memory is a whole number of MiB from 1 to ${MAX_WASM_MEMORY_MB}, not ${JSON.stringify(p.memory)}`)
   return p.memory
 }
 
@@ -39,8 +43,10 @@ export function jobMemoryMb(task: string, p: Params): number {
 export function unitMemoryMb(task: string, asked: unknown, ctx: RunContext): number {
   // Units from a coordinator that predates the job's memory run with the default, as they did.
   const memoryMb = asked === undefined ? DEFAULT_WASM_MEMORY_MB : asked
-  if (!isMemoryMb(memoryMb)) throw new ParamError(`${task}: a unit's memory must be 1 to ${MAX_WASM_MEMORY_MB} MiB, not ${JSON.stringify(asked)}`)
+  if (!isMemoryMb(memoryMb))
+    throw new ParamError(`${task}: a unit's memory must be 1 to ${MAX_WASM_MEMORY_MB} MiB, not ${JSON.stringify(asked)}`)
   const lent = ctx.limits?.wasmMemoryMb ?? DEFAULT_WASM_MEMORY_MB
-  if (memoryMb > lent) throw new UnitDeclinedError(`the job asks ${memoryMb} MiB for each ${task} unit; this donor lends at most ${lent} (--wasm-memory)`)
+  if (memoryMb > lent)
+    throw new UnitDeclinedError(`the job asks ${memoryMb} MiB for each ${task} unit; this donor lends at most ${lent} (--wasm-memory)`)
   return memoryMb
 }

@@ -45,8 +45,12 @@ export class MalformedValueError extends SwarmgridError {
   override name = 'MalformedValueError'
 }
 
-function overLimit(what: string): ValueLimitError { return new ValueLimitError('VALUE_LIMIT', what) }
-function malformedValue(what: string): MalformedValueError { return new MalformedValueError('MALFORMED_VALUE', `not a CBOR value: ${what}`) }
+function overLimit(what: string): ValueLimitError {
+  return new ValueLimitError('VALUE_LIMIT', what)
+}
+function malformedValue(what: string): MalformedValueError {
+  return new MalformedValueError('MALFORMED_VALUE', `not a CBOR value: ${what}`)
+}
 
 /** The limits a task asks for, over the defaults. */
 export function limitsOf(task: { outputLimits?: Partial<ValueLimits> } | undefined): ValueLimits {

@@ -72,7 +72,10 @@ export const WASI_EXAMPLE = `  swarmgrid submit wasi --program wordstat.wasm --a
 export function glueArgValues(argv: string[]): string[] {
   const out: string[] = []
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--') { out.push(...argv.slice(i)); break }
+    if (argv[i] === '--') {
+      out.push(...argv.slice(i))
+      break
+    }
     if (argv[i] === '--arg' && i + 1 < argv.length) out.push(`--arg=${argv[++i]}`)
     else out.push(argv[i])
   }
@@ -92,10 +95,18 @@ export function globFiles(pattern: string): string[] {
   const dir = dirname(pattern)
   const name = basename(pattern)
   if (/[*?]/.test(dir)) throw new ParamError(`--stdin-glob: only the file name may hold * or ?, not the directory (${pattern})`)
-  const re = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+  const re = new RegExp(
+    `^${name
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`
+  )
   let names: string[]
   try {
-    names = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && re.test(e.name)).map((e) => e.name).sort()
+    names = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isFile() && re.test(e.name))
+      .map((e) => e.name)
+      .sort()
   } catch (err) {
     throw new ParamError(`--stdin-glob ${pattern}: ${(err as Error).message}`)
   }
@@ -108,18 +119,23 @@ export function wasiParamsFromFlags(values: Record<string, any>, read: Read): Pa
   const used = Object.keys(WASI_FLAGS).filter((f) => values[f] !== undefined)
   if (used.length === 0) return null
   if (!values.program) throw new ParamError(`--${used[0]} is a flag of the wasi task, which needs --program FILE.wasm`)
-  if (values['stdin-glob'] && values['args-file']) throw new ParamError('give --stdin-glob or --args-file, not both: each makes one run per item')
+  if (values['stdin-glob'] && values['args-file'])
+    throw new ParamError('give --stdin-glob or --args-file, not both: each makes one run per item')
   if (values['stdin-glob'] && values.stdin) throw new ParamError('--stdin-glob gives each run its stdin; drop --stdin')
-  const env = Object.fromEntries((values.env ?? []).map((kv: string) => {
-    const eq = kv.indexOf('=')
-    if (eq <= 0) throw new ParamError(`--env takes K=V, not "${kv}"`)
-    return [kv.slice(0, eq), kv.slice(eq + 1)]
-  }))
-  const files = Object.fromEntries((values.file ?? []).map((item: string) => {
-    const eq = item.indexOf('=')
-    const [name, path] = eq > 0 ? [item.slice(0, eq), item.slice(eq + 1)] : [basename(item), item]
-    return [name, base64(read(path))]
-  }))
+  const env = Object.fromEntries(
+    (values.env ?? []).map((kv: string) => {
+      const eq = kv.indexOf('=')
+      if (eq <= 0) throw new ParamError(`--env takes K=V, not "${kv}"`)
+      return [kv.slice(0, eq), kv.slice(eq + 1)]
+    })
+  )
+  const files = Object.fromEntries(
+    (values.file ?? []).map((item: string) => {
+      const eq = item.indexOf('=')
+      const [name, path] = eq > 0 ? [item.slice(0, eq), item.slice(eq + 1)] : [basename(item), item]
+      return [name, base64(read(path))]
+    })
+  )
   const args: string[] = values.arg ?? []
   const common = { ...(Object.keys(env).length ? { env } : {}), ...(Object.keys(files).length ? { files } : {}) }
   let runs: Array<Record<string, unknown>>
@@ -129,16 +145,28 @@ export function wasiParamsFromFlags(values: Record<string, any>, read: Read): Pa
       return { args: args.map((a) => a.replaceAll('{name}', name)), stdin: base64(read(path)), ...common }
     })
   } else if (values['args-file']) {
-    const lines = Buffer.from(read(values['args-file'])).toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'))
+    const lines = Buffer.from(read(values['args-file']))
+      .toString('utf8')
+      .split(/\r?\n/)
+      .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'))
     if (lines.length === 0) throw new ParamError(`--args-file ${values['args-file']} has no lines`)
-    runs = lines.map((line) => ({ args: [...args, ...words(line)], ...(values.stdin ? { stdin: base64(read(values.stdin)) } : {}), ...common }))
+    runs = lines.map((line) => ({
+      args: [...args, ...words(line)],
+      ...(values.stdin ? { stdin: base64(read(values.stdin)) } : {}),
+      ...common
+    }))
   } else {
     runs = [{ args, ...(values.stdin ? { stdin: base64(read(values.stdin)) } : {}), ...common }]
   }
   return { program: base64(read(values.program)), runs }
 }
 
-interface RunOut { exit: number; stdout: Uint8Array; stderr: Uint8Array; files: Record<string, Uint8Array> }
+interface RunOut {
+  exit: number
+  stdout: Uint8Array
+  stderr: Uint8Array
+  files: Record<string, Uint8Array>
+}
 
 /** Run N as DIR/N/stdout, DIR/N/stderr, DIR/N/exit and DIR/N/out/…; returns the run count. */
 export function writeWasiResults(result: unknown, dir: string): number {
@@ -148,7 +176,10 @@ export function writeWasiResults(result: unknown, dir: string): number {
   runs.forEach((run: RunOut | null, n) => {
     const at = join(root, String(n))
     mkdirSync(join(at, 'out'), { recursive: true })
-    if (!run) { writeFileSync(join(at, 'exit'), 'failed\n'); return }
+    if (!run) {
+      writeFileSync(join(at, 'exit'), 'failed\n')
+      return
+    }
     writeFileSync(join(at, 'stdout'), run.stdout)
     writeFileSync(join(at, 'stderr'), run.stderr)
     writeFileSync(join(at, 'exit'), `${run.exit}\n`)
@@ -163,7 +194,8 @@ export function writeWasiResults(result: unknown, dir: string): number {
   return runs.length
 }
 
-const byteLength = (v: unknown) => v instanceof Uint8Array ? v.byteLength : typeof v === 'string' ? Buffer.from(v, 'base64').byteLength : 0
+const byteLength = (v: unknown) =>
+  v instanceof Uint8Array ? v.byteLength : typeof v === 'string' ? Buffer.from(v, 'base64').byteLength : 0
 
 /** A wasi result as a person reads it: one line per run (bytes are counted, not printed), at most `max` runs. */
 export function describeWasiResult(result: unknown, jobId: string, max = 20): string {
@@ -173,8 +205,15 @@ export function describeWasiResult(result: unknown, jobId: string, max = 20): st
     if (!run) return `  run ${n}: failed (the log says why)`
     const r = run as { exit: number; stdout: unknown; stderr: unknown; files: Record<string, unknown> }
     const files = Object.entries(r.files ?? {})
-    return `  run ${n}: exit ${r.exit}, stdout ${byteLength(r.stdout)} B, stderr ${byteLength(r.stderr)} B` +
-      (files.length ? `, out/ ${files.slice(0, 3).map(([name, b]) => `${name} (${byteLength(b)} B)`).join(', ')}${files.length > 3 ? ', …' : ''}` : '')
+    return (
+      `  run ${n}: exit ${r.exit}, stdout ${byteLength(r.stdout)} B, stderr ${byteLength(r.stderr)} B` +
+      (files.length
+        ? `, out/ ${files
+            .slice(0, 3)
+            .map(([name, b]) => `${name} (${byteLength(b)} B)`)
+            .join(', ')}${files.length > 3 ? ', …' : ''}`
+        : '')
+    )
   })
   if (runs.length > max) lines.push(`  … and ${runs.length - max} more runs`)
   return `${runs.length} runs\n${lines.join('\n')}\n(swarmgrid results ${jobId.slice(0, 8)} --out DIR writes each run's stdout, stderr, exit and out/ files)`

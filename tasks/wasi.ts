@@ -31,8 +31,9 @@ export const WASI_CAPS: OutputCaps = { stdoutBytes: 4 * 1024 * 1024, stderrBytes
 
 export const params = {
   program: 'the WASI command module: {"file": "prog.wasm"} in a job file ({"base64": …} through the API)',
-  runs: '[{"args": [...], "stdin": …, "env": {"K": "V"}, "files": {"name": …}}, …]: one unit per run; '
-    + 'stdin and files are strings (UTF-8) or {"file": P}',
+  runs:
+    '[{"args": [...], "stdin": …, "env": {"K": "V"}, "files": {"name": …}}, …]: one unit per run; ' +
+    'stdin and files are strings (UTF-8) or {"file": P}',
   memory: MEMORY_PARAM
 }
 
@@ -50,7 +51,9 @@ export interface WasiUnit {
   memoryMb?: number
 }
 
-export interface WasiResult { runs: RunOutput[] }
+export interface WasiResult {
+  runs: RunOutput[]
+}
 
 const utf8 = new TextEncoder()
 
@@ -63,17 +66,23 @@ export function byteValue(what: string, raw: unknown): Uint8Array {
     return new Uint8Array(Buffer.from(obj.base64, 'base64'))
   }
   if (obj && typeof obj === 'object' && typeof obj.file === 'string') {
-    throw new ParamError(`wasi: ${what} is {"file": ${JSON.stringify(obj.file)}}, which only the CLI reads (swarmgrid submit --job); send {"base64": …} instead`)
+    throw new ParamError(
+      `wasi: ${what} is {"file": ${JSON.stringify(obj.file)}}, which only the CLI reads (swarmgrid submit --job); send {"base64": …} instead`
+    )
   }
-  throw new ParamError(`wasi: ${what} must be a string, {"file": P} in a job file, or {"base64": …}; got ${JSON.stringify(raw)?.slice(0, 80)}`)
+  throw new ParamError(
+    `wasi: ${what} must be a string, {"file": P} in a job file, or {"base64": …}; got ${JSON.stringify(raw)?.slice(0, 80)}`
+  )
 }
 
 function programBytes(raw: unknown): Uint8Array {
-  if (raw === undefined) throw new ParamError('wasi needs a program: --program prog.wasm, or "program": {"file": "prog.wasm"} in a job file')
+  if (raw === undefined)
+    throw new ParamError('wasi needs a program: --program prog.wasm, or "program": {"file": "prog.wasm"} in a job file')
   // A bare string is a module in base64, as the wasm task takes it; a program is never text.
   const bytes = typeof raw === 'string' ? new Uint8Array(Buffer.from(raw, 'base64')) : byteValue('program', raw)
   if (bytes.byteLength === 0) throw new ParamError('wasi: the program is empty')
-  if (bytes.byteLength > MAX_PROGRAM_BYTES) throw new ParamError(`wasi: the program is ${bytes.byteLength} bytes, at most ${MAX_PROGRAM_BYTES}`)
+  if (bytes.byteLength > MAX_PROGRAM_BYTES)
+    throw new ParamError(`wasi: the program is ${bytes.byteLength} bytes, at most ${MAX_PROGRAM_BYTES}`)
   return bytes
 }
 
@@ -86,9 +95,12 @@ function noNul(what: string, bytes: Uint8Array): Uint8Array {
 function fileName(run: number, name: string): string {
   const parts = name.split('/')
   if (name === '' || name.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..') || name.includes('\0')) {
-    throw new ParamError(`wasi: run ${run}: file name ${JSON.stringify(name)} must be a relative path without "." or ".." (it is placed under /)`)
+    throw new ParamError(
+      `wasi: run ${run}: file name ${JSON.stringify(name)} must be a relative path without "." or ".." (it is placed under /)`
+    )
   }
-  if (parts[0] === 'out') throw new ParamError(`wasi: run ${run}: file ${JSON.stringify(name)} is under out/, where the program writes its own files`)
+  if (parts[0] === 'out')
+    throw new ParamError(`wasi: run ${run}: file ${JSON.stringify(name)} is under out/, where the program writes its own files`)
   return name
 }
 
@@ -109,16 +121,26 @@ function recordOf(what: string, raw: unknown): Array<[string, unknown]> {
 const RUN_KEYS = ['args', 'stdin', 'env', 'files']
 
 function runInput(run: unknown, i: number): Omit<WasiUnit, 'program' | 'time' | 'seed'> {
-  if (run === null || typeof run !== 'object' || Array.isArray(run)) throw new ParamError(`wasi: run ${i} must be an object of args, stdin, env, files`)
+  if (run === null || typeof run !== 'object' || Array.isArray(run))
+    throw new ParamError(`wasi: run ${i} must be an object of args, stdin, env, files`)
   const r = run as Record<string, unknown>
-  for (const key of Object.keys(r)) if (!RUN_KEYS.includes(key)) throw new ParamError(`wasi: run ${i} has "${key}"; a run takes ${RUN_KEYS.join(', ')}`)
-  const args = listOf(`run ${i}: args`, r.args).map((a, j) => noNul(`run ${i}: arg ${j}`, byteValue(`run ${i}: arg ${j}`, typeof a === 'number' ? String(a) : a)))
+  for (const key of Object.keys(r))
+    if (!RUN_KEYS.includes(key)) throw new ParamError(`wasi: run ${i} has "${key}"; a run takes ${RUN_KEYS.join(', ')}`)
+  const args = listOf(`run ${i}: args`, r.args).map((a, j) =>
+    noNul(`run ${i}: arg ${j}`, byteValue(`run ${i}: arg ${j}`, typeof a === 'number' ? String(a) : a))
+  )
   const env = recordOf(`run ${i}: env`, r.env).map(([k, v]) => {
     if (k === '' || k.includes('=')) throw new ParamError(`wasi: run ${i}: env name ${JSON.stringify(k)} must be non-empty without "="`)
-    return noNul(`run ${i}: env ${k}`, utf8.encode(`${k}=${typeof v === 'number' ? String(v) : new TextDecoder().decode(byteValue(`run ${i}: env ${k}`, v))}`))
+    return noNul(
+      `run ${i}: env ${k}`,
+      utf8.encode(`${k}=${typeof v === 'number' ? String(v) : new TextDecoder().decode(byteValue(`run ${i}: env ${k}`, v))}`)
+    )
   })
   const stdin = r.stdin === undefined ? new Uint8Array(0) : byteValue(`run ${i}: stdin`, r.stdin)
-  const files = recordOf(`run ${i}: files`, r.files).map(([name, v]): [string, Uint8Array] => [fileName(i, name), byteValue(`run ${i}: file ${name}`, v)])
+  const files = recordOf(`run ${i}: files`, r.files).map(([name, v]): [string, Uint8Array] => [
+    fileName(i, name),
+    byteValue(`run ${i}: file ${name}`, v)
+  ])
   const names = files.map(([n]) => n)
   for (const name of names) {
     if (names.some((other) => other.startsWith(`${name}/`))) throw new ParamError(`wasi: run ${i}: ${name} is both a file and a directory`)
@@ -156,28 +178,54 @@ const wasi: TaskModule<WasiUnit, RunOutput, WasiResult> & { params: typeof param
     const time = Math.floor(job?.createdAt ?? 0)
     const memoryMb = jobMemoryMb('wasi', p)
     const units = runs.map((run, i) => ({ program: sent, ...runInput(run, i), time, seed: runSeed(job?.id ?? '', i), memoryMb }))
-    const total = units.reduce((n, u) => n + u.program.byteLength + u.stdin.byteLength + u.files.reduce((m, [, b]) => m + b.byteLength, 0), 0)
+    const total = units.reduce(
+      (n, u) => n + u.program.byteLength + u.stdin.byteLength + u.files.reduce((m, [, b]) => m + b.byteLength, 0),
+      0
+    )
     if (total > MAX_JOB_BYTES) {
-      throw new ParamError(`wasi: ${runs.length} runs of a ${sent.byteLength}-byte program make ${total} bytes of units, at most ${MAX_JOB_BYTES}; ` +
-        'each unit carries the program, so split the job or shrink the program')
+      throw new ParamError(
+        `wasi: ${runs.length} runs of a ${sent.byteLength}-byte program make ${total} bytes of units, at most ${MAX_JOB_BYTES}; ` +
+          'each unit carries the program, so split the job or shrink the program'
+      )
     }
     return units
   },
 
   run(input: WasiUnit, ctx: RunContext): RunOutput {
     // A unit may come from any coordinator: what split checks is checked again here.
-    checkInput('wasi', isBytes(input?.program) && input.program.byteLength <= MAX_PROGRAM_BYTES &&
-      Array.isArray(input.args) && input.args.every(isBytes) && Array.isArray(input.env) && input.env.every(isBytes) &&
-      isBytes(input.stdin) && Array.isArray(input.files) &&
-      input.files.every((f) => Array.isArray(f) && f.length === 2 && typeof f[0] === 'string' && isBytes(f[1])) &&
-      Number.isSafeInteger(input.time) && input.time >= 0 && input.time <= MAX_TIME_MS && isBytes(input.seed) && input.seed.byteLength === 32)
+    checkInput(
+      'wasi',
+      isBytes(input?.program) &&
+        input.program.byteLength <= MAX_PROGRAM_BYTES &&
+        Array.isArray(input.args) &&
+        input.args.every(isBytes) &&
+        Array.isArray(input.env) &&
+        input.env.every(isBytes) &&
+        isBytes(input.stdin) &&
+        Array.isArray(input.files) &&
+        input.files.every((f) => Array.isArray(f) && f.length === 2 && typeof f[0] === 'string' && isBytes(f[1])) &&
+        Number.isSafeInteger(input.time) &&
+        input.time >= 0 &&
+        input.time <= MAX_TIME_MS &&
+        isBytes(input.seed) &&
+        input.seed.byteLength === 32
+    )
     input.files.forEach(([name], i) => fileName(i, name))
     const args = [utf8.encode('program'), ...input.args]
     const pages = pagesFor(unitMemoryMb('wasi', input.memoryMb, ctx))
-    return runWasi(input.program, {
-      args, env: input.env, stdin: input.stdin, files: input.files,
-      timeNs: BigInt(input.time) * 1_000_000n, seed: input.seed, caps: WASI_CAPS
-    }, pages)
+    return runWasi(
+      input.program,
+      {
+        args,
+        env: input.env,
+        stdin: input.stdin,
+        files: input.files,
+        timeNs: BigInt(input.time) * 1_000_000n,
+        seed: input.seed,
+        caps: WASI_CAPS
+      },
+      pages
+    )
   },
 
   merge(outputs: RunOutput[]): WasiResult {

@@ -15,7 +15,7 @@ export const MAX_MODULE_BYTES = 1024 * 1024
 const MAX_INPUTS = 100_000
 const MAX_ARGS = 64
 const REDUCERS = ['list', 'sum', 'min', 'max'] as const
-type Reduce = typeof REDUCERS[number]
+type Reduce = (typeof REDUCERS)[number]
 
 export const params = {
   module: 'the WebAssembly module, base64 (a job file may say {"file": "x.wasm"} instead)',
@@ -34,7 +34,8 @@ function moduleBytes(raw: unknown): Uint8Array {
   else if (typeof raw === 'string' && /^[A-Za-z0-9+/=\s]+$/.test(raw)) bytes = new Uint8Array(Buffer.from(raw, 'base64'))
   else throw new ParamError('wasm needs --param module=BASE64 (or "module": {"file": "x.wasm"} in a job file)')
   if (bytes.byteLength === 0) throw new ParamError('wasm: the module is empty')
-  if (bytes.byteLength > MAX_MODULE_BYTES) throw new ParamError(`wasm: the module is ${bytes.byteLength} bytes, at most ${MAX_MODULE_BYTES}`)
+  if (bytes.byteLength > MAX_MODULE_BYTES)
+    throw new ParamError(`wasm: the module is ${bytes.byteLength} bytes, at most ${MAX_MODULE_BYTES}`)
   return bytes
 }
 
@@ -51,8 +52,12 @@ function argLists(p: Params, units: number): Array<Array<number | string>> {
   }
   const inputs = p.inputs
   const isArg = (a: unknown) => typeof a === 'number' || (typeof a === 'string' && /^-?\d{1,20}$/.test(a))
-  if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > MAX_INPUTS ||
-    !inputs.every((args) => Array.isArray(args) && args.length <= MAX_ARGS && args.every(isArg))) {
+  if (
+    !Array.isArray(inputs) ||
+    inputs.length === 0 ||
+    inputs.length > MAX_INPUTS ||
+    !inputs.every((args) => Array.isArray(args) && args.length <= MAX_ARGS && args.every(isArg))
+  ) {
     throw new ParamError(`wasm needs range: [from, to], or inputs: a list of 1 to ${MAX_INPUTS} argument lists of numbers`)
   }
   return inputs as Array<Array<number | string>>
@@ -87,8 +92,14 @@ const wasm: TaskModule<WasmUnit, unknown, WasmResult> & { params: typeof params 
 
   run(input: WasmUnit, ctx: RunContext): unknown {
     // A unit may come from any coordinator: the bounds split applies are checked again here.
-    checkInput('wasm', input?.module instanceof Uint8Array && input.module.byteLength <= MAX_MODULE_BYTES &&
-      typeof input.entry === 'string' && Array.isArray(input.args) && input.args.length <= MAX_ARGS)
+    checkInput(
+      'wasm',
+      input?.module instanceof Uint8Array &&
+        input.module.byteLength <= MAX_MODULE_BYTES &&
+        typeof input.entry === 'string' &&
+        Array.isArray(input.args) &&
+        input.args.length <= MAX_ARGS
+    )
     const pages = pagesFor(unitMemoryMb('wasm', input.memoryMb, ctx))
     return runWasmUnit(input, pages, (f) => ctx.progress(f))
   },
@@ -100,8 +111,12 @@ const wasm: TaskModule<WasmUnit, unknown, WasmResult> & { params: typeof params 
       if (typeof o !== 'number') throw new Error(`reduce ${reduce} needs numbers, a unit answered ${JSON.stringify(o)}`)
       return o
     })
-    const pick = reduce === 'sum' ? (a: number, b: number) => a + b
-      : reduce === 'min' ? (a: number, b: number) => Math.min(a, b) : (a: number, b: number) => Math.max(a, b)
+    const pick =
+      reduce === 'sum'
+        ? (a: number, b: number) => a + b
+        : reduce === 'min'
+          ? (a: number, b: number) => Math.min(a, b)
+          : (a: number, b: number) => Math.max(a, b)
     const value = numbers.reduce(pick)
     return { value }
   }

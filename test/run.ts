@@ -15,7 +15,10 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const uvu = fileURLToPath(new URL('../../node_modules/uvu/bin.js', import.meta.url))
 const pattern = process.argv[2] ?? '\\.test\\.js$'
 
-const child = spawn(process.execPath, [uvu, here, pattern], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } })
+const child = spawn(process.execPath, [uvu, here, pattern], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, FORCE_COLOR: '0' }
+})
 let output = ''
 const problems: string[] = []
 let lingering: NodeJS.Timeout | undefined
@@ -24,7 +27,9 @@ child.stdout.on('data', (chunk: Buffer) => {
   output += chunk.toString('utf8')
   if (lingering === undefined && /Duration:/.test(output)) {
     lingering = setTimeout(() => {
-      problems.push(`every suite ended, but the test process was still up ${EXIT_GRACE_MS / 1000} s later: something was left open; stopped it`)
+      problems.push(
+        `every suite ended, but the test process was still up ${EXIT_GRACE_MS / 1000} s later: something was left open; stopped it`
+      )
       child.kill('SIGKILL')
     }, EXIT_GRACE_MS)
   }

@@ -50,7 +50,11 @@ export class CpuLimiter {
   private lastAdjust = 0
   private wanted = 1
 
-  constructor(readonly targetCores: number, private readonly hooks: LimiterHooks, private readonly now = () => performance.now()) {
+  constructor(
+    readonly targetCores: number,
+    private readonly hooks: LimiterHooks,
+    private readonly now = () => performance.now()
+  ) {
     this.runningSince = now()
   }
 
@@ -59,7 +63,9 @@ export class CpuLimiter {
   }
 
   /** The share of each period the process may run now (1: it is not held back), for `status`. */
-  get duty(): number { return this.wanted }
+  get duty(): number {
+    return this.wanted
+  }
 
   /** The share of the last second the process was let run. */
   grantedFraction(): number {

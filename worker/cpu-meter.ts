@@ -7,7 +7,11 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 
 /** Cumulative CPU time, in ms of one core: the machine's busy and total time, and the donor's own. */
-export interface CpuReading { busyMs: number; totalMs: number; ownMs: number }
+export interface CpuReading {
+  busyMs: number
+  totalMs: number
+  ownMs: number
+}
 export type CpuSource = () => CpuReading
 
 export interface CpuShares {

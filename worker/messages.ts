@@ -6,7 +6,10 @@
 import type { MessagePort } from 'node:worker_threads'
 import { ERROR_CODES, SwarmgridError, type ErrorCode } from '../base/errors.js'
 
-export interface UnitInput { unit: number; input: Uint8Array }
+export interface UnitInput {
+  unit: number
+  input: Uint8Array
+}
 
 /** What a pool is asked to run: units of one task, one after another on one thread. */
 export interface BatchRequest {
@@ -26,7 +29,11 @@ export interface RunRequest extends BatchRequest {
 }
 
 /** An error as it crosses a thread or process boundary. */
-export interface UnitError { name: string; message: string; code?: string }
+export interface UnitError {
+  name: string
+  message: string
+  code?: string
+}
 
 /** What of a thrown value survives the crossing: its name, message and code (ERR_WORKER_OUT_OF_MEMORY and the like). */
 export function toUnitError(err: unknown): UnitError {
@@ -42,9 +49,7 @@ export function fromUnitError({ name, message, code }: UnitError): Error {
 }
 
 /** What became of one unit of a batch: a unit that throws fails alone, its batch goes on. */
-export type UnitOutcome =
-  | { ok: true; output: Uint8Array; runMs: number; cpuMs: number }
-  | { ok: false; error: UnitError }
+export type UnitOutcome = { ok: true; output: Uint8Array; runMs: number; cpuMs: number } | { ok: false; error: UnitError }
 
 export interface RunResponse {
   /** In the order of the request's units. */
@@ -60,11 +65,13 @@ export interface UnitReporter {
 }
 
 /** The unit process (unit-process.ts), a child that runs units under --cpu-limit: how it is set up, and what crosses to and from it. */
-export interface UnitProcessConfig { threads: number; memoryMb: number; nice?: number }
+export interface UnitProcessConfig {
+  threads: number
+  memoryMb: number
+  nice?: number
+}
 
-export type ToUnitProcess =
-  | { t: 'run'; id: number; request: BatchRequest }
-  | { t: 'cancel'; id: number }
+export type ToUnitProcess = { t: 'run'; id: number; request: BatchRequest } | { t: 'cancel'; id: number }
 
 export type FromUnitProcess =
   | { t: 'started'; id: number }

@@ -55,7 +55,12 @@ function niceThisThread(nice: number | undefined): void {
   }
 }
 
-async function runOne(task: TaskModule, request: RunRequest, index: number, reporter: ReturnType<typeof wrap<UnitReporter>>): Promise<UnitOutcome> {
+async function runOne(
+  task: TaskModule,
+  request: RunRequest,
+  index: number,
+  reporter: ReturnType<typeof wrap<UnitReporter>>
+): Promise<UnitOutcome> {
   const { unit, input } = request.units[index]
   const started = performance.now()
   // A unit shorter than the interval reports nothing: its result says it all.
@@ -75,7 +80,12 @@ async function runOne(task: TaskModule, request: RunRequest, index: number, repo
     const encoded = encodeValue(output)
     const runMs = performance.now() - started
     const cpuAfter = threadCpuMs()
-    return { ok: true, output: encoded, runMs, cpuMs: cpuTime(runMs, cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null) }
+    return {
+      ok: true,
+      output: encoded,
+      runMs,
+      cpuMs: cpuTime(runMs, cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null)
+    }
   } catch (err) {
     return { ok: false, error: toUnitError(err) }
   }

@@ -10,7 +10,16 @@ import { Piscina } from 'piscina'
 import { MessageChannel } from 'node:worker_threads'
 import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import { fromUnitError, type BatchRequest, type FromUnitProcess, type ToUnitProcess, type UnitProcessConfig, type RunRequest, type RunResponse, type UnitReporter } from './messages.js'
+import {
+  fromUnitError,
+  type BatchRequest,
+  type FromUnitProcess,
+  type ToUnitProcess,
+  type UnitProcessConfig,
+  type RunRequest,
+  type RunResponse,
+  type UnitReporter
+} from './messages.js'
 import { unitProcessEntry, unitWorkerEntry } from './pool-entry.js'
 import { CpuLimiter } from './cpu-limiter.js'
 import { processCpuMs } from './cpu-meter.js'
@@ -43,7 +52,9 @@ export interface UnitPoolOptions {
 
 export class CpuLimitError extends SwarmgridError {
   override name = 'CpuLimitError'
-  constructor(message: string) { super('CPU_LIMIT_UNSUPPORTED', message) }
+  constructor(message: string) {
+    super('CPU_LIMIT_UNSUPPORTED', message)
+  }
 }
 
 export function cpuLimitUnsupported(): CpuLimitError {
@@ -55,12 +66,16 @@ export const MIN_UNIT_MEMORY_MB = 16
 
 export class UnitMemoryError extends SwarmgridError {
   override name = 'UnitMemoryError'
-  constructor(message: string) { super('MEMORY_TOO_SMALL', message) }
+  constructor(message: string) {
+    super('MEMORY_TOO_SMALL', message)
+  }
 }
 
 export function createUnitPool(options: UnitPoolOptions): UnitPool {
   if (options.memoryMb !== undefined && !(options.memoryMb >= MIN_UNIT_MEMORY_MB)) {
-    throw new UnitMemoryError(`--memory ${options.memoryMb} is too small: a unit's thread needs at least ${MIN_UNIT_MEMORY_MB} MiB of heap to start`)
+    throw new UnitMemoryError(
+      `--memory ${options.memoryMb} is too small: a unit's thread needs at least ${MIN_UNIT_MEMORY_MB} MiB of heap to start`
+    )
   }
   // The process pool's child runs a thread pool of its own, made by this same function.
   if (options.cpuLimitPct === undefined || options.cpuLimitPct >= 100) return threadPool(options)
@@ -69,8 +84,12 @@ export function createUnitPool(options: UnitPoolOptions): UnitPool {
 }
 
 function threadPool(options: UnitPoolOptions): UnitPool {
-  const pool = new Piscina({ ...unitWorkerEntry(), minThreads: options.threads, maxThreads: options.threads,
-    resourceLimits: { maxOldGenerationSizeMb: options.memoryMb ?? DEFAULT_UNIT_MEMORY_MB } })
+  const pool = new Piscina({
+    ...unitWorkerEntry(),
+    minThreads: options.threads,
+    maxThreads: options.threads,
+    resourceLimits: { maxOldGenerationSizeMb: options.memoryMb ?? DEFAULT_UNIT_MEMORY_MB }
+  })
   // A thread that dies between units (over its heap limit as it starts) is an 'error' on the
   // pool; with no listener that ends the process. Piscina replaces the thread, and a unit it
   // was running is failed through its own promise.
@@ -133,7 +152,9 @@ class ProcessPool implements UnitPool {
     this.limiter.start()
   }
 
-  externalCpuMs(): number { return this.pastCpu + this.childCpuMs() }
+  externalCpuMs(): number {
+    return this.pastCpu + this.childCpuMs()
+  }
 
   run(request: BatchRequest, { signal, reporter }: RunOptions): Promise<RunResponse> {
     if (this.destroyed) return Promise.reject(new Error('the unit pool is closed'))
@@ -142,10 +163,14 @@ class ProcessPool implements UnitPool {
     const id = this.nextId++
     return new Promise<RunResponse>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, reporter, started: false })
-      signal?.addEventListener('abort', () => {
-        this.send({ t: 'cancel', id })
-        this.settle(id, abortError())
-      }, { once: true })
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.send({ t: 'cancel', id })
+          this.settle(id, abortError())
+        },
+        { once: true }
+      )
       this.send({ t: 'run', id, request })
     })
   }
@@ -159,7 +184,10 @@ class ProcessPool implements UnitPool {
     if (!child || child.exitCode !== null || child.signalCode !== null) return
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => child.kill('SIGKILL'), 2000)
-      child.once('exit', () => { clearTimeout(force); resolve() })
+      child.once('exit', () => {
+        clearTimeout(force)
+        resolve()
+      })
       child.kill('SIGCONT')
       child.kill('SIGTERM')
     })
@@ -172,9 +200,15 @@ class ProcessPool implements UnitPool {
 
   private spawn(): void {
     const entry = unitProcessEntry()
-    const config: UnitProcessConfig = { threads: this.options.threads, memoryMb: this.options.memoryMb ?? DEFAULT_UNIT_MEMORY_MB, nice: this.options.nice }
+    const config: UnitProcessConfig = {
+      threads: this.options.threads,
+      memoryMb: this.options.memoryMb ?? DEFAULT_UNIT_MEMORY_MB,
+      nice: this.options.nice
+    }
     const child = fork(entry.filename, [], {
-      execArgv: entry.execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: entry.execArgv,
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, SWARMGRID_UNIT_PROCESS: JSON.stringify(config) }
     })
     this.child = child
@@ -197,7 +231,8 @@ class ProcessPool implements UnitPool {
    */
   private guard(child: ChildProcess): ChildProcess | null {
     if (child.pid === undefined) return null
-    const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 1; done; ` +
+    const script =
+      `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 1; done; ` +
       `kill -CONT ${child.pid} 2>/dev/null; kill -TERM ${child.pid} 2>/dev/null`
     const watchdog = spawn('sh', ['-c', script], { stdio: 'ignore' })
     watchdog.on('error', () => {})
@@ -206,7 +241,10 @@ class ProcessPool implements UnitPool {
   }
 
   private onMessage(msg: FromUnitProcess): void {
-    if (msg.t === 'cpu') { this.reportedCpu = msg.ms; return }
+    if (msg.t === 'cpu') {
+      this.reportedCpu = msg.ms
+      return
+    }
     const pending = this.pending.get(msg.id)
     if (msg.t === 'started') {
       if (pending && !pending.started) {

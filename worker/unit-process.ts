@@ -5,7 +5,14 @@
  */
 import { setPriority } from 'node:os'
 import { createUnitPool } from './unit-pool.js'
-import { toUnitError, type FromUnitProcess, type RunResponse, type ToUnitProcess, type UnitProcessConfig, type UnitReporter } from './messages.js'
+import {
+  toUnitError,
+  type FromUnitProcess,
+  type RunResponse,
+  type ToUnitProcess,
+  type UnitProcessConfig,
+  type UnitReporter
+} from './messages.js'
 
 const CPU_REPORT_MS = 200
 
@@ -17,7 +24,11 @@ function main(): void {
   const config = JSON.parse(process.env.SWARMGRID_UNIT_PROCESS ?? '{}') as UnitProcessConfig
   // Before the pool exists, so every thread it makes inherits the niceness.
   if (config.nice) {
-    try { setPriority(config.nice) } catch { /* not allowed: run as we are */ }
+    try {
+      setPriority(config.nice)
+    } catch {
+      /* not allowed: run as we are */
+    }
   }
   // The same thread pool a donor without a CPU limit runs in its own process.
   const pool = createUnitPool({ threads: config.threads, memoryMb: config.memoryMb })
@@ -31,7 +42,10 @@ function main(): void {
   }, CPU_REPORT_MS).unref()
 
   process.on('message', (msg: ToUnitProcess) => {
-    if (msg.t === 'cancel') { running.get(msg.id)?.abort(); return }
+    if (msg.t === 'cancel') {
+      running.get(msg.id)?.abort()
+      return
+    }
     if (msg.t !== 'run') return
     const { id } = msg
     const reporter: UnitReporter = {
@@ -40,10 +54,13 @@ function main(): void {
     }
     const abort = new AbortController()
     running.set(id, abort)
-    pool.run(msg.request, { reporter, signal: abort.signal }).then(
-      (response: RunResponse) => send({ t: 'done', id, response }),
-      (err: unknown) => send({ t: 'failed', id, error: toUnitError(err) })
-    ).finally(() => running.delete(id))
+    pool
+      .run(msg.request, { reporter, signal: abort.signal })
+      .then(
+        (response: RunResponse) => send({ t: 'done', id, response }),
+        (err: unknown) => send({ t: 'failed', id, error: toUnitError(err) })
+      )
+      .finally(() => running.delete(id))
   })
 }
 

@@ -10,7 +10,12 @@ export type Options = NonNullable<ParseArgsConfig['options']>
 
 export class UsageError extends SwarmgridError {
   override name = 'UsageError'
-  constructor(readonly command: string, message: string) { super('USAGE', message) }
+  constructor(
+    readonly command: string,
+    message: string
+  ) {
+    super('USAGE', message)
+  }
 }
 
 export const PEER_FLAGS: Options = {
@@ -54,7 +59,11 @@ ${DONOR_HELP}
   Every flag can also be set in DATA/config.json ({"threads": 2, "no-donate": true, ...}); a flag
   given here wins. swarmgrid config shows the settings in force and where each came from.`
 
-export interface CommandSpec { options: Options; positionals: number; help: string }
+export interface CommandSpec {
+  options: Options
+  positionals: number
+  help: string
+}
 
 export const COMMANDS: Record<string, CommandSpec> = {
   bootstrap: {
@@ -235,14 +244,22 @@ ${EXIT_CODES_HELP}
 Example:
   npx swarmgrid demo`
 
-export interface Parsed { values: Record<string, any>; positionals: string[] }
+export interface Parsed {
+  values: Record<string, any>
+  positionals: string[]
+}
 
 export function parse(command: string, argv: string[]): Parsed {
   const spec = COMMANDS[command]
   let parsed: Parsed
   try {
     const joined = joinNegativeValues(spec.options, command === 'submit' ? glueArgValues(argv) : argv)
-    parsed = parseArgs({ args: joined, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed
+    parsed = parseArgs({
+      args: joined,
+      options: { ...spec.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true
+    }) as Parsed
   } catch (err) {
     throw new UsageError(command, (err as Error).message.replace(/\. To specify a positional.*$/s, ''))
   }
@@ -266,7 +283,13 @@ function joinNegativeValues(options: Options, argv: string[]): string[] {
   return out
 }
 
-export function integerFlag(command: string, values: Record<string, any>, flag: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function integerFlag(
+  command: string,
+  values: Record<string, any>,
+  flag: string,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER
+): number | undefined {
   const raw = values[flag]
   if (raw === undefined) return undefined
   const n = Number(raw)
@@ -293,7 +316,11 @@ export function parseParams(command: string, items: string[] = []): Record<strin
     if (eq <= 0) throw new UsageError(command, `--param takes KEY=VALUE, not "${item}"`)
     const raw = item.slice(eq + 1)
     let value: unknown = raw
-    try { value = JSON.parse(raw) } catch { /* a plain string */ }
+    try {
+      value = JSON.parse(raw)
+    } catch {
+      /* a plain string */
+    }
     params[item.slice(0, eq)] = value
   }
   return params

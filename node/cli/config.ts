@@ -16,14 +16,22 @@ import { LOG_FORMATS, type LogFormat } from './log-lines.js'
 /** A usage error (exit 2) of the file rather than the command line. */
 export class ConfigError extends SwarmgridError {
   override name = 'ConfigError'
-  constructor(readonly file: string, readonly key: string | null, message: string) {
+  constructor(
+    readonly file: string,
+    readonly key: string | null,
+    message: string
+  ) {
     super('USAGE', `${file}: ${key ? `"${key}": ` : ''}${message}`)
   }
 }
 
 export type Source = 'flag' | 'config' | 'env' | 'default'
 
-export interface Setting { key: string; value: unknown; source: Source }
+export interface Setting {
+  key: string
+  value: unknown
+  source: Source
+}
 
 export interface Settings {
   dataDir: string
@@ -42,16 +50,37 @@ const OPPOSITES: Record<string, string> = { http: 'no-http', 'no-http': 'http' }
 
 /** What each setting is when nobody sets it, as people read it. */
 const DEFAULTS: Record<string, unknown> = {
-  grid: 'public', bootstrap: 'the public Hyperswarm DHT', host: '0.0.0.0 (127.0.0.1 when every bootstrap node is on loopback)',
-  threads: availableParallelism(), 'no-donate': false, 'no-coordinate': false, tasks: 'the built-in tasks only',
-  http: 'a free port', 'no-http': false, 'max-peers': 64, block: [], memory: 512,
-  'same-host-replicas': 'only on a loopback grid', 'log-format': 'text', retention: 'forever',
-  'cpu-limit': 'no limit', 'pause-when-busy': 'never', 'resume-below': 'PCT-20', 'pause-when-hot': 'never',
-  schedule: 'always', paused: false, nice: 19, trust: 'any signed job', 'allow-tasks': 'all',
-  'wasm-memory': 256, 'wasm-time': 60
+  grid: 'public',
+  bootstrap: 'the public Hyperswarm DHT',
+  host: '0.0.0.0 (127.0.0.1 when every bootstrap node is on loopback)',
+  threads: availableParallelism(),
+  'no-donate': false,
+  'no-coordinate': false,
+  tasks: 'the built-in tasks only',
+  http: 'a free port',
+  'no-http': false,
+  'max-peers': 64,
+  block: [],
+  memory: 512,
+  'same-host-replicas': 'only on a loopback grid',
+  'log-format': 'text',
+  retention: 'forever',
+  'cpu-limit': 'no limit',
+  'pause-when-busy': 'never',
+  'resume-below': 'PCT-20',
+  'pause-when-hot': 'never',
+  schedule: 'always',
+  paused: false,
+  nice: 19,
+  trust: 'any signed job',
+  'allow-tasks': 'all',
+  'wasm-memory': 256,
+  'wasm-time': 60
 }
 
-export function configFilePath(dataDir: string): string { return join(dataDir, 'config.json') }
+export function configFilePath(dataDir: string): string {
+  return join(dataDir, 'config.json')
+}
 
 /** The file's settings as flag values, or {} when there is none; throws ConfigError on a bad one. */
 export function readConfigFile(file: string): Record<string, any> {
@@ -62,7 +91,8 @@ export function readConfigFile(file: string): Record<string, any> {
   } catch (err) {
     throw new ConfigError(file, null, `is not valid JSON (${(err as Error).message}); it holds one object such as {"threads": 2}`)
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, null, 'must hold one JSON object such as {"threads": 2}')
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(file, null, 'must hold one JSON object such as {"threads": 2}')
   const values: Record<string, any> = {}
   for (const [key, value] of Object.entries(raw)) {
     const flag = PEER_FLAGS[key]
@@ -111,7 +141,8 @@ export function resolveSettings(command: string, cli: Record<string, any>): Sett
 
 export function logFormatOf(command: string, values: Record<string, any>): LogFormat {
   const format = values['log-format'] ?? 'text'
-  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(command, `--log-format takes ${LOG_FORMATS.join(' or ')}, not "${format}"`)
+  if (!(LOG_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(command, `--log-format takes ${LOG_FORMATS.join(' or ')}, not "${format}"`)
   return format
 }
 
@@ -145,8 +176,12 @@ function guiltyKey(fromFile: Record<string, any>): string | null {
 export function describeSettings(settings: Settings): Setting[] {
   return ['data', ...CONFIG_KEYS].map((key) => ({
     key,
-    value: settings.sources[key] === 'default' ? DEFAULTS[key] ?? null
-      : key === 'bootstrap' && settings.sources[key] === 'env' ? process.env.SWARMGRID_BOOTSTRAP : settings.values[key],
+    value:
+      settings.sources[key] === 'default'
+        ? (DEFAULTS[key] ?? null)
+        : key === 'bootstrap' && settings.sources[key] === 'env'
+          ? process.env.SWARMGRID_BOOTSTRAP
+          : settings.values[key],
     source: settings.sources[key]
   }))
 }

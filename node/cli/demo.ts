@@ -57,17 +57,35 @@ export async function localAnswer(task: TaskModule, spec: JobSpec): Promise<unkn
 export async function demoCommand({ values }: Parsed): Promise<number> {
   const donorCount = integerFlag('demo', values, 'donors') ?? DEFAULT_DONORS
   const json = !!values.json
-  const say = (line: string) => { if (!json) console.log(line) }
+  const say = (line: string) => {
+    if (!json) console.log(line)
+  }
   const root = await mkdtemp(join(tmpdir(), 'swarmgrid-demo-'))
   const testnet = await createTestnet(3)
   const peers: Peer[] = []
   try {
     say(`private DHT on ${testnet.bootstrap.map((b) => `${b.host}:${b.port}`).join(', ')}; data in ${root}`)
     // Every demo peer is on 127.0.0.1: were two keys on one host one replica, no unit could be cross-checked.
-    const coordinator = await Peer.start({ grid: DEMO_GRID, dataDir: join(root, 'coordinator'), donate: false, http: 0, dht: testnet.createNode(), sameHostReplicas: true })
+    const coordinator = await Peer.start({
+      grid: DEMO_GRID,
+      dataDir: join(root, 'coordinator'),
+      donate: false,
+      http: 0,
+      dht: testnet.createNode(),
+      sameHostReplicas: true
+    })
     peers.push(coordinator)
     for (let i = 0; i < donorCount; i++) {
-      peers.push(await Peer.start({ grid: DEMO_GRID, dataDir: join(root, `donor-${i + 1}`), threads: 1, coordinate: false, http: false, dht: testnet.createNode() }))
+      peers.push(
+        await Peer.start({
+          grid: DEMO_GRID,
+          dataDir: join(root, `donor-${i + 1}`),
+          threads: 1,
+          coordinate: false,
+          http: false,
+          dht: testnet.createNode()
+        })
+      )
     }
     say(`coordinator ${coordinator.key.slice(0, 8)} and ${donorCount} donors started; dashboard ${coordinator.dashboardUrl}`)
 
@@ -105,6 +123,11 @@ async function check(view: JobView, spec: JobSpec, root: string): Promise<{ task
     shown += ` → ${file}`
   }
   const took = view.finishedAt ? formatDuration(view.finishedAt - view.createdAt) : '?'
-  return { task: spec.task, ok, line: `${ok ? '✓' : '✗'} ${spec.task.padEnd(10)} ${view.state} in ${took}, ` +
-    `${view.units} units, ${view.results} results: ${shown}${ok ? '' : ` (expected ${describeValue(expected)})`}` }
+  return {
+    task: spec.task,
+    ok,
+    line:
+      `${ok ? '✓' : '✗'} ${spec.task.padEnd(10)} ${view.state} in ${took}, ` +
+      `${view.units} units, ${view.results} results: ${shown}${ok ? '' : ` (expected ${describeValue(expected)})`}`
+  }
 }

@@ -21,7 +21,8 @@ function percentFlag(command: string, values: Record<string, any>, flag: string)
   const raw = values[flag]
   if (raw === undefined) return undefined
   const n = Number(String(raw).replace(/%$/, ''))
-  if (!Number.isFinite(n) || n <= 0 || n > 100) throw new UsageError(command, `--${flag} takes a percentage above 0 and at most 100, not "${raw}"`)
+  if (!Number.isFinite(n) || n <= 0 || n > 100)
+    throw new UsageError(command, `--${flag} takes a percentage above 0 and at most 100, not "${raw}"`)
   return n
 }
 
@@ -35,7 +36,10 @@ export function donationOptions(command: string, values: Record<string, any>): D
     schedule: values.schedule,
     paused: values.paused,
     trust: values.trust,
-    allowTasks: values['allow-tasks']?.split(',').map((t: string) => t.trim()).filter(Boolean),
+    allowTasks: values['allow-tasks']
+      ?.split(',')
+      .map((t: string) => t.trim())
+      .filter(Boolean),
     nice: values.nice !== undefined ? integerFlag(command, values, 'nice', 0) : command === 'start' ? START_NICE : undefined,
     // wasm32 addresses 4 GiB at most: a larger cap makes every wasm unit fail to instantiate.
     wasmMemoryMb: integerFlag(command, values, 'wasm-memory', 1, MAX_WASM_MEMORY_MB),
@@ -46,7 +50,10 @@ export function donationOptions(command: string, values: Record<string, any>): D
     throw new UsageError(command, '--resume-below goes with --pause-when-busy PCT')
   }
   if (options.resumeBelowPct !== undefined && options.resumeBelowPct >= options.pauseWhenBusyPct!) {
-    throw new UsageError(command, `--resume-below (${options.resumeBelowPct}) must be under --pause-when-busy (${options.pauseWhenBusyPct}), or donating would flap`)
+    throw new UsageError(
+      command,
+      `--resume-below (${options.resumeBelowPct}) must be under --pause-when-busy (${options.pauseWhenBusyPct}), or donating would flap`
+    )
   }
   try {
     parseSchedule(options.schedule ?? [])

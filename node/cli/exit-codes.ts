@@ -20,7 +20,12 @@ export const EXIT_CODES_HELP = `Exit codes:
 /** A command that a signal stopped short; the message says what became of its work. */
 export class InterruptedError extends Error {
   override name = 'InterruptedError'
-  constructor(readonly signal: string, message: string) { super(message) }
+  constructor(
+    readonly signal: string,
+    message: string
+  ) {
+    super(message)
+  }
 }
 
 /** 130 for a SIGINT, else what the error's code says (base/errors.ts): 2 when the asker is at fault, else 1. */

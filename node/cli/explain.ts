@@ -17,13 +17,18 @@ export async function explainUnit(store: Store, values: Record<string, any>, id:
   let report: UnitReport | undefined
   try {
     report = client ? await client.get<UnitReport>(`/api/jobs/${record.id}/units/${unit}`) : undefined
-  } catch { /* the peer stopped: fall back on the store */ }
+  } catch {
+    /* the peer stopped: fall back on the store */
+  }
   try {
     report ??= unitReport(store, null, record.id, unit)!
   } catch (err) {
     throw new UsageError('status', (err as Error).message)
   }
-  if (values.json) { printJson(report); return 0 }
+  if (values.json) {
+    printJson(report)
+    return 0
+  }
   console.log(`job ${report.job} unit ${report.unit}: ${report.state}`)
   console.log(report.reason)
   return 0

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import type { LogEntry } from '../../base/log.js'
 
 export const LOG_FORMATS = ['text', 'json'] as const
-export type LogFormat = typeof LOG_FORMATS[number]
+export type LogFormat = (typeof LOG_FORMATS)[number]
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
 /** The kinds of entry that mean something went wrong somewhere on the grid. */
@@ -18,7 +18,14 @@ const ERROR_KINDS = new Set(['error'])
 /** Rotated to peer.log.1 past this size: a peer that runs for months keeps two files at most. */
 const MAX_LOG_FILE_BYTES = 8 * 1024 * 1024
 
-export interface LogLine { time: string; level: LogLevel; kind: string; msg: string; job?: string; peer?: string }
+export interface LogLine {
+  time: string
+  level: LogLevel
+  kind: string
+  msg: string
+  job?: string
+  peer?: string
+}
 
 export function levelOf(entry: LogEntry & { level?: LogLevel }): LogLevel {
   if (entry.level) return entry.level
@@ -37,13 +44,20 @@ export function formatLogLine(line: LogLine, format: LogFormat): string {
   return `${line.time} ${line.level.toUpperCase().padEnd(5)} [${line.kind}] ${line.msg}`
 }
 
-export function logFilePath(dataDir: string): string { return join(dataDir, 'peer.log') }
+export function logFilePath(dataDir: string): string {
+  return join(dataDir, 'peer.log')
+}
 
 /** Writes a peer's entries to stderr in `format` and to its data dir's log file. */
 export class PeerLogWriter {
   private readonly file: string
 
-  constructor(dataDir: string, private readonly format: LogFormat) { this.file = logFilePath(dataDir) }
+  constructor(
+    dataDir: string,
+    private readonly format: LogFormat
+  ) {
+    this.file = logFilePath(dataDir)
+  }
 
   write(entry: LogEntry & { level?: LogLevel }): void {
     const line = toLogLine(entry)
@@ -58,7 +72,9 @@ export class PeerLogWriter {
   }
 
   /** A line of the peer's own (stopping, errors), not from the coordinator or donor. */
-  say(level: LogLevel, text: string): void { this.write({ at: Date.now(), kind: 'peer', text, level }) }
+  say(level: LogLevel, text: string): void {
+    this.write({ at: Date.now(), kind: 'peer', text, level })
+  }
 
   private rotateIfFull(): void {
     if (existsSync(this.file) && statSync(this.file).size > MAX_LOG_FILE_BYTES) renameSync(this.file, this.file + '.1')
@@ -70,7 +86,11 @@ export function parseLogLines(text: string): LogLine[] {
   const lines: LogLine[] = []
   for (const raw of text.split('\n')) {
     if (!raw) continue
-    try { lines.push(JSON.parse(raw) as LogLine) } catch { /* torn */ }
+    try {
+      lines.push(JSON.parse(raw) as LogLine)
+    } catch {
+      /* torn */
+    }
   }
   return lines
 }

@@ -90,7 +90,10 @@ async function statusCommand({ values, positionals }: Parsed): Promise<number> {
     const credit = creditByPeer(store)
     const peers = store.allReputations().map((p) => ({ ...p, credit: credit.get(p.key)?.credit ?? 0 }))
     const donor = await runningDonor(values)
-    if (values.json) { printJson({ jobs, peers, donor }); return 0 }
+    if (values.json) {
+      printJson({ jobs, peers, donor })
+      return 0
+    }
     if (donor) console.log(describeDonor(donor) + '\n')
     if (jobs.length === 0) console.log('no jobs yet (swarmgrid submit --help)')
     for (const job of jobs) {
@@ -100,7 +103,9 @@ async function statusCommand({ values, positionals }: Parsed): Promise<number> {
       console.log('\npeer      host             validated  outvoted  errors   credit')
       for (const p of peers) {
         const flag = p.blacklisted ? `  ← blacklisted: ${p.blacklisted}` : p.invalidated > 0 ? '  ← lost votes' : ''
-        console.log(`${p.key.slice(0, 8)}  ${p.host.padEnd(15)}  ${String(p.validated).padStart(9)}  ${String(p.invalidated).padStart(8)}  ${String(p.errors).padStart(6)}  ${formatCredit(p.credit).padStart(7)}${flag}`)
+        console.log(
+          `${p.key.slice(0, 8)}  ${p.host.padEnd(15)}  ${String(p.validated).padStart(9)}  ${String(p.invalidated).padStart(8)}  ${String(p.errors).padStart(6)}  ${formatCredit(p.credit).padStart(7)}${flag}`
+        )
       }
     }
     return 0
@@ -125,7 +130,9 @@ async function liveJobView(values: Record<string, any>, stored: JobView): Promis
 
 function describeJob(view: JobView): void {
   // A program carried in the params (wasm, wasi) is shown by its size, not as base64.
-  console.log(`job ${view.id}: ${view.task} ${JSON.stringify(view.params, (_key, v) => typeof v === 'string' && v.length > 200 ? `<${v.length} chars>` : v)}`)
+  console.log(
+    `job ${view.id}: ${view.task} ${JSON.stringify(view.params, (_key, v) => (typeof v === 'string' && v.length > 200 ? `<${v.length} chars>` : v))}`
+  )
   console.log(`state ${view.state}, ${view.accepted}/${view.units} units accepted, ${view.results} results, quorum ${view.quorum}`)
   if (view.sizing) console.log(`sized to ${describeSizing(view.sizing)}`)
   if (view.error) console.log(`error: ${view.error}`)
@@ -140,10 +147,14 @@ async function resultsCommand({ values, positionals }: Parsed): Promise<number> 
     const record = store.findJob(positionals[0])
     if (!record) throw new UsageError('results', `no job "${positionals[0]}" in this data dir`)
     const bytes = store.result(record.id)
-    if (!bytes) throw new UsageError('results', `job ${record.id} has no result: it is ${record.state}${record.error ? ` (${record.error})` : ''}`)
+    if (!bytes)
+      throw new UsageError('results', `job ${record.id} has no result: it is ${record.state}${record.error ? ` (${record.error})` : ''}`)
     const result = findJobView(store, record.id).result as Record<string, unknown>
     const out: string | undefined = values.out
-    if (!out) { printJson(result); return 0 }
+    if (!out) {
+      printJson(result)
+      return 0
+    }
     if (record.task === 'js' && !/\.(json|cbor)$/.test(out)) {
       for (const path of writeJsOutputs(result as unknown as JsResult, out)) console.error(`wrote ${path}`)
       return 0
@@ -153,7 +164,8 @@ async function resultsCommand({ values, positionals }: Parsed): Promise<number> 
       return 0
     }
     if (out.endsWith('.png')) {
-      if (!(result?.png instanceof Uint8Array)) throw new UsageError('results', `the ${record.task} result has no image; use --out FILE.json`)
+      if (!(result?.png instanceof Uint8Array))
+        throw new UsageError('results', `the ${record.task} result has no image; use --out FILE.json`)
       writeFileSync(out, result.png)
     } else if (out.endsWith('.cbor')) {
       writeFileSync(out, bytes)
@@ -186,7 +198,10 @@ const HANDLERS: Record<string, (parsed: Parsed) => Promise<number>> = {
 
 async function helpCommand({ positionals }: Parsed): Promise<number> {
   const topic = positionals[0]
-  if (!topic) { console.log(USAGE); return 0 }
+  if (!topic) {
+    console.log(USAGE)
+    return 0
+  }
   if (!COMMANDS[topic]) throw new UsageError('help', `no command "${topic}"; the commands: ${Object.keys(COMMANDS).join(', ')}`)
   console.log(COMMANDS[topic].help)
   return 0
@@ -223,13 +238,20 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await HANDLERS[command](parsed)
   } catch (err) {
-    if ((err as { reported?: boolean }).reported) { /* already in the log */ } else if (err instanceof UsageError) console.error(`swarmgrid ${err.command}: ${err.message}\n(see: swarmgrid ${err.command} --help)`)
+    if ((err as { reported?: boolean }).reported) {
+      /* already in the log */
+    } else if (err instanceof UsageError) console.error(`swarmgrid ${err.command}: ${err.message}\n(see: swarmgrid ${err.command} --help)`)
     else console.error(`swarmgrid ${command}: ${(err as Error).message}`)
     return exitCodeOf(err)
   }
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err) => {
-  console.error(err)
-  process.exitCode = 1
-})
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err) => {
+    console.error(err)
+    process.exitCode = 1
+  }
+)

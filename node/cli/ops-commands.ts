@@ -36,7 +36,13 @@ Example:
   swarmgrid delete 9410a220`
     },
     logs: {
-      options: { ...data, follow: { type: 'boolean', short: 'f' }, 'log-format': { type: 'string' }, json: { type: 'boolean' }, lines: { type: 'string', short: 'n' } },
+      options: {
+        ...data,
+        follow: { type: 'boolean', short: 'f' },
+        'log-format': { type: 'string' },
+        json: { type: 'boolean' },
+        lines: { type: 'string', short: 'n' }
+      },
       positionals: 1,
       help: `swarmgrid logs [JOB] [--follow] [--lines N] [--log-format text|json] [--data DIR]
 
@@ -68,7 +74,14 @@ Example:
   swarmgrid config --data ./peer1 --threads 4`
     },
     service: {
-      options: { ...data, user: { type: 'boolean' }, 'cpu-limit': { type: 'string' }, 'target-dir': { type: 'string' }, platform: { type: 'string' }, json: { type: 'boolean' } },
+      options: {
+        ...data,
+        user: { type: 'boolean' },
+        'cpu-limit': { type: 'string' },
+        'target-dir': { type: 'string' },
+        platform: { type: 'string' },
+        json: { type: 'boolean' }
+      },
       positionals: 1,
       help: `swarmgrid service install [--user] [--cpu-limit PCT] [--data DIR]
 swarmgrid service uninstall [--user]

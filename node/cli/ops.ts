@@ -30,7 +30,8 @@ function jobArgument(command: string, positionals: string[]): string {
  * peer refusing (exit 1), whether the peer or the store said so.
  */
 function noSuchJob(command: string, err: unknown): never {
-  if ((err instanceof ControlError && err.status === 404) || isSwarmgridError(err, 'NOT_FOUND')) throw new UsageError(command, (err as Error).message)
+  if ((err instanceof ControlError && err.status === 404) || isSwarmgridError(err, 'NOT_FOUND'))
+    throw new UsageError(command, (err as Error).message)
   if (isSwarmgridError(err, 'CONFLICT')) throw new Error(err.message)
   throw err
 }
@@ -39,7 +40,10 @@ export async function cancelCommand({ values, positionals }: Parsed): Promise<nu
   const id = jobArgument('cancel', positionals)
   const dir = dataDirOf(values)
   const client = ControlClient.forDataDir(dir)
-  if (!client) throw new Error(`no peer runs for ${dir}: a job is cancelled by the peer that coordinates it (swarmgrid start --data ${dir}, then cancel)`)
+  if (!client)
+    throw new Error(
+      `no peer runs for ${dir}: a job is cancelled by the peer that coordinates it (swarmgrid start --data ${dir}, then cancel)`
+    )
   let view: JobView
   try {
     view = await client.post<JobView>(`/api/jobs/${id}/cancel`)
@@ -72,8 +76,12 @@ async function deleteInStore(dir: string, id: string, force: boolean): Promise<s
   await Store.open(dir, { readOnly: true }).close() // says how to start a peer when there is no store at all
   const store = Store.open(dir)
   try {
-    return await deleteFinishedJob(store, id, (full) => !force && store.job(full)?.state === 'running',
-      `it goes on when a peer starts there; cancel it then, or pass --force to delete it now`)
+    return await deleteFinishedJob(
+      store,
+      id,
+      (full) => !force && store.job(full)?.state === 'running',
+      `it goes on when a peer starts there; cancel it then, or pass --force to delete it now`
+    )
   } finally {
     await store.close()
   }
@@ -90,7 +98,10 @@ export async function logsCommand({ values, positionals }: Parsed): Promise<numb
   }
   const wanted = (line: LogLine) => job === null || (line.job?.startsWith(job) ?? false)
   const print = (line: LogLine) => process.stdout.write(formatLogLine(line, format) + '\n')
-  const old = [file + '.1', file].filter(existsSync).map((path) => readFileSync(path, 'utf8')).join('')
+  const old = [file + '.1', file]
+    .filter(existsSync)
+    .map((path) => readFileSync(path, 'utf8'))
+    .join('')
   const lines = parseLogLines(old).filter(wanted)
   lines.slice(-limit).forEach(print)
   if (!values.follow) {
@@ -133,7 +144,10 @@ async function followFile(path: string, from: number, onText: (text: string) => 
 export async function configCommand({ values }: Parsed): Promise<number> {
   const settings = resolveSettings('start', values)
   const rows = describeSettings(settings)
-  if (values.json) { printJson({ file: settings.configFile, exists: existsSync(settings.configFile), settings: rows }); return 0 }
+  if (values.json) {
+    printJson({ file: settings.configFile, exists: existsSync(settings.configFile), settings: rows })
+    return 0
+  }
   console.log(`settings of a peer started now for ${settings.dataDir}`)
   console.log(`config file: ${settings.configFile}${existsSync(settings.configFile) ? '' : ' (none yet)'}\n`)
   const width = Math.max(...rows.map((r) => r.key.length))

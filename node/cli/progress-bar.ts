@@ -17,9 +17,11 @@ export function progressLine(view: JobView, now = Date.now()): string {
   const filled = Math.round(fraction * WIDTH)
   const bar = '█'.repeat(filled) + '░'.repeat(WIDTH - filled)
   const elapsed = now - view.createdAt
-  const eta = fraction > 0.01 && fraction < 1 ? ` ETA ${formatDuration(elapsed * (1 - fraction) / fraction)}` : ''
-  return `${view.task.padEnd(10)} ${bar} ${String(Math.round(fraction * 100)).padStart(3)}%  ` +
+  const eta = fraction > 0.01 && fraction < 1 ? ` ETA ${formatDuration((elapsed * (1 - fraction)) / fraction)}` : ''
+  return (
+    `${view.task.padEnd(10)} ${bar} ${String(Math.round(fraction * 100)).padStart(3)}%  ` +
     `${view.accepted}/${view.units} units  ${view.results} results  ${formatDuration(elapsed)}${eta}`
+  )
 }
 
 export class ProgressBar {

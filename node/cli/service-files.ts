@@ -79,8 +79,14 @@ const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').
 
 /** launchd has no CPU quota: the peer's own --cpu-limit holds its units to the share instead. */
 export function launchdPlist(spec: ServiceSpec): string {
-  const args = [spec.node, spec.bin, 'start', '--data', spec.dataDir,
-    ...(spec.cpuLimitPct !== undefined ? ['--cpu-limit', String(spec.cpuLimitPct)] : [])]
+  const args = [
+    spec.node,
+    spec.bin,
+    'start',
+    '--data',
+    spec.dataDir,
+    ...(spec.cpuLimitPct !== undefined ? ['--cpu-limit', String(spec.cpuLimitPct)] : [])
+  ]
   const string = (s: string) => `<string>${xml(s)}</string>`
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
@@ -128,8 +134,11 @@ export function startCommands(platform: ServicePlatform, user: boolean, file: st
     return user ? [`launchctl bootstrap gui/$(id -u) ${file}`] : [`sudo launchctl bootstrap system ${file}`]
   }
   const ctl = user ? 'systemctl --user' : 'sudo systemctl'
-  return [`${ctl} daemon-reload`, `${ctl} enable --now ${SERVICE_NAME}`,
-    ...(user ? ['loginctl enable-linger "$USER"   # to run while you are logged out, and from boot'] : [])]
+  return [
+    `${ctl} daemon-reload`,
+    `${ctl} enable --now ${SERVICE_NAME}`,
+    ...(user ? ['loginctl enable-linger "$USER"   # to run while you are logged out, and from boot'] : [])
+  ]
 }
 
 export function stopCommands(platform: ServicePlatform, user: boolean, file: string): string[] {

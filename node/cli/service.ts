@@ -8,7 +8,14 @@ import { UsageError, type Parsed } from './args.js'
 import { defaultDataDir, readRunningPeer } from '../store/data-dir.js'
 import { printJson } from './output.js'
 import {
-  SERVICE_NAME, launchdPlist, serviceFile, startCommands, stopCommands, systemdUnit, type ServicePlatform, type ServiceSpec
+  SERVICE_NAME,
+  launchdPlist,
+  serviceFile,
+  startCommands,
+  stopCommands,
+  systemdUnit,
+  type ServicePlatform,
+  type ServiceSpec
 } from './service-files.js'
 
 const ACTIONS = ['install', 'uninstall', 'status']
@@ -16,14 +23,18 @@ const ACTIONS = ['install', 'uninstall', 'status']
 function platformOf(values: Record<string, any>): ServicePlatform {
   const platform = values.platform ?? process.platform
   if (platform === 'linux' || platform === 'darwin') return platform
-  throw new UsageError('service', `services are written for linux (systemd) and darwin (launchd), not "${platform}"; on Windows run swarmgrid start from the Task Scheduler`)
+  throw new UsageError(
+    'service',
+    `services are written for linux (systemd) and darwin (launchd), not "${platform}"; on Windows run swarmgrid start from the Task Scheduler`
+  )
 }
 
 function cpuLimit(values: Record<string, any>): number | undefined {
   const raw = values['cpu-limit']
   if (raw === undefined) return undefined
   const n = Number(raw)
-  if (!Number.isFinite(n) || n <= 0 || n > 100) throw new UsageError('service', `--cpu-limit takes a share of the machine from 1 to 100 (percent), not "${raw}"`)
+  if (!Number.isFinite(n) || n <= 0 || n > 100)
+    throw new UsageError('service', `--cpu-limit takes a share of the machine from 1 to 100 (percent), not "${raw}"`)
   return n
 }
 
@@ -68,7 +79,10 @@ function install(values: Record<string, any>, platform: ServicePlatform, user: b
     throw new Error(`cannot write ${file}: ${(err as Error).message}${hint}`)
   }
   const commands = startCommands(platform, user, file)
-  if (values.json) { printJson({ file, text, start: commands, dataDir: spec.dataDir }); return 0 }
+  if (values.json) {
+    printJson({ file, text, start: commands, dataDir: spec.dataDir })
+    return 0
+  }
   console.log(`wrote ${file}:\n`)
   console.log(text.replace(/^/gm, '  '))
   if (!user && !spec.account) console.log('note: this service runs as root; install it with sudo from your account, or use --user\n')
@@ -81,13 +95,20 @@ function install(values: Record<string, any>, platform: ServicePlatform, user: b
 function uninstall(values: Record<string, any>, platform: ServicePlatform, user: boolean, file: string): number {
   if (!existsSync(file)) throw new Error(`no swarmgrid service is installed at ${file}`)
   const removed = [file, ...(platform === 'linux' ? enableLinks(file, user) : [])].filter((path) => {
-    try { lstatSync(path) } catch { return false }
+    try {
+      lstatSync(path)
+    } catch {
+      return false
+    }
     rmSync(path, { force: true })
     return true
   })
   const commands = stopCommands(platform, user, file)
   const stop = platform === 'linux' ? [commands[0].replace('disable --now', 'stop'), commands[1]] : commands
-  if (values.json) { printJson({ removed, stop }); return 0 }
+  if (values.json) {
+    printJson({ removed, stop })
+    return 0
+  }
   for (const path of removed) console.log(`removed ${path}`)
   console.log('if it is running, stop it with:')
   for (const command of stop) console.log(`  ${command}`)
@@ -106,8 +127,17 @@ function installedDataDir(text: string): string | null {
 function managerState(platform: ServicePlatform, user: boolean, values: Record<string, any>): string | null {
   if (values['target-dir'] || platform !== process.platform) return null
   try {
-    if (platform === 'linux') return execFileSync('systemctl', [...(user ? ['--user'] : []), 'is-active', SERVICE_NAME], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-    return execFileSync('launchctl', ['print', `${user ? `gui/${process.getuid?.()}` : 'system'}/dev.swarmgrid.peer`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes('state = running') ? 'active' : 'inactive'
+    if (platform === 'linux')
+      return execFileSync('systemctl', [...(user ? ['--user'] : []), 'is-active', SERVICE_NAME], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore']
+      }).trim()
+    return execFileSync('launchctl', ['print', `${user ? `gui/${process.getuid?.()}` : 'system'}/dev.swarmgrid.peer`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore']
+    }).includes('state = running')
+      ? 'active'
+      : 'inactive'
   } catch (err) {
     const out = (err as { stdout?: string }).stdout?.trim()
     return out || null

@@ -34,7 +34,10 @@ function jobSpec({ values, positionals }: Parsed): JobSpec {
       try {
         return readFileSync(resolve(dirname(values.job), path))
       } catch (err) {
-        throw new UsageError('submit', `--job ${values.job}: ${path}: ${(err as Error).message} (npm run build makes the examples' programs)`)
+        throw new UsageError(
+          'submit',
+          `--job ${values.job}: ${path}: ${(err as Error).message} (npm run build makes the examples' programs)`
+        )
       }
     }
     spec.params = spec.task === 'wasi' ? inlineWasiFiles(spec.params, read) : inlineJsFiles(inlineModuleFile(spec.params, read), read)
@@ -47,7 +50,8 @@ function jobSpec({ values, positionals }: Parsed): JobSpec {
     }
   })
   if (wasi) {
-    if (positionals[0] !== undefined && positionals[0] !== 'wasi') throw new UsageError('submit', `--program is for the wasi task, not ${positionals[0]}`)
+    if (positionals[0] !== undefined && positionals[0] !== 'wasi')
+      throw new UsageError('submit', `--program is for the wasi task, not ${positionals[0]}`)
     spec = { ...spec, task: 'wasi', params: { ...spec.params, ...wasi } }
   }
   const task = positionals[0] ?? spec.task
@@ -95,7 +99,8 @@ function fractionFlag(values: Record<string, any>, flag: string): number | undef
   const raw = values[flag]
   if (raw === undefined) return undefined
   const n = Number(raw)
-  if (raw === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new UsageError('submit', `--${flag} takes a number from 0 to below 1, not "${raw}"`)
+  if (raw === '' || !Number.isFinite(n) || n < 0 || n >= 1)
+    throw new UsageError('submit', `--${flag} takes a number from 0 to below 1, not "${raw}"`)
   return n
 }
 
@@ -110,13 +115,23 @@ export async function submitCommand(parsed: Parsed): Promise<number> {
   return final.state === 'done' ? 0 : 1
 }
 
-async function viaRunningPeer(client: ControlClient, spec: JobSpec, values: Record<string, any>, bar: ProgressBar | null): Promise<JobView | null> {
+async function viaRunningPeer(
+  client: ControlClient,
+  spec: JobSpec,
+  values: Record<string, any>,
+  bar: ProgressBar | null
+): Promise<JobView | null> {
   // Ctrl-C stops the waiting, not the job: the peer goes on with it. Listening from here on,
   // since the job may be on the peer before its answer is back here.
   let signalled: string | null = null
-  const interrupted = untilSignal().then((signal) => { signalled = signal })
+  const interrupted = untilSignal().then((signal) => {
+    signalled = signal
+  })
   let view = await client.post<JobView>('/api/jobs', spec)
-  if (values.detach) { announceDetached(view, values.json); return null }
+  if (values.detach) {
+    announceDetached(view, values.json)
+    return null
+  }
   const told = new Set<string>()
   while (view.state === 'running') {
     bar?.draw([view])
@@ -124,7 +139,10 @@ async function viaRunningPeer(client: ControlClient, spec: JobSpec, values: Reco
     await Promise.race([new Promise((resolve) => setTimeout(resolve, REFRESH_MS)), interrupted])
     if (signalled) {
       const id = view.id.slice(0, 8)
-      throw new InterruptedError(signalled, `${signalled}: stopped waiting; job ${id} goes on at the peer (swarmgrid status ${id}; swarmgrid cancel ${id})`)
+      throw new InterruptedError(
+        signalled,
+        `${signalled}: stopped waiting; job ${id} goes on at the peer (swarmgrid status ${id}; swarmgrid cancel ${id})`
+      )
     }
     view = await client.get<JobView>(`/api/jobs/${view.id}`)
   }
@@ -133,7 +151,10 @@ async function viaRunningPeer(client: ControlClient, spec: JobSpec, values: Reco
 }
 
 function interruptedJob(signal: string, id: string, dir: string): Error {
-  return new InterruptedError(signal, `${signal}: stopped; job ${id.slice(0, 8)} is kept in ${dir} and goes on when a peer starts there (swarmgrid start --data ${dir})`)
+  return new InterruptedError(
+    signal,
+    `${signal}: stopped; job ${id.slice(0, 8)} is kept in ${dir} and goes on when a peer starts there (swarmgrid start --data ${dir})`
+  )
 }
 
 async function viaOwnPeer(parsed: Parsed, spec: JobSpec, bar: ProgressBar | null): Promise<JobView | null> {
@@ -144,7 +165,10 @@ async function viaOwnPeer(parsed: Parsed, spec: JobSpec, bar: ProgressBar | null
   const peer = await Peer.start(settings.peer)
   try {
     const submitted = await peer.submit(spec)
-    if (values.detach) { announceDetached(submitted, values.json); return null }
+    if (values.detach) {
+      announceDetached(submitted, values.json)
+      return null
+    }
     if (bar && peer.url) console.error(`dashboard ${peer.dashboardUrl}`)
     const told = new Set<string>()
     const redraw = setInterval(() => {
@@ -153,7 +177,9 @@ async function viaOwnPeer(parsed: Parsed, spec: JobSpec, bar: ProgressBar | null
       if (v) tellRefusals(v, told, bar)
     }, REFRESH_MS)
     // Ctrl-C stops the peer cleanly (units handed back, store closed); the job waits in the store.
-    const interrupted = signalled.then((signal) => { throw interruptedJob(signal, submitted.id, peer.dataDir) })
+    const interrupted = signalled.then((signal) => {
+      throw interruptedJob(signal, submitted.id, peer.dataDir)
+    })
     const final = await Promise.race([peer.wait(submitted.id), interrupted]).finally(() => clearInterval(redraw))
     bar?.draw([final])
     return final
@@ -182,12 +208,18 @@ function announceDetached(view: JobView, json: boolean): void {
 }
 
 function report(view: JobView, json: boolean): void {
-  if (json) { printJson(view); return }
+  if (json) {
+    printJson(view)
+    return
+  }
   const took = view.finishedAt ? formatDuration(view.finishedAt - view.createdAt) : '?'
-  console.log(`job ${view.id} ${view.state} in ${took}: ${view.accepted}/${view.units} units, ${view.results} results` +
-    (view.redundancy ? ` (${view.redundancy.toFixed(2)} per unit)` : ''))
+  console.log(
+    `job ${view.id} ${view.state} in ${took}: ${view.accepted}/${view.units} units, ${view.results} results` +
+      (view.redundancy ? ` (${view.redundancy.toFixed(2)} per unit)` : '')
+  )
   if (view.sizing) console.log(`sized to ${describeSizing(view.sizing)}`)
   if (view.outvoted.length) console.log(`outvoted: ${view.outvoted.map((k) => k.slice(0, 8)).join(', ')}`)
   if (view.error) console.log(`error: ${view.error}`)
-  if (view.result !== null) console.log(`result: ${view.task === 'wasi' ? describeWasiResult(view.result, view.id) : describeValue(view.result)}`)
+  if (view.result !== null)
+    console.log(`result: ${view.task === 'wasi' ? describeWasiResult(view.result, view.id) : describeValue(view.result)}`)
 }

@@ -76,13 +76,19 @@ export class LiveFeed {
   private readonly detach: () => void
 
   constructor(private readonly peer: ControlledPeer) {
-    const onProgress = (id: string) => { this.dirtyJobs.add(id); this.schedule() }
+    const onProgress = (id: string) => {
+      this.dirtyJobs.add(id)
+      this.schedule()
+    }
     const onLog = (entry: LogEntry) => {
       this.pendingLog.push(entry)
       if (entry.peer || entry.kind === 'peer') this.peersDirty = true
       this.schedule()
     }
-    const onDonor = () => { this.donorDirty = true; this.schedule() }
+    const onDonor = () => {
+      this.donorDirty = true
+      this.schedule()
+    }
     peer.on('progress', onProgress)
     peer.on('log', onLog)
     peer.on('donor', onDonor)
@@ -183,7 +189,10 @@ export class LiveFeed {
       this.donorDirty = false
       const donor = this.peer.donorStats()
       const json = JSON.stringify(donor)
-      if (json !== this.sentDonor) { this.sentDonor = json; update.donor = donor }
+      if (json !== this.sentDonor) {
+        this.sentDonor = json
+        update.donor = donor
+      }
     }
     if (this.peersDirty || jobs.length) {
       if (now - this.lastPeers >= PEERS_MS) {
@@ -191,7 +200,10 @@ export class LiveFeed {
         this.lastPeers = now
         const peers = this.peerViews()
         const json = JSON.stringify(peers)
-        if (json !== this.sentPeers) { this.sentPeers = json; update.peers = peers }
+        if (json !== this.sentPeers) {
+          this.sentPeers = json
+          update.peers = peers
+        }
       } else {
         this.peersDirty = true
         this.schedule()
@@ -199,7 +211,11 @@ export class LiveFeed {
     }
     if (Object.keys(update).length === 1) return
     for (const res of this.clients) {
-      if (res.writableLength > MAX_BACKLOG_BYTES) { res.destroy(); this.clients.delete(res); continue }
+      if (res.writableLength > MAX_BACKLOG_BYTES) {
+        res.destroy()
+        this.clients.delete(res)
+        continue
+      }
       send(res, 'update', update)
     }
   }
@@ -245,8 +261,9 @@ export function slim(view: JobView): FeedJob {
 /** A job's program and inputs (js code, a wasm module) would ride along in every update: long values go by their size. */
 function slimParams(params: JobView['params']): JobView['params'] {
   if (!params || typeof params !== 'object') return params
-  return Object.fromEntries(Object.entries(params).map(([k, v]) =>
-    [k, typeof v === 'string' && v.length > MAX_PARAM_CHARS ? { $chars: v.length } : stripBytes(v)]))
+  return Object.fromEntries(
+    Object.entries(params).map(([k, v]) => [k, typeof v === 'string' && v.length > MAX_PARAM_CHARS ? { $chars: v.length } : stripBytes(v)])
+  )
 }
 
 function stripBytes(value: unknown): unknown {

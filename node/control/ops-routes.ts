@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { sendJson, type ControlServer } from './server.js'
 
-export interface JobDeleter { deleteJob(idOrPrefix: string): Promise<string> }
+export interface JobDeleter {
+  deleteJob(idOrPrefix: string): Promise<string>
+}
 
 /** The spec ships beside the compiled file's source folder: node/control/openapi.json. */
 const SPEC_URL = new URL('../../../node/control/openapi.json', import.meta.url)
@@ -16,8 +18,15 @@ export function openApiSpec(): unknown {
 
 export function addOpsRoutes(control: ControlServer, deleter: JobDeleter): void {
   // NOT_FOUND and CONFLICT from deleteFinishedJob answer 404 and 409 (base/errors.ts).
-  control.route('DELETE', /^\/api\/jobs\/([0-9a-f]+)$/, async (_peer: unknown, _req: IncomingMessage, res: ServerResponse, [id]: string[]) => {
-    sendJson(res, 200, { id: await deleter.deleteJob(id), deleted: true })
-  }, true)
-  control.route('GET', /^\/api\/openapi\.json$/, (_peer: unknown, _req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, openApiSpec()))
+  control.route(
+    'DELETE',
+    /^\/api\/jobs\/([0-9a-f]+)$/,
+    async (_peer: unknown, _req: IncomingMessage, res: ServerResponse, [id]: string[]) => {
+      sendJson(res, 200, { id: await deleter.deleteJob(id), deleted: true })
+    },
+    true
+  )
+  control.route('GET', /^\/api\/openapi\.json$/, (_peer: unknown, _req: IncomingMessage, res: ServerResponse) =>
+    sendJson(res, 200, openApiSpec())
+  )
 }

@@ -25,7 +25,12 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024
 
 type Handler = (peer: ControlledPeer, req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void> | void
 
-interface Route { method: string; pattern: RegExp; auth: boolean; handler: Handler }
+interface Route {
+  method: string
+  pattern: RegExp
+  auth: boolean
+  handler: Handler
+}
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(toJsonSafe(value))
@@ -55,37 +60,88 @@ function jobOr404(peer: ControlledPeer, id: string) {
 }
 
 const routes: Route[] = [
-  { method: 'GET', pattern: /^\/api\/info$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, {
-    key: peer.key, grid: peer.grid, roles: peer.roles, url: peer.url, tasks: peer.tasks().map(({ name, version }) => ({ name, version })), donor: peer.donorStats()
-  }) },
+  {
+    method: 'GET',
+    pattern: /^\/api\/info$/,
+    auth: false,
+    handler: (peer, _req, res) =>
+      sendJson(res, 200, {
+        key: peer.key,
+        grid: peer.grid,
+        roles: peer.roles,
+        url: peer.url,
+        tasks: peer.tasks().map(({ name, version }) => ({ name, version })),
+        donor: peer.donorStats()
+      })
+  },
   { method: 'GET', pattern: /^\/api\/jobs$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.jobs()) },
-  { method: 'POST', pattern: /^\/api\/jobs$/, auth: true, handler: async (peer, req, res) => {
-    const spec = await readJson(req) as JobSpec
-    if (!spec || typeof spec.task !== 'string') throw badRequest('a job needs "task"')
-    sendJson(res, 201, await peer.submit(spec))
-  } },
-  { method: 'GET', pattern: /^\/api\/jobs\/([0-9a-f]+)$/, auth: false, handler: (peer, _req, res, [id]) => sendJson(res, 200, jobOr404(peer, id)) },
-  { method: 'POST', pattern: /^\/api\/jobs\/([0-9a-f]+)\/cancel$/, auth: true, handler: async (peer, _req, res, [id]) => {
-    const view = await peer.cancel(jobOr404(peer, id).id)
-    if (!view) throw conflict(`job ${id} is not running`)
-    sendJson(res, 200, view)
-  } },
-  { method: 'GET', pattern: /^\/api\/jobs\/([0-9a-f]+)\/result(\.json|\.png|\.cbor)?$/, auth: false, handler: (peer, _req, res, [id, format]) => {
-    const missing = sendResult(peer, jobOr404(peer, id), format ?? '.json', res)
-    if (missing) throw notFound(missing)
-  } },
-  { method: 'GET', pattern: /^\/api\/jobs\/([0-9a-f]+)\/units\/(\d+)$/, auth: false, handler: (peer, _req, res, [id, unit]) => {
-    const report = peer.unitReport(id, Number(unit))
-    if (!report) throw notFound(`no job ${id} on this peer`)
-    sendJson(res, 200, report)
-  } },
+  {
+    method: 'POST',
+    pattern: /^\/api\/jobs$/,
+    auth: true,
+    handler: async (peer, req, res) => {
+      const spec = (await readJson(req)) as JobSpec
+      if (!spec || typeof spec.task !== 'string') throw badRequest('a job needs "task"')
+      sendJson(res, 201, await peer.submit(spec))
+    }
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/jobs\/([0-9a-f]+)$/,
+    auth: false,
+    handler: (peer, _req, res, [id]) => sendJson(res, 200, jobOr404(peer, id))
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/jobs\/([0-9a-f]+)\/cancel$/,
+    auth: true,
+    handler: async (peer, _req, res, [id]) => {
+      const view = await peer.cancel(jobOr404(peer, id).id)
+      if (!view) throw conflict(`job ${id} is not running`)
+      sendJson(res, 200, view)
+    }
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/jobs\/([0-9a-f]+)\/result(\.json|\.png|\.cbor)?$/,
+    auth: false,
+    handler: (peer, _req, res, [id, format]) => {
+      const missing = sendResult(peer, jobOr404(peer, id), format ?? '.json', res)
+      if (missing) throw notFound(missing)
+    }
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/jobs\/([0-9a-f]+)\/units\/(\d+)$/,
+    auth: false,
+    handler: (peer, _req, res, [id, unit]) => {
+      const report = peer.unitReport(id, Number(unit))
+      if (!report) throw notFound(`no job ${id} on this peer`)
+      sendJson(res, 200, report)
+    }
+  },
   { method: 'GET', pattern: /^\/api\/peers$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.peers()) },
   { method: 'GET', pattern: /^\/api\/log$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, peer.log) },
   // The owner's commands to the donor need the token; reading its state does not.
   { method: 'GET', pattern: /^\/api\/donor$/, auth: false, handler: (peer, _req, res) => sendJson(res, 200, donorOf(peer).view()) },
-  { method: 'POST', pattern: /^\/api\/donor\/pause$/, auth: true, handler: (peer, _req, res) => sendJson(res, 200, donorOf(peer).pause(false)) },
-  { method: 'POST', pattern: /^\/api\/donor\/finish$/, auth: true, handler: (peer, _req, res) => sendJson(res, 200, donorOf(peer).pause(true)) },
-  { method: 'POST', pattern: /^\/api\/donor\/resume$/, auth: true, handler: (peer, _req, res) => sendJson(res, 200, donorOf(peer).resume()) }
+  {
+    method: 'POST',
+    pattern: /^\/api\/donor\/pause$/,
+    auth: true,
+    handler: (peer, _req, res) => sendJson(res, 200, donorOf(peer).pause(false))
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/donor\/finish$/,
+    auth: true,
+    handler: (peer, _req, res) => sendJson(res, 200, donorOf(peer).pause(true))
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/donor\/resume$/,
+    auth: true,
+    handler: (peer, _req, res) => sendJson(res, 200, donorOf(peer).resume())
+  }
 ]
 
 function donorOf(peer: ControlledPeer) {
@@ -102,7 +158,11 @@ export class ControlServer {
 
   constructor(private readonly token: string) {
     // An empty or malformed token would make every request look authorized: no token, no server.
-    if (!isWellFormedToken(token)) throw new DataDirError('NO_TOKEN', 'the control API needs a well-formed control token (48 hex digits); refusing to serve it without one')
+    if (!isWellFormedToken(token))
+      throw new DataDirError(
+        'NO_TOKEN',
+        'the control API needs a well-formed control token (48 hex digits); refusing to serve it without one'
+      )
   }
 
   /** Adds a route beside the built-in ones; the dashboard's live feed comes in this way. */
@@ -128,10 +188,15 @@ export class ControlServer {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-    })))
+    await Promise.all(
+      this.servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve())
+            server.closeAllConnections()
+          })
+      )
+    )
     this.servers.length = 0
     if (this.socketPath && !isNamedPipe(this.socketPath)) rmSync(this.socketPath, { force: true })
   }
@@ -141,7 +206,10 @@ export class ControlServer {
     this.servers.push(server)
     return new Promise((resolve, reject) => {
       server.once('error', reject)
-      const done = () => { server.off('error', reject); resolve(server) }
+      const done = () => {
+        server.off('error', reject)
+        resolve(server)
+      }
       if (typeof where === 'string') server.listen(where, done)
       else server.listen(where, host, done)
     })
@@ -163,11 +231,12 @@ export class ControlServer {
       for (const route of [...routes, ...this.extraRoutes]) {
         const match = route.pattern.exec(url.pathname)
         if (!match || route.method !== req.method) continue
-        if (route.auth && !this.authorized(req)) throw unauthorized('this needs the token in the peer\'s data dir (Authorization: Bearer TOKEN)')
+        if (route.auth && !this.authorized(req))
+          throw unauthorized("this needs the token in the peer's data dir (Authorization: Bearer TOKEN)")
         await route.handler(peer, req, res, match.slice(1))
         return
       }
-      if (req.method === 'GET' && await serveDashboard(url.pathname, res)) return
+      if (req.method === 'GET' && (await serveDashboard(url.pathname, res))) return
       throw notFound(`no ${req.method} ${url.pathname}`)
     } catch (err) {
       if (!res.headersSent) sendJson(res, httpStatusOf(err), { error: (err as Error).message })

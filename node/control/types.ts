@@ -34,7 +34,12 @@ export interface PeerView {
 }
 
 /** A task this peer runs; `schema` is the JSON Schema of its params, which the dashboard's form is built from. */
-export interface TaskListing { name: string; version: number; params: Record<string, string>; schema: ParamSchema | null }
+export interface TaskListing {
+  name: string
+  version: number
+  params: Record<string, string>
+  schema: ParamSchema | null
+}
 
 /** The events a controlled peer emits: 'progress' (job id), 'log' (LogEntry) and 'donor' (its donor ran, ended or heard of a unit). */
 export type ControlEvent = 'progress' | 'log' | 'donor'

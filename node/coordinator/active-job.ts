@@ -26,9 +26,20 @@ export interface ActiveJob {
 
 export function activeJob(store: Store, record: JobRecord, task: TaskModule, machine: JobMachine): ActiveJob {
   let settle!: (view: JobView) => void
-  const settled = new Promise<JobView>((resolve) => { settle = resolve })
-  return { record, machine, task, candidates: new ResultGroups(store, record.id, task), progress: new Map(),
-    outvoted: new Set(record.outvoted), finishing: false, settled, settle }
+  const settled = new Promise<JobView>((resolve) => {
+    settle = resolve
+  })
+  return {
+    record,
+    machine,
+    task,
+    candidates: new ResultGroups(store, record.id, task),
+    progress: new Map(),
+    outvoted: new Set(record.outvoted),
+    finishing: false,
+    settled,
+    settle
+  }
 }
 
 /**

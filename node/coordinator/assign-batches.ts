@@ -6,9 +6,21 @@ import type { JobRecord } from '../store/records.js'
 const UNSIGNED = new Uint8Array(0)
 
 /** The assigns that carry `units` of a job to one donor. */
-export function assignsOf(record: Pick<JobRecord, 'id' | 'task' | 'taskVersion'>, units: AssignedUnit[], deadlineMs: number): AssignMessage[] {
-  return frameSized(units).map((batch) => ({ job: record.id, task: record.task, taskVersion: record.taskVersion,
-    deadlineMs, units: batch, expires: 0, signer: UNSIGNED, signature: UNSIGNED }))
+export function assignsOf(
+  record: Pick<JobRecord, 'id' | 'task' | 'taskVersion'>,
+  units: AssignedUnit[],
+  deadlineMs: number
+): AssignMessage[] {
+  return frameSized(units).map((batch) => ({
+    job: record.id,
+    task: record.task,
+    taskVersion: record.taskVersion,
+    deadlineMs,
+    units: batch,
+    expires: 0,
+    signer: UNSIGNED,
+    signature: UNSIGNED
+  }))
 }
 
 /** What one unit adds to an assign besides its input: lease, index and length prefixes. */

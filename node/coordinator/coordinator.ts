@@ -38,9 +38,7 @@ import type * as wire from '../protocol/wire.js'
 import { LIMITS } from '../protocol/wire.js'
 import { printable } from '../protocol/printable.js'
 
-
 const TICK_MS = 500
-
 
 export interface CoordinatorOptions {
   /** Two keys on one host count as one replica, for jobs that do not say (default true; off on loopback grids). */
@@ -76,7 +74,11 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   /** One handler per decision type (decision-handlers.ts). */
   private readonly handlers: DecisionHandlers
 
-  constructor(private readonly store: Store, private readonly registry: TaskRegistry, options: CoordinatorOptions = {}) {
+  constructor(
+    private readonly store: Store,
+    private readonly registry: TaskRegistry,
+    options: CoordinatorOptions = {}
+  ) {
     super()
     this.distinctHosts = options.distinctHosts ?? true
     this.signAssign = options.signAssign ?? ((msg) => msg)
@@ -123,8 +125,11 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   async submit(spec: JobSpec): Promise<JobView> {
-    const { task, record, inputs } = await takeIn(spec, this.registry,
-      { distinctHosts: this.distinctHosts, now: this.clock(), signal: this.stopping.signal })
+    const { task, record, inputs } = await takeIn(spec, this.registry, {
+      distinctHosts: this.distinctHosts,
+      now: this.clock(),
+      signal: this.stopping.signal
+    })
     const { policy } = record
     await this.store.failures.watch(this.store.createJob(record, inputs))
     const job = this.activate(record, task, [])
@@ -144,7 +149,9 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   /** Resolves with the job's final view once it is done, failed or cancelled. */
-  waitFor(id: string): Promise<JobView> | undefined { return this.jobs.get(id)?.settled }
+  waitFor(id: string): Promise<JobView> | undefined {
+    return this.jobs.get(id)?.settled
+  }
 
   status(id: string): JobView | undefined {
     const job = this.jobs.get(id)
@@ -152,11 +159,17 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   /** The machine of a job running here, for explaining where its units stand (node/coordinator/unit-explain.ts). */
-  liveMachine(id: string): JobMachine | undefined { return this.jobs.get(id)?.machine }
+  liveMachine(id: string): JobMachine | undefined {
+    return this.jobs.get(id)?.machine
+  }
 
-  activeJobs(): JobView[] { return [...this.jobs.values()].map((job) => this.view(job)) }
+  activeJobs(): JobView[] {
+    return [...this.jobs.values()].map((job) => this.view(job))
+  }
 
-  donorCount(): number { return this.donors.size }
+  donorCount(): number {
+    return this.donors.size
+  }
 
   // --- CoordinatorSide: what donors say ---
 
@@ -193,12 +206,18 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       group = job.candidates.groupOf(unit, candidateOf(msg.output, limitsOf(job.task)), job.machine.unitState(unit) === 'accepted')
     } catch (err) {
       // Past the task's limits, an output is no answer the coordinator will read: the unit failed there.
-      if (err instanceof ValueLimitError) return this.failure(link, { lease: msg.lease, kind: 'error', reason: `output too large: ${err.message}` })
+      if (err instanceof ValueLimitError)
+        return this.failure(link, { lease: msg.lease, kind: 'error', reason: `output too large: ${err.message}` })
       this.violation(link, `undecodable output for lease ${msg.lease}: ${(err as Error).message}`)
       return
     }
     if (this.leases.takeAdopted(msg.lease)) {
-      this.log('late', `unit ${unit}: ${short(link.key)} delivers a result it kept while this coordinator was down`, job.record.id, link.key)
+      this.log(
+        'late',
+        `unit ${unit}: ${short(link.key)} delivers a result it kept while this coordinator was down`,
+        job.record.id,
+        link.key
+      )
     }
     this.leases.answered(msg.lease)
     this.donors.returned(link.key)
@@ -211,16 +230,23 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     const lease = this.leases.held(link, msg.lease, 'failure report')
     if (!lease) return
     const { job } = lease
-    if (job.machine.answeredBy(msg.lease) !== null) return this.violation(link, `failure report for lease ${msg.lease}, which it answered already`)
+    if (job.machine.answeredBy(msg.lease) !== null)
+      return this.violation(link, `failure report for lease ${msg.lease}, which it answered already`)
     this.leases.answered(msg.lease)
     if (msg.kind === 'refused') this.refused(job, link, msg.reason)
     else if (msg.kind !== 'handback') {
       this.log('failure', `unit ${lease.unit} failed on ${short(link.key)}: ${msg.kind}: ${msg.reason}`, job.record.id, link.key)
-      this.trust.ledger.update(link.key, link.host, (r) => { r.errors++ })
+      this.trust.ledger.update(link.key, link.host, (r) => {
+        r.errors++
+      })
     }
     // A refusal is no error of the unit: it goes back to the others, never again to this donor.
     const kind = msg.kind === 'refused' ? 'handback' : msg.kind
-    void this.execute(job, job.machine.handle({ type: 'failure', lease: msg.lease, peer: link.key, kind, reason: msg.reason, now: this.clock() }), link)
+    void this.execute(
+      job,
+      job.machine.handle({ type: 'failure', lease: msg.lease, peer: link.key, kind, reason: msg.reason, now: this.clock() }),
+      link
+    )
     this.dispatchTo(link)
   }
 
@@ -397,8 +423,14 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private async finish(job: ActiveJob, change: Pick<JobRecord, 'state'> & Partial<JobRecord>, result?: Uint8Array): Promise<void> {
     if (job.finishing) return
     job.finishing = true
-    let finished: JobRecord = { ...job.record, ...change, finishedAt: this.clock(), outvoted: [...job.outvoted],
-      results: job.machine.resultsReceived, accepted: job.machine.acceptedCount }
+    let finished: JobRecord = {
+      ...job.record,
+      ...change,
+      finishedAt: this.clock(),
+      outvoted: [...job.outvoted],
+      results: job.machine.resultsReceived,
+      accepted: job.machine.acceptedCount
+    }
     try {
       await this.store.finishJob(finished.id, finished, result)
     } catch (err) {
@@ -413,8 +445,11 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     this.credit.forget(finished.id)
     this.leases.closeJob(job)
     const view = this.view(job)
-    this.log('job', `${job.record.task} job ${job.record.id.slice(0, 8)} ${job.record.state}` +
-      (job.record.error ? `: ${job.record.error}` : ''), job.record.id)
+    this.log(
+      'job',
+      `${job.record.task} job ${job.record.id.slice(0, 8)} ${job.record.state}` + (job.record.error ? `: ${job.record.error}` : ''),
+      job.record.id
+    )
     this.jobs.delete(job.record.id)
     this.emit('progress', job.record.id)
     this.emit('finished', view)
@@ -440,9 +475,13 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     this.emit('violation', link, reason)
   }
 
-  private linkOf(key: string): DonorLink | undefined { return this.donors.linkOf(key) }
+  private linkOf(key: string): DonorLink | undefined {
+    return this.donors.linkOf(key)
+  }
 
-  private hostOf(key: string): string { return this.linkOf(key)?.host ?? this.store.reputation(key)?.host ?? 'unknown' }
+  private hostOf(key: string): string {
+    return this.linkOf(key)?.host ?? this.store.reputation(key)?.host ?? 'unknown'
+  }
 
   private log(kind: string, text: string, job?: string, peer?: string): void {
     // Remote words are cleaned as they are decoded; this holds for any that come another way.
@@ -450,6 +489,3 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     this.emit('log', entry)
   }
 }
-
-
-

@@ -10,7 +10,12 @@ import type { Database } from 'lmdb'
 import type { Store } from '../store/store.js'
 import type { WriteBehind } from '../store/write-behind.js'
 
-export interface CreditRecord { key: string; credit: number; cpuSeconds: number; results: number }
+export interface CreditRecord {
+  key: string
+  credit: number
+  cpuSeconds: number
+  results: number
+}
 
 /** The credit one result claims: CPU-seconds times speed over the reference's 1000. */
 export function claimOf(cpuMs: number, speed: number): number {
@@ -59,9 +64,13 @@ export class CreditLedger {
     for (const key of this.claims.keys()) if (key.startsWith(`${job}/`)) this.claims.delete(key)
   }
 
-  get(peer: string): CreditRecord | undefined { return this.records.get(peer) }
+  get(peer: string): CreditRecord | undefined {
+    return this.records.get(peer)
+  }
 
-  all(): CreditRecord[] { return this.records.all() }
+  all(): CreditRecord[] {
+    return this.records.all()
+  }
 }
 
 /** Credit as `status` shows it. */

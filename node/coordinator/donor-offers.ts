@@ -13,12 +13,18 @@ import type { DonorLink } from '../protocol/links.js'
 import { LIMITS, type WantMessage } from '../protocol/wire.js'
 import type { JobRecord } from '../store/records.js'
 
-export interface Offer { link: DonorLink; credit: number }
+export interface Offer {
+  link: DonorLink
+  credit: number
+}
 
 export type OfferChange = 'same link' | 'new link' | 'new donor'
 
 /** What one donor has shown this coordinator, across its connections. */
-interface Record { returned: number; missed: number }
+interface Record {
+  returned: number
+  missed: number
+}
 
 /** Donors remembered; the least recently heard of go first. */
 const RECORDS_KEPT = 4096
@@ -52,10 +58,14 @@ export class DonorOffers {
   }
 
   /** A result came back from this donor under a lease it held. */
-  returned(key: string): void { this.record(key).returned++ }
+  returned(key: string): void {
+    this.record(key).returned++
+  }
 
   /** A lease of this donor's expired without a word from it. */
-  missed(key: string): void { this.record(key).missed++ }
+  missed(key: string): void {
+    this.record(key).missed++
+  }
 
   /** The link closed; false when the donor had moved to a newer one already. */
   remove(link: DonorLink): boolean {
@@ -69,11 +79,17 @@ export class DonorOffers {
     return offer?.link === link ? offer : undefined
   }
 
-  linkOf(key: string): DonorLink | undefined { return this.offers.get(key)?.link }
+  linkOf(key: string): DonorLink | undefined {
+    return this.offers.get(key)?.link
+  }
 
-  all(): IterableIterator<Offer> { return this.offers.values() }
+  all(): IterableIterator<Offer> {
+    return this.offers.values()
+  }
 
-  get size(): number { return this.offers.size }
+  get size(): number {
+    return this.offers.size
+  }
 
   private record(key: string): Record {
     const record = this.records.get(key) ?? { returned: 0, missed: 0 }

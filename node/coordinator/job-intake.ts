@@ -11,7 +11,11 @@ import type { JobRecord } from '../store/records.js'
 import { sizeUnits } from './unit-sizing.js'
 import { LIMITS } from '../protocol/wire.js'
 
-export interface Intake { task: TaskModule; record: JobRecord; inputs: Uint8Array[] }
+export interface Intake {
+  task: TaskModule
+  record: JobRecord
+  inputs: Uint8Array[]
+}
 
 /**
  * A job's unit inputs, encoded, come to at most this much: every one is kept in the store
@@ -31,8 +35,10 @@ async function encodeInputs(units: Iterable<unknown>, maxBytes: number): Promise
     const encoded = encodeValue(input)
     bytes += encoded.byteLength
     if (bytes > maxBytes) {
-      throw new ParamError(`the job's unit inputs come to more than ${mib(maxBytes)} (over it at unit ${inputs.length}): ` +
-        'use fewer units or smaller inputs (a wasm module is copied into every unit)')
+      throw new ParamError(
+        `the job's unit inputs come to more than ${mib(maxBytes)} (over it at unit ${inputs.length}): ` +
+          'use fewer units or smaller inputs (a wasm module is copied into every unit)'
+      )
     }
     inputs.push(encoded)
     if (inputs.length % CHECK_EVERY === 0 && performance.now() - sliceStart > SLICE_MS) {
@@ -59,20 +65,39 @@ export async function takeIn(spec: JobSpec, registry: TaskRegistry, options: Int
   const task = registry.require(spec.task)
   const params = spec.params ?? {}
   const { policy, units, unitSeconds } = resolveSpec(spec, task, options.distinctHosts)
-  const sized = unitSeconds === undefined ? null : await sizeUnits(task, params, unitSeconds, { tasksDir: registry.dir ?? null, signal: options.signal })
+  const sized =
+    unitSeconds === undefined
+      ? null
+      : await sizeUnits(task, params, unitSeconds, { tasksDir: registry.dir ?? null, signal: options.signal })
   // The id is made first: a task whose units depend on the job (a seed, its clock) reads it in split.
   const id = randomBytes(8).toString('hex')
-  const inputs = await encodeInputs(task.split(params, sized?.units ?? units, { id, createdAt: options.now }), options.maxInputBytes ?? MAX_JOB_INPUT_BYTES)
+  const inputs = await encodeInputs(
+    task.split(params, sized?.units ?? units, { id, createdAt: options.now }),
+    options.maxInputBytes ?? MAX_JOB_INPUT_BYTES
+  )
   if (inputs.length === 0) throw new ParamError(`${task.name} made no units from these parameters`)
   // A unit that cannot cross the wire would be sent, and fail to leave, on every connection.
   const oversized = inputs.findIndex((input) => input.byteLength > LIMITS.payload)
   if (oversized >= 0) {
-    throw new ParamError(`unit ${oversized} of this ${task.name} job is ${inputs[oversized].byteLength} bytes, more than the ${LIMITS.payload} a unit may carry; split it into more units`)
+    throw new ParamError(
+      `unit ${oversized} of this ${task.name} job is ${inputs[oversized].byteLength} bytes, more than the ${LIMITS.payload} a unit may carry; split it into more units`
+    )
   }
   const record: JobRecord = {
-    id, task: task.name, taskVersion: task.version, params,
-    units: inputs.length, policy, state: 'running', createdAt: options.now, finishedAt: null,
-    error: null, results: 0, accepted: 0, outvoted: [], ...(sized ? { sizing: { ...sized, units: inputs.length } } : {})
+    id,
+    task: task.name,
+    taskVersion: task.version,
+    params,
+    units: inputs.length,
+    policy,
+    state: 'running',
+    createdAt: options.now,
+    finishedAt: null,
+    error: null,
+    results: 0,
+    accepted: 0,
+    outvoted: [],
+    ...(sized ? { sizing: { ...sized, units: inputs.length } } : {})
   }
   return { task, record, inputs }
 }

@@ -15,13 +15,18 @@ export function mergeOutputs(store: Store, job: ActiveJob): { result: Uint8Array
   for (let unit = 0; unit < record.units; unit++) {
     const accepted = store.acceptedOutput(record.id, unit)
     // A task that takes partial results gets null for each unit left out.
-    if (!accepted && record.policy.partial && job.machine.unitState(unit) === 'failed') { leftOut.push(unit); outputs.push(null); continue }
+    if (!accepted && record.policy.partial && job.machine.unitState(unit) === 'failed') {
+      leftOut.push(unit)
+      outputs.push(null)
+      continue
+    }
     if (!accepted) throw new Error(`accepted output of unit ${unit} is missing from the store`)
     outputs.push(decodeValue(accepted.output))
   }
   const result = encodeValue(job.task.merge(outputs, record.params, { id: record.id, createdAt: record.createdAt }))
-  const partial = leftOut.length > 0
-    ? `partial result: ${leftOut.length} of ${record.units} units left out (${leftOut.slice(0, 10).join(', ')}${leftOut.length > 10 ? ', …' : ''}; the log says why)`
-    : null
+  const partial =
+    leftOut.length > 0
+      ? `partial result: ${leftOut.length} of ${record.units} units left out (${leftOut.slice(0, 10).join(', ')}${leftOut.length > 10 ? ', …' : ''}; the log says why)`
+      : null
   return { result, partial }
 }

@@ -37,7 +37,11 @@ export interface JobSpec extends TrustOptions {
  * The job's policy and the number of units to split it into, or the seconds a unit should
  * take when the coordinator is to size them; throws ParamError on a bad value.
  */
-export function resolveSpec(spec: JobSpec, task: TaskModule, distinctHosts: boolean): { policy: JobPolicy; units: number; unitSeconds?: number } {
+export function resolveSpec(
+  spec: JobSpec,
+  task: TaskModule,
+  distinctHosts: boolean
+): { policy: JobPolicy; units: number; unitSeconds?: number } {
   const quorum = positiveInteger(spec.quorum ?? DEFAULT_QUORUM, 'quorum')
   const trust = trustPolicy(spec, distinctHosts)
   const policy: JobPolicy = {
@@ -48,7 +52,8 @@ export function resolveSpec(spec: JobSpec, task: TaskModule, distinctHosts: bool
     leaseMs: deadlineMs(spec.deadline ?? DEFAULT_LEASE_MS / 1000),
     ...(task.partial ? { partial: true } : {})
   }
-  if (policy.maxResults < quorum && !policy.trust) throw new ParamError(`--max-results (${policy.maxResults}) must be at least --quorum (${quorum})`)
+  if (policy.maxResults < quorum && !policy.trust)
+    throw new ParamError(`--max-results (${policy.maxResults}) must be at least --quorum (${quorum})`)
   if (spec.unitSeconds !== undefined && spec.unitSeconds !== null) {
     if (spec.units !== undefined && spec.units !== null) {
       throw new ParamError(`give --units N or --unit-seconds T, not both (--units ${spec.units}, --unit-seconds ${spec.unitSeconds})`)
@@ -66,7 +71,9 @@ function unitSeconds(value: unknown, deadline: number): number {
     throw new ParamError(`--unit-seconds takes a number of seconds of at least ${MIN_UNIT_SECONDS}, not ${JSON.stringify(value)}`)
   }
   if (value > deadline / 2) {
-    throw new ParamError(`--unit-seconds ${value} is over half the ${deadline} s a donor has for a unit: ask for shorter units, or raise --deadline to at least ${value * 2}`)
+    throw new ParamError(
+      `--unit-seconds ${value} is over half the ${deadline} s a donor has for a unit: ask for shorter units, or raise --deadline to at least ${value * 2}`
+    )
   }
   return value
 }
@@ -87,4 +94,3 @@ function positiveInteger(value: number, flag: string): number {
   if (!Number.isSafeInteger(value) || value < 1) throw new ParamError(`--${flag} takes a whole number of at least 1, not ${value}`)
   return value
 }
-

@@ -13,7 +13,10 @@ import type { Store } from '../store/store.js'
 /** Messages for closed leases one connection may send before it is taken for a liar. */
 export const MAX_STALE = 256
 
-export interface LeaseRoute { job: ActiveJob; unit: number }
+export interface LeaseRoute {
+  job: ActiveJob
+  unit: number
+}
 
 export class LeaseRoutes {
   /** Which job and unit each lease of a running job belongs to. */
@@ -28,13 +31,18 @@ export class LeaseRoutes {
   /** Lease ids for every job's machine, starting past those of earlier runs. */
   readonly counter: LeaseCounter
 
-  constructor(store: Store, private readonly violation: (link: DonorLink, reason: string) => void) {
+  constructor(
+    store: Store,
+    private readonly violation: (link: DonorLink, reason: string) => void
+  ) {
     this.log = new LeaseLog(store)
     this.counter = new LeaseCounter(this.log.base)
   }
 
   /** The leases that were out when the last run stopped, by job (see LeaseLog.outstanding). */
-  outstanding(running: Set<string>): Map<string, LoggedLease[]> { return this.log.outstanding(running) }
+  outstanding(running: Set<string>): Map<string, LoggedLease[]> {
+    return this.log.outstanding(running)
+  }
 
   /** A lease of an earlier run, taken up again: its result may still come. */
   adopt(id: number, job: ActiveJob, unit: number): void {
@@ -71,7 +79,7 @@ export class LeaseRoutes {
     // A lease of a job that has ended is stale, not a lie: its result crossed our cancel. But a
     // peer cannot have many of those, and ids of earlier runs would otherwise be free to send.
     if (!lease && !this.counter.issued(id)) this.violation(link, `${what} for lease ${id}, which was never issued`)
-    else if (!lease && (this.stale.set(link, (this.stale.get(link) ?? 0) + 1).get(link)! > MAX_STALE)) {
+    else if (!lease && this.stale.set(link, (this.stale.get(link) ?? 0) + 1).get(link)! > MAX_STALE) {
       this.violation(link, `more than ${MAX_STALE} messages for leases that are no longer open`)
     }
     return lease
@@ -91,10 +99,14 @@ export class LeaseRoutes {
   }
 
   /** Whether the lease was adopted from an earlier run and not answered until now; it is not any more. */
-  takeAdopted(id: number): boolean { return this.adopted.delete(id) }
+  takeAdopted(id: number): boolean {
+    return this.adopted.delete(id)
+  }
 
   /** The lease is answered: a restarted coordinator need not wait for it. */
-  answered(id: number): void { this.log.forget(id) }
+  answered(id: number): void {
+    this.log.forget(id)
+  }
 
   /** The job ended: its leases are closed, and later messages for them are stale. */
   closeJob(job: ActiveJob): void {

@@ -8,9 +8,13 @@ import type { Store } from '../store/store.js'
 export class LeftOutUnits {
   private readonly db: Database<string, [string, number]>
 
-  constructor(store: Store) { this.db = store.sub<string, [string, number]>('left-out-units') }
+  constructor(store: Store) {
+    this.db = store.sub<string, [string, number]>('left-out-units')
+  }
 
-  record(job: string, unit: number, reason: string): void { void this.db.put([job, unit], reason) }
+  record(job: string, unit: number, reason: string): void {
+    void this.db.put([job, unit], reason)
+  }
 
   /** [unit, reason] for each unit left out of the job, in unit order. */
   of(job: string): Array<[number, string]> {

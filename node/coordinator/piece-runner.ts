@@ -17,14 +17,20 @@ export class PieceRunner {
   // One thread: pieces run one at a time, so that none slows another down.
   private readonly pool: UnitPool = createUnitPool({ threads: 1 })
 
-  constructor(private readonly task: string, private readonly tasksDir: string | null, private readonly stop?: AbortSignal) {}
+  constructor(
+    private readonly task: string,
+    private readonly tasksDir: string | null,
+    private readonly stop?: AbortSignal
+  ) {}
 
   /** Runs the pieces of one cut of the job: `inputs` as the task's split gave them. */
   of(inputs: unknown[]): RunPiece {
     return (index, limitMs) => this.run(inputs[index], index, limitMs)
   }
 
-  destroy(): Promise<void> { return this.pool.destroy() }
+  destroy(): Promise<void> {
+    return this.pool.destroy()
+  }
 
   private async run(input: unknown, index: number, limitMs: number): Promise<number | null> {
     this.stop?.throwIfAborted()
@@ -33,9 +39,12 @@ export class PieceRunner {
     const stopped = () => abort.abort()
     this.stop?.addEventListener('abort', stopped, { once: true })
     try {
-      const { outcomes: [outcome] } = await this.pool.run(
+      const {
+        outcomes: [outcome]
+      } = await this.pool.run(
         { task: this.task, tasksDir: this.tasksDir, units: [{ unit: index, input: encodeValue(input) }] },
-        { signal: abort.signal, reporter: QUIET })
+        { signal: abort.signal, reporter: QUIET }
+      )
       if (!outcome.ok) throw Object.assign(new Error(outcome.error.message), { name: outcome.error.name })
       // CPU time where the OS tells it apart from the wall time: a piece that the machine's
       // other work preempted counts for what it cost, not for how long it waited.

@@ -8,7 +8,10 @@ import { decodeValue, digestBytes, encodeValue } from '../../tasks/values.js'
 import type { Store } from '../store/store.js'
 import { checkValue, type ValueLimits } from '../../tasks/value-limits.js'
 
-export interface Candidate { bytes: Uint8Array; value: unknown }
+export interface Candidate {
+  bytes: Uint8Array
+  value: unknown
+}
 
 /**
  * A donor's output, decoded and encoded again so that equal values have equal bytes. Its shape
@@ -26,7 +29,11 @@ export class ResultGroups {
   /** Candidates of units still being voted on, by group, until the unit is settled. */
   private readonly byUnit = new Map<number, Map<string, Candidate>>()
 
-  constructor(private readonly store: Store, private readonly jobId: string, private readonly task: TaskModule) {}
+  constructor(
+    private readonly store: Store,
+    private readonly jobId: string,
+    private readonly task: TaskModule
+  ) {}
 
   /** The group this candidate falls in, opened if it is the first of its kind. `accepted`: the unit's answer is stored. */
   groupOf(unit: number, candidate: Candidate, accepted: boolean): string {

@@ -37,10 +37,17 @@ const MAX_BUDGET_MS = 30_000
 
 /** Pieces of one cut of the job, and how long the measured ones took on average. */
 
-export interface Measured { samples: number; msPerPiece: number; overBudget: boolean }
+export interface Measured {
+  samples: number
+  msPerPiece: number
+  overBudget: boolean
+}
 
 /** A job's cost on this machine: `fixedMs` per unit, plus `workMs` shared out among the units. */
-export interface Cost { fixedMs: number; workMs: number }
+export interface Cost {
+  fixedMs: number
+  workMs: number
+}
 
 /**
  * The pieces to measure, best first: the first, the last, then the middles of the gaps
@@ -84,8 +91,12 @@ export interface MeasureOptions {
  * A run still going at `endAt` is stopped; when no piece had finished before it, the time it
  * ran is a lower bound of a piece's time, and the result says so.
  */
-export async function measurePieces(order: number[], run: RunPiece, options: MeasureOptions,
-  now: () => number = () => performance.now()): Promise<Measured | null> {
+export async function measurePieces(
+  order: number[],
+  run: RunPiece,
+  options: MeasureOptions,
+  now: () => number = () => performance.now()
+): Promise<Measured | null> {
   const { endAt, runs, warmup } = options
   const times: number[] = []
   let overBudget = false
@@ -156,8 +167,15 @@ export async function sizeUnits(task: TaskModule, params: Params, unitSeconds: n
   if (finePieces.length === 0) throw new ParamError(`${task.name} made no units from these parameters`)
   const runner = new PieceRunner(task.name, options.tasksDir, options.signal)
   try {
-    const fine = await measurePieces(sampleOrder(finePieces.length, FINE_SAMPLES), runner.of(finePieces), { endAt, runs: 2, warmup: WARMUP })
-    if (!fine) throw new ParamError(`--unit-seconds: splitting this ${task.name} job took the whole ${Math.round(endAt - started)} ms given to measure it`)
+    const fine = await measurePieces(sampleOrder(finePieces.length, FINE_SAMPLES), runner.of(finePieces), {
+      endAt,
+      runs: 2,
+      warmup: WARMUP
+    })
+    if (!fine)
+      throw new ParamError(
+        `--unit-seconds: splitting this ${task.name} job took the whole ${Math.round(endAt - started)} ms given to measure it`
+      )
     const cuts: Cut[] = [{ pieces: finePieces.length, samples: fine.samples, msPerPiece: fine.msPerPiece }]
     let cost = fitCost(cuts[0])
     const first = chooseUnits(cost, unitSeconds)
@@ -172,10 +190,17 @@ export async function sizeUnits(task: TaskModule, params: Params, unitSeconds: n
         cost = fitCost(cuts[0], cuts[1])
       }
     }
-    return { unitSeconds, cuts, fixedMs: cost.fixedMs, overBudget: fine.overBudget, units: chooseUnits(cost, unitSeconds),
-      tookMs: Math.round(performance.now() - started) }
+    return {
+      unitSeconds,
+      cuts,
+      fixedMs: cost.fixedMs,
+      overBudget: fine.overBudget,
+      units: chooseUnits(cost, unitSeconds),
+      tookMs: Math.round(performance.now() - started)
+    }
   } catch (err) {
-    if (options.signal?.aborted) throw new Error(`the ${task.name} job was not stored: this peer stopped while it measured the job's pieces`)
+    if (options.signal?.aborted)
+      throw new Error(`the ${task.name} job was not stored: this peer stopped while it measured the job's pieces`)
     if (err instanceof ParamError) throw err
     // A piece that fails here would fail as a unit too: better the submitter hears it now.
     throw new ParamError(`--unit-seconds: a piece of this ${task.name} job failed while it was measured: ${(err as Error).message}`)
@@ -192,7 +217,10 @@ export function samplesOf(s: UnitSizing): number {
 /** "11 units of about 0.05 s (measured in 420 ms: 16 pieces of 1/1024 of the job took 1.8 ms each, 4 of 1/37 took 15 ms)". */
 export function describeSizing(s: UnitSizing): string {
   const ms = (n: number) => (n >= 10 ? n.toFixed(0) : n.toPrecision(2))
-  const cuts = s.cuts.map((cut, i) => `${cut.samples}${i === 0 ? ' pieces' : ''} of 1/${cut.pieces}${i === 0 ? ' of the job' : ''} ` +
-    `took ${i === 0 && s.overBudget ? 'over ' : ''}${ms(cut.msPerPiece)} ms${i === 0 ? ' each' : ''}`)
+  const cuts = s.cuts.map(
+    (cut, i) =>
+      `${cut.samples}${i === 0 ? ' pieces' : ''} of 1/${cut.pieces}${i === 0 ? ' of the job' : ''} ` +
+      `took ${i === 0 && s.overBudget ? 'over ' : ''}${ms(cut.msPerPiece)} ms${i === 0 ? ' each' : ''}`
+  )
   return `${s.units} units of about ${s.unitSeconds} s (measured in ${s.tookMs} ms: ${cuts.join(', ')})`
 }

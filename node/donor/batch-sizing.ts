@@ -33,7 +33,9 @@ export class BatchSizing {
     if (this.means.size > JOBS_REMEMBERED) this.means.delete(this.means.keys().next().value!)
   }
 
-  meanRunMs(job: string): number | undefined { return this.means.get(job) }
+  meanRunMs(job: string): number | undefined {
+    return this.means.get(job)
+  }
 
   /** Units of a job to run as one batch, with `waiting` units of it queued: every thread gets a share. */
   batchSize(job: string, waiting: number): number {
@@ -48,7 +50,8 @@ export class BatchSizing {
   held(job: string | undefined): number {
     const mean = job === undefined ? undefined : this.means.get(job)
     if (mean === undefined) return this.threads * MIN_HELD_PER_THREAD
-    const perThread = Math.ceil(HELD_AHEAD_MS / Math.max(mean, 0.001)) + Math.min(MAX_BATCH_UNITS, Math.floor(BATCH_TARGET_MS / Math.max(mean, 0.001)))
+    const perThread =
+      Math.ceil(HELD_AHEAD_MS / Math.max(mean, 0.001)) + Math.min(MAX_BATCH_UNITS, Math.floor(BATCH_TARGET_MS / Math.max(mean, 0.001)))
     return this.threads * Math.max(MIN_HELD_PER_THREAD, Math.min(perThread, LIMITS.heldPerThread))
   }
 }

@@ -71,7 +71,10 @@ export interface DonorControlView {
 
 /** Checks what the donor is told before anything starts, so a typo is a usage error. */
 export function donationPolicy(options: DonationOptions, self: string): { policy: DonorPolicy; schedule: ScheduleWindow[] } {
-  return { policy: new DonorPolicy({ trust: options.trust, allowTasks: options.allowTasks, self }), schedule: parseSchedule(options.schedule ?? []) }
+  return {
+    policy: new DonorPolicy({ trust: options.trust, allowTasks: options.allowTasks, self }),
+    schedule: parseSchedule(options.schedule ?? [])
+  }
 }
 
 export class DonorControls extends EventEmitter {
@@ -80,11 +83,22 @@ export class DonorControls extends EventEmitter {
   private readonly timer: NodeJS.Timeout
   private shares: CpuShares | null = null
 
-  constructor(private readonly donor: Donor, readonly pool: UnitPool, private readonly options: DonationOptions,
-    schedule: ScheduleWindow[], private readonly policy: DonorPolicy) {
+  constructor(
+    private readonly donor: Donor,
+    readonly pool: UnitPool,
+    private readonly options: DonationOptions,
+    schedule: ScheduleWindow[],
+    private readonly policy: DonorPolicy
+  ) {
     super()
-    this.governor = new DonorGovernor({ pauseAbovePct: options.pauseWhenBusyPct, resumeBelowPct: options.resumeBelowPct,
-      pauseAboveCelsius: options.pauseWhenHotCelsius, busyForMs: options.busyForMs, idleForMs: options.idleForMs, schedule })
+    this.governor = new DonorGovernor({
+      pauseAbovePct: options.pauseWhenBusyPct,
+      resumeBelowPct: options.resumeBelowPct,
+      pauseAboveCelsius: options.pauseWhenHotCelsius,
+      busyForMs: options.busyForMs,
+      idleForMs: options.idleForMs,
+      schedule
+    })
     const ownMs = () => ownProcessCpuMs() + pool.externalCpuMs()
     this.meter = new CpuMeter((options.cpuSource ?? machineSource)(ownMs))
     this.timer = setInterval(() => this.sample(), options.sampleMs ?? DEFAULT_SAMPLE_MS)
@@ -101,11 +115,16 @@ export class DonorControls extends EventEmitter {
   /** Logs how this donor lends the machine, and applies the schedule and a --paused start at once. */
   start(): void {
     const limit = this.options.cpuLimitPct !== undefined ? `, at most ${this.options.cpuLimitPct}% of the CPU` : ''
-    const busy = this.options.pauseWhenBusyPct !== undefined
-      ? `, pausing while other processes use more than ${this.options.pauseWhenBusyPct}% (resuming below ${this.governor.resumeBelow}%)` : ''
+    const busy =
+      this.options.pauseWhenBusyPct !== undefined
+        ? `, pausing while other processes use more than ${this.options.pauseWhenBusyPct}% (resuming below ${this.governor.resumeBelow}%)`
+        : ''
     const when = this.options.schedule?.length ? `, only ${describeSchedule(parseSchedule(this.options.schedule))}` : ''
-    const hot = this.options.pauseWhenHotCelsius !== undefined ? `, pausing while the CPU is above ${this.options.pauseWhenHotCelsius} °C` : ''
-    this.log(`donating ${this.donor.threads} thread${this.donor.threads === 1 ? '' : 's'}${limit}${busy}${hot}${when}; ${this.policy.describe()}`)
+    const hot =
+      this.options.pauseWhenHotCelsius !== undefined ? `, pausing while the CPU is above ${this.options.pauseWhenHotCelsius} °C` : ''
+    this.log(
+      `donating ${this.donor.threads} thread${this.donor.threads === 1 ? '' : 's'}${limit}${busy}${hot}${when}; ${this.policy.describe()}`
+    )
     if (this.options.pauseWhenHotCelsius !== undefined && hottestCelsius(this.options.thermalDir) === null) {
       this.log(`no temperature sensor can be read here (${this.options.thermalDir ?? THERMAL_DIR}): --pause-when-hot has nothing to go on`)
     }
@@ -113,7 +132,9 @@ export class DonorControls extends EventEmitter {
     if (this.options.paused) this.pause(false)
   }
 
-  allowsTask(name: string): boolean { return this.policy.allowsTask(name) }
+  allowsTask(name: string): boolean {
+    return this.policy.allowsTask(name)
+  }
 
   pause(finish: boolean): DonorControlView {
     this.apply(this.governor.handle({ type: 'pause', finish }))
@@ -130,12 +151,19 @@ export class DonorControls extends EventEmitter {
     const gate = this.governor.gate
     const state: DonorState = gate === 'open' ? 'donating' : gate === 'drain' && stats.busy > 0 ? 'finishing' : 'paused'
     return {
-      state, gate, reasons: [...this.governor.reasons], cpu: this.shares, celsius: this.governor.celsius,
+      state,
+      gate,
+      reasons: [...this.governor.reasons],
+      cpu: this.shares,
+      celsius: this.governor.celsius,
       cpuLimitPct: this.options.cpuLimitPct ?? null,
-      duty: round3(this.pool.limiter?.duty ?? 1), granted: round3(this.pool.limiter?.grantedFraction() ?? 1),
+      duty: round3(this.pool.limiter?.duty ?? 1),
+      granted: round3(this.pool.limiter?.grantedFraction() ?? 1),
       pauseWhenBusyPct: this.options.pauseWhenBusyPct ?? null,
       schedule: this.options.schedule?.length ? describeSchedule(parseSchedule(this.options.schedule)) : null,
-      policy: this.policy.describe(), threads: stats.threads, busy: stats.busy
+      policy: this.policy.describe(),
+      threads: stats.threads,
+      busy: stats.busy
     }
   }
 
@@ -168,7 +196,9 @@ export class DonorControls extends EventEmitter {
   }
 }
 
-function round3(n: number): number { return Math.round(n * 1000) / 1000 }
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000
+}
 
 export interface DonationSetup {
   threads?: number
@@ -186,8 +216,17 @@ export function startDonation(setup: DonationSetup): { donor: Donor; controls: D
   const threads = donorThreads(setup.threads)
   const pool = createUnitPool({ threads, memoryMb: setup.memoryMb, cpuLimitPct: options.cpuLimitPct, nice: options.nice })
   const donor = new Donor({
-    threads, registry: setup.registry, memoryMb: setup.memoryMb, pool, policy, speed: measureSpeed(), nice: options.nice,
-    wasm: { memoryMb: options.wasmMemoryMb ?? DEFAULT_WASM_MEMORY_MB, timeMs: (options.wasmTimeSeconds ?? DEFAULT_WASM_TIME_SECONDS) * 1000 }
+    threads,
+    registry: setup.registry,
+    memoryMb: setup.memoryMb,
+    pool,
+    policy,
+    speed: measureSpeed(),
+    nice: options.nice,
+    wasm: {
+      memoryMb: options.wasmMemoryMb ?? DEFAULT_WASM_MEMORY_MB,
+      timeMs: (options.wasmTimeSeconds ?? DEFAULT_WASM_TIME_SECONDS) * 1000
+    }
   })
   return { donor, controls: new DonorControls(donor, pool, options, schedule, policy) }
 }

@@ -63,7 +63,10 @@ export interface DonorStats {
 }
 
 /** Units on their way through one thread together. */
-interface Batch { units: HeldUnit[]; abort: AbortController }
+interface Batch {
+  units: HeldUnit[]
+  abort: AbortController
+}
 
 interface LinkState {
   offered: number
@@ -152,7 +155,10 @@ export class Donor extends EventEmitter implements DonorSide {
     }
     const task = this.options.registry.get(msg.task)
     if (this.stopping || !task || task.version !== msg.taskVersion) {
-      return failAll(this.stopping ? 'handback' : 'error', this.stopping ? 'donor is stopping' : `task ${msg.task} v${msg.taskVersion} is not installed here`)
+      return failAll(
+        this.stopping ? 'handback' : 'error',
+        this.stopping ? 'donor is stopping' : `task ${msg.task} v${msg.taskVersion} is not installed here`
+      )
     }
     const refusal = this.options.policy?.refusal(msg, link.key)
     if (refusal) {
@@ -166,8 +172,18 @@ export class Donor extends EventEmitter implements DonorSide {
     const limitMs = wasm ? Math.min(msg.deadlineMs, wasm.timeMs + (msg.task === 'js' ? JS_CAP_GRACE_MS : 0)) : msg.deadlineMs
     state.latestJob = msg.job
     for (const unit of msg.units) {
-      const held: HeldUnit = { link, job: msg.job, task: msg.task, deadlineMs: msg.deadlineMs, ...unit,
-        stopped: null, started: false, limitMs, alone: false, batch: null }
+      const held: HeldUnit = {
+        link,
+        job: msg.job,
+        task: msg.task,
+        deadlineMs: msg.deadlineMs,
+        ...unit,
+        stopped: null,
+        started: false,
+        limitMs,
+        alone: false,
+        batch: null
+      }
       state.held.set(unit.lease, held)
       this.waiting.push(held)
     }
@@ -275,19 +291,29 @@ export class Donor extends EventEmitter implements DonorSide {
       started: () => {
         for (const held of batch.units) held.started = true
         // Node fires a timer of 2^31 ms or more at once: the wire's 7 days are below that, but a local link skips the wire.
-        deadline ??= setTimeout(() => {
-          if (batch.units.length === 1) this.stop(first, 'deadline')
-          else batch.abort.abort()
-        }, Math.min(first.limitMs, LIMITS.deadlineMs))
+        deadline ??= setTimeout(
+          () => {
+            if (batch.units.length === 1) this.stop(first, 'deadline')
+            else batch.abort.abort()
+          },
+          Math.min(first.limitMs, LIMITS.deadlineMs)
+        )
       }
     }
     for (const held of batch.units) this.emit('unit-start', held)
     let outcomes: UnitOutcome[] | null = null
     let crash: Error | null = null
     try {
-      const response = await this.pool.run({ task: first.task, tasksDir: this.options.registry.dir ?? null,
-        units: batch.units.map(({ unit, input }) => ({ unit, input: ownBuffer(input) })), limits: { wasmMemoryMb: this.options.wasm?.memoryMb, wasmTimeMs: this.options.wasm?.timeMs },
-        nice: this.options.nice }, { signal: batch.abort.signal, reporter })
+      const response = await this.pool.run(
+        {
+          task: first.task,
+          tasksDir: this.options.registry.dir ?? null,
+          units: batch.units.map(({ unit, input }) => ({ unit, input: ownBuffer(input) })),
+          limits: { wasmMemoryMb: this.options.wasm?.memoryMb, wasmTimeMs: this.options.wasm?.timeMs },
+          nice: this.options.nice
+        },
+        { signal: batch.abort.signal, reporter }
+      )
       outcomes = response.outcomes
     } catch (err) {
       crash = err as Error
@@ -313,8 +339,13 @@ export class Donor extends EventEmitter implements DonorSide {
       } else if (outcome?.ok) {
         this.stats.unitsRun++
         this.sizing.record(held.job, outcome.runMs)
-        results.push({ lease: held.lease, runMs: Math.round(outcome.runMs), output: outcome.output,
-          cpuMs: Math.round(outcome.cpuMs), speed: this.options.speed ?? 1000 })
+        results.push({
+          lease: held.lease,
+          runMs: Math.round(outcome.runMs),
+          output: outcome.output,
+          cpuMs: Math.round(outcome.cpuMs),
+          speed: this.options.speed ?? 1000
+        })
       } else {
         this.report(held, fromUnitError(outcome?.error ?? { name: 'Error', message: 'no outcome for this unit' }))
       }
@@ -402,7 +433,9 @@ export class Donor extends EventEmitter implements DonorSide {
     }
     // A coordinator that never answers must not grow this without bound.
     while (awaiting && awaiting.size > MAX_AWAITING_VERDICTS) awaiting.delete(awaiting.values().next().value!)
-    void link.delivered?.().then((ok) => { if (!ok) this.deliverLater(link.key, results) })
+    void link.delivered?.().then((ok) => {
+      if (!ok) this.deliverLater(link.key, results)
+    })
   }
 
   /** To the coordinator's new connection if it already has one, else kept until it has. */

@@ -56,14 +56,20 @@ class Trigger {
   /** Whether this pause has logged a reading in the band between the thresholds yet. */
   private inBand = false
 
-  constructor(readonly above: number, readonly below: number, private readonly forMs: number, private readonly clearMs: number,
-    private readonly says: (value: number) => string, private readonly unit: string) {}
+  constructor(
+    readonly above: number,
+    readonly below: number,
+    private readonly forMs: number,
+    private readonly clearMs: number,
+    private readonly says: (value: number) => string,
+    private readonly unit: string
+  ) {}
 
   /** Feeds a reading; true when the trigger changed. */
   sample(now: number, value: number, log: string[]): boolean {
     const what = this.says(value)
     if (!this.active) {
-      this.aboveSince = value > this.above ? this.aboveSince ?? now : null
+      this.aboveSince = value > this.above ? (this.aboveSince ?? now) : null
       if (this.aboveSince === null || now - this.aboveSince < this.forMs) return false
       this.active = true
       this.aboveSince = null
@@ -105,16 +111,38 @@ export class DonorGovernor {
     const forMs = config.busyForMs ?? DEFAULT_BUSY_FOR_MS
     const clearMs = config.idleForMs ?? DEFAULT_IDLE_FOR_MS
     const pct = config.pauseAbovePct
-    this.busy = pct === undefined ? null : new Trigger(pct, config.resumeBelowPct ?? defaultResumeBelow(pct), forMs, clearMs,
-      (v) => `other processes use ${Math.round(v)}% of the CPU`, '%')
+    this.busy =
+      pct === undefined
+        ? null
+        : new Trigger(
+            pct,
+            config.resumeBelowPct ?? defaultResumeBelow(pct),
+            forMs,
+            clearMs,
+            (v) => `other processes use ${Math.round(v)}% of the CPU`,
+            '%'
+          )
     const celsius = config.pauseAboveCelsius
-    this.hot = celsius === undefined ? null : new Trigger(celsius, config.resumeBelowCelsius ?? celsius - DEFAULT_COOLING_CELSIUS,
-      forMs, clearMs, (v) => `the CPU is at ${Math.round(v)} °C`, ' °C')
+    this.hot =
+      celsius === undefined
+        ? null
+        : new Trigger(
+            celsius,
+            config.resumeBelowCelsius ?? celsius - DEFAULT_COOLING_CELSIUS,
+            forMs,
+            clearMs,
+            (v) => `the CPU is at ${Math.round(v)} °C`,
+            ' °C'
+          )
     this.schedule = config.schedule ?? []
   }
 
-  get pauseAbove(): number | null { return this.busy?.above ?? null }
-  get resumeBelow(): number | null { return this.busy?.below ?? null }
+  get pauseAbove(): number | null {
+    return this.busy?.above ?? null
+  }
+  get resumeBelow(): number | null {
+    return this.busy?.below ?? null
+  }
 
   handle(event: GovernorEvent): GovernorDecision[] {
     const log: string[] = []
@@ -127,7 +155,9 @@ export class DonorGovernor {
         this.celsius = event.celsius
         if (this.hot?.sample(event.now, event.celsius, log)) this.mark('hot', this.hot.active)
         break
-      case 'tick': this.onTick(event.date, log); break
+      case 'tick':
+        this.onTick(event.date, log)
+        break
       case 'pause':
         if (event.finish && !this.reasons.has('owner')) {
           this.reasons.add('finish')

@@ -28,10 +28,18 @@ const REASON_LENGTH = 500
 export function failureOf(held: HeldUnit, err: Error): Pick<wire.FailureMessage, 'kind' | 'reason'> | null {
   const limit = (s: string) => s.slice(0, REASON_LENGTH)
   switch (held.stopped) {
-    case 'cancelled': return null
-    case 'handback': return { kind: 'handback', reason: 'donor stopped' }
-    case 'deadline': return { kind: 'timeout', reason: held.limitMs < held.deadlineMs
-      ? `ran past this donor's ${held.limitMs} ms time cap for ${held.task} units` : `ran past its ${held.deadlineMs} ms deadline` }
+    case 'cancelled':
+      return null
+    case 'handback':
+      return { kind: 'handback', reason: 'donor stopped' }
+    case 'deadline':
+      return {
+        kind: 'timeout',
+        reason:
+          held.limitMs < held.deadlineMs
+            ? `ran past this donor's ${held.limitMs} ms time cap for ${held.task} units`
+            : `ran past its ${held.deadlineMs} ms deadline`
+      }
   }
   if (isOutputCapError(err)) return { kind: 'output', reason: limit(err.message) }
   // The js sandbox ends a unit at the donor's caps itself and says which (worker/sandbox/quickjs-sandbox.ts).

@@ -14,7 +14,9 @@ export class Orphans {
     leases.set(held.lease, held)
   }
 
-  find(coordinator: string, lease: number): HeldUnit | undefined { return this.byCoordinator.get(coordinator)?.get(lease) }
+  find(coordinator: string, lease: number): HeldUnit | undefined {
+    return this.byCoordinator.get(coordinator)?.get(lease)
+  }
 
   delete(held: HeldUnit): void {
     const leases = this.byCoordinator.get(held.link.key)
@@ -24,5 +26,7 @@ export class Orphans {
   }
 
   /** Every one, as a copy: stopping one releases it. */
-  all(): HeldUnit[] { return [...this.byCoordinator.values()].flatMap((leases) => [...leases.values()]) }
+  all(): HeldUnit[] {
+    return [...this.byCoordinator.values()].flatMap((leases) => [...leases.values()])
+  }
 }

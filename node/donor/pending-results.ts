@@ -13,16 +13,24 @@ export interface PendingLimits {
 
 export const DEFAULT_PENDING_LIMITS: PendingLimits = { count: 256, bytes: 64 * 1024 * 1024, ageMs: 60 * 60 * 1000 }
 
-interface Entry { key: string; result: ResultMessage; at: number }
+interface Entry {
+  key: string
+  result: ResultMessage
+  at: number
+}
 
 export class PendingResults {
   private entries: Entry[] = []
   private bytes = 0
 
-  constructor(private readonly limits: PendingLimits = DEFAULT_PENDING_LIMITS,
-    private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly limits: PendingLimits = DEFAULT_PENDING_LIMITS,
+    private readonly clock: () => number = Date.now
+  ) {}
 
-  get size(): number { return this.entries.length }
+  get size(): number {
+    return this.entries.length
+  }
 
   keep(key: string, result: ResultMessage): void {
     if (result.output.byteLength > this.limits.bytes) return

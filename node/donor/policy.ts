@@ -20,7 +20,9 @@ export interface DonorPolicyOptions {
 
 export class PolicyError extends SwarmgridError {
   override name = 'PolicyError'
-  constructor(message: string) { super('BAD_POLICY', message) }
+  constructor(message: string) {
+    super('BAD_POLICY', message)
+  }
 }
 
 export function badTrustedKey(text: string): PolicyError {
@@ -35,12 +37,20 @@ export class DonorPolicy {
 
   constructor(options: DonorPolicyOptions = {}) {
     this.self = options.self
-    const keys = (options.trust ?? []).map((text) => parseKey(text) ?? (() => { throw badTrustedKey(text) })())
+    const keys = (options.trust ?? []).map(
+      (text) =>
+        parseKey(text) ??
+        (() => {
+          throw badTrustedKey(text)
+        })()
+    )
     this.trusted = keys.length > 0 ? new Set([...keys, ...(options.self ? [options.self] : [])]) : null
     this.allowed = options.allowTasks && options.allowTasks.length > 0 ? new Set(options.allowTasks) : null
   }
 
-  allowsTask(name: string): boolean { return this.allowed === null || this.allowed.has(name) }
+  allowsTask(name: string): boolean {
+    return this.allowed === null || this.allowed.has(name)
+  }
 
   /**
    * Null when the unit may run here, else the reason it may not, as the submitter will read it.
@@ -62,7 +72,9 @@ export class DonorPolicy {
   }
 
   describe(): string {
-    const who = this.trusted ? `jobs signed by ${this.trusted.size} trusted key${this.trusted.size === 1 ? '' : 's'}` : 'jobs their coordinator signed'
+    const who = this.trusted
+      ? `jobs signed by ${this.trusted.size} trusted key${this.trusted.size === 1 ? '' : 's'}`
+      : 'jobs their coordinator signed'
     const what = this.allowed ? `, task kinds ${[...this.allowed].join(', ')} only` : ''
     return `runs ${who}${what}`
   }

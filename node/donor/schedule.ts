@@ -6,14 +6,21 @@
  */
 import { SwarmgridError } from '../../base/errors.js'
 
-export interface ScheduleWindow { days: Set<number>; start: number; end: number; text: string }
+export interface ScheduleWindow {
+  days: Set<number>
+  start: number
+  end: number
+  text: string
+}
 
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']
 const MINUTES_PER_DAY = 24 * 60
 
 export class ScheduleError extends SwarmgridError {
   override name = 'ScheduleError'
-  constructor(message: string) { super('BAD_SCHEDULE', message) }
+  constructor(message: string) {
+    super('BAD_SCHEDULE', message)
+  }
 }
 
 export function badWindow(text: string, why: string): ScheduleError {

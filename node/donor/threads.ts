@@ -11,7 +11,10 @@ export class ThreadsError extends SwarmgridError {
 export function donorThreads(requested: number | undefined): number {
   const threads = requested ?? Math.min(availableParallelism(), LIMITS.threads)
   if (!Number.isSafeInteger(threads) || threads < 1 || threads > LIMITS.threads) {
-    throw new ThreadsError('BAD_PARAM', `--threads takes a whole number from 1 to ${LIMITS.threads} (what other peers accept), not ${requested}`)
+    throw new ThreadsError(
+      'BAD_PARAM',
+      `--threads takes a whole number from 1 to ${LIMITS.threads} (what other peers accept), not ${requested}`
+    )
   }
   return threads
 }

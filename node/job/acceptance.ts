@@ -7,7 +7,6 @@
  */
 import type { Acceptance, Ballot, Explanation, PeerStanding, UnitTally, Verdict } from './types.js'
 
-
 /** Answer group sizes in order of first appearance, counting each ballot once. */
 export function groupCounts(ballots: readonly Ballot[]): Map<string, number> {
   const counts = new Map<string, number>()
@@ -19,7 +18,9 @@ export function groupCounts(ballots: readonly Ballot[]): Map<string, number> {
 export class FixedQuorum implements Acceptance {
   constructor(readonly quorum: number) {}
 
-  admits(): boolean { return true }
+  admits(): boolean {
+    return true
+  }
 
   decide(unit: UnitTally): Verdict | null {
     for (const [group, count] of groupCounts(unit.ballots)) if (count >= this.quorum) return { group }

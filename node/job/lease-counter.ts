@@ -2,8 +2,14 @@
 export class LeaseCounter {
   private next: number
   /** `first` lets a restarted coordinator start past every id an earlier run handed out. */
-  constructor(first = 1) { this.next = first }
-  take(): number { return this.next++ }
+  constructor(first = 1) {
+    this.next = first
+  }
+  take(): number {
+    return this.next++
+  }
   /** Whether this id was ever handed out, so a message for it may be merely late. */
-  issued(id: number): boolean { return id > 0 && id < this.next }
+  issued(id: number): boolean {
+    return id > 0 && id < this.next
+  }
 }

@@ -18,7 +18,15 @@ export class JobLeases {
     this.live.set(lease.id, lease)
     this.livePerPeer.set(lease.peer, (this.livePerPeer.get(lease.peer) ?? 0) + 1)
     // Spelt out rather than spread: the simulator makes millions of these, and a spread is slow.
-    this.issued.set(lease.id, { id: lease.id, unit: lease.unit, peer: lease.peer, deadline: lease.deadline, host: lease.host, spot: lease.spot, answered: false })
+    this.issued.set(lease.id, {
+      id: lease.id,
+      unit: lease.unit,
+      peer: lease.peer,
+      deadline: lease.deadline,
+      host: lease.host,
+      spot: lease.spot,
+      answered: false
+    })
   }
 
   /** Takes the lease off the unit and out of the live ones; false when the unit no longer held it. */
@@ -33,17 +41,25 @@ export class JobLeases {
   }
 
   /** Live leases this peer holds. */
-  outWith(peer: string): number { return this.livePerPeer.get(peer) ?? 0 }
+  outWith(peer: string): number {
+    return this.livePerPeer.get(peer) ?? 0
+  }
 
   /** A lease of an earlier run: known, so its result may count, but not live (see JobMachine.adopt). */
   adopt(id: number, unit: number, peer: string): void {
     if (!this.issued.has(id)) this.issued.set(id, { id, unit, peer, deadline: 0, answered: false })
   }
 
-  get(id: number): (Lease & { answered: boolean }) | undefined { return this.issued.get(id) }
+  get(id: number): (Lease & { answered: boolean }) | undefined {
+    return this.issued.get(id)
+  }
 
-  has(id: number): boolean { return this.issued.has(id) }
+  has(id: number): boolean {
+    return this.issued.has(id)
+  }
 
   /** The leases out now; closing one while walking them is safe. */
-  outNow(): IterableIterator<Lease> { return this.live.values() }
+  outNow(): IterableIterator<Lease> {
+    return this.live.values()
+  }
 }

@@ -15,8 +15,19 @@ import type { Decision, JobPolicy, JobState, MachineEvent, PeerRef, UnitState } 
 import type { LeaseCounter } from './lease-counter.js'
 import { JobLeases } from './leases.js'
 import { UnitQueue } from './unit-queue.js'
-import { groupSizes, hasDisagreement, hostTried, isSettled, newUnit, triedBy, tallyOf, unitStateOf, type Lease, type Unit, type Vote } from './unit-record.js'
-
+import {
+  groupSizes,
+  hasDisagreement,
+  hostTried,
+  isSettled,
+  newUnit,
+  triedBy,
+  tallyOf,
+  unitStateOf,
+  type Lease,
+  type Unit,
+  type Vote
+} from './unit-record.js'
 
 export class JobMachine {
   state: JobState = 'running'
@@ -38,8 +49,13 @@ export class JobMachine {
   /** Accepted units that can serve as spot-checks: their answer is known. */
   private readonly known: number[] = []
 
-  constructor(unitCount: number, readonly policy: JobPolicy, private readonly counter: LeaseCounter,
-    alreadyAccepted: Iterable<number> = [], readonly acceptance: Acceptance = new FixedQuorum(policy.quorum)) {
+  constructor(
+    unitCount: number,
+    readonly policy: JobPolicy,
+    private readonly counter: LeaseCounter,
+    alreadyAccepted: Iterable<number> = [],
+    readonly acceptance: Acceptance = new FixedQuorum(policy.quorum)
+  ) {
     for (let index = 0; index < unitCount; index++) this.units.push(newUnit(index))
     this.queue = new UnitQueue(unitCount)
     for (const index of alreadyAccepted) this.markAccepted(this.units[index], 'restored')
@@ -47,9 +63,13 @@ export class JobMachine {
     if (this.acceptedCount === unitCount) this.state = 'done'
   }
 
-  get unitCount(): number { return this.units.length }
+  get unitCount(): number {
+    return this.units.length
+  }
 
-  unitState(index: number): UnitState { return unitStateOf(this.units[index]) }
+  unitState(index: number): UnitState {
+    return unitStateOf(this.units[index])
+  }
 
   counts(): Record<UnitState, number> {
     const counts = { waiting: 0, running: 0, 'awaiting-agreement': 0, accepted: 0, failed: 0 }
@@ -64,9 +84,13 @@ export class JobMachine {
   }
 
   /** A unit's results as its policy weighs them, for explaining where it stands. */
-  tallyOf(index: number): UnitTally { return this.tally(this.units[index]) }
+  tallyOf(index: number): UnitTally {
+    return this.tally(this.units[index])
+  }
 
-  wantsWork(): boolean { return this.state === 'running' && !this.queue.isEmpty() }
+  wantsWork(): boolean {
+    return this.state === 'running' && !this.queue.isEmpty()
+  }
 
   /** A donor offers `slots` runs: lease it units it has not run yet, in unit order. */
   assign(peer: PeerRef, slots: number, now: number): Decision[] {
@@ -119,15 +143,22 @@ export class JobMachine {
     return this.checked(decisions)
   }
 
-  handle(event: MachineEvent): Decision[] { return this.checked(this.step(event)) }
+  handle(event: MachineEvent): Decision[] {
+    return this.checked(this.step(event))
+  }
 
   private step(event: MachineEvent): Decision[] {
     switch (event.type) {
-      case 'result': return this.onResult(event.lease, event.peer, event.group)
-      case 'failure': return this.onFailure(event.lease, event.peer, event.kind, event.reason)
-      case 'disconnect': return this.onDisconnect(event.peer)
-      case 'tick': return this.onTick(event.now)
-      case 'cancel': return this.onCancel()
+      case 'result':
+        return this.onResult(event.lease, event.peer, event.group)
+      case 'failure':
+        return this.onFailure(event.lease, event.peer, event.kind, event.reason)
+      case 'disconnect':
+        return this.onDisconnect(event.peer)
+      case 'tick':
+        return this.onTick(event.now)
+      case 'cancel':
+        return this.onCancel()
     }
   }
 
@@ -149,13 +180,19 @@ export class JobMachine {
   }
 
   /** The key of the peer a lease was issued to, or null when this job never issued it. */
-  holderOf(id: number): string | null { return this.leases.get(id)?.peer ?? null }
+  holderOf(id: number): string | null {
+    return this.leases.get(id)?.peer ?? null
+  }
 
   /** Leases of this job out now with this peer. */
-  leasesOut(peer: string): number { return this.leases.outWith(peer) }
+  leasesOut(peer: string): number {
+    return this.leases.outWith(peer)
+  }
 
   /** Whether a lease id was issued by this job: the coordinator routes messages with it. */
-  owns(lease: number): boolean { return this.leases.has(lease) }
+  owns(lease: number): boolean {
+    return this.leases.has(lease)
+  }
 
   private onResult(leaseId: number, peer: string, group: string): Decision[] {
     const lease = this.leases.get(leaseId)
@@ -189,8 +226,10 @@ export class JobMachine {
     if (this.replicasWanted(unit) > 0) {
       if (unit.votes.length + unit.active.size >= this.policy.maxResults) {
         const wanted = this.policy.trust ? 'no answer credible enough' : `no ${this.policy.quorum} agreeing results`
-        return this.failUnit(unit, `${wanted} among ${unit.votes.length} ` +
-          `(answers: ${groupSizes(unit).join(', ')}), the limit is ${this.policy.maxResults}`)
+        return this.failUnit(
+          unit,
+          `${wanted} among ${unit.votes.length} ` + `(answers: ${groupSizes(unit).join(', ')}), the limit is ${this.policy.maxResults}`
+        )
       }
       if (hasDisagreement(unit)) decisions.push({ type: 'reissue', unit: unit.index, reason: 'results disagree' })
       this.queue.addRetry(unit.index)
@@ -210,7 +249,10 @@ export class JobMachine {
     const known = unit.accepted!
     const passed = group === known
     if (passed || this.acceptance.decide(this.tally(unit))?.group === known) {
-      return [{ type: 'verdict', lease, peer, accepted: passed }, { type: 'spot-check', lease, unit: unit.index, peer, passed }]
+      return [
+        { type: 'verdict', lease, peer, accepted: passed },
+        { type: 'spot-check', lease, unit: unit.index, peer, passed }
+      ]
     }
     vote.judged = false
     return [this.unaccept(unit, 'a spot-check contradicted it')]
@@ -307,23 +349,29 @@ export class JobMachine {
       if (unit.failed !== null) failed++
       if (unit.accepted !== null && unit.failed !== null) broken.push(`${at} is both accepted and failed`)
       if (unit.failed !== null && unit.active.size > 0) broken.push(`${at} failed but holds ${unit.active.size} leases`)
-      if (unit.accepted !== null && [...unit.active.values()].some((l) => !l.spot)) broken.push(`${at} is accepted but holds a lease that is no spot-check`)
+      if (unit.accepted !== null && [...unit.active.values()].some((l) => !l.spot))
+        broken.push(`${at} is accepted but holds a lease that is no spot-check`)
       for (const [id, lease] of unit.active) {
         if (lease.unit !== unit.index) broken.push(`${at} holds lease ${id} of unit ${lease.unit}`)
         if (this.leases.get(id)?.answered !== false) broken.push(`${at} holds lease ${id}, which was answered or never issued`)
       }
       if (new Set(unit.votes.map((v) => v.peer)).size !== unit.votes.length) broken.push(`${at} counts a peer's vote twice`)
       if (isSettled(unit) && this.queue.has(unit.index)) broken.push(`${at} is settled but queued for replicas`)
-      if (this.undecided.has(unit.index) && (isSettled(unit) || unit.votes.length === 0)) broken.push(`${at} is undecided without open votes`)
+      if (this.undecided.has(unit.index) && (isSettled(unit) || unit.votes.length === 0))
+        broken.push(`${at} is undecided without open votes`)
     }
     for (const lease of this.leases.outNow()) {
-      if (this.units[lease.unit]?.active.get(lease.id) !== lease) broken.push(`lease ${lease.id} is out but its unit ${lease.unit} does not hold it`)
+      if (this.units[lease.unit]?.active.get(lease.id) !== lease)
+        broken.push(`lease ${lease.id} is out but its unit ${lease.unit} does not hold it`)
     }
     if (accepted !== this.acceptedCount) broken.push(`acceptedCount is ${this.acceptedCount}, ${accepted} units are accepted`)
-    if (this.policy.partial ? failed !== this.failedCount : this.failedCount !== 0) broken.push(`failedCount is ${this.failedCount}, ${failed} units failed`)
+    if (this.policy.partial ? failed !== this.failedCount : this.failedCount !== 0)
+      broken.push(`failedCount is ${this.failedCount}, ${failed} units failed`)
     const settled = this.acceptedCount + this.failedCount
-    if (this.state === 'done' && settled !== this.units.length) broken.push(`the job is done with ${settled} of ${this.units.length} units settled`)
-    if (this.state === 'running' && settled === this.units.length && this.units.length > 0) broken.push('every unit is settled but the job still runs')
+    if (this.state === 'done' && settled !== this.units.length)
+      broken.push(`the job is done with ${settled} of ${this.units.length} units settled`)
+    if (this.state === 'running' && settled === this.units.length && this.units.length > 0)
+      broken.push('every unit is settled but the job still runs')
     if (broken.length > 0) throw new Error(`job machine invariants broken: ${broken.join('; ')}`)
   }
 
@@ -340,8 +388,16 @@ export class JobMachine {
     this.known.push(unit.index)
     const agreeing = unit.votes.filter((v) => v.group === group)
     const outvoted = unit.votes.filter((v) => v.group !== group)
-    const decisions: Decision[] = [{ type: 'accept', unit: unit.index, group,
-      agreeing: agreeing.map((v) => v.peer), outvoted: outvoted.map((v) => v.peer), ...(why ? { why } : {}) }]
+    const decisions: Decision[] = [
+      {
+        type: 'accept',
+        unit: unit.index,
+        group,
+        agreeing: agreeing.map((v) => v.peer),
+        outvoted: outvoted.map((v) => v.peer),
+        ...(why ? { why } : {})
+      }
+    ]
     for (const v of unit.votes) {
       // A unit accepted again after backtracking tells each donor its verdict once.
       if (v.judged) continue
@@ -393,8 +449,11 @@ export class JobMachine {
     this.state = 'failed'
     this.failureReason = `unit ${unit.index} failed: ${reason}`
     this.queue.clear()
-    return [{ type: 'unit-failed', unit: unit.index, reason }, ...this.cancelAllLeases(),
-      { type: 'job-failed', reason: this.failureReason }]
+    return [
+      { type: 'unit-failed', unit: unit.index, reason },
+      ...this.cancelAllLeases(),
+      { type: 'job-failed', reason: this.failureReason }
+    ]
   }
 
   private cancelAllLeases(): Decision[] {
@@ -418,10 +477,19 @@ export class JobMachine {
   }
 
   /** The unit as the policy sees it: one ballot per peer, or per host when hosts must differ. */
-  private tally(unit: Unit): UnitTally { return tallyOf(unit, this.policy.distinctHosts) }
+  private tally(unit: Unit): UnitTally {
+    return tallyOf(unit, this.policy.distinctHosts)
+  }
 
   private lease(unit: Unit, peer: PeerRef, now: number, spot: boolean): Decision {
-    const lease: Lease = { id: this.counter.take(), unit: unit.index, peer: peer.key, deadline: now + this.policy.leaseMs, host: peer.host, spot }
+    const lease: Lease = {
+      id: this.counter.take(),
+      unit: unit.index,
+      peer: peer.key,
+      deadline: now + this.policy.leaseMs,
+      host: peer.host,
+      spot
+    }
     this.leases.open(unit, lease)
     triedBy(unit).add(peer.key)
     return { type: 'assign', lease: lease.id, unit: unit.index, peer: peer.key, deadline: lease.deadline }

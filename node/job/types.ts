@@ -30,11 +30,21 @@ export interface JobPolicy {
   trust?: TrustSpec
 }
 
-export interface PeerRef { key: string; host: string }
+export interface PeerRef {
+  key: string
+  host: string
+}
 
 export type MachineEvent =
   | { type: 'result'; lease: number; peer: string; group: string; now: number }
-  | { type: 'failure'; lease: number; peer: string; kind: 'error' | 'timeout' | 'memory' | 'handback' | 'output'; reason: string; now: number }
+  | {
+      type: 'failure'
+      lease: number
+      peer: string
+      kind: 'error' | 'timeout' | 'memory' | 'handback' | 'output'
+      reason: string
+      now: number
+    }
   | { type: 'disconnect'; peer: string; now: number }
   | { type: 'tick'; now: number }
   | { type: 'cancel'; now: number }
@@ -66,7 +76,11 @@ export interface TrustSpec {
 }
 
 /** One independent result of a unit: who gave it, from which host, which answer group it is in. */
-export interface Ballot { peer: string; host: string; group: string }
+export interface Ballot {
+  peer: string
+  host: string
+  group: string
+}
 
 /** What a policy sees of an open unit. */
 export interface UnitTally {
@@ -78,7 +92,12 @@ export interface UnitTally {
 }
 
 /** A peer as an explanation shows it; credibility is null under rules that do not weigh peers. */
-export interface PeerStanding { peer: string; host: string; credibility: number | null; checks: number | null }
+export interface PeerStanding {
+  peer: string
+  host: string
+  credibility: number | null
+  checks: number | null
+}
 
 /** Why a unit was accepted: stored with its output, shown by `status --unit` and the API. */
 export interface Explanation {
@@ -93,7 +112,10 @@ export interface Explanation {
   against: PeerStanding[]
 }
 
-export interface Verdict { group: string; why?: Explanation }
+export interface Verdict {
+  group: string
+  why?: Explanation
+}
 
 /** Why a unit was accepted, or where it stands: what `status JOB --unit N` and GET /api/jobs/:id/units/:n show. */
 export interface UnitReport {
@@ -117,7 +139,11 @@ export interface Acceptance {
   spotCheck?(peer: PeerRef): number | null
 }
 
-export interface Cut { pieces: number; samples: number; msPerPiece: number }
+export interface Cut {
+  pieces: number
+  samples: number
+  msPerPiece: number
+}
 
 /** What the coordinator chose for a job submitted with --unit-seconds; kept in its record and shown. */
 export interface UnitSizing {

@@ -17,16 +17,26 @@ export class UnitQueue {
   constructor(private readonly unitCount: number) {}
 
   /** A unit that has never been settled: it waits its turn in unit order. */
-  addFresh(index: number): void { this.needy.add(index) }
+  addFresh(index: number): void {
+    this.needy.add(index)
+  }
 
   /** A unit that was open or settled and wants replicas again: it goes ahead of the fresh ones. */
-  addRetry(index: number): void { this.retry.add(index) }
+  addRetry(index: number): void {
+    this.retry.add(index)
+  }
 
-  isRetry(index: number): boolean { return this.retry.has(index) }
+  isRetry(index: number): boolean {
+    return this.retry.has(index)
+  }
 
-  has(index: number): boolean { return this.retry.has(index) || this.needy.has(index) }
+  has(index: number): boolean {
+    return this.retry.has(index) || this.needy.has(index)
+  }
 
-  isEmpty(): boolean { return this.retry.size === 0 && this.needy.size === 0 }
+  isEmpty(): boolean {
+    return this.retry.size === 0 && this.needy.size === 0
+  }
 
   /** Retried units, then fresh ones in unit order. Safe to unqueue the unit just yielded. */
   *wanting(): Iterable<number> {

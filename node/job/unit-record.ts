@@ -7,8 +7,21 @@
 import type { Ballot, UnitTally } from './types.js'
 import type { UnitState } from './types.js'
 
-export interface Lease { id: number; unit: number; peer: string; deadline: number; host?: string; spot?: boolean }
-export interface Vote { peer: string; lease: number; group: string; host: string; judged?: boolean }
+export interface Lease {
+  id: number
+  unit: number
+  peer: string
+  deadline: number
+  host?: string
+  spot?: boolean
+}
+export interface Vote {
+  peer: string
+  lease: number
+  group: string
+  host: string
+  judged?: boolean
+}
 
 export interface Unit {
   index: number
@@ -26,8 +39,16 @@ export interface Unit {
  * a million-unit job does not make two million empty collections before it can start. A unit
  * gets its own on its first lease (leasedTo, triedBy); these two refuse to be written to.
  */
-class NoLeases extends Map<number, Lease> { override set(): this { throw new Error('a unit\'s own leases are made by leasedTo()') } }
-class NoPeers extends Set<string> { override add(): this { throw new Error('a unit\'s own peers are made by triedBy()') } }
+class NoLeases extends Map<number, Lease> {
+  override set(): this {
+    throw new Error("a unit's own leases are made by leasedTo()")
+  }
+}
+class NoPeers extends Set<string> {
+  override add(): this {
+    throw new Error("a unit's own peers are made by triedBy()")
+  }
+}
 const NO_LEASES = new NoLeases()
 const NO_PEERS = new NoPeers()
 
@@ -55,7 +76,9 @@ export function unitStateOf(unit: Unit): UnitState {
 }
 
 /** Accepted, or failed: nothing more is wanted of it unless backtracking opens it again. */
-export function isSettled(unit: Unit): boolean { return unit.accepted !== null || unit.failed !== null }
+export function isSettled(unit: Unit): boolean {
+  return unit.accepted !== null || unit.failed !== null
+}
 
 /** The unit as a policy sees it: one ballot per peer, or per host when hosts must differ. */
 export function tallyOf(unit: Unit, distinctHosts: boolean | undefined): UnitTally {
@@ -82,4 +105,6 @@ export function groupSizes(unit: Unit): number[] {
   return [...sizes.values()]
 }
 
-export function hasDisagreement(unit: Unit): boolean { return groupSizes(unit).length > 1 }
+export function hasDisagreement(unit: Unit): boolean {
+  return groupSizes(unit).length > 1
+}

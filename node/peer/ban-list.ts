@@ -16,7 +16,11 @@ export interface BanPolicy {
 
 export const DEFAULT_BAN_POLICY: BanPolicy = { strikes: 3, windowMs: 10 * 60 * 1000, banMs: 24 * 60 * 60 * 1000 }
 
-export interface Ban { key: string; until: number; reason: string }
+export interface Ban {
+  key: string
+  until: number
+  reason: string
+}
 
 /** Strikes are forgotten past this many offenders, oldest first: a flood of fresh keys costs no memory. */
 const MAX_TRACKED = 10_000
@@ -26,8 +30,11 @@ export class BanList {
   private readonly bans = new Map<string, Ban>()
   private readonly db: Database<Ban, string> | null
 
-  constructor(store: Store | null, readonly policy: BanPolicy = DEFAULT_BAN_POLICY,
-    private readonly clock: () => number = Date.now) {
+  constructor(
+    store: Store | null,
+    readonly policy: BanPolicy = DEFAULT_BAN_POLICY,
+    private readonly clock: () => number = Date.now
+  ) {
     this.db = store?.sub<Ban, string>('bans') ?? null
     const now = this.clock()
     for (const { value } of this.db?.getRange({}) ?? []) {
@@ -57,11 +64,17 @@ export class BanList {
       if (this.strikes.size > MAX_TRACKED) this.strikes.delete(this.strikes.keys().next().value!)
       return null
     }
-    const ban: Ban = { key, until: now + this.policy.banMs, reason: `${recent.length} protocol violations, the last: ${reason}`.slice(0, 500) }
+    const ban: Ban = {
+      key,
+      until: now + this.policy.banMs,
+      reason: `${recent.length} protocol violations, the last: ${reason}`.slice(0, 500)
+    }
     this.bans.set(key, ban)
     void this.db?.put(key, ban)
     return ban
   }
 
-  list(): Ban[] { return [...this.bans.keys()].filter((key) => this.isBanned(key)).map((key) => this.bans.get(key)!) }
+  list(): Ban[] {
+    return [...this.bans.keys()].filter((key) => this.isBanned(key)).map((key) => this.bans.get(key)!)
+  }
 }

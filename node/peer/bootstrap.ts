@@ -2,7 +2,10 @@
 import { createSocket } from 'node:dgram'
 import HyperDHT from 'hyperdht'
 
-export interface HostPort { host: string; port: number }
+export interface HostPort {
+  host: string
+  port: number
+}
 
 export const DEFAULT_BOOTSTRAP_PORT = 49737
 
@@ -17,7 +20,7 @@ export function parseHostPort(text: string): HostPort {
 export function parseBootstrap(value: string | Array<string | HostPort> | undefined): HostPort[] | undefined {
   if (value === undefined || value === '') return undefined
   const items = typeof value === 'string' ? value.split(',').filter((s) => s.trim()) : value
-  return items.map((item) => typeof item === 'string' ? parseHostPort(item) : item)
+  return items.map((item) => (typeof item === 'string' ? parseHostPort(item) : item))
 }
 
 /** A UDP port that is free now: the bootstrapper must be told its port, it cannot take 0. */

@@ -176,8 +176,16 @@ export class Peer extends EventEmitter implements ControlledPeer {
     })
     let donation: ReturnType<typeof startDonation> | null
     try {
-      donation = opts.donate === false ? null : startDonation({ threads: opts.threads, registry, memoryMb: opts.memoryMb,
-        self: swarm.keyPair.publicKey.toString('hex'), options: opts.donation ?? {} })
+      donation =
+        opts.donate === false
+          ? null
+          : startDonation({
+              threads: opts.threads,
+              registry,
+              memoryMb: opts.memoryMb,
+              self: swarm.keyPair.publicKey.toString('hex'),
+              options: opts.donation ?? {}
+            })
     } catch (err) {
       await swarm.destroy()
       await store.close()
@@ -234,8 +242,13 @@ export class Peer extends EventEmitter implements ControlledPeer {
 
   /** Every job, a finished one's result slimmed as the live feed sends it (control/job-list.ts). */
   jobs(): JobView[] {
-    return this.store.listJobs().map((record) => this.coordinator.status(record.id)
-      ?? this.finishedViews.get(record, () => jobView(record, undefined, this.store.result(record.id))))
+    return this.store
+      .listJobs()
+      .map(
+        (record) =>
+          this.coordinator.status(record.id) ??
+          this.finishedViews.get(record, () => jobView(record, undefined, this.store.result(record.id)))
+      )
   }
 
   /** Resolves with the job's final view; given the view `submit` gave, it keeps its result's type. */
@@ -248,16 +261,27 @@ export class Peer extends EventEmitter implements ControlledPeer {
     return view as JobView<R>
   }
 
-  cancel(id: string): Promise<JobView | undefined> { return this.coordinator.cancel(id) }
+  cancel(id: string): Promise<JobView | undefined> {
+    return this.coordinator.cancel(id)
+  }
 
   /** Deletes a finished job and all that is stored for it; a running one must be cancelled first. */
   deleteJob(idOrPrefix: string): Promise<string> {
-    return deleteFinishedJob(this.store, idOrPrefix, (id) => this.coordinator.status(id) !== undefined, 'cancel it first (swarmgrid cancel)')
+    return deleteFinishedJob(
+      this.store,
+      idOrPrefix,
+      (id) => this.coordinator.status(id) !== undefined,
+      'cancel it first (swarmgrid cancel)'
+    )
   }
 
-  donorStats(): DonorStats | null { return this.donor?.snapshot() ?? null }
+  donorStats(): DonorStats | null {
+    return this.donor?.snapshot() ?? null
+  }
 
-  donorControls(): DonorControls | null { return this.controls }
+  donorControls(): DonorControls | null {
+    return this.controls
+  }
 
   tasks(): TaskListing[] {
     return this.registry.list().map((t) => {
@@ -266,28 +290,43 @@ export class Peer extends EventEmitter implements ControlledPeer {
     })
   }
 
-  result(id: string): Uint8Array | undefined { return this.store.result(id) }
+  result(id: string): Uint8Array | undefined {
+    return this.store.result(id)
+  }
 
   unitReport(id: string, unit: number): UnitReport | null {
     return unitReport(this.store, this.coordinator, id, unit) ?? null
   }
 
-  reputation(key: string): Reputation | undefined { return this.store.reputation(key) }
+  reputation(key: string): Reputation | undefined {
+    return this.store.reputation(key)
+  }
 
   /** Donors connected to this peer's coordinator now. */
-  donorCount(): number { return this.coordinator.donorCount() }
+  donorCount(): number {
+    return this.coordinator.donorCount()
+  }
 
   /** @internal The parts behind the face, for tests and the bench; stripped from the published types. */
   get parts(): PeerParts {
-    return { store: this.store, swarm: this.swarm, coordinator: this.coordinator, donor: this.donor, controls: this.controls,
-      bans: this.bans, registry: this.registry }
+    return {
+      store: this.store,
+      swarm: this.swarm,
+      coordinator: this.coordinator,
+      donor: this.donor,
+      controls: this.controls,
+      bans: this.bans,
+      registry: this.registry
+    }
   }
 
   peers(): PeerView[] {
     const connected = new Map([...this.channels].filter((c) => c.hello).map((c) => [c.key, c]))
     // From the records, not the job views: a view decodes the job's whole result.
-    const outvoted = new Set([...this.store.listJobs().flatMap((j) => j.outvoted),
-      ...this.coordinator.activeJobs().flatMap((j) => j.outvoted)])
+    const outvoted = new Set([
+      ...this.store.listJobs().flatMap((j) => j.outvoted),
+      ...this.coordinator.activeJobs().flatMap((j) => j.outvoted)
+    ])
     const reputations = new Map(this.store.allReputations().map((r) => [r.key, r]))
     const keys = new Set([...connected.keys(), ...reputations.keys()])
     keys.delete(this.key)
@@ -315,7 +354,9 @@ export class Peer extends EventEmitter implements ControlledPeer {
     })
   }
 
-  connectionCount(): number { return this.channels.size }
+  connectionCount(): number {
+    return this.channels.size
+  }
 
   /** Stops cleanly: units in flight are handed back, connections and the store closed. */
   stop(): Promise<void> {
@@ -331,7 +372,12 @@ export class Peer extends EventEmitter implements ControlledPeer {
     this.coordinator.resume()
     if (this.options.retentionMs) {
       this.retention = new RetentionSweeper(this.store, this.options.retentionMs, (ids) =>
-        this.record({ at: Date.now(), kind: 'job', text: `deleted ${ids.length} finished job${ids.length > 1 ? 's' : ''} past the retention time: ${ids.map(short).join(', ')}` }))
+        this.record({
+          at: Date.now(),
+          kind: 'job',
+          text: `deleted ${ids.length} finished job${ids.length > 1 ? 's' : ''} past the retention time: ${ids.map(short).join(', ')}`
+        })
+      )
       this.retention.start()
     }
     if (this.selfLinks) this.donor!.attach(this.selfLinks.toCoordinator)
@@ -342,8 +388,11 @@ export class Peer extends EventEmitter implements ControlledPeer {
     // announces no hole punch to peers on other hosts (node/reachability.ts).
     if (!this.options.dht && parseBootstrap(this.options.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)) {
       const reachable = await probeReachable(this.swarm.dht)
-      this.record({ at: Date.now(), kind: 'peer', text: reachable ? 'other nodes reach this one directly'
-        : 'firewalled: other peers reach this one only by hole punching' })
+      this.record({
+        at: Date.now(),
+        kind: 'peer',
+        text: reachable ? 'other nodes reach this one directly' : 'firewalled: other peers reach this one only by hole punching'
+      })
     }
     const discovery = this.swarm.join(gridTopic(this.grid), { server: true, client: true })
     await discovery.flushed()
@@ -352,35 +401,54 @@ export class Peer extends EventEmitter implements ControlledPeer {
   }
 
   private onConnection(conn: SecretStream): void {
-    if (this.bans.isBanned(conn.remotePublicKey.toString('hex'))) { conn.destroy(); return }
+    if (this.bans.isBanned(conn.remotePublicKey.toString('hex'))) {
+      conn.destroy()
+      return
+    }
     // Declared before the guard that reads it: a frame may arrive before the channel is made.
     let channel: WireChannel
-    guardConnection(conn, { maxFrame: () => channel?.hello ? MAX_FRAME : MAX_FRAME_BEFORE_HELLO })
+    guardConnection(conn, { maxFrame: () => (channel?.hello ? MAX_FRAME : MAX_FRAME_BEFORE_HELLO) })
     const donor = this.donor
     const coordinator = this.roles.coordinate ? this.coordinator : null
-    const refuse = (what: string, role: string) => () => { throw new Error(`unexpected ${what}: this peer does not ${role}`) }
+    const refuse = (what: string, role: string) => () => {
+      throw new Error(`unexpected ${what}: this peer does not ${role}`)
+    }
     try {
-      channel = new WireChannel(conn, {
-        hello: (msg) => {
-          this.record({ at: Date.now(), kind: 'peer', text: `peer ${short(channel.key)} joined (${channel.host}, ${msg.threads} threads)`, peer: channel.key })
-          if (donor && msg.roles & ROLE_COORDINATOR) donor.attach(channel)
+      channel = new WireChannel(
+        conn,
+        {
+          hello: (msg) => {
+            this.record({
+              at: Date.now(),
+              kind: 'peer',
+              text: `peer ${short(channel.key)} joined (${channel.host}, ${msg.threads} threads)`,
+              peer: channel.key
+            })
+            if (donor && msg.roles & ROLE_COORDINATOR) donor.attach(channel)
+          },
+          want: coordinator ? (msg) => coordinator.want(channel, msg) : refuse('want', 'coordinate'),
+          progress: coordinator ? (msg) => coordinator.progress(channel, msg) : refuse('progress', 'coordinate'),
+          result: coordinator ? (msg) => coordinator.result(channel, msg) : refuse('result', 'coordinate'),
+          failure: coordinator ? (msg) => coordinator.failure(channel, msg) : refuse('failure', 'coordinate'),
+          assign: donor ? (msg) => donor.assign(channel, msg) : refuse('assign', 'donate'),
+          cancel: donor ? (msg) => donor.cancel(channel, msg) : refuse('cancel', 'donate'),
+          verdict: donor ? (msg) => donor.verdict(channel, msg) : refuse('verdict', 'donate'),
+          close: (error) => {
+            this.channels.delete(channel)
+            this.coordinator.removeDonor(channel)
+            donor?.detach(channel)
+            if (channel.violation) this.offended(channel.key, channel.violation)
+            const why = error ? `: ${error.message}` : ''
+            this.record({
+              at: Date.now(),
+              kind: channel.violation ? 'violation' : 'peer',
+              text: `peer ${short(channel.key)} left${why}`,
+              peer: channel.key
+            })
+          }
         },
-        want: coordinator ? (msg) => coordinator.want(channel, msg) : refuse('want', 'coordinate'),
-        progress: coordinator ? (msg) => coordinator.progress(channel, msg) : refuse('progress', 'coordinate'),
-        result: coordinator ? (msg) => coordinator.result(channel, msg) : refuse('result', 'coordinate'),
-        failure: coordinator ? (msg) => coordinator.failure(channel, msg) : refuse('failure', 'coordinate'),
-        assign: donor ? (msg) => donor.assign(channel, msg) : refuse('assign', 'donate'),
-        cancel: donor ? (msg) => donor.cancel(channel, msg) : refuse('cancel', 'donate'),
-        verdict: donor ? (msg) => donor.verdict(channel, msg) : refuse('verdict', 'donate'),
-        close: (error) => {
-          this.channels.delete(channel)
-          this.coordinator.removeDonor(channel)
-          donor?.detach(channel)
-          if (channel.violation) this.offended(channel.key, channel.violation)
-          const why = error ? `: ${error.message}` : ''
-          this.record({ at: Date.now(), kind: channel.violation ? 'violation' : 'peer', text: `peer ${short(channel.key)} left${why}`, peer: channel.key })
-        }
-      }, this.hello())
+        this.hello()
+      )
     } catch (err) {
       conn.destroy(err as Error)
       return
@@ -425,7 +493,8 @@ const isLoopback = (host: string) => host.startsWith('127.') || host === 'localh
 
 /** Whether every bootstrap node is on loopback, so that every peer of the grid runs on this machine. */
 function loopbackGrid(opts: PeerOptions): boolean {
-  const nodes = opts.dht ? (opts.dht as unknown as { bootstrapNodes?: HostPort[] }).bootstrapNodes
+  const nodes = opts.dht
+    ? (opts.dht as unknown as { bootstrapNodes?: HostPort[] }).bootstrapNodes
     : parseBootstrap(opts.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)
   return !!nodes && nodes.length > 0 && nodes.every((b) => isLoopback(b.host))
 }
@@ -440,9 +509,10 @@ function makeDht(opts: PeerOptions): HyperDHT {
   // machine. Left firewalled, hyperdht races its same-host shortcut against a hole punch that a
   // one-node DHT cannot analyse; the server aborts the punch and destroys the stream the client has
   // just connected, which then stays half-open until a keep-alive timeout (docs/first-contact.md).
-  const reachable = process.env.SWARMGRID_REACHABLE === '1' || (host !== undefined && isLoopback(host))
-    ? { firewalled: false } : {}
+  const reachable = process.env.SWARMGRID_REACHABLE === '1' || (host !== undefined && isLoopback(host)) ? { firewalled: false } : {}
   return new HyperDHT({ bootstrap, connectionKeepAlive: heartbeatMs(), ...(host ? { host } : {}), ...reachable })
 }
 
-export function defaultThreads(): number { return availableParallelism() }
+export function defaultThreads(): number {
+  return availableParallelism()
+}

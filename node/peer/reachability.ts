@@ -28,7 +28,12 @@ export async function probeReachable(dht: HyperDHT): Promise<boolean> {
   // longer: start goes on firewalled after PROBE_WAIT_MS, and the check finishes on its own.
   const probe = node._updateNetworkState(true).catch(() => false)
   let timer: NodeJS.Timeout | undefined
-  await Promise.race([probe, new Promise((resolve) => { timer = setTimeout(resolve, PROBE_WAIT_MS) })])
+  await Promise.race([
+    probe,
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, PROBE_WAIT_MS)
+    })
+  ])
   clearTimeout(timer)
   return !node.firewalled
 }

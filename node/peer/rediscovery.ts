@@ -12,7 +12,10 @@ export class Rediscovery {
   private timer: NodeJS.Timeout | null = null
   private step = 0
 
-  constructor(private readonly discovery: Discovery, private readonly schedule = REDISCOVERY_SCHEDULE_MS) {
+  constructor(
+    private readonly discovery: Discovery,
+    private readonly schedule = REDISCOVERY_SCHEDULE_MS
+  ) {
     this.later()
   }
 
@@ -24,7 +27,12 @@ export class Rediscovery {
   private later(): void {
     const delay = this.schedule[Math.min(this.step++, this.schedule.length - 1)]
     this.timer = setTimeout(() => {
-      this.discovery.refresh().catch(() => {}).finally(() => { if (this.timer) this.later() })
+      this.discovery
+        .refresh()
+        .catch(() => {})
+        .finally(() => {
+          if (this.timer) this.later()
+        })
     }, delay)
     this.timer.unref()
   }

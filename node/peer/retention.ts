@@ -32,14 +32,22 @@ export class RetentionSweeper {
   private timer: NodeJS.Timeout | null = null
   private running: Promise<unknown> = Promise.resolve()
 
-  constructor(private readonly store: Store, private readonly keepMs: number,
+  constructor(
+    private readonly store: Store,
+    private readonly keepMs: number,
     private readonly onDeleted: (ids: string[]) => void,
     // A short retention is swept more often, so that a job outlives it by half of it at most.
-    private readonly everyMs = Math.min(SWEEP_MS, Math.max(MIN_SWEEP_MS, keepMs / 2))) {}
+    private readonly everyMs = Math.min(SWEEP_MS, Math.max(MIN_SWEEP_MS, keepMs / 2))
+  ) {}
 
   start(): void {
     const sweep = () => {
-      this.running = sweepFinishedJobs(this.store, this.keepMs).then((ids) => { if (ids.length) this.onDeleted(ids) }, () => {})
+      this.running = sweepFinishedJobs(this.store, this.keepMs).then(
+        (ids) => {
+          if (ids.length) this.onDeleted(ids)
+        },
+        () => {}
+      )
     }
     sweep()
     this.timer = setInterval(sweep, this.everyMs)

@@ -88,19 +88,27 @@ export class WireChannel {
   /** Messages sent in one turn of the event loop go out as one frame: one encryption, one packet train. */
   private corked: Promise<void> | null = null
 
-  constructor(readonly connection: SecretStream, handlers: ChannelHandlers, localHello: wire.HelloMessage) {
+  constructor(
+    readonly connection: SecretStream,
+    handlers: ChannelHandlers,
+    localHello: wire.HelloMessage
+  ) {
     this.key = connection.remotePublicKey.toString('hex')
     this.host = connection.rawStream?.remoteHost ?? 'unknown'
     const mux = new StrictProtomux(connection)
-    mux.onviolation = (err) => { this.violation ??= err }
+    mux.onviolation = (err) => {
+      this.violation ??= err
+    }
     const channel = mux.createChannel({ protocol: wire.PROTOCOL, onclose: () => this.destroy(null) })
     if (!channel) throw new Error('swarmgrid channel already open on this connection')
     this.channel = channel
 
-    const afterHello = <T>(name: string, handle: (msg: T) => void) => (msg: T) => {
-      if (!this.hello) throw wire.malformed(`${name} before hello`)
-      handle(msg)
-    }
+    const afterHello =
+      <T>(name: string, handle: (msg: T) => void) =>
+      (msg: T) => {
+        if (!this.hello) throw wire.malformed(`${name} before hello`)
+        handle(msg)
+      }
     const add = <T>(encoding: wire.Encoding<T>, onmessage: (msg: T) => void): Sender<T> => {
       const message: Message<T> = channel.addMessage({ encoding: wire.whole(encoding), onmessage })
       return (msg) => {
@@ -158,11 +166,13 @@ export class WireChannel {
   private corkUntilNextTurn(): void {
     if (this.corked) return
     this.channel.cork()
-    this.corked = new Promise((resolve) => setImmediate(() => {
-      this.corked = null
-      if (!this.closed) this.channel.uncork()
-      resolve()
-    }))
+    this.corked = new Promise((resolve) =>
+      setImmediate(() => {
+        this.corked = null
+        if (!this.closed) this.channel.uncork()
+        resolve()
+      })
+    )
   }
 
   /** With an error: the remote peer broke the protocol, and loses this connection for it. */

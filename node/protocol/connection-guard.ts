@@ -36,7 +36,9 @@ const LENGTH_DONE = 0x1000000
 
 export class OversizedFrameError extends SwarmgridError {
   override name = 'OversizedFrameError'
-  constructor(message: string) { super('OVERSIZED_FRAME', message) }
+  constructor(message: string) {
+    super('OVERSIZED_FRAME', message)
+  }
 }
 
 export function oversizedFrame(length: number, limit: number): OversizedFrameError {
@@ -62,13 +64,20 @@ interface RawStream {
 }
 
 /** Secret-stream's own parser state, so the guard starts in step with it mid-stream. */
-interface ParserState { _state: number; _len: number; _tmp: number }
+interface ParserState {
+  _state: number
+  _len: number
+  _tmp: number
+}
 
 export function guardConnection(conn: SecretStream, options: GuardOptions): void {
   const keepAlive = (conn as unknown as { keepAlive?: number }).keepAlive || DEFAULT_HEARTBEAT_MS
   const silence = options.silenceMs ?? MISSED_HEARTBEATS * keepAlive
   const raw = ((conn as any)._rawStream ?? conn.rawStream) as RawStream | null
-  if (!raw || typeof raw.prependListener !== 'function') { conn.setTimeout(silence); return }
+  if (!raw || typeof raw.prependListener !== 'function') {
+    conn.setTimeout(silence)
+    return
+  }
   let heard = ((conn as unknown as { rawBytesRead?: number }).rawBytesRead ?? 0) > 0
   conn.setTimeout(heard ? silence : Math.min(silence, options.firstBytesMs ?? FIRST_BYTES_MS))
   const own = conn as unknown as ParserState
@@ -86,7 +95,10 @@ export function guardConnection(conn: SecretStream, options: GuardOptions): void
   if (inBody && tooLong()) return
 
   raw.prependListener('data', (data: Uint8Array) => {
-    if (!heard) { heard = true; conn.setTimeout(silence) }
+    if (!heard) {
+      heard = true
+      conn.setTimeout(silence)
+    }
     let offset = 0
     while (offset < data.byteLength && !conn.destroying) {
       if (!inBody) {

@@ -43,17 +43,24 @@ export interface DonorSide {
  * Joins a peer's own donor to its own coordinator. Messages are delivered on a later tick,
  * as over the network, so neither side re-enters the other while it is deciding.
  */
-export function localLinks(key: string, hello: wire.HelloMessage, coordinator: CoordinatorSide, donor: DonorSide):
-  { toDonor: DonorLink; toCoordinator: CoordinatorLink } {
+export function localLinks(
+  key: string,
+  hello: wire.HelloMessage,
+  coordinator: CoordinatorSide,
+  donor: DonorSide
+): { toDonor: DonorLink; toCoordinator: CoordinatorLink } {
   const later = (fn: () => void) => queueMicrotask(fn)
   const toDonor: DonorLink = {
-    key, host: 'local', hello,
+    key,
+    host: 'local',
+    hello,
     sendAssign: (msg) => later(() => donor.assign(toCoordinator, msg)),
     sendCancel: (msg) => later(() => donor.cancel(toCoordinator, msg)),
     sendVerdict: (msg) => later(() => donor.verdict(toCoordinator, msg))
   }
   const toCoordinator: CoordinatorLink = {
-    key, host: 'local',
+    key,
+    host: 'local',
     sendWant: (msg) => later(() => coordinator.want(toDonor, msg)),
     sendProgress: (msg) => later(() => coordinator.progress(toDonor, msg)),
     sendResult: (msg) => later(() => coordinator.result(toDonor, msg)),

@@ -25,7 +25,10 @@ const PKCS8_SEED_HEADER = Buffer.from('302e020100300506032b657004220420', 'hex')
 const SPKI_HEADER = Buffer.from('302a300506032b6570032100', 'hex')
 const KEY_CACHE_SIZE = 256
 
-export interface SigningKeyPair { publicKey: Uint8Array; secretKey: Uint8Array }
+export interface SigningKeyPair {
+  publicKey: Uint8Array
+  secretKey: Uint8Array
+}
 
 type Verdict = { ok: true; signer: string } | { ok: false; reason: string }
 
@@ -38,15 +41,29 @@ type Signed = Pick<AssignMessage, 'job' | 'task' | 'taskVersion' | 'units' | 'ex
  */
 export function unitsStatement(msg: Signed, coordinator: Uint8Array): Uint8Array {
   const state = c.state()
-  c.string.preencode(state, DOMAIN); c.fixed32.preencode(state, coordinator); c.uint.preencode(state, msg.expires)
-  c.string.preencode(state, msg.job); c.string.preencode(state, msg.task)
-  c.uint.preencode(state, msg.taskVersion); c.uint.preencode(state, msg.units.length)
-  for (const u of msg.units) { c.uint.preencode(state, u.unit); c.uint8array.preencode(state, u.input) }
+  c.string.preencode(state, DOMAIN)
+  c.fixed32.preencode(state, coordinator)
+  c.uint.preencode(state, msg.expires)
+  c.string.preencode(state, msg.job)
+  c.string.preencode(state, msg.task)
+  c.uint.preencode(state, msg.taskVersion)
+  c.uint.preencode(state, msg.units.length)
+  for (const u of msg.units) {
+    c.uint.preencode(state, u.unit)
+    c.uint8array.preencode(state, u.input)
+  }
   state.buffer = new Uint8Array(state.end)
-  c.string.encode(state, DOMAIN); c.fixed32.encode(state, coordinator); c.uint.encode(state, msg.expires)
-  c.string.encode(state, msg.job); c.string.encode(state, msg.task)
-  c.uint.encode(state, msg.taskVersion); c.uint.encode(state, msg.units.length)
-  for (const u of msg.units) { c.uint.encode(state, u.unit); c.uint8array.encode(state, u.input) }
+  c.string.encode(state, DOMAIN)
+  c.fixed32.encode(state, coordinator)
+  c.uint.encode(state, msg.expires)
+  c.string.encode(state, msg.job)
+  c.string.encode(state, msg.task)
+  c.uint.encode(state, msg.taskVersion)
+  c.uint.encode(state, msg.units.length)
+  for (const u of msg.units) {
+    c.uint.encode(state, u.unit)
+    c.uint8array.encode(state, u.input)
+  }
   return state.buffer
 }
 
@@ -55,9 +72,16 @@ export function unitsStatement(msg: Signed, coordinator: Uint8Array): Uint8Array
  * then the public key), for batches that `coordinator` (by default the key pair's own peer)
  * hands out. Each signature expires EXPIRY_SLACK_MS after the batch's deadline.
  */
-export function assignSigner(keyPair: SigningKeyPair, coordinator: Uint8Array = keyPair.publicKey,
-  clock: () => number = Date.now): (msg: AssignMessage) => AssignMessage {
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_SEED_HEADER, keyPair.secretKey.subarray(0, 32)]), format: 'der', type: 'pkcs8' })
+export function assignSigner(
+  keyPair: SigningKeyPair,
+  coordinator: Uint8Array = keyPair.publicKey,
+  clock: () => number = Date.now
+): (msg: AssignMessage) => AssignMessage {
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_SEED_HEADER, keyPair.secretKey.subarray(0, 32)]),
+    format: 'der',
+    type: 'pkcs8'
+  })
   const signer = Uint8Array.from(keyPair.publicKey)
   const bound = Uint8Array.from(coordinator)
   return (msg) => {
@@ -90,17 +114,26 @@ export function verifyAssign(msg: AssignMessage, coordinator: string, now: numbe
   }
   const signer = Buffer.from(msg.signer).toString('hex')
   const coordinatorKey = Buffer.from(coordinator, 'hex')
-  if (coordinatorKey.byteLength !== SIGNER_BYTES) return { ok: false, reason: `no coordinator key to check the signature by ${signer.slice(0, 8)} against` }
+  if (coordinatorKey.byteLength !== SIGNER_BYTES)
+    return { ok: false, reason: `no coordinator key to check the signature by ${signer.slice(0, 8)} against` }
   let valid = false
   try {
     valid = verify(null, unitsStatement(msg, coordinatorKey), publicKeyObject(msg.signer), msg.signature)
   } catch {
     valid = false
   }
-  if (!valid) return { ok: false, reason: `the signature by ${signer.slice(0, 8)} does not match the units and their coordinator ${coordinator.slice(0, 8)}` }
-  if (msg.expires <= now) return { ok: false, reason: `the signature by ${signer.slice(0, 8)} expired ${Math.round((now - msg.expires) / 1000)} s ago` }
+  if (!valid)
+    return {
+      ok: false,
+      reason: `the signature by ${signer.slice(0, 8)} does not match the units and their coordinator ${coordinator.slice(0, 8)}`
+    }
+  if (msg.expires <= now)
+    return { ok: false, reason: `the signature by ${signer.slice(0, 8)} expired ${Math.round((now - msg.expires) / 1000)} s ago` }
   if (msg.expires > now + LIMITS.deadlineMs + 2 * EXPIRY_SLACK_MS) {
-    return { ok: false, reason: `the signature by ${signer.slice(0, 8)} holds until ${new Date(msg.expires).toISOString()}, further ahead than any deadline` }
+    return {
+      ok: false,
+      reason: `the signature by ${signer.slice(0, 8)} holds until ${new Date(msg.expires).toISOString()}, further ahead than any deadline`
+    }
   }
   return { ok: true, signer }
 }

@@ -62,34 +62,72 @@ export const ROLE_COORDINATOR = 2
 export type FailureKind = 'error' | 'timeout' | 'memory' | 'handback' | 'refused' | 'output'
 const FAILURE_KINDS: FailureKind[] = ['error', 'timeout', 'memory', 'handback', 'refused', 'output']
 
-export interface TaskKind { name: string; version: number }
+export interface TaskKind {
+  name: string
+  version: number
+}
 
 /** First message on a channel, both ways. */
-export interface HelloMessage { version: number; roles: number; threads: number; tasks: TaskKind[] }
+export interface HelloMessage {
+  version: number
+  roles: number
+  threads: number
+  tasks: TaskKind[]
+}
 /** Donor → coordinator: this many more units can come my way. */
-export interface WantMessage { slots: number }
-export interface AssignedUnit { lease: number; unit: number; input: Uint8Array }
+export interface WantMessage {
+  slots: number
+}
+export interface AssignedUnit {
+  lease: number
+  unit: number
+  input: Uint8Array
+}
 /** Coordinator → donor: run these units of one job, each under its lease, and answer each before the deadline. */
 export interface AssignMessage {
-  job: string; task: string; taskVersion: number; deadlineMs: number
+  job: string
+  task: string
+  taskVersion: number
+  deadlineMs: number
   units: AssignedUnit[]
   /** When the signature stops holding, in ms since the epoch (0 when unsigned). */
   expires: number
   /** The submitter's key and its signature over the units (node/protocol/signing.ts), or empty. */
-  signer: Uint8Array; signature: Uint8Array
+  signer: Uint8Array
+  signature: Uint8Array
 }
-export interface ProgressMessage { lease: number; fraction: number }
+export interface ProgressMessage {
+  lease: number
+  fraction: number
+}
 /** cpuMs and speed let the coordinator grant credit: CPU-seconds scaled by the donor's benchmark. */
-export interface ResultMessage { lease: number; runMs: number; output: Uint8Array; cpuMs: number; speed: number }
-export interface FailureMessage { lease: number; kind: FailureKind; reason: string }
+export interface ResultMessage {
+  lease: number
+  runMs: number
+  output: Uint8Array
+  cpuMs: number
+  speed: number
+}
+export interface FailureMessage {
+  lease: number
+  kind: FailureKind
+  reason: string
+}
 /** Coordinator → donor: stop working on this lease, its result is no longer wanted. */
-export interface CancelMessage { lease: number }
+export interface CancelMessage {
+  lease: number
+}
 /** Coordinator → donor: what became of the result given under this lease. */
-export interface VerdictMessage { lease: number; accepted: boolean }
+export interface VerdictMessage {
+  lease: number
+  accepted: boolean
+}
 
 export class MalformedMessageError extends SwarmgridError {
   override name = 'MalformedMessageError'
-  constructor(message: string) { super('MALFORMED_MESSAGE', message) }
+  constructor(message: string) {
+    super('MALFORMED_MESSAGE', message)
+  }
 }
 
 export function malformed(what: string): MalformedMessageError {
@@ -102,8 +140,12 @@ type Fields<T> = { [K in keyof T]: Encoding<T[K]> }
 function struct<T extends object>(fields: Fields<T>, check: (value: T) => void = () => {}): Encoding<T> {
   const entries = Object.entries(fields) as Array<[keyof T, Encoding]>
   return {
-    preencode(state, value) { for (const [k, enc] of entries) enc.preencode(state, value[k]) },
-    encode(state, value) { for (const [k, enc] of entries) enc.encode(state, value[k]) },
+    preencode(state, value) {
+      for (const [k, enc] of entries) enc.preencode(state, value[k])
+    },
+    encode(state, value) {
+      for (const [k, enc] of entries) enc.encode(state, value[k])
+    },
     decode(state) {
       const value = {} as T
       for (const [k, enc] of entries) value[k] = enc.decode(state)
@@ -174,19 +216,22 @@ export const want = struct<WantMessage>({ slots: bounded(uint, 'slots', (n) => n
 
 const assignedUnit = struct<AssignedUnit>({ lease, unit: uint, input: payload })
 
-export const assign = struct<AssignMessage>({
-  job: boundedString('job id', LIMITS.jobId),
-  task: taskName,
-  taskVersion: uint,
-  deadlineMs: bounded(uint, 'deadline', (n) => n > 0 && n <= LIMITS.deadlineMs),
-  units: boundedArray(assignedUnit, 'assigned units', LIMITS.unitsPerAssign),
-  expires: uint,
-  signer,
-  signature
-}, (m) => {
-  if ((m.signer.byteLength === 0) !== (m.signature.byteLength === 0)) throw malformed('a signer without a signature, or the reverse')
-  if (m.units.length === 0) throw malformed('an assign of no units')
-})
+export const assign = struct<AssignMessage>(
+  {
+    job: boundedString('job id', LIMITS.jobId),
+    task: taskName,
+    taskVersion: uint,
+    deadlineMs: bounded(uint, 'deadline', (n) => n > 0 && n <= LIMITS.deadlineMs),
+    units: boundedArray(assignedUnit, 'assigned units', LIMITS.unitsPerAssign),
+    expires: uint,
+    signer,
+    signature
+  },
+  (m) => {
+    if ((m.signer.byteLength === 0) !== (m.signature.byteLength === 0)) throw malformed('a signer without a signature, or the reverse')
+    if (m.units.length === 0) throw malformed('an assign of no units')
+  }
+)
 
 export const progress = struct<ProgressMessage>({
   lease,
@@ -194,14 +239,20 @@ export const progress = struct<ProgressMessage>({
 })
 
 export const result = struct<ResultMessage>({
-  lease, runMs: uint, output: payload,
+  lease,
+  runMs: uint,
+  output: payload,
   cpuMs: bounded(uint, 'cpu time', (n) => n <= LIMITS.deadlineMs),
   speed: bounded(uint, 'speed', (n) => n <= LIMITS.speed)
 })
 
 const failureKind: Encoding<FailureKind> = {
-  preencode(state, kind) { uint.preencode(state, FAILURE_KINDS.indexOf(kind)) },
-  encode(state, kind) { uint.encode(state, FAILURE_KINDS.indexOf(kind)) },
+  preencode(state, kind) {
+    uint.preencode(state, FAILURE_KINDS.indexOf(kind))
+  },
+  encode(state, kind) {
+    uint.encode(state, FAILURE_KINDS.indexOf(kind))
+  },
   decode(state) {
     const kind = FAILURE_KINDS[uint.decode(state)]
     if (kind === undefined) throw malformed('failure kind')

@@ -26,7 +26,10 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
 
 function lockedError(dir: string, pid: number | null): DataDirError {
   const holder = pid === null ? 'another process' : pid === process.pid ? `another peer in this process (PID ${pid})` : `PID ${pid}`
-  return new DataDirError('DATA_DIR_LOCKED', `the data dir ${dir} is in use by a swarmgrid peer already running as ${holder}: stop it first, or give this peer its own --data`)
+  return new DataDirError(
+    'DATA_DIR_LOCKED',
+    `the data dir ${dir} is in use by a swarmgrid peer already running as ${holder}: stop it first, or give this peer its own --data`
+  )
 }
 
 function holderPid(dir: string): number | null {
@@ -52,7 +55,12 @@ async function socketLock(dir: string): Promise<DataDirLock> {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM' }
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 async function fileLock(dir: string): Promise<DataDirLock> {

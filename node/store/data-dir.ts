@@ -12,7 +12,12 @@ const OWNER_ONLY = 0o600
 /** Unix socket paths longer than this do not fit in sockaddr_un on Linux. */
 const MAX_SOCKET_PATH = 100
 
-export interface RunningPeerInfo { pid: number; key: string; socket: string; url: string | null }
+export interface RunningPeerInfo {
+  pid: number
+  key: string
+  socket: string
+  url: string | null
+}
 
 /** $SWARMGRID_DATA, or the platform's usual per-user data folder. */
 export function defaultDataDir(): string {
@@ -29,7 +34,9 @@ export function ensureDataDir(dir: string): void {
 /** A data dir file that is there but unusable: the peer refuses to start rather than guess. */
 export class DataDirError extends SwarmgridError {
   override name = 'DataDirError'
-  constructor(code: 'BAD_SECRET' | 'NO_TOKEN' | 'DATA_DIR_LOCKED', message: string) { super(code, message) }
+  constructor(code: 'BAD_SECRET' | 'NO_TOKEN' | 'DATA_DIR_LOCKED', message: string) {
+    super(code, message)
+  }
 }
 
 /** The secrets this module makes, and the only shape it accepts back: lowercase hex of that many bytes. */
@@ -48,7 +55,10 @@ function parseSecret(name: SecretName, path: string, text: string): Buffer {
   const { bytes, what, lost } = SECRETS[name]
   const trimmed = text.trim()
   if (new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(trimmed)) return Buffer.from(trimmed, 'hex')
-  const found = trimmed.length === 0 ? 'it is empty (a full disk can leave it so)' : `it holds ${trimmed.length} characters that are not ${bytes * 2} hex digits`
+  const found =
+    trimmed.length === 0
+      ? 'it is empty (a full disk can leave it so)'
+      : `it holds ${trimmed.length} characters that are not ${bytes * 2} hex digits`
   throw new DataDirError('BAD_SECRET', `${path} is not a ${what}: ${found}. Remove it and start again to make a new one (${lost})`)
 }
 
@@ -85,13 +95,23 @@ function secretFile(dir: string, name: SecretName): Buffer {
 function syncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r')
-    try { fsyncSync(fd) } finally { closeSync(fd) }
-  } catch { /* not every platform can open a directory */ }
+    try {
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    /* not every platform can open a directory */
+  }
 }
 
-export function identitySeed(dir: string): Buffer { return secretFile(dir, 'identity') }
+export function identitySeed(dir: string): Buffer {
+  return secretFile(dir, 'identity')
+}
 
-export function controlToken(dir: string): string { return secretFile(dir, 'token').toString('hex') }
+export function controlToken(dir: string): string {
+  return secretFile(dir, 'token').toString('hex')
+}
 
 /** The token clients send; null when there is none or it is not one (the peer then refuses to run). */
 export function readControlToken(dir: string): string | null {
@@ -107,7 +127,11 @@ export function readControlToken(dir: string): string | null {
  * version Node supports, a named pipe whose name comes from the data dir.
  */
 export function controlSocketPath(dir: string, os: NodeJS.Platform = platform()): string {
-  const hash = () => createHash('sha256').update(os === 'win32' ? resolve(dir).toLowerCase() : resolve(dir)).digest('hex').slice(0, 16)
+  const hash = () =>
+    createHash('sha256')
+      .update(os === 'win32' ? resolve(dir).toLowerCase() : resolve(dir))
+      .digest('hex')
+      .slice(0, 16)
   if (os === 'win32') return `\\\\.\\pipe\\swarmgrid-${hash()}`
   const inside = join(resolve(dir), 'control.sock')
   if (inside.length <= MAX_SOCKET_PATH) return inside

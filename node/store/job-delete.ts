@@ -9,6 +9,6 @@ export async function deleteFinishedJob(store: Store, idOrPrefix: string, runnin
   const record = store.findJob(idOrPrefix)
   if (!record) throw noSuchJob(idOrPrefix)
   if (running(record.id)) throw conflict(`job ${record.id.slice(0, 8)} is still running: ${hint}`)
-  if (!await store.deleteJob(record.id)) throw noSuchJob(idOrPrefix)
+  if (!(await store.deleteJob(record.id))) throw noSuchJob(idOrPrefix)
   return record.id
 }

@@ -11,7 +11,12 @@ import type { Store } from './store.js'
 export const RUN_SPAN = 2 ** 32
 const MAX_EPOCH = 2 ** 20
 
-export interface LoggedLease { id: number; job: string; unit: number; peer: string }
+export interface LoggedLease {
+  id: number
+  job: string
+  unit: number
+  peer: string
+}
 
 export class LeaseLog {
   /** The first lease id of this run: ids below it were issued by earlier runs. */
@@ -41,7 +46,10 @@ export class LeaseLog {
   outstanding(running: Set<string>): Map<string, LoggedLease[]> {
     const byJob = new Map<string, LoggedLease[]>()
     for (const { key, value } of this.leases.getRange({ end: this.base })) {
-      if (!running.has(value.job)) { this.forget(key); continue }
+      if (!running.has(value.job)) {
+        this.forget(key)
+        continue
+      }
       const list = byJob.get(value.job) ?? []
       list.push({ id: key, ...value })
       byJob.set(value.job, list)

@@ -46,7 +46,10 @@ export class Store {
   /** Every failed write is reported here, and none ends the process (write-failures.ts). */
   readonly failures: WriteFailures
 
-  private constructor(private readonly root: RootDatabase, dataDir: string) {
+  private constructor(
+    private readonly root: RootDatabase,
+    dataDir: string
+  ) {
     this.failures = new WriteFailures(dataDir)
     this.guard(root, ['transaction'])
     this.jobs = this.guard(root.openDB({ name: 'jobs' }))
@@ -81,14 +84,19 @@ export class Store {
       }
       await this.jobs.put(job.id, job)
     } catch (err) {
-      this.failures.background(this.root.transaction(() => {
-        for (const { key } of this.inputs.getRange({ start: [job.id, 0], end: [job.id, Number.MAX_SAFE_INTEGER] })) this.inputs.remove(key)
-      }))
+      this.failures.background(
+        this.root.transaction(() => {
+          for (const { key } of this.inputs.getRange({ start: [job.id, 0], end: [job.id, Number.MAX_SAFE_INTEGER] }))
+            this.inputs.remove(key)
+        })
+      )
       throw err
     }
   }
 
-  job(id: string): JobRecord | undefined { return this.jobWrites.get(id) }
+  job(id: string): JobRecord | undefined {
+    return this.jobWrites.get(id)
+  }
 
   listJobs(): JobRecord[] {
     return this.jobWrites.all().sort((a, b) => a.createdAt - b.createdAt)
@@ -109,7 +117,9 @@ export class Store {
     return this.jobs.put(id, { ...job, ...change })
   }
 
-  input(jobId: string, unit: number): Uint8Array | undefined { return this.inputs.get([jobId, unit]) }
+  input(jobId: string, unit: number): Uint8Array | undefined {
+    return this.inputs.get([jobId, unit])
+  }
 
   /**
    * Resolves once the output is on disk: only then may the verdict go out. `job` is the job's
@@ -123,7 +133,9 @@ export class Store {
     await this.accepted.flushed
   }
 
-  acceptedOutput(jobId: string, unit: number): AcceptedOutput | undefined { return this.accepted.get([jobId, unit]) }
+  acceptedOutput(jobId: string, unit: number): AcceptedOutput | undefined {
+    return this.accepted.get([jobId, unit])
+  }
 
   acceptedUnits(jobId: string): number[] {
     return [...this.accepted.getKeys({ start: [jobId, 0], end: [jobId, Number.MAX_SAFE_INTEGER] }).map((key) => key[1])]
@@ -140,7 +152,9 @@ export class Store {
     await this.root.flushed
   }
 
-  result(jobId: string): Uint8Array | undefined { return this.results.get(jobId) }
+  result(jobId: string): Uint8Array | undefined {
+    return this.results.get(jobId)
+  }
 
   /**
    * Removes a job and everything kept for it (unit inputs, accepted outputs, result, units left
@@ -161,12 +175,18 @@ export class Store {
     return true
   }
 
-  reputation(key: string): Reputation | undefined { return this.reputationWrites.get(key) }
+  reputation(key: string): Reputation | undefined {
+    return this.reputationWrites.get(key)
+  }
 
-  allReputations(): Reputation[] { return this.reputationWrites.all() }
+  allReputations(): Reputation[] {
+    return this.reputationWrites.all()
+  }
 
   /** Writes a reputation record whole: the trust ledger keeps the current one in memory. */
-  saveReputation(record: Reputation): void { this.reputationWrites.put(record.key, record) }
+  saveReputation(record: Reputation): void {
+    this.reputationWrites.put(record.key, record)
+  }
 
   /** Backtracking: an accepted output that lost its credibility is removed until the unit is accepted again. */
   async unaccept(job: JobRecord, unit: number): Promise<void> {

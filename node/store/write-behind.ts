@@ -49,7 +49,10 @@ export class WriteBehind<V, K extends Key = string> {
       this.pending.clear()
       // A failed write is reported by the store (write-failures.ts); these values are then lost,
       // and the next flush must not fail for it.
-      this.writing = Promise.all([this.writing, ...writes.map(([key, value]) => this.db.put(key, value))]).then(() => {}, () => {})
+      this.writing = Promise.all([this.writing, ...writes.map(([key, value]) => this.db.put(key, value))]).then(
+        () => {},
+        () => {}
+      )
     }
     await this.writing
   }

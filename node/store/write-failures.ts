@@ -11,7 +11,9 @@ import { SwarmgridError } from '../../base/errors.js'
 
 export class StoreWriteError extends SwarmgridError {
   override name = 'StoreWriteError'
-  constructor(message: string) { super('STORE_WRITE_FAILED', message) }
+  constructor(message: string) {
+    super('STORE_WRITE_FAILED', message)
+  }
 }
 
 export type WriteFailureListener = (err: StoreWriteError) => void
@@ -70,12 +72,16 @@ export class WriteFailures {
   background(write: Promise<unknown>): void {
     if (this.handled.has(write)) return
     this.handled.add(write)
-    write.catch((err) => { void this.describe(err).then((failure) => this.report(failure)) })
+    write.catch((err) => {
+      void this.describe(err).then((failure) => this.report(failure))
+    })
   }
 
   /** The promise itself, with its rejection already in hand (no unhandled rejection), turned into a StoreWriteError. */
   watch<T>(write: Promise<T>): Promise<T> {
-    return write.catch(async (err) => { throw await this.describe(err) })
+    return write.catch(async (err) => {
+      throw await this.describe(err)
+    })
   }
 
   /** What went wrong, with the cause when lmdb gives it and the space left on the disk. */
@@ -86,12 +92,20 @@ export class WriteFailures {
     if (e?.commitError && typeof e.commitError.then === 'function') {
       let timer!: NodeJS.Timeout
       cause = await Promise.race([
-        e.commitError.then(() => null, (c: Error) => c?.message ?? String(c)),
-        new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), CAUSE_WAIT_MS); timer.unref() })
+        e.commitError.then(
+          () => null,
+          (c: Error) => c?.message ?? String(c)
+        ),
+        new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), CAUSE_WAIT_MS)
+          timer.unref()
+        })
       ])
       clearTimeout(timer)
     }
-    const failure = new StoreWriteError(`the store in ${this.dir} could not be written (${cause ?? e?.message ?? String(err)})${this.space()}`)
+    const failure = new StoreWriteError(
+      `the store in ${this.dir} could not be written (${cause ?? e?.message ?? String(err)})${this.space()}`
+    )
     this.last = failure
     return failure
   }

@@ -15,9 +15,14 @@ export class AdaptiveReplication implements Acceptance {
   /** The quorum chosen for each unit when its first replica went out. */
   private readonly quorums = new Map<number, number>()
 
-  constructor(private readonly ledger: TrustLedger, private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly ledger: TrustLedger,
+    private readonly random: () => number = Math.random
+  ) {}
 
-  admits(): boolean { return true }
+  admits(): boolean {
+    return true
+  }
 
   decide(unit: UnitTally): Verdict | null {
     const quorum = this.quorumOf(unit)
@@ -25,9 +30,23 @@ export class AdaptiveReplication implements Acceptance {
       if (count < quorum) continue
       this.quorums.delete(unit.index)
       const agreeing = unit.ballots.filter((b) => b.group === group)
-      const standing = (b: { peer: string; host: string }) => ({ peer: b.peer, host: b.host, credibility: null, checks: this.ledger.consecutiveValid(b.peer) })
-      return { group, why: { rule: 'adaptive', credibility: null, threshold: null, required: quorum,
-        agreeing: agreeing.map(standing), against: unit.ballots.filter((b) => b.group !== group).map(standing) } }
+      const standing = (b: { peer: string; host: string }) => ({
+        peer: b.peer,
+        host: b.host,
+        credibility: null,
+        checks: this.ledger.consecutiveValid(b.peer)
+      })
+      return {
+        group,
+        why: {
+          rule: 'adaptive',
+          credibility: null,
+          threshold: null,
+          required: quorum,
+          agreeing: agreeing.map(standing),
+          against: unit.ballots.filter((b) => b.group !== group).map(standing)
+        }
+      }
     }
     return null
   }

@@ -9,21 +9,29 @@ import { groupDoubt, logOdds, peerCredibility } from './credibility.js'
 import type { PeerRef, TrustSpec } from '../job/types.js'
 import { checksPassed, type TrustLedger } from './ledger.js'
 
-
 export const DEFAULT_TRUST: TrustSpec = { errorRate: 1e-4, saboteurs: 0.2, spotCheckRate: 0.02 }
 
 const BLACKLISTED = logOdds(0)
 
-interface Weighed { group: string; sum: number; ballots: Ballot[] }
+interface Weighed {
+  group: string
+  sum: number
+  ballots: Ballot[]
+}
 
 export class CredibilityAcceptance implements Acceptance {
   /** Log-odds by checks passed: asked for on every result, and there are few distinct counts. */
   private readonly weights: number[] = []
 
-  constructor(readonly spec: TrustSpec, private readonly ledger: TrustLedger,
-    private readonly random: () => number = Math.random) {}
+  constructor(
+    readonly spec: TrustSpec,
+    private readonly ledger: TrustLedger,
+    private readonly random: () => number = Math.random
+  ) {}
 
-  admits(peer: PeerRef): boolean { return !this.ledger.blacklisted(peer.key) }
+  admits(peer: PeerRef): boolean {
+    return !this.ledger.blacklisted(peer.key)
+  }
 
   credibility(key: string): number {
     const record = this.ledger.get(key)
@@ -34,7 +42,7 @@ export class CredibilityAcceptance implements Acceptance {
     const record = this.ledger.get(key)
     if (record?.blacklisted) return BLACKLISTED
     const checks = checksPassed(record)
-    return this.weights[checks] ??= logOdds(peerCredibility(checks, this.spec.saboteurs))
+    return (this.weights[checks] ??= logOdds(peerCredibility(checks, this.spec.saboteurs)))
   }
 
   decide(unit: UnitTally): Verdict | null {
@@ -48,7 +56,10 @@ export class CredibilityAcceptance implements Acceptance {
     const groups = this.weigh(unit.ballots)
     const best = leading(groups)
     if (!best) return null
-    const doubt = groupDoubt(best.sum, groups.map((g) => g.sum))
+    const doubt = groupDoubt(
+      best.sum,
+      groups.map((g) => g.sum)
+    )
     return { group: best.group, why: this.explain(best, groups, 1 - doubt) }
   }
 
@@ -80,8 +91,12 @@ export class CredibilityAcceptance implements Acceptance {
   standing(ballot: Ballot): PeerStanding {
     const record = this.ledger.get(ballot.peer)
     const checks = checksPassed(record)
-    return { peer: ballot.peer, host: ballot.host, checks,
-      credibility: record?.blacklisted ? 0 : peerCredibility(checks, this.spec.saboteurs) }
+    return {
+      peer: ballot.peer,
+      host: ballot.host,
+      checks,
+      credibility: record?.blacklisted ? 0 : peerCredibility(checks, this.spec.saboteurs)
+    }
   }
 
   private weigh(ballots: readonly Ballot[]): Weighed[] {
@@ -91,7 +106,7 @@ export class CredibilityAcceptance implements Acceptance {
       // A blacklisted peer's results are dropped, as Sarmenta does, not counted as evidence either way.
       if (weight === BLACKLISTED) continue
       let group = groups.find((g) => g.group === ballot.group)
-      if (!group) groups.push(group = { group: ballot.group, sum: 0, ballots: [] })
+      if (!group) groups.push((group = { group: ballot.group, sum: 0, ballots: [] }))
       group.sum += weight
       group.ballots.push(ballot)
     }
@@ -100,7 +115,10 @@ export class CredibilityAcceptance implements Acceptance {
 
   private explain(best: Weighed, groups: Weighed[], credibility: number): Explanation {
     return {
-      rule: 'credibility', credibility, threshold: 1 - this.spec.errorRate, required: null,
+      rule: 'credibility',
+      credibility,
+      threshold: 1 - this.spec.errorRate,
+      required: null,
       agreeing: best.ballots.map((b) => this.standing(b)),
       against: groups.filter((g) => g !== best).flatMap((g) => g.ballots.map((b) => this.standing(b)))
     }

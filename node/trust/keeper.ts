@@ -1,7 +1,6 @@
-
 import { FixedQuorum, quorumExplanation } from '../job/acceptance.js'
 import type { Acceptance, Explanation } from '../job/types.js'
-import { CredibilityAcceptance, } from './credibility-acceptance.js'
+import { CredibilityAcceptance } from './credibility-acceptance.js'
 import type { Decision, JobPolicy } from '../job/types.js'
 import type { Store } from '../store/store.js'
 import { TrustLedger } from './ledger.js'

@@ -13,8 +13,20 @@ export interface LedgerStorage {
 }
 
 export function emptyReputation(key: string, host: string): Reputation {
-  return { key, host, validated: 0, invalidated: 0, errors: 0, consecutiveValid: 0, lastSeen: 0,
-    corroborated: 0, spotChecksPassed: 0, spotChecksFailed: 0, blacklisted: null, blacklistedOn: null }
+  return {
+    key,
+    host,
+    validated: 0,
+    invalidated: 0,
+    errors: 0,
+    consecutiveValid: 0,
+    lastSeen: 0,
+    corroborated: 0,
+    spotChecksPassed: 0,
+    spotChecksFailed: 0,
+    blacklisted: null,
+    blacklistedOn: null
+  }
 }
 
 /** Checks a peer has passed: spot-checks, and results that other peers' results confirmed. */
@@ -25,8 +37,10 @@ export function checksPassed(r: Reputation | undefined): number {
 export class TrustLedger {
   private readonly cache = new Map<string, Reputation>()
 
-  constructor(private readonly storage: LedgerStorage = { load: () => undefined, save: () => {} },
-    private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly storage: LedgerStorage = { load: () => undefined, save: () => {} },
+    private readonly clock: () => number = Date.now
+  ) {}
 
   get(key: string): Reputation | undefined {
     let record = this.cache.get(key)
@@ -39,11 +53,17 @@ export class TrustLedger {
     return record
   }
 
-  checks(key: string): number { return checksPassed(this.get(key)) }
+  checks(key: string): number {
+    return checksPassed(this.get(key))
+  }
 
-  blacklisted(key: string): boolean { return !!this.get(key)?.blacklisted }
+  blacklisted(key: string): boolean {
+    return !!this.get(key)?.blacklisted
+  }
 
-  consecutiveValid(key: string): number { return this.get(key)?.consecutiveValid ?? 0 }
+  consecutiveValid(key: string): number {
+    return this.get(key)?.consecutiveValid ?? 0
+  }
 
   update(key: string, host: string, change: (r: Reputation) => void): Reputation {
     const record = this.get(key) ?? emptyReputation(key, host)
@@ -58,7 +78,10 @@ export class TrustLedger {
   /** Blacklists a peer; false if it already was. `on` names the accepted answer it contradicted, if that was why. */
   blacklist(key: string, host: string, reason: string, on: string | null = null): boolean {
     if (this.blacklisted(key)) return false
-    this.update(key, host, (r) => { r.blacklisted = reason; r.blacklistedOn = on })
+    this.update(key, host, (r) => {
+      r.blacklisted = reason
+      r.blacklistedOn = on
+    })
     return true
   }
 
@@ -83,17 +106,26 @@ export class TrustLedger {
             r.validated++
             r.consecutiveValid++
             if (confirmed?.has(peer)) r.corroborated = (r.corroborated ?? 0) + 1
-            if (weighed && r.blacklisted && r.blacklistedOn === answer) { r.blacklisted = null; r.blacklistedOn = null }
+            if (weighed && r.blacklisted && r.blacklistedOn === answer) {
+              r.blacklisted = null
+              r.blacklistedOn = null
+            }
           })
         }
         for (const peer of d.outvoted) {
-          this.update(peer, hostOf(peer), (r) => { r.invalidated++; r.consecutiveValid = 0 })
+          this.update(peer, hostOf(peer), (r) => {
+            r.invalidated++
+            r.consecutiveValid = 0
+          })
           if (!weighed) continue
           const why = `unit ${d.unit}${job ? ` of job ${job.slice(0, 8)}` : ''}: contradicted an answer of credibility ${d.why!.credibility?.toFixed(6)}`
           if (this.blacklist(peer, hostOf(peer), why, answer)) blacklisted.push(peer)
         }
       } else if (d.type === 'lease-expired') {
-        this.update(d.peer, hostOf(d.peer), (r) => { r.errors++; r.consecutiveValid = 0 })
+        this.update(d.peer, hostOf(d.peer), (r) => {
+          r.errors++
+          r.consecutiveValid = 0
+        })
       } else if (d.type === 'spot-check') {
         this.update(d.peer, hostOf(d.peer), (r) => {
           if (d.passed) r.spotChecksPassed = (r.spotChecksPassed ?? 0) + 1

@@ -48,7 +48,11 @@ test('on a grid: honest donors earn credit for validated results, a liar none; p
   const grid = await startTestGrid()
   try {
     const coordinator = await grid.add({ donate: false })
-    const donors = [await grid.add({ coordinate: false }), await grid.add({ coordinate: false }), await grid.add({ coordinate: false, tasksDir: liar })]
+    const donors = [
+      await grid.add({ coordinate: false }),
+      await grid.add({ coordinate: false }),
+      await grid.add({ coordinate: false, tasksDir: liar })
+    ]
     await until(() => coordinator.parts.coordinator.donorCount() === 3, 20_000, 'donors to connect')
     const job = await coordinator.submit({ task: 'primes', params: { to: 3_000_000 }, units: 12, quorum: 2 })
     assert.is((await within(coordinator.wait(job.id), 60_000, 'the job')).state, 'done')
@@ -58,7 +62,9 @@ test('on a grid: honest donors earn credit for validated results, a liar none; p
     const { stdout } = await promisify(execFile)(process.execPath, [cli, 'status', '--data', coordinator.dataDir, '--json'])
     const shown = JSON.parse(stdout).peers as Array<{ key: string; credit: number }>
     assert.ok(shown.find((p) => p.key === donors[0].key)!.credit > 0, 'status --json shows credit per peer')
-    console.log(`  credit for 12 units of primes to 3e6: ${donors.map((d, i) => `${i === 2 ? 'liar' : 'honest'} ${credit.get(d.key)!.toFixed(3)}`).join(', ')}`)
+    console.log(
+      `  credit for 12 units of primes to 3e6: ${donors.map((d, i) => `${i === 2 ? 'liar' : 'honest'} ${credit.get(d.key)!.toFixed(3)}`).join(', ')}`
+    )
   } finally {
     await grid.destroy()
   }

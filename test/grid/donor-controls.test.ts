@@ -53,7 +53,11 @@ test('a busy process beside the donor pauses it, its units go back, and it resum
   // On a machine shared with other people's work, only this busy process counts as "other",
   // measured against one core: what anyone else runs must not decide the outcome.
   const { grid, coordinator, donor } = await burnGrid({
-    pauseWhenBusyPct: 25, resumeBelowPct: 8, sampleMs: 250, busyForMs: 1000, idleForMs: 2000,
+    pauseWhenBusyPct: 25,
+    resumeBelowPct: 8,
+    sampleMs: 250,
+    busyForMs: 1000,
+    idleForMs: 2000,
     cpuSource: (own) => processesSource(() => [busy.child.pid!], own, 1)
   })
   try {
@@ -77,11 +81,20 @@ test('a busy process beside the donor pauses it, its units go back, and it resum
     await until(() => donor.donorStats()!.unitsRun > runBefore, 10_000, 'units to run again')
     const log = donorLog(donor)
     const at = (re: RegExp) => log.findIndex((t) => re.test(t))
-    const [pausing, still, resuming] = [at(/above 25% for 1 s: pausing/), at(/under 25% but not under 8%, so still paused/), at(/below 8% for 2 s: resuming/)]
+    const [pausing, still, resuming] = [
+      at(/above 25% for 1 s: pausing/),
+      at(/under 25% but not under 8%, so still paused/),
+      at(/below 8% for 2 s: resuming/)
+    ]
     assert.ok(pausing >= 0 && still > pausing && resuming > still, `log in order: ${JSON.stringify(log)}`)
-    assert.ok(coordinator.log.some((e) => e.text.includes('handed back')), 'the coordinator saw units handed back')
-    console.log(`  busy → paused ${paused - t0} ms, units handed back ${emptied - paused} ms later; ` +
-      `quiet → resumed ${resumed - quiet} ms (busyFor 1 s, idleFor 2 s, samples every 250 ms)\n  log: ${log.slice(1).join(' | ')}`)
+    assert.ok(
+      coordinator.log.some((e) => e.text.includes('handed back')),
+      'the coordinator saw units handed back'
+    )
+    console.log(
+      `  busy → paused ${paused - t0} ms, units handed back ${emptied - paused} ms later; ` +
+        `quiet → resumed ${resumed - quiet} ms (busyFor 1 s, idleFor 2 s, samples every 250 ms)\n  log: ${log.slice(1).join(' | ')}`
+    )
     await coordinator.cancel(job.id)
   } finally {
     busy.stop()
@@ -89,10 +102,16 @@ test('a busy process beside the donor pauses it, its units go back, and it resum
   }
 })
 
-test('through the production CPU meter (the whole machine less the donor\'s own CPU): burning every core pauses the donor, its own units count as its own', async () => {
+test("through the production CPU meter (the whole machine less the donor's own CPU): burning every core pauses the donor, its own units count as its own", async () => {
   // machineSource, as `swarmgrid start --pause-when-busy` uses it. Other people's work on a shared
   // machine only adds to "other", so the pause is sure; the hysteresis is the test above's.
-  const { grid, coordinator, donor } = await burnGrid({ pauseWhenBusyPct: 50, resumeBelowPct: 5, sampleMs: 250, busyForMs: 1000, idleForMs: 60_000 })
+  const { grid, coordinator, donor } = await burnGrid({
+    pauseWhenBusyPct: 50,
+    resumeBelowPct: 5,
+    sampleMs: 250,
+    busyForMs: 1000,
+    idleForMs: 60_000
+  })
   const burners: ReturnType<typeof busyProcess>[] = []
   try {
     const job = await coordinator.submit({ task: 'burn', params: { loops: 400 }, units: 200, quorum: 1 })
@@ -102,16 +121,35 @@ test('through the production CPU meter (the whole machine less the donor\'s own 
     if (donor.donorStats()!.gate === 'open') {
       // While its units run, the meter must count their CPU as the donor's own, never as other.
       const before = pool.externalCpuMs()
-      await until(() => { const cpu = donor.donorControls()!.view().cpu; if (cpu) ownSeen.push(cpu.ownPct); return ownSeen.length >= 200 || donor.donorStats()!.gate !== 'open' }, 10_000, 'meter readings')
-      if (pool.externalCpuMs() - before > 100) assert.ok(Math.max(...ownSeen) > 0, `the units used ${pool.externalCpuMs() - before} ms of CPU, the meter saw none of it as the donor's own`)
+      await until(
+        () => {
+          const cpu = donor.donorControls()!.view().cpu
+          if (cpu) ownSeen.push(cpu.ownPct)
+          return ownSeen.length >= 200 || donor.donorStats()!.gate !== 'open'
+        },
+        10_000,
+        'meter readings'
+      )
+      if (pool.externalCpuMs() - before > 100)
+        assert.ok(
+          Math.max(...ownSeen) > 0,
+          `the units used ${pool.externalCpuMs() - before} ms of CPU, the meter saw none of it as the donor's own`
+        )
     }
-    for (let i = 0; i < 2 * availableParallelism(); i++) { const b = busyProcess(); burners.push(b); b.set('full') }
+    for (let i = 0; i < 2 * availableParallelism(); i++) {
+      const b = busyProcess()
+      burners.push(b)
+      b.set('full')
+    }
     await until(() => donor.donorStats()!.gate === 'closed', 15_000, 'the donor to pause')
     await until(() => donor.donorStats()!.busy === 0, 5000, 'the units to be handed back')
     const view = donor.donorControls()!.view()
     assert.equal(view.reasons, ['busy'])
     assert.ok(view.cpu!.otherPct >= 50, `other processes at ${view.cpu!.otherPct}%`)
-    assert.ok(donorLog(donor).some((t) => /above 50% for 1 s: pausing/.test(t)), JSON.stringify(donorLog(donor)))
+    assert.ok(
+      donorLog(donor).some((t) => /above 50% for 1 s: pausing/.test(t)),
+      JSON.stringify(donorLog(donor))
+    )
     await coordinator.cancel(job.id)
   } finally {
     for (const b of burners) b.stop()
@@ -124,7 +162,13 @@ test('a hot CPU pauses the donor until it has cooled', async () => {
   const setCelsius = (c: number) => writeFile(join(sensors, 'thermal_zone0', 'temp'), `${c * 1000}\n`)
   await mkdir(join(sensors, 'thermal_zone0'))
   await setCelsius(50)
-  const { grid, coordinator, donor } = await burnGrid({ pauseWhenHotCelsius: 80, thermalDir: sensors, sampleMs: 100, busyForMs: 300, idleForMs: 600 })
+  const { grid, coordinator, donor } = await burnGrid({
+    pauseWhenHotCelsius: 80,
+    thermalDir: sensors,
+    sampleMs: 100,
+    busyForMs: 300,
+    idleForMs: 600
+  })
   try {
     const job = await coordinator.submit({ task: 'burn', params: { loops: 200 }, units: 100, quorum: 1 })
     await until(() => donor.donorStats()!.busy > 0, 10_000, 'the donor to run units')
@@ -136,7 +180,10 @@ test('a hot CPU pauses the donor until it has cooled', async () => {
     await setCelsius(60)
     await until(() => donor.donorStats()!.gate === 'open', 5000, 'the donor to resume')
     const log = donorLog(donor).join(' | ')
-    assert.match(log, /the CPU is at 91 °C, above 80 °C for 0.3 s: pausing.*the CPU is at 77 °C: under 80 °C but not under 75 °C, so still paused.*the CPU is at 60 °C, below 75 °C for 0.6 s: resuming/)
+    assert.match(
+      log,
+      /the CPU is at 91 °C, above 80 °C for 0.3 s: pausing.*the CPU is at 77 °C: under 80 °C but not under 75 °C, so still paused.*the CPU is at 60 °C, below 75 °C for 0.6 s: resuming/
+    )
     await coordinator.cancel(job.id)
   } finally {
     await grid.destroy()
@@ -144,7 +191,7 @@ test('a hot CPU pauses the donor until it has cooled', async () => {
   }
 })
 
-test('--cpu-limit 50 holds the units\' CPU under 50% of the machine, second by second', async () => {
+test("--cpu-limit 50 holds the units' CPU under 50% of the machine, second by second", async () => {
   // As many threads as cores (up to 4, on a shared machine), so that the limit has work to hold back.
   const cores = availableParallelism()
   const threads = Math.min(cores, 4)
@@ -171,13 +218,15 @@ test('--cpu-limit 50 holds the units\' CPU under 50% of the machine, second by s
     const mean = perSecond.reduce((a, b) => a + b, 0) / perSecond.length
     const grantedMean = granted.reduce((a, b) => a + b, 0) / granted.length
     // What each thread got while let run: under 1 when other people's processes compete for the cores.
-    const share = mean / 100 * cores / (grantedMean * threads)
-    console.log(`  --cpu-limit 50, ${threads} busy threads on ${cores} cores: per second ${perSecond.map((p) => p.toFixed(1)).join(', ')} % of the machine; ` +
-      `mean ${mean.toFixed(1)}%; the units' process ran ${(grantedMean * 100).toFixed(1)}% of the time; each thread got ${(share * 100).toFixed(0)}% of a core while running`)
+    const share = ((mean / 100) * cores) / (grantedMean * threads)
+    console.log(
+      `  --cpu-limit 50, ${threads} busy threads on ${cores} cores: per second ${perSecond.map((p) => p.toFixed(1)).join(', ')} % of the machine; ` +
+        `mean ${mean.toFixed(1)}%; the units' process ran ${(grantedMean * 100).toFixed(1)}% of the time; each thread got ${(share * 100).toFixed(0)}% of a core while running`
+    )
     assert.ok(Math.abs(grantedMean - duty) <= 0.06, `ran ${grantedMean} of the time, wanted ${duty}`)
     assert.ok(mean <= 55, `mean ${mean}% over the limit`)
     for (const p of perSecond) assert.ok(p <= 62, `one second at ${p}%`)
-    const most = duty * threads / cores * 100
+    const most = ((duty * threads) / cores) * 100
     assert.ok(mean >= most / 5, `mean ${mean}% of the machine, of ${most}% the units could have had: they hardly ran`)
     await coordinator.cancel(job.id)
   } finally {
@@ -217,8 +266,10 @@ test('pause, finish-then-pause and resume from the control API and the CLI', asy
     assert.match(again, /^donor donating/)
     const unauthorized = await fetchStatus(donor)
     assert.is(unauthorized, 401, 'commands need the control token')
-    console.log(`  finish-then-pause: paused ${drainMs} ms later, once its running unit was done; ` +
-      `swarmgrid pause: units handed back within ${handbackMs} ms of running the command`)
+    console.log(
+      `  finish-then-pause: paused ${drainMs} ms later, once its running unit was done; ` +
+        `swarmgrid pause: units handed back within ${handbackMs} ms of running the command`
+    )
     await coordinator.cancel(job.id)
   } finally {
     await grid.destroy()
@@ -230,7 +281,10 @@ async function fetchStatus(peer: Peer): Promise<number> {
   const { request } = await import('node:http')
   const socketPath = (await import('../../node/store/data-dir.js')).controlSocketPath(peer.dataDir)
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: '/api/donor/pause', method: 'POST' }, (res) => { res.resume(); resolve(res.statusCode ?? 0) })
+    const req = request({ socketPath, path: '/api/donor/pause', method: 'POST' }, (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
     req.on('error', reject)
     req.end()
   })

@@ -60,14 +60,19 @@ test('a donor that disconnects mid-unit has its units reissued and the job compl
   try {
     const quitter = donors[0]
     let started = false
-    quitter.parts.donor!.once('unit-start', () => { started = true })
+    quitter.parts.donor!.once('unit-start', () => {
+      started = true
+    })
     const job = await coordinator.submit({ task: 'slow', params: { ms: 300 }, units: 6, quorum: 2 })
     await until(() => started, 10_000, 'the quitter to start a unit')
     await quitter.parts.swarm.destroy()
     const done = await within(coordinator.wait(job.id), 60_000, 'the job to end')
     assert.is(done.state, 'done')
     assert.equal(done.result, { sum: 0 + 1 + 4 + 9 + 16 + 25, units: 6 })
-    assert.ok(coordinator.log.some((e) => e.kind === 'reissue' && e.text.includes('donor left')), 'a unit was reissued because its donor left')
+    assert.ok(
+      coordinator.log.some((e) => e.kind === 'reissue' && e.text.includes('donor left')),
+      'a unit was reissued because its donor left'
+    )
   } finally {
     await grid.destroy()
   }

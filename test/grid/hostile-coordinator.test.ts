@@ -39,17 +39,33 @@ class RecordingLink implements CoordinatorLink {
   readonly results = new Map<number, wire.ResultMessage>()
   readonly failures = new Map<number, wire.FailureMessage>()
   constructor(readonly key = 'cd'.repeat(32)) {}
-  sendWant(msg: wire.WantMessage): void { this.wants.push(msg.slots) }
+  sendWant(msg: wire.WantMessage): void {
+    this.wants.push(msg.slots)
+  }
   sendProgress(): void {}
-  sendResult(msg: wire.ResultMessage): void { this.results.set(msg.lease, msg) }
-  sendFailure(msg: wire.FailureMessage): void { this.failures.set(msg.lease, msg) }
-  offered(): number { return this.wants.reduce((a, b) => a + b, 0) }
+  sendResult(msg: wire.ResultMessage): void {
+    this.results.set(msg.lease, msg)
+  }
+  sendFailure(msg: wire.FailureMessage): void {
+    this.failures.set(msg.lease, msg)
+  }
+  offered(): number {
+    return this.wants.reduce((a, b) => a + b, 0)
+  }
 }
 
 let nextLease = 1
 function assignOf(task: string, inputs: unknown[], deadlineMs = 30_000): wire.AssignMessage {
-  return { job: 'feedfacefeedface', task, taskVersion: 1, deadlineMs, expires: 0, signer: UNSIGNED, signature: UNSIGNED,
-    units: inputs.map((input, unit) => ({ lease: nextLease++, unit, input: encodeValue(input) })) }
+  return {
+    job: 'feedfacefeedface',
+    task,
+    taskVersion: 1,
+    deadlineMs,
+    expires: 0,
+    signer: UNSIGNED,
+    signature: UNSIGNED,
+    units: inputs.map((input, unit) => ({ lease: nextLease++, unit, input: encodeValue(input) }))
+  }
 }
 
 async function withDonor(tasks: string, run: (donor: Donor, link: RecordingLink) => Promise<void>): Promise<void> {
@@ -70,7 +86,10 @@ test('units beyond what a donor offered are a violation, before any is kept; a w
   await withDonor('slow', async (donor, link) => {
     assert.equal(link.wants, [wire.LIMITS.heldPerThreadAtFirst])
     const slow = (n: number) => Array.from({ length: n }, () => ({ i: 0, ms: 20 }))
-    assert.throws(() => donor.assign(link, assignOf('slow', slow(link.offered() + 1))), isViolation(/3 units assigned where 2 slots were open/))
+    assert.throws(
+      () => donor.assign(link, assignOf('slow', slow(link.offered() + 1))),
+      isViolation(/3 units assigned where 2 slots were open/)
+    )
     assert.is(donor.snapshot().busy, 0, 'none of them is held')
     donor.assign(link, assignOf('slow', slow(link.offered())))
     await until(() => link.results.size === 2, 10_000, 'the two it asked for')
@@ -139,10 +158,24 @@ test('over a real connection: two large results sent at once leave in frames the
   guardConnection(theirs, { maxFrame: () => MAX_FRAME })
   const sizes: number[] = []
   const noop = () => {}
-  const handlers = (result: (m: wire.ResultMessage) => void) => ({ hello: noop, want: noop, assign: noop, progress: noop, result, failure: noop, cancel: noop, verdict: noop, close: noop })
+  const handlers = (result: (m: wire.ResultMessage) => void) => ({
+    hello: noop,
+    want: noop,
+    assign: noop,
+    progress: noop,
+    result,
+    failure: noop,
+    cancel: noop,
+    verdict: noop,
+    close: noop
+  })
   const hello = { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_DONOR | wire.ROLE_COORDINATOR, threads: 1, tasks: [] }
   const sender = new WireChannel(mine, handlers(noop), hello)
-  const receiver = new WireChannel(theirs, handlers((m) => sizes.push(m.output.byteLength)), hello)
+  const receiver = new WireChannel(
+    theirs,
+    handlers((m) => sizes.push(m.output.byteLength)),
+    hello
+  )
   try {
     await until(() => !!sender.hello && !!receiver.hello, 10_000, 'the hellos')
     // Protomux would batch these into one 22 MiB frame: past what secret-stream writes at once
@@ -169,13 +202,15 @@ test('deadlines and threads are checked against the wire where they enter: just 
     for (const deadline of [most + 0.001, 1e300, 2 ** 31]) {
       await coordinator.submit({ task: 'primes', params: { to: 1000 }, deadline }).then(
         () => assert.unreachable(`deadline ${deadline} was taken`),
-        (err) => assert.ok(err instanceof ParamError && /--deadline takes seconds from 0.001 to 604800/.test(err.message), err.message))
+        (err) => assert.ok(err instanceof ParamError && /--deadline takes seconds from 0.001 to 604800/.test(err.message), err.message)
+      )
     }
   })
   // Task names and unit inputs the wire could not carry are refused where they enter too.
   const tasks = await mkdtemp(join(tmpdir(), 'swarmgrid-tasks-'))
   try {
-    const module = (name: string) => `export default { name: ${JSON.stringify(name)}, version: 1, *split(p, n) { for (let i = 0; i < n; i++) yield { pad: new Uint8Array(Number(p.bytes)) } }, run() { return 0 }, merge() { return 0 } }`
+    const module = (name: string) =>
+      `export default { name: ${JSON.stringify(name)}, version: 1, *split(p, n) { for (let i = 0; i < n; i++) yield { pad: new Uint8Array(Number(p.bytes)) } }, run() { return 0 }, merge() { return 0 } }`
     await writeFile(join(tasks, 'wide.mjs'), module('w'.repeat(wire.LIMITS.taskName)))
     await withCoordinator(tasks, async ({ coordinator }) => {
       const overhead = encodeValue({ pad: new Uint8Array(100_000) }).byteLength - 100_000
@@ -184,22 +219,40 @@ test('deadlines and threads are checked against the wire where they enter: just 
       await coordinator.cancel(fits.id)
       await coordinator.submit({ task, params: { bytes: wire.LIMITS.payload - overhead + 1 }, units: 1 }).then(
         () => assert.unreachable('a unit past the wire was taken'),
-        (err) => assert.match(err.message, /unit 0 of this w+ job is 15728641 bytes, more than the 15728640 a unit may carry/))
+        (err) => assert.match(err.message, /unit 0 of this w+ job is 15728641 bytes, more than the 15728640 a unit may carry/)
+      )
     })
     await writeFile(join(tasks, 'long.mjs'), module('l'.repeat(wire.LIMITS.taskName + 1)))
-    await TaskRegistry.load(tasks).then(() => assert.unreachable('a 65-character task name was loaded'),
-      (err) => assert.match(err.message, /name must be a string of 1 to 64 characters/))
+    await TaskRegistry.load(tasks).then(
+      () => assert.unreachable('a 65-character task name was loaded'),
+      (err) => assert.match(err.message, /name must be a string of 1 to 64 characters/)
+    )
   } finally {
     await rm(tasks, { recursive: true, force: true })
   }
   assert.is(donorThreads(wire.LIMITS.threads), wire.LIMITS.threads)
-  assert.throws(() => donorThreads(wire.LIMITS.threads + 1), (e: unknown) => e instanceof ThreadsError && /from 1 to 1024/.test((e as Error).message))
+  assert.throws(
+    () => donorThreads(wire.LIMITS.threads + 1),
+    (e: unknown) => e instanceof ThreadsError && /from 1 to 1024/.test((e as Error).message)
+  )
   const dir = await mkdtemp(join(tmpdir(), 'swarmgrid-limits-'))
   try {
     const start = await runCli(['start', '--threads', '1025', '--data', dir, '--bootstrap', '127.0.0.1:1', '--no-http'])
     assert.is.not(start.code, 0)
     assert.match(start.stderr, /--threads takes a whole number from 1 to 1024/)
-    const submit = await runCli(['submit', 'primes', '--param', 'to=1000', '--deadline', '700000', '--data', dir, '--bootstrap', '127.0.0.1:1', '--no-donate'])
+    const submit = await runCli([
+      'submit',
+      'primes',
+      '--param',
+      'to=1000',
+      '--deadline',
+      '700000',
+      '--data',
+      dir,
+      '--bootstrap',
+      '127.0.0.1:1',
+      '--no-donate'
+    ])
     assert.is.not(submit.code, 0)
     assert.match(submit.stderr, /--deadline takes seconds from 0.001 to 604800/)
   } finally {
@@ -217,16 +270,27 @@ async function hostileCoordinator(grid: TestGrid, assigns: (channel: WireChannel
     conn.on('error', () => {})
     let sent = false
     const noop = () => {}
-    const channel: WireChannel = new WireChannel(conn, {
-      hello: noop, progress: noop, assign: noop, cancel: noop, verdict: noop, close: () => { closed++ },
-      want: () => {
-        if (sent) return
-        sent = true
-        for (const msg of assigns(channel)) channel.sendAssign(msg)
+    const channel: WireChannel = new WireChannel(
+      conn,
+      {
+        hello: noop,
+        progress: noop,
+        assign: noop,
+        cancel: noop,
+        verdict: noop,
+        close: () => {
+          closed++
+        },
+        want: () => {
+          if (sent) return
+          sent = true
+          for (const msg of assigns(channel)) channel.sendAssign(msg)
+        },
+        result: (msg) => results.push(msg),
+        failure: (msg) => failures.push(msg)
       },
-      result: (msg) => results.push(msg),
-      failure: (msg) => failures.push(msg)
-    }, { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_COORDINATOR, threads: 0, tasks: [] })
+      { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_COORDINATOR, threads: 0, tasks: [] }
+    )
   })
   swarm.join(gridTopic('test'), { server: true, client: true })
   return { swarm, failures, results, closed: () => closed }
@@ -255,7 +319,7 @@ test('over a real connection: a coordinator that sends one unit more than offere
   }
 })
 
-test('over a real connection: a batch signed for another coordinator, or by a key that is not the coordinator\'s, is refused', async () => {
+test("over a real connection: a batch signed for another coordinator, or by a key that is not the coordinator's, is refused", async () => {
   const grid = await startTestGrid()
   try {
     const donor = await grid.add({ coordinate: false })

@@ -39,7 +39,10 @@ test('a result for a lease another donor holds is a violation on its own link, b
     const mebibyte = encodeValue(new Uint8Array(1024 * 1024))
     for (let i = 0; i < 20; i++) coordinator.result(outsider, resultOf(b.leaseOf(0), mebibyte))
     assert.is(violations.length, 21)
-    assert.ok(violations.every((v) => v.link === outsider), 'raised on the sender, which never sent want')
+    assert.ok(
+      violations.every((v) => v.link === outsider),
+      'raised on the sender, which never sent want'
+    )
     assert.match(violations[0].reason, /result for lease \d+, which it does not hold/)
     assert.is(coordinator.status(job.id)!.results, 0, 'none of it was counted')
     assert.is(coordinator.credit.get(outsider.key), undefined)
@@ -89,7 +92,10 @@ test('failures and progress for a lease the sender does not hold are violations;
     assert.ok(violations.every((v) => v.link === outsider))
     assert.equal(coordinator.status(job.id)!.refusals, [])
     assert.is(store.reputation(outsider.key)?.errors ?? 0, 0)
-    assert.not.ok(log.some((e) => e.kind === 'failure'), 'no failure was logged')
+    assert.not.ok(
+      log.some((e) => e.kind === 'failure'),
+      'no failure was logged'
+    )
     assert.is(coordinator.status(job.id)!.unitStates.running, 1, "a's lease is still out")
     coordinator.progress(a, { lease, fraction: 0.25 })
     assert.is(violations.length, 3, 'progress from the holder is fine')
@@ -102,8 +108,16 @@ test('a remote reason loses its control characters before it is logged, stored o
   assert.not.ok(CONTROL.test(decoded.reason), JSON.stringify(decoded.reason))
   assert.ok(decoded.reason.startsWith('boom ]0;pwned [2J fake log line'))
   // Names and ids are never free text: control characters in them make the message malformed.
-  const assign = { job: 'ab\u001bcd', task: 'primes', taskVersion: 1, deadlineMs: 1000, units: [{ lease: 1, unit: 0, input: new Uint8Array(1) }],
-    expires: 0, signer: new Uint8Array(0), signature: new Uint8Array(0) }
+  const assign = {
+    job: 'ab\u001bcd',
+    task: 'primes',
+    taskVersion: 1,
+    deadlineMs: 1000,
+    units: [{ lease: 1, unit: 0, input: new Uint8Array(1) }],
+    expires: 0,
+    signer: new Uint8Array(0),
+    signature: new Uint8Array(0)
+  }
   assert.throws(() => wire.decodeMessage(wire.assign, wire.encodeMessage(wire.assign, assign)), /job id/)
   assert.is(printable('fine text'), 'fine text')
   await withCoordinator(undefined, async ({ coordinator, log, donor }) => {
@@ -124,7 +138,10 @@ test('a remote reason loses its control characters before it is logged, stored o
 test('an output past its item, depth or byte bound is refused just past it, reading no more than that', () => {
   const limits = DEFAULT_OUTPUT_LIMITS
   checkValue(arrayOfEmptyArrays(limits.items - 1), limits)
-  assert.throws(() => checkValue(arrayOfEmptyArrays(limits.items), limits), (e: unknown) => e instanceof ValueLimitError && /more than 4096 items/.test((e as Error).message))
+  assert.throws(
+    () => checkValue(arrayOfEmptyArrays(limits.items), limits),
+    (e: unknown) => e instanceof ValueLimitError && /more than 4096 items/.test((e as Error).message)
+  )
   const text = (n: number) => encodeValue(['x'.repeat(n - 1), 'y'])
   checkValue(text(limits.textBytes), limits)
   assert.throws(() => checkValue(text(limits.textBytes + 1), limits), /more than 1048576 bytes of text/)
@@ -138,7 +155,10 @@ test('an output past its item, depth or byte bound is refused just past it, read
   assert.throws(() => checkValue(Uint8Array.of(0x01, 0x02), limits), isMalformed)
   assert.throws(() => checkValue(Uint8Array.of(0x9f, 0xff), limits), /indefinite/)
   // What the tasks write passes: maps, strings, byte strings, floats, typed arrays.
-  checkValue(encodeValue({ png: new Uint8Array(1000), width: 10, pi: 3.14, list: [1, -2, 'x', null, true], f: new Float64Array(4) }), limits)
+  checkValue(
+    encodeValue({ png: new Uint8Array(1000), width: 10, pi: 3.14, list: [1, -2, 'x', null, true], f: new Float64Array(4) }),
+    limits
+  )
   assert.equal(limitsOf({ outputLimits: { items: 10 } }), { ...limits, items: 10 })
   // 15 MiB of empty arrays is refused at the header, without walking it.
   const huge = arrayOfEmptyArrays(wire.LIMITS.payload - 5)
@@ -154,7 +174,8 @@ test('one hostile output costs the coordinator a few ms, and counts as a failure
     const a = donor('a')
     coordinator.want(a, { slots: 1 })
     // Items one by one, so the header hides nothing: 15 MiB of [[],[],…] in nested arrays of 23 (one-byte headers).
-    const chunk = new Uint8Array(24).fill(0x80); chunk[0] = 0x97
+    const chunk = new Uint8Array(24).fill(0x80)
+    chunk[0] = 0x97
     const body = new Uint8Array(Math.floor((wire.LIMITS.payload - 5) / 24) * 24)
     for (let at = 0; at < body.length; at += 24) body.set(chunk, at)
     const output = new Uint8Array(5 + body.length)
@@ -209,7 +230,7 @@ test('a missed deadline counts against the donor, not the unit: three hoarders c
   })
 })
 
-test('over a real connection, a result for another donor\'s lease closes the sender\'s connection and counts as a strike', async () => {
+test("over a real connection, a result for another donor's lease closes the sender's connection and counts as a strike", async () => {
   const { startTestGrid, until } = await import('../support/helpers.js')
   const { connect } = await import('../support/fuzz-session.js')
   const { WireChannel } = await import('../../node/protocol/channel.js')
@@ -228,10 +249,23 @@ test('over a real connection, a result for another donor\'s lease closes the sen
     const outsider = keyPair.publicKey.toString('hex')
     const noop = () => {}
     let closed = false
-    const channel: InstanceType<typeof WireChannel> = new WireChannel(conn, {
-      hello: () => channel.sendResult(resultOf(lease, encodeValue({ i: 0, square: 0, planted: true }))),
-      want: noop, assign: noop, progress: noop, result: noop, failure: noop, cancel: noop, verdict: noop, close: () => { closed = true }
-    }, { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_DONOR, threads: 1, tasks: [{ name: 'slow', version: 1 }] })
+    const channel: InstanceType<typeof WireChannel> = new WireChannel(
+      conn,
+      {
+        hello: () => channel.sendResult(resultOf(lease, encodeValue({ i: 0, square: 0, planted: true }))),
+        want: noop,
+        assign: noop,
+        progress: noop,
+        result: noop,
+        failure: noop,
+        cancel: noop,
+        verdict: noop,
+        close: () => {
+          closed = true
+        }
+      },
+      { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_DONOR, threads: 1, tasks: [{ name: 'slow', version: 1 }] }
+    )
     await until(() => closed, 10_000, 'the coordinator to close the connection')
     await until(() => coordinator.log.some((e) => e.peer === outsider && e.kind === 'violation'), 5000, 'the violation in the log')
     assert.ok(coordinator.log.some((e) => e.peer === outsider && /which it does not hold/.test(e.text)))

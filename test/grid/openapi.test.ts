@@ -19,7 +19,9 @@ import type { JobView } from '../../node/coordinator/job-view.js'
 const SPEC_FILE = fileURLToPath(new URL('../../../node/control/openapi.json', import.meta.url))
 const METHODS = ['get', 'post', 'put', 'delete', 'patch']
 
-interface Operation { responses: Record<string, { content?: Record<string, { schema?: object }> }> }
+interface Operation {
+  responses: Record<string, { content?: Record<string, { schema?: object }> }>
+}
 type Spec = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, object> } }
 
 let grid: TestGrid
@@ -41,11 +43,16 @@ test.before(async () => {
   assert.is(done.state, 'done', done.error ?? '')
 })
 
-test.after(async () => { await grid.destroy() })
+test.after(async () => {
+  await grid.destroy()
+})
 
 function operations(): Array<{ path: string; method: string; op: Operation }> {
   return Object.entries(spec.paths).flatMap(([path, item]) =>
-    Object.entries(item).filter(([method]) => METHODS.includes(method)).map(([method, op]) => ({ path, method: method.toUpperCase(), op })))
+    Object.entries(item)
+      .filter(([method]) => METHODS.includes(method))
+      .map(([method, op]) => ({ path, method: method.toUpperCase(), op }))
+  )
 }
 
 const concrete = (template: string) => template.replace('{id}', done.id).replace('{unit}', '0')
@@ -76,7 +83,11 @@ test('every route the server serves is in the spec, and every path in the spec i
 })
 
 /** Sends a real request and checks the answer against the spec's operation; resolves with the parsed body. */
-async function call(method: string, template: string, { path, body, auth = true }: { path?: string; body?: unknown; auth?: boolean } = {}): Promise<{ status: number; value: any }> {
+async function call(
+  method: string,
+  template: string,
+  { path, body, auth = true }: { path?: string; body?: unknown; auth?: boolean } = {}
+): Promise<{ status: number; value: any }> {
   const op = spec.paths[template]?.[method.toLowerCase()]
   assert.ok(op, `${method} ${template} is not in the spec`)
   const res = await fetch(`${peer.url}${(path ?? concrete(template)).slice(1)}`, {
@@ -89,10 +100,18 @@ async function call(method: string, template: string, { path, body, auth = true 
   const type = (res.headers.get('content-type') ?? '').split(';')[0]
   const media = documented.content?.[type]
   assert.ok(media, `${method} ${template} ${res.status} sent ${type}; the spec says ${Object.keys(documented.content ?? {}).join(', ')}`)
-  if (type !== 'application/json') { await res.arrayBuffer(); return { status: res.status, value: null } }
+  if (type !== 'application/json') {
+    await res.arrayBuffer()
+    return { status: res.status, value: null }
+  }
   const value = await res.json()
-  const validate = ajv.compile({ $ref: `spec#/paths/${template.replace(/~/g, '~0').replace(/\//g, '~1')}/${method.toLowerCase()}/responses/${res.status}/content/application~1json/schema` })
-  assert.ok(validate(value), `${method} ${template} ${res.status}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 500)}`)
+  const validate = ajv.compile({
+    $ref: `spec#/paths/${template.replace(/~/g, '~0').replace(/\//g, '~1')}/${method.toLowerCase()}/responses/${res.status}/content/application~1json/schema`
+  })
+  assert.ok(
+    validate(value),
+    `${method} ${template} ${res.status}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 500)}`
+  )
   return { status: res.status, value }
 }
 

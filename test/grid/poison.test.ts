@@ -39,7 +39,8 @@ test('units that throw, hang past their deadline or run out of memory fail their
     assert.is(hung.state, 'failed')
     assert.match(hung.error!, /^unit 2 failed: 3 errors, the last: (deadline passed on [0-9a-f]{8}|timeout: ran past its \d+ ms deadline)/)
     // Each thread that ran the hanging unit wrote the time every 50 ms while it lived: all have stopped.
-    const lastBeats = async () => Object.fromEntries(await Promise.all((await readdir(beats)).map(async (f) => [f, await readFile(join(beats, f), 'utf8')])))
+    const lastBeats = async () =>
+      Object.fromEntries(await Promise.all((await readdir(beats)).map(async (f) => [f, await readFile(join(beats, f), 'utf8')])))
     const seen = await lastBeats()
     assert.ok(Object.keys(seen).length >= 3, `threads that ran the hanging unit: ${Object.keys(seen)}`)
     // What is checked is an absence (no beat for a second), so a fixed wait is the test itself here.
@@ -77,7 +78,10 @@ test('a task that takes partial results leaves a failing unit out: the job ends 
     assert.is(done.state, 'done', done.error ?? '')
     assert.equal(done.result, { sum: 0 + 4 + 9, units: 4 })
     assert.match(done.error!, /^partial result: 1 of 4 units left out \(1; the log says why\)$/)
-    assert.ok(coordinator.log.some((e) => /unit 1 failed: 3 errors, the last: error: Error: poison unit 1 threw/.test(e.text)), 'the log says why')
+    assert.ok(
+      coordinator.log.some((e) => /unit 1 failed: 3 errors, the last: error: Error: poison unit 1 threw/.test(e.text)),
+      'the log says why'
+    )
     assert.is(done.accepted, 3)
   } finally {
     await grid.destroy()

@@ -26,7 +26,14 @@ const sampleUnits: wire.AssignedUnit[] = [
   { lease: 2, unit: 4, input: encodeValue({ from: 1000, to: 2000 }) }
 ]
 const sample: wire.AssignMessage = {
-  job: 'aa11bb22cc33dd44', task: 'primes', taskVersion: 1, deadlineMs: 60_000, units: sampleUnits, expires: 0, signer: unsigned, signature: unsigned
+  job: 'aa11bb22cc33dd44',
+  task: 'primes',
+  taskVersion: 1,
+  deadlineMs: 60_000,
+  units: sampleUnits,
+  expires: 0,
+  signer: unsigned,
+  signature: unsigned
 }
 const NOW = 1_800_000_000_000
 const hex = (k: { publicKey: Uint8Array }) => Buffer.from(k.publicKey).toString('hex')
@@ -41,11 +48,19 @@ test('a signed batch of units verifies for its coordinator; any change to what r
   assert.ok(verifyAssign({ ...signed, units: sampleUnits.map((u) => ({ ...u, lease: u.lease + 99 })), deadlineMs: 5 }, coordinator, NOW).ok)
   const [first, second] = sampleUnits
   const changes: Array<Partial<wire.AssignMessage>> = [
-    { units: [{ ...first, input: encodeValue({ from: 0, to: 1001 }) }, second] }, { units: [{ ...first, unit: 5 }, second] },
-    { units: [second, first] }, { units: [first] }, { units: [first, second, second] },
-    { job: 'aa11bb22cc33dd45' }, { task: 'pi' }, { taskVersion: 2 }, { signer: keyPair().publicKey }, { expires: signed.expires + 1 }
+    { units: [{ ...first, input: encodeValue({ from: 0, to: 1001 }) }, second] },
+    { units: [{ ...first, unit: 5 }, second] },
+    { units: [second, first] },
+    { units: [first] },
+    { units: [first, second, second] },
+    { job: 'aa11bb22cc33dd45' },
+    { task: 'pi' },
+    { taskVersion: 2 },
+    { signer: keyPair().publicKey },
+    { expires: signed.expires + 1 }
   ]
-  for (const change of changes) assert.not.ok(verifyAssign({ ...signed, ...change }, coordinator, NOW).ok, JSON.stringify(Object.keys(change)))
+  for (const change of changes)
+    assert.not.ok(verifyAssign({ ...signed, ...change }, coordinator, NOW).ok, JSON.stringify(Object.keys(change)))
   assert.equal(verifyAssign(sample, coordinator, NOW), { ok: false, reason: 'the job is not signed' })
 })
 
@@ -89,7 +104,10 @@ test('policy: by default only batches their coordinator signed; --trust names th
   const wasmOnly = new DonorPolicy({ allowTasks: ['wasm'] })
   assert.not.ok(wasmOnly.allowsTask('primes'))
   assert.match(wasmOnly.refusal(byAlice, hex(alice), NOW)!, /runs only wasm \(--allow-tasks\), not primes/)
-  assert.throws(() => new DonorPolicy({ trust: ['not-a-key'] }), (err: unknown) => err instanceof PolicyError && /64 hex digits/.test((err as Error).message))
+  assert.throws(
+    () => new DonorPolicy({ trust: ['not-a-key'] }),
+    (err: unknown) => err instanceof PolicyError && /64 hex digits/.test((err as Error).message)
+  )
 })
 
 test('on a grid: a donor with --trust refuses an untrusted job, the submitter sees why, and a trusting donor runs it', async () => {
@@ -104,10 +122,20 @@ test('on a grid: a donor with --trust refuses an untrusted job, the submitter se
     const done = await within(coordinator.wait(job.id), 30_000, 'the job to end')
     assert.is(done.state, 'done')
     assert.equal(done.result, { count: 17984 })
-    assert.equal(done.refusals.map((r) => r.peer), [picky.key])
+    assert.equal(
+      done.refusals.map((r) => r.peer),
+      [picky.key]
+    )
     assert.match(done.refusals[0].reason, /a key this donor does not trust/)
-    assert.ok(coordinator.log.some((e) => e.kind === 'refused' && e.peer === picky.key), 'the coordinator logs the refusal')
-    assert.equal(coordinator.parts.store.job(job.id)?.refusals?.map((r) => r.peer), [picky.key], 'status reads it from the store')
+    assert.ok(
+      coordinator.log.some((e) => e.kind === 'refused' && e.peer === picky.key),
+      'the coordinator logs the refusal'
+    )
+    assert.equal(
+      coordinator.parts.store.job(job.id)?.refusals?.map((r) => r.peer),
+      [picky.key],
+      'status reads it from the store'
+    )
     assert.is(picky.donorStats()!.unitsRun, 0)
     assert.is(trusting.donorStats()!.unitsRun, 4)
     assert.is(coordinator.parts.store.reputation(picky.key)?.errors ?? 0, 0, 'a refusal is no error of the donor')
@@ -136,7 +164,10 @@ test('on a grid: an unsigned job is refused and the submitter sees why', async (
 })
 
 /** A swarm on the grid that acts as a coordinator and leases whatever `assigns` says to each donor that offers. */
-async function hostileCoordinator(grid: TestGrid, assigns: Array<Omit<wire.AssignMessage, 'units' | 'signer' | 'signature' | 'expires'> & Omit<wire.AssignedUnit, 'lease'>>) {
+async function hostileCoordinator(
+  grid: TestGrid,
+  assigns: Array<Omit<wire.AssignMessage, 'units' | 'signer' | 'signature' | 'expires'> & Omit<wire.AssignedUnit, 'lease'>>
+) {
   const swarm = new Hyperswarm({ dht: grid.testnet.createNode() })
   const sign = assignSigner(swarm.keyPair)
   const failures: wire.FailureMessage[] = []
@@ -145,22 +176,33 @@ async function hostileCoordinator(grid: TestGrid, assigns: Array<Omit<wire.Assig
     conn.on('error', () => {})
     let sent = false
     const noop = () => {}
-    const channel: WireChannel = new WireChannel(conn, {
-      hello: noop, progress: noop, assign: noop, cancel: noop, verdict: noop, close: noop,
-      want: () => {
-        if (sent) return
-        sent = true
-        assigns.forEach(({ unit, input, ...a }, i) => channel.sendAssign(sign({ ...a, units: [{ lease: i + 1, unit, input }], expires: 0, signer: unsigned, signature: unsigned })))
+    const channel: WireChannel = new WireChannel(
+      conn,
+      {
+        hello: noop,
+        progress: noop,
+        assign: noop,
+        cancel: noop,
+        verdict: noop,
+        close: noop,
+        want: () => {
+          if (sent) return
+          sent = true
+          assigns.forEach(({ unit, input, ...a }, i) =>
+            channel.sendAssign(sign({ ...a, units: [{ lease: i + 1, unit, input }], expires: 0, signer: unsigned, signature: unsigned }))
+          )
+        },
+        result: (msg) => results.push(msg),
+        failure: (msg) => failures.push(msg)
       },
-      result: (msg) => results.push(msg),
-      failure: (msg) => failures.push(msg)
-    }, { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_COORDINATOR, threads: 0, tasks: [] })
+      { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_COORDINATOR, threads: 0, tasks: [] }
+    )
   })
   swarm.join(gridTopic('test'), { server: true, client: true })
   return { swarm, failures, results }
 }
 
-test('JavaScript sent in a job is never executed by the donor\'s V8: not as a wasm module, not as a task, not as input; the js task runs it in QuickJS, where require is no more', async () => {
+test("JavaScript sent in a job is never executed by the donor's V8: not as a wasm module, not as a task, not as input; the js task runs it in QuickJS, where require is no more", async () => {
   const grid = await startTestGrid()
   const marker = join(tmpdir(), `swarmgrid-pwned-${randomBytes(6).toString('hex')}`)
   const js = `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); export default { name: 'js' }`
@@ -171,7 +213,12 @@ test('JavaScript sent in a job is never executed by the donor\'s V8: not as a wa
     const donor = await grid.add({ coordinate: false, threads: 2 })
     const hostile = await hostileCoordinator(grid, [
       { ...base, task: 'wasm', taskVersion: 1, input: encodeValue({ module: jsBytes, entry: 'run', args: [] }) },
-      { ...base, task: 'node', taskVersion: 1, input: encodeValue({ source: js, module: `data:text/javascript,${encodeURIComponent(js)}` }) },
+      {
+        ...base,
+        task: 'node',
+        taskVersion: 1,
+        input: encodeValue({ source: js, module: `data:text/javascript,${encodeURIComponent(js)}` })
+      },
       { ...base, task: 'primes', taskVersion: 1, input: encodeValue({ from: js, to: js }) },
       { ...base, task: 'js', taskVersion: 1, input: encodeValue({ code: js, inputs: [0], first: 0, seed: 'ee11', now: 0 }) }
     ])

@@ -48,28 +48,44 @@ test('colluding liars among honest donors: the answer is exact and the liars end
     assert.equal(done.result, { count: PRIMES_BELOW_3M })
     for (const liar of liars) {
       const record = coordinator.parts.store.reputation(liar.key)
-      assert.ok(record?.blacklisted, `liar ${liar.key.slice(0, 8)} is blacklisted: ${JSON.stringify(record)}\n` +
-        coordinator.log.filter((e) => e.peer === liar.key || e.text.includes(liar.key.slice(0, 8))).map((e) => `${e.kind}: ${e.text}`).join('\n'))
+      assert.ok(
+        record?.blacklisted,
+        `liar ${liar.key.slice(0, 8)} is blacklisted: ${JSON.stringify(record)}\n` +
+          coordinator.log
+            .filter((e) => e.peer === liar.key || e.text.includes(liar.key.slice(0, 8)))
+            .map((e) => `${e.kind}: ${e.text}`)
+            .join('\n')
+      )
       assert.is(checksPassed(record), 0, 'a liar never passes a check')
     }
     for (const peer of honest) assert.not.ok(coordinator.parts.store.reputation(peer.key)?.blacklisted, 'no honest donor is blacklisted')
-    const shown = coordinator.peers().filter((p) => p.blacklisted).map((p) => p.key).sort()
+    const shown = coordinator
+      .peers()
+      .filter((p) => p.blacklisted)
+      .map((p) => p.key)
+      .sort()
     assert.equal(shown, liars.map((l) => l.key).sort(), 'the peer list shows exactly the liars as blacklisted')
 
     // Every unit says why it was accepted: honest peers only, and credible enough.
     const reports: UnitReport[] = []
-    for (let unit = 0; unit < done.units; unit++) reports.push(unitReport(coordinator.parts.store, coordinator.parts.coordinator, job.id, unit)!)
+    for (let unit = 0; unit < done.units; unit++)
+      reports.push(unitReport(coordinator.parts.store, coordinator.parts.coordinator, job.id, unit)!)
     const liarKeys = new Set(liars.map((l) => l.key))
     for (const report of reports) {
       assert.is(report.state, 'accepted')
       assert.is(report.why?.rule, 'credibility')
       assert.ok(report.why!.credibility! >= 1 - 1e-3, report.reason)
-      assert.ok(report.why!.agreeing.every((p) => !liarKeys.has(p.peer)), `unit ${report.unit} was accepted on a liar's word`)
+      assert.ok(
+        report.why!.agreeing.every((p) => !liarKeys.has(p.peer)),
+        `unit ${report.unit} was accepted on a liar's word`
+      )
     }
     const lone = reports.filter((r) => r.why!.agreeing.length === 1).length
-    console.log(`  ${HONEST} honest donors, ${LIARS} colluding liars, ${done.units} units: ${done.results} results, ` +
-      `cost ${(done.results / done.units).toFixed(2)} results per accepted unit (quorum 2 pays at least 2; ` +
-      `here every peer is a newcomer, so units need 2 to 5 agreeing results); ${lone} units accepted on one result`)
+    console.log(
+      `  ${HONEST} honest donors, ${LIARS} colluding liars, ${done.units} units: ${done.results} results, ` +
+        `cost ${(done.results / done.units).toFixed(2)} results per accepted unit (quorum 2 pays at least 2; ` +
+        `here every peer is a newcomer, so units need 2 to 5 agreeing results); ${lone} units accepted on one result`
+    )
     console.log(`  unit 0: ${reports[0].reason}`)
 
     // The same explanation from the command line and the control API.
@@ -77,7 +93,10 @@ test('colluding liars among honest donors: the answer is exact and the liars end
     assert.is(cli.code, 0, cli.stderr)
     const shownByCli = JSON.parse(cli.stdout) as UnitReport
     assert.is(shownByCli.state, 'accepted')
-    assert.equal(shownByCli.why?.agreeing.map((p) => p.peer), reports[0].why!.agreeing.map((p) => p.peer))
+    assert.equal(
+      shownByCli.why?.agreeing.map((p) => p.peer),
+      reports[0].why!.agreeing.map((p) => p.peer)
+    )
     const api = await ControlClient.forDataDir(coordinator.dataDir)!.get<UnitReport>(`/api/jobs/${job.id}/units/1`)
     assert.is(api.reason, reports[1].reason)
     const wrong = await runCli(['status', job.id, '--unit', '60', '--data', coordinator.dataDir])
@@ -93,11 +112,18 @@ class ScriptedDonor implements DonorLink {
   readonly hello: wire.HelloMessage
   readonly pending: wire.AssignMessage[] = []
 
-  constructor(readonly key: string, readonly host: string, private readonly registry: TaskRegistry, readonly lies: boolean) {
+  constructor(
+    readonly key: string,
+    readonly host: string,
+    private readonly registry: TaskRegistry,
+    readonly lies: boolean
+  ) {
     this.hello = { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_DONOR, threads: 1, tasks: registry.list() }
   }
 
-  sendAssign(msg: wire.AssignMessage): void { this.pending.push(msg) }
+  sendAssign(msg: wire.AssignMessage): void {
+    this.pending.push(msg)
+  }
   sendCancel(): void {}
   sendVerdict(): void {}
 
@@ -120,14 +146,23 @@ test('backtracking on a coordinator: a proven peer that lied is caught by a spot
   try {
     const [liar, checker, other] = ['a', 'b', 'c'].map((n, i) => new ScriptedDonor(n.repeat(64), `192.0.2.${i + 1}`, registry, n === 'a'))
     // Three peers that passed a hundred checks each: any one of them is trusted alone.
-    for (const d of [liar, checker, other]) coordinator.trust.ledger.update(d.key, d.host, (r) => { r.corroborated = 100 })
+    for (const d of [liar, checker, other])
+      coordinator.trust.ledger.update(d.key, d.host, (r) => {
+        r.corroborated = 100
+      })
     const job = await coordinator.submit({ task: 'primes', params: { to: 30_000 }, units: 4, errorRate: 1e-3, spotChecks: 0.99 })
     const settled = coordinator.waitFor(job.id)!
     // The liar goes first and has two units accepted on its word alone.
-    for (let i = 0; i < 2; i++) { coordinator.want(liar, { slots: 1 }); liar.answer(coordinator) }
-    await until(() => coordinator.status(job.id)!.accepted === 2, 5_000, 'the liar\'s units to be accepted')
+    for (let i = 0; i < 2; i++) {
+      coordinator.want(liar, { slots: 1 })
+      liar.answer(coordinator)
+    }
+    await until(() => coordinator.status(job.id)!.accepted === 2, 5_000, "the liar's units to be accepted")
     for (let round = 0; round < 20 && coordinator.status(job.id)?.state === 'running'; round++) {
-      for (const donor of [checker, other]) { coordinator.want(donor, { slots: 1 }); donor.answer(coordinator) }
+      for (const donor of [checker, other]) {
+        coordinator.want(donor, { slots: 1 })
+        donor.answer(coordinator)
+      }
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
     const done = await within(settled, 5_000, 'the job to end')
@@ -138,8 +173,14 @@ test('backtracking on a coordinator: a proven peer that lied is caught by a spot
     for (let unit = 0; unit < 4; unit++) {
       assert.not.ok(store.acceptedOutput(job.id, unit)!.peers.includes(liar.key), `unit ${unit} stands on the liar's word`)
     }
-    assert.ok(log.some((l) => /^backtrack: unit \d is open again: a spot-check contradicted it/.test(l)), log.join('\n'))
-    assert.ok(log.some((l) => l.startsWith(`blacklist: ${liar.key.slice(0, 8)} is blacklisted`)), log.join('\n'))
+    assert.ok(
+      log.some((l) => /^backtrack: unit \d is open again: a spot-check contradicted it/.test(l)),
+      log.join('\n')
+    )
+    assert.ok(
+      log.some((l) => l.startsWith(`blacklist: ${liar.key.slice(0, 8)} is blacklisted`)),
+      log.join('\n')
+    )
   } finally {
     coordinator.close()
     await store.close()

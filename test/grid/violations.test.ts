@@ -21,7 +21,7 @@ const PRIMES_TO_3M = 216816
 /** A job on a coordinator and two honest donors goes on to its exact answer while `attack` is said to the coordinator. */
 async function jobSurvives(reason: RegExp, attack: (link: IntruderLink) => void): Promise<void> {
   const { grid, coordinator, donors } = await gridWith([{}, {}])
-  const intruder = await Intruder.join(grid, (link) => link.key === coordinator.key ? attack(link) : link.hello())
+  const intruder = await Intruder.join(grid, (link) => (link.key === coordinator.key ? attack(link) : link.hello()))
   try {
     const job = await coordinator.submit({ task: 'primes', params: { from: 0, to: 3_000_000 }, units: 8, quorum: 2 })
     await closedFor(coordinator, await intruder.linkTo(coordinator), intruder.key, reason)
@@ -38,7 +38,7 @@ async function jobSurvives(reason: RegExp, attack: (link: IntruderLink) => void)
 
 test('garbage bytes on a connection close it while the job goes on', async () => {
   await jobSurvives(/left/, (link) => {
-    for (let i = 0; i < 20; i++) link.connection.write(randomBytes(1 + (i * 37) % 200))
+    for (let i = 0; i < 20; i++) link.connection.write(randomBytes(1 + ((i * 37) % 200)))
   })
 })
 
@@ -92,7 +92,12 @@ function honestResult(assign: wire.AssignMessage): wire.ResultMessage {
 }
 
 test(`up to ${MAX_STALE} messages for closed leases are late answers; one more closes the connection`, async () => {
-  const { grid, coordinator, intruders: [intruder], links: [link] } = await intrudersOnly(1)
+  const {
+    grid,
+    coordinator,
+    intruders: [intruder],
+    links: [link]
+  } = await intrudersOnly(1)
   try {
     link.want(1)
     const first = await coordinator.submit({ task: 'primes', params: { from: 0, to: 1000 }, units: 1, quorum: 1 })
@@ -118,7 +123,12 @@ test(`up to ${MAX_STALE} messages for closed leases are late answers; one more c
 
 /** One intruder holds a real lease; the other sends `lie` about that lease. The liar loses its connection, the holder's answer stands. */
 async function notHolding(reason: RegExp, lie: (link: IntruderLink, lease: number) => void): Promise<void> {
-  const { grid, coordinator, intruders: [holder, liar], links: [holderLink, liarLink] } = await intrudersOnly(2)
+  const {
+    grid,
+    coordinator,
+    intruders: [holder, liar],
+    links: [holderLink, liarLink]
+  } = await intrudersOnly(2)
   try {
     holderLink.want(1)
     const job = await coordinator.submit({ task: 'primes', params: { from: 0, to: 1000 }, units: 1, quorum: 1 })
@@ -139,7 +149,12 @@ async function notHolding(reason: RegExp, lie: (link: IntruderLink, lease: numbe
 }
 
 test('a second result for one lease on one connection closes it', async () => {
-  const { grid, coordinator, intruders: [intruder], links: [link] } = await intrudersOnly(1)
+  const {
+    grid,
+    coordinator,
+    intruders: [intruder],
+    links: [link]
+  } = await intrudersOnly(1)
   try {
     link.want(1)
     await coordinator.submit({ task: 'primes', params: { from: 0, to: 1000 }, units: 2, quorum: 2 })
@@ -155,14 +170,16 @@ test('a second result for one lease on one connection closes it', async () => {
 
 // Issue 13 finding 1: these two fail until a message for a lease the sender does not hold
 // becomes a violation on the sender's link even when that sender never asked for work.
-test('a result for a lease the sender does not hold closes its connection; the holder\'s answer stands', async () => {
+test("a result for a lease the sender does not hold closes its connection; the holder's answer stands", async () => {
   await notHolding(/result for lease \d+, which it does not hold/, (link, lease) =>
-    link.result({ lease, runMs: 1, output: encodeValue({ count: 0 }), cpuMs: 1, speed: 1000 }))
+    link.result({ lease, runMs: 1, output: encodeValue({ count: 0 }), cpuMs: 1, speed: 1000 })
+  )
 })
 
-test('a failure for a lease the sender does not hold closes its connection; the holder\'s answer stands', async () => {
+test("a failure for a lease the sender does not hold closes its connection; the holder's answer stands", async () => {
   await notHolding(/failure report for lease \d+, which it does not hold/, (link, lease) =>
-    link.failure({ lease, kind: 'error', reason: 'not mine to report' }))
+    link.failure({ lease, kind: 'error', reason: 'not mine to report' })
+  )
 })
 
 test.run()

@@ -64,12 +64,15 @@ test('a module may import nothing of the host beyond the sandbox interface', () 
   refused(() => wasm.split({ module: base64(modules.examplePrimes()), inputs: [[1, 2, 3]] }, 1), /takes 2 arguments/)
 })
 
-test('a module\'s memory becomes the host\'s, capped; one that starts above the cap is refused', () => {
+test("a module's memory becomes the host's, capped; one that starts above the cap is refused", () => {
   const { bytes, memory } = capModule(modules.sumsInMemory, pagesFor(16), 1000)
   assert.equal(memory, { initial: 1, maximum: 4 }, 'its own smaller maximum stays')
   const imports = WebAssembly.Module.imports(new WebAssembly.Module(bytes as BufferSource))
   assert.equal(imports, [{ module: 'swarmgrid', name: 'memory', kind: 'memory' }], 'the host makes its memory')
-  assert.equal(inspectModule(modules.examplePrimes()).imports.map((i) => i.name), ['progress'])
+  assert.equal(
+    inspectModule(modules.examplePrimes()).imports.map((i) => i.name),
+    ['progress']
+  )
   assert.is(capModule(modules.growsWithoutBound, pagesFor(16), 1000).memory?.maximum, 256, '16 MiB is 256 pages')
   refused(() => capModule(modules.hugeMemory, pagesFor(16), 1000), /starts with 1250 MiB of memory; its job allows 16 MiB/)
 })
@@ -93,37 +96,63 @@ test('on a grid: a module that loops forever or grows memory without bound is st
     await until(() => coordinator.parts.coordinator.donorCount() === 2, 20_000, 'donors to connect')
 
     const started = Date.now()
-    const forever = await coordinator.submit({ task: 'wasm', params: { module: base64(modules.loopsForever), inputs: [[0]], memory: 16 }, units: 1, quorum: 2, maxErrors: 2 })
+    const forever = await coordinator.submit({
+      task: 'wasm',
+      params: { module: base64(modules.loopsForever), inputs: [[0]], memory: 16 },
+      units: 1,
+      quorum: 2,
+      maxErrors: 2
+    })
     const looped = await within(coordinator.wait(forever.id), 20_000, 'the looping job to fail')
     const loopMs = Date.now() - started
     assert.is(looped.state, 'failed')
     assert.match(looped.error ?? '', /timeout: ran past this donor's 1000 ms time cap for wasm units/)
 
-    const bomb = await coordinator.submit({ task: 'wasm', params: { module: base64(modules.growsWithoutBound), inputs: [[0]], memory: 16 }, units: 1, quorum: 2, maxErrors: 2 })
+    const bomb = await coordinator.submit({
+      task: 'wasm',
+      params: { module: base64(modules.growsWithoutBound), inputs: [[0]], memory: 16 },
+      units: 1,
+      quorum: 2,
+      maxErrors: 2
+    })
     const grew = await within(coordinator.wait(bomb.id), 20_000, 'the memory bomb to fail')
     assert.is(grew.state, 'failed')
     assert.match(grew.error ?? '', /memory: wasm memory cap: the module used all 16 MiB its job allows each unit/)
 
-    const good = await coordinator.submit({ task: 'wasm', params: { module: base64(modules.examplePrimes()), range: [0, 200_000], reduce: 'sum', memory: 16 }, units: 8, quorum: 2 })
+    const good = await coordinator.submit({
+      task: 'wasm',
+      params: { module: base64(modules.examplePrimes()), range: [0, 200_000], reduce: 'sum', memory: 16 },
+      units: 8,
+      quorum: 2
+    })
     const done = await within(coordinator.wait(good.id), 30_000, 'the good job after them')
     assert.is(done.state, 'done')
     assert.equal(done.result, { value: 17984 })
-    for (const donor of donors) assert.ok(donor.donorStats()!.unitsRun >= 8, 'each donor ran the good job\'s units')
+    for (const donor of donors) assert.ok(donor.donorStats()!.unitsRun >= 8, "each donor ran the good job's units")
     console.log(`  looping unit stopped by a 1 s cap: job failed after ${loopMs} ms; memory bomb stopped at 16 MiB`)
   } finally {
     await grid.destroy()
   }
 })
 
-test('the memory a unit may use is its job\'s: a module that probes it answers the same on every donor that lends enough, and one that lends less declines', () => {
-  const [unit] = [...wasm.split({ module: base64(modules.probesMemory), inputs: [[0]], memory: 64 }, 1)].map((u) => decodeValue(encodeValue(u)))
+test("the memory a unit may use is its job's: a module that probes it answers the same on every donor that lends enough, and one that lends less declines", () => {
+  const [unit] = [...wasm.split({ module: base64(modules.probesMemory), inputs: [[0]], memory: 64 }, 1)].map((u) =>
+    decodeValue(encodeValue(u))
+  )
   const on = (lent: number) => wasm.run(unit as never, { ...ctx, limits: { wasmMemoryMb: lent } })
   assert.is(on(64), 1024, '64 MiB is 1024 pages')
   assert.is(on(256), 1024, 'a donor lending more gives the unit no more')
   assert.is(on(4096), 1024)
-  assert.throws(() => on(16), (err: unknown) => err instanceof UnitDeclinedError &&
-    /the job asks 64 MiB for each wasm unit; this donor lends at most 16 \(--wasm-memory\)/.test((err as Error).message))
-  assert.throws(() => wasm.split({ module: base64(modules.probesMemory), inputs: [[0]], memory: 4097 }, 1), /memory is a whole number of MiB from 1 to 4096, not 4097/)
+  assert.throws(
+    () => on(16),
+    (err: unknown) =>
+      err instanceof UnitDeclinedError &&
+      /the job asks 64 MiB for each wasm unit; this donor lends at most 16 \(--wasm-memory\)/.test((err as Error).message)
+  )
+  assert.throws(
+    () => wasm.split({ module: base64(modules.probesMemory), inputs: [[0]], memory: 4097 }, 1),
+    /memory is a whole number of MiB from 1 to 4096, not 4097/
+  )
 })
 
 test('on a grid: a donor that lends less memory than a job asks refuses its units, saying why, and one that lends enough runs them', async () => {
@@ -132,11 +161,19 @@ test('on a grid: a donor that lends less memory than a job asks refuses its unit
     const coordinator = await grid.add({ donate: false })
     const small = await grid.add({ coordinate: false, donation: { wasmMemoryMb: 16 } })
     await until(() => coordinator.parts.coordinator.donorCount() === 1, 20_000, 'the small donor to connect')
-    const job = await coordinator.submit({ task: 'wasm', params: { module: base64(modules.probesMemory), inputs: [[0], [1]], memory: 64 }, units: 2, quorum: 1 })
+    const job = await coordinator.submit({
+      task: 'wasm',
+      params: { module: base64(modules.probesMemory), inputs: [[0], [1]], memory: 64 },
+      units: 2,
+      quorum: 1
+    })
     await until(() => (coordinator.status(job.id)?.refusals.length ?? 0) > 0, 20_000, 'the small donor to refuse the job')
     const view = coordinator.status(job.id)!
     assert.is(view.state, 'running', 'the job waits for a donor that lends enough')
-    assert.equal(view.refusals.map((r) => r.peer), [small.key])
+    assert.equal(
+      view.refusals.map((r) => r.peer),
+      [small.key]
+    )
     assert.match(view.refusals[0].reason, /the job asks 64 MiB for each wasm unit; this donor lends at most 16/)
     await grid.add({ coordinate: false, donation: { wasmMemoryMb: 256 } })
     const done = await within(coordinator.wait(job.id), 30_000, 'the job on the donor that lends enough')

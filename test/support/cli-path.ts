@@ -28,7 +28,11 @@ export interface Submitted {
 export class CliGrid {
   private readonly started: Background[] = []
 
-  private constructor(readonly dir: string, readonly bootstrap: Background, readonly address: string) {}
+  private constructor(
+    readonly dir: string,
+    readonly bootstrap: Background,
+    readonly address: string
+  ) {}
 
   static async start(): Promise<CliGrid> {
     const dir = await tempDir('swarmgrid-cli-')
@@ -42,7 +46,9 @@ export class CliGrid {
     }
   }
 
-  dataDir(name: string): string { return join(this.dir, name) }
+  dataDir(name: string): string {
+    return join(this.dir, name)
+  }
 
   /** `swarmgrid start` for the peer `name`, as a user would type it, HTTP off. */
   start(name: string, flags: string[] = []): Background {
@@ -66,13 +72,21 @@ export class CliGrid {
       const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: userEnv() })
       let stdout = ''
       let stderr = ''
-      child.stdout.on('data', (d) => { stdout += d })
-      child.stderr.on('data', (d) => { stderr += d })
+      child.stdout.on('data', (d) => {
+        stdout += d
+      })
+      child.stderr.on('data', (d) => {
+        stderr += d
+      })
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
       child.on('close', (code) => {
         clearTimeout(timer)
         let view: JobView | null = null
-        try { view = JSON.parse(stdout) } catch { /* the test says what it printed */ }
+        try {
+          view = JSON.parse(stdout)
+        } catch {
+          /* the test says what it printed */
+        }
         resolve({ ms: performance.now() - from, code, stdout, stderr, view })
       })
     })

@@ -18,14 +18,25 @@ export class FakeDonor implements DonorLink {
   readonly cancels: number[] = []
   readonly verdicts: wire.VerdictMessage[] = []
 
-  constructor(name: string, readonly host: string, threads: number, tasks: wire.TaskKind[]) {
+  constructor(
+    name: string,
+    readonly host: string,
+    threads: number,
+    tasks: wire.TaskKind[]
+  ) {
     this.key = Buffer.from(name.padEnd(32, '.')).toString('hex')
     this.hello = { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_DONOR, threads, tasks }
   }
 
-  sendAssign(msg: wire.AssignMessage): void { this.assigned.push(...msg.units) }
-  sendCancel(msg: wire.CancelMessage): void { this.cancels.push(msg.lease) }
-  sendVerdict(msg: wire.VerdictMessage): void { this.verdicts.push(msg) }
+  sendAssign(msg: wire.AssignMessage): void {
+    this.assigned.push(...msg.units)
+  }
+  sendCancel(msg: wire.CancelMessage): void {
+    this.cancels.push(msg.lease)
+  }
+  sendVerdict(msg: wire.VerdictMessage): void {
+    this.verdicts.push(msg)
+  }
 
   /** The lease it holds for a unit (the latest, if several). */
   leaseOf(unit: number): number {
@@ -59,7 +70,14 @@ export async function withCoordinator(tasksDir: string | undefined, body: (h: Ha
   const tasks = registry.list()
   let hosts = 0
   try {
-    await body({ coordinator, store, violations, log, now, donor: (name, threads = 1) => new FakeDonor(name, `127.0.0.${++hosts}`, threads, tasks) })
+    await body({
+      coordinator,
+      store,
+      violations,
+      log,
+      now,
+      donor: (name, threads = 1) => new FakeDonor(name, `127.0.0.${++hosts}`, threads, tasks)
+    })
   } finally {
     coordinator.close()
     // Writes the coordinator left in flight (leases, reputations) land before the store closes.

@@ -14,19 +14,39 @@ import { MUTATIONS, fuzzFrame, type Random, type Target, type Verdict } from './
 import { MESSAGE_TYPES } from './wire-oracle.js'
 
 export interface Stats {
-  frames: number; mutated: number; sessions: number; malformed: number; refused: number; unrefused: string[]; falseAlarms: string[]
+  frames: number
+  mutated: number
+  sessions: number
+  malformed: number
+  refused: number
+  unrefused: string[]
+  falseAlarms: string[]
   /** Frames sent, by what they are made of (see FuzzFrame.tags) and by the oracle's verdict. */
   tags: Record<string, number>
   verdicts: Record<Verdict, number>
 }
 
 export function emptyStats(): Stats {
-  return { frames: 0, mutated: 0, sessions: 0, malformed: 0, refused: 0, unrefused: [], falseAlarms: [], tags: {},
-    verdicts: { 'well-formed': 0, malformed: 0, unknown: 0 } }
+  return {
+    frames: 0,
+    mutated: 0,
+    sessions: 0,
+    malformed: 0,
+    refused: 0,
+    unrefused: [],
+    falseAlarms: [],
+    tags: {},
+    verdicts: { 'well-formed': 0, malformed: 0, unknown: 0 }
+  }
 }
 
 /** Who the fuzzer says it is, what its target must take from anyone, and what the oracle knows of the target. */
-export interface Posture { roles: number; harmless: readonly number[]; benign: number; target: Target }
+export interface Posture {
+  roles: number
+  harmless: readonly number[]
+  benign: number
+  target: Target
+}
 
 export type StreamClass = new (initiator: boolean) => SecretStream
 
@@ -51,7 +71,10 @@ export function closedWithin(conn: SecretStream, ms: number): Promise<boolean> {
   if (conn.destroyed) return Promise.resolve(true)
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms)
-    conn.once('close', () => { clearTimeout(timer); resolve(true) })
+    conn.once('close', () => {
+      clearTimeout(timer)
+      resolve(true)
+    })
   })
 }
 
@@ -74,7 +97,7 @@ export async function session(conn: SecretStream, random: Random, stats: Stats, 
     stats.malformed++
     if (await closedWithin(conn, 5000)) stats.refused++
     else stats.unrefused.push(last.kind)
-  } else if (last.verdict === 'well-formed' && await closedWithin(conn, 20)) {
+  } else if (last.verdict === 'well-formed' && (await closedWithin(conn, 20))) {
     stats.falseAlarms.push(last.kind)
   }
   conn.destroy()
@@ -95,7 +118,9 @@ export async function injected(target: Peer, Stream: StreamClass): Promise<{ min
 /** The log lines of the target that say `key` lost its connection, other than to a newer duplicate of it. */
 export function lostConnections(target: Peer, key: string): string[] {
   // Hyperswarm may swap a connection for a newer one to the same peer (both dialled at once): that is no loss.
-  return target.log.filter((e) => e.peer === key && /^peer \S+ left/.test(e.text) && !/Duplicate connection/.test(e.text)).map((e) => e.text)
+  return target.log
+    .filter((e) => e.peer === key && /^peer \S+ left/.test(e.text) && !/Duplicate connection/.test(e.text))
+    .map((e) => e.text)
 }
 
 export interface Campaign {
@@ -113,20 +138,26 @@ export interface Campaign {
   between?: () => void
 }
 
-export interface CampaignReport { stats: Stats; overNetwork: number; ms: number }
+export interface CampaignReport {
+  stats: Stats
+  overNetwork: number
+  ms: number
+}
 
 /** Fuzzes the target in both phases and says how it went; the caller judges it. */
 export async function campaign(c: Campaign): Promise<CampaignReport> {
   const stats = emptyStats()
   const started = Date.now()
   let Stream: StreamClass | null = null
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (stats.sessions < c.networkSessions) {
-      const conn = await connect(c.node, c.target)
-      Stream ??= conn.constructor as StreamClass
-      await session(conn, c.random, stats, c.posture)
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (stats.sessions < c.networkSessions) {
+        const conn = await connect(c.node, c.target)
+        Stream ??= conn.constructor as StreamClass
+        await session(conn, c.random, stats, c.posture)
+      }
+    })
+  )
   const overNetwork = stats.frames
   c.between?.()
   while ((stats.frames < c.frames || stats.mutated < c.mutated) && Date.now() - started < c.budgetMs) {
@@ -136,14 +167,22 @@ export async function campaign(c: Campaign): Promise<CampaignReport> {
 }
 
 export function describe(seed: number, { stats, overNetwork, ms }: CampaignReport): string {
-  return `seed ${seed}: ${stats.frames} frames (${stats.mutated} random or mutated, ${overNetwork} over real connections) ` +
+  return (
+    `seed ${seed}: ${stats.frames} frames (${stats.mutated} random or mutated, ${overNetwork} over real connections) ` +
     `in ${stats.sessions} sessions, ${stats.malformed} plainly malformed and ${stats.refused} of those refused, in ${ms} ms; ` +
     `verdicts ${JSON.stringify(stats.verdicts)}; by kind ${JSON.stringify(stats.tags)}`
+  )
 }
 
 /** Frame kinds every campaign must have sent at least a few of: each mutation, each message type, noise and bad headers. */
 export function tooFew(stats: Stats, atLeast: number): string[] {
-  const wanted = ['random bytes', 'unknown channel', 'unknown type', 'drawn',
-    ...MUTATIONS.map((how) => `mutation: ${how}`), ...MESSAGE_TYPES.map((type) => `type: ${type}`)]
+  const wanted = [
+    'random bytes',
+    'unknown channel',
+    'unknown type',
+    'drawn',
+    ...MUTATIONS.map((how) => `mutation: ${how}`),
+    ...MESSAGE_TYPES.map((type) => `type: ${type}`)
+  ]
   return wanted.filter((tag) => (stats.tags[tag] ?? 0) < atLeast).map((tag) => `${tag}: ${stats.tags[tag] ?? 0}`)
 }

@@ -28,10 +28,18 @@ export async function startTestGrid(): Promise<TestGrid> {
     testnet,
     peers,
     async add(options = {}) {
-      const dataDir = options.dataDir ?? await tempDir()
+      const dataDir = options.dataDir ?? (await tempDir())
       dirs.push(dataDir)
       // Every test peer is on 127.0.0.1: two keys on one host must count as two replicas here, or nothing is ever cross-checked.
-      const peer = await Peer.start({ grid: 'test', http: false, threads: 1, sameHostReplicas: true, ...options, dataDir, dht: testnet.createNode() })
+      const peer = await Peer.start({
+        grid: 'test',
+        http: false,
+        threads: 1,
+        sameHostReplicas: true,
+        ...options,
+        dataDir,
+        dht: testnet.createNode()
+      })
       peers.push(peer)
       return peer
     },
@@ -47,7 +55,10 @@ export async function startTestGrid(): Promise<TestGrid> {
 type PeerOptionsOnGrid = Parameters<TestGrid['add']>[0]
 
 /** A grid with a coordinator that does not donate and one donor (that does not coordinate) per entry of `donors`, all connected. */
-export async function gridWith(donors: PeerOptionsOnGrid[], coordinatorOptions: PeerOptionsOnGrid = {}): Promise<{ grid: TestGrid; coordinator: Peer; donors: Peer[] }> {
+export async function gridWith(
+  donors: PeerOptionsOnGrid[],
+  coordinatorOptions: PeerOptionsOnGrid = {}
+): Promise<{ grid: TestGrid; coordinator: Peer; donors: Peer[] }> {
   const grid = await startTestGrid()
   const coordinator = await grid.add({ donate: false, ...coordinatorOptions })
   const started = []
@@ -77,7 +88,9 @@ export async function untilAsync(check: () => Promise<boolean>, ms = 20_000, wha
 /** Resolves as `promise` does, or rejects when `ms` pass first. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer!: NodeJS.Timeout
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms) })
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
+  })
   try {
     return await Promise.race([promise, timeout])
   } finally {
@@ -101,15 +114,24 @@ export function runCli(args: string[], ms = CLI_MS): Promise<{ code: number | nu
       child.kill('SIGKILL')
       reject(new Error(`swarmgrid ${args.join(' ')} still running after ${ms} ms; killed it. Its last log: ${stderr.slice(-300)}`))
     }, ms)
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
   })
 }
 
 /** Every process a test started and has not seen exit: killed if the test run itself ends. */
 const children = new Set<ChildProcess>()
-process.on('exit', () => { for (const child of children) child.kill('SIGKILL') })
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL')
+})
 
 export interface BackgroundOptions {
   /** Runs the command through this, e.g. ['ip', 'netns', 'exec', NAME]. */
@@ -127,7 +149,10 @@ export class Background {
   readonly child: ChildProcess
   exitCode: number | null | undefined = undefined
 
-  constructor(readonly args: string[], options: BackgroundOptions = {}) {
+  constructor(
+    readonly args: string[],
+    options: BackgroundOptions = {}
+  ) {
     const command = [...(options.prefix ?? []), process.execPath, CLI, ...args]
     this.child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
     children.add(this.child)
@@ -136,21 +161,28 @@ export class Background {
       this.logs.push(line)
       this.logTimes.push(Date.now())
     })
-    this.exited = new Promise((resolve) => this.child.on('close', (code) => {
-      children.delete(this.child)
-      this.exitCode = code
-      resolve(code)
-    }))
+    this.exited = new Promise((resolve) =>
+      this.child.on('close', (code) => {
+        children.delete(this.child)
+        this.exitCode = code
+        resolve(code)
+      })
+    )
   }
 
-  get pid(): number { return this.child.pid! }
+  get pid(): number {
+    return this.child.pid!
+  }
 
-  get running(): boolean { return this.exitCode === undefined }
+  get running(): boolean {
+    return this.exitCode === undefined
+  }
 
   async line(prefix: string, ms = 20_000): Promise<string> {
     const found = () => this.lines.find((l) => l.startsWith(prefix))
     await until(() => found() !== undefined || !this.running, ms, `a line starting "${prefix}"`)
-    if (found() === undefined) throw new Error(`exited with ${this.exitCode} before printing "${prefix}": ${this.logs.slice(-5).join(' | ')}`)
+    if (found() === undefined)
+      throw new Error(`exited with ${this.exitCode} before printing "${prefix}": ${this.logs.slice(-5).join(' | ')}`)
     return found()!
   }
 
@@ -164,7 +196,9 @@ export class Background {
     return this.logTimes[await this.logIndex(pattern, ms)]
   }
 
-  count(pattern: RegExp): number { return this.logs.filter((l) => pattern.test(l)).length }
+  count(pattern: RegExp): number {
+    return this.logs.filter((l) => pattern.test(l)).length
+  }
 
   private async logIndex(pattern: RegExp, ms: number): Promise<number> {
     await until(() => this.logs.some((l) => pattern.test(l)), ms, `a log line matching ${pattern}`)

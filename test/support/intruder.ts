@@ -14,9 +14,14 @@ import { until, within, type TestGrid } from './helpers.js'
 
 /** The channel's message types, in the order the real channel adds them (node/protocol/channel.ts). */
 const TYPES = ['hello', 'want', 'assign', 'progress', 'result', 'failure', 'cancel', 'verdict'] as const
-type MessageType = typeof TYPES[number]
+type MessageType = (typeof TYPES)[number]
 
-export const DONOR_HELLO: wire.HelloMessage = { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_DONOR, threads: 1, tasks: [{ name: 'primes', version: 1 }] }
+export const DONOR_HELLO: wire.HelloMessage = {
+  version: wire.PROTOCOL_VERSION,
+  roles: wire.ROLE_DONOR,
+  threads: 1,
+  tasks: [{ name: 'primes', version: 1 }]
+}
 
 /** One connection of the intruder, to the peer whose key is `key`. */
 export class IntruderLink {
@@ -28,24 +33,48 @@ export class IntruderLink {
 
   constructor(readonly connection: SecretStream) {
     this.key = connection.remotePublicKey.toString('hex')
-    this.closed = new Promise((resolve) => connection.on('close', () => { this.isClosed = true; resolve() }))
+    this.closed = new Promise((resolve) =>
+      connection.on('close', () => {
+        this.isClosed = true
+        resolve()
+      })
+    )
     connection.on('error', () => {})
     const channel = new Protomux(connection).createChannel({ protocol: wire.PROTOCOL })!
-    this.messages = TYPES.map((type) => channel.addMessage({
-      encoding: c.raw as any,
-      onmessage: type === 'assign' ? (bytes: Uint8Array) => { this.assigns.push(wire.decodeMessage(wire.assign, bytes)) } : undefined
-    }))
+    this.messages = TYPES.map((type) =>
+      channel.addMessage({
+        encoding: c.raw as any,
+        onmessage:
+          type === 'assign'
+            ? (bytes: Uint8Array) => {
+                this.assigns.push(wire.decodeMessage(wire.assign, bytes))
+              }
+            : undefined
+      })
+    )
     channel.open()
   }
 
   /** Sends bytes as a message of this type, whatever they are. */
-  raw(type: MessageType, bytes: Uint8Array): void { this.messages[TYPES.indexOf(type)].send(bytes) }
+  raw(type: MessageType, bytes: Uint8Array): void {
+    this.messages[TYPES.indexOf(type)].send(bytes)
+  }
 
-  hello(msg: wire.HelloMessage = DONOR_HELLO): void { this.raw('hello', wire.encodeMessage(wire.hello, msg)) }
-  want(slots: number): void { this.raw('want', wire.encodeMessage(wire.want, { slots })) }
-  result(msg: wire.ResultMessage): void { this.raw('result', wire.encodeMessage(wire.result, msg)) }
-  failure(msg: wire.FailureMessage): void { this.raw('failure', wire.encodeMessage(wire.failure, msg)) }
-  progress(msg: wire.ProgressMessage): void { this.raw('progress', wire.encodeMessage(wire.progress, msg)) }
+  hello(msg: wire.HelloMessage = DONOR_HELLO): void {
+    this.raw('hello', wire.encodeMessage(wire.hello, msg))
+  }
+  want(slots: number): void {
+    this.raw('want', wire.encodeMessage(wire.want, { slots }))
+  }
+  result(msg: wire.ResultMessage): void {
+    this.raw('result', wire.encodeMessage(wire.result, msg))
+  }
+  failure(msg: wire.FailureMessage): void {
+    this.raw('failure', wire.encodeMessage(wire.failure, msg))
+  }
+  progress(msg: wire.ProgressMessage): void {
+    this.raw('progress', wire.encodeMessage(wire.progress, msg))
+  }
 
   /** The `count`th assign this link has received (1-based), waiting for it. */
   async assign(count: number, ms = 20_000): Promise<wire.AssignMessage> {
@@ -82,7 +111,9 @@ export class Intruder {
     return this.links.get(peer.key)![0]
   }
 
-  destroy(): Promise<void> { return this.swarm.destroy() }
+  destroy(): Promise<void> {
+    return this.swarm.destroy()
+  }
 }
 
 /** What `peer` recorded as protocol violations by `key`: its coordinator's objections and the connections it ended for one. */

@@ -17,10 +17,18 @@ const run = promisify(execFile)
 const SUBNET = '10.77.0'
 const DELAYER = fileURLToPath(new URL('../../../test/support/netns-delay.py', import.meta.url))
 
-export interface Host { name: string; ns: string; address: string }
+export interface Host {
+  name: string
+  ns: string
+  address: string
+}
 
 /** Applied to what every host sends, so a round trip between two hosts meets each twice. */
-export interface Shaping { delayMs: number; lossPercent: number; rateKbit: number }
+export interface Shaping {
+  delayMs: number
+  lossPercent: number
+  rateKbit: number
+}
 
 export interface Lab {
   hosts: Host[]
@@ -36,14 +44,20 @@ export interface Lab {
   destroy(): Promise<void>
 }
 
-async function ip(...args: string[]): Promise<void> { await run('ip', args) }
+async function ip(...args: string[]): Promise<void> {
+  await run('ip', args)
+}
 
 async function inNs(ns: string, ...command: string[]): Promise<string> {
   const { stdout } = await run('ip', ['netns', 'exec', ns, ...command])
   return stdout
 }
 
-const has = (command: string) => run(command, ['--version']).then(() => true, () => false)
+const has = (command: string) =>
+  run(command, ['--version']).then(
+    () => true,
+    () => false
+  )
 
 /** Why this machine cannot hold the lab, or null when it can. */
 export async function labUnavailable(): Promise<string | null> {
@@ -74,10 +88,18 @@ export async function createLab(count: number): Promise<Lab> {
   const removeAll = () => {
     ending = true
     delayer?.kill('SIGKILL')
-    for (const ns of created.splice(0).reverse()) { try { execFileSync('ip', ['netns', 'del', ns]) } catch {} }
+    for (const ns of created.splice(0).reverse()) {
+      try {
+        execFileSync('ip', ['netns', 'del', ns])
+      } catch {}
+    }
   }
   process.once('exit', removeAll)
-  const add = async (ns: string) => { await ip('netns', 'add', ns); created.push(ns); await ip('-n', ns, 'link', 'set', 'lo', 'up') }
+  const add = async (ns: string) => {
+    await ip('netns', 'add', ns)
+    created.push(ns)
+    await ip('-n', ns, 'link', 'set', 'lo', 'up')
+  }
   try {
     const sw = `${tag}-sw`
     await add(sw)
@@ -106,15 +128,19 @@ export async function createLab(count: number): Promise<Lab> {
           return
         }
         const missing = []
-        for (const tool of ['nft', 'iptables', 'python3']) if (!await has(tool)) missing.push(tool)
-        if (missing.length) throw new Error(`this kernel has no tc netem, and shaping without it needs ${missing.join(', ')} (apt-get install nftables iptables python3)`)
+        for (const tool of ['nft', 'iptables', 'python3']) if (!(await has(tool))) missing.push(tool)
+        if (missing.length)
+          throw new Error(
+            `this kernel has no tc netem, and shaping without it needs ${missing.join(', ')} (apt-get install nftables iptables python3)`
+          )
         delayer = await startDelayer(hosts, shaping.delayMs, (why) => {
           if (ending) return
           lab.failure ??= why
           console.error(`\n  netns: ${why}; the hosts' packets now go nowhere\n`)
         })
         for (const host of hosts) await fallback(host.ns, shaping)
-        lab.shaping = `no netem in this kernel (CONFIG_NET_SCH_NETEM unset), so every host's outgoing packets wait ${shaping.delayMs} ms ` +
+        lab.shaping =
+          `no netem in this kernel (CONFIG_NET_SCH_NETEM unset), so every host's outgoing packets wait ${shaping.delayMs} ms ` +
           `in an NFQUEUE (test/support/netns-delay.py), nftables drops ${shaping.lossPercent}% of the UDP packets it sends, ` +
           `and tc tbf holds its uplink to ${shaping.rateKbit} kbit/s`
       },
@@ -152,7 +178,22 @@ export async function createLab(count: number): Promise<Lab> {
 /** True when the kernel took netem; false when it has no such qdisc. */
 async function netem(ns: string, { delayMs, lossPercent, rateKbit }: Shaping): Promise<boolean> {
   try {
-    await inNs(ns, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'netem', 'delay', `${delayMs}ms`, 'loss', `${lossPercent}%`, 'rate', `${rateKbit}kbit`)
+    await inNs(
+      ns,
+      'tc',
+      'qdisc',
+      'add',
+      'dev',
+      'eth0',
+      'root',
+      'netem',
+      'delay',
+      `${delayMs}ms`,
+      'loss',
+      `${lossPercent}%`,
+      'rate',
+      `${rateKbit}kbit`
+    )
     return true
   } catch (err) {
     if (/unknown|not found|No such file/i.test((err as Error).message)) return false
@@ -161,9 +202,13 @@ async function netem(ns: string, { delayMs, lossPercent, rateKbit }: Shaping): P
 }
 
 async function fallback(ns: string, { lossPercent, rateKbit }: Shaping): Promise<void> {
-  await inNs(ns, 'nft', `table inet sgloss {
+  await inNs(
+    ns,
+    'nft',
+    `table inet sgloss {
     chain out { type filter hook output priority 0; meta l4proto udp numgen random mod 1000 < ${lossPercent * 10} drop; }
-  }`)
+  }`
+  )
   // No --queue-bypass: were the delayer gone, the host would go silent and the test fail, rather
   // than pass on an undelayed network. Loopback stays out: only the link is slow.
   await inNs(ns, 'iptables', '-A', 'OUTPUT', '-o', 'eth0', '-j', 'NFQUEUE', '--queue-num', '0')
@@ -175,27 +220,42 @@ async function startDelayer(hosts: Host[], delayMs: number, failed: (why: string
   // stdin stays an open pipe: when this process dies, however, the delayer reads EOF and quits.
   const child = spawn('python3', [DELAYER, String(delayMs), '0', ...hosts.map((h) => h.ns)], { stdio: ['pipe', 'pipe', 'pipe'] })
   let stderr = ''
-  child.stderr!.on('data', (chunk) => { stderr += chunk })
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk
+  })
   let ready = false
   child.once('exit', (code, signal) => {
     const last = stderr.trim().split('\n').pop()
     if (ready) failed(`the delayer exited (${code ?? signal})${last ? `: ${last}` : ''}`)
   })
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('the delayer did not bind its queues within 10 s')) }, 10_000)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error('the delayer did not bind its queues within 10 s'))
+    }, 10_000)
     createInterface({ input: child.stdout! }).once('line', (line) => {
       if (line !== 'ready') return
       ready = true
       clearTimeout(timer)
       resolve()
     })
-    child.once('exit', (code) => { clearTimeout(timer); if (!ready) reject(new Error(`the delayer exited (${code}): ${stderr.trim()}`)) })
-    child.once('error', (err) => { clearTimeout(timer); reject(err) })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      if (!ready) reject(new Error(`the delayer exited (${code}): ${stderr.trim()}`))
+    })
+    child.once('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
   })
   return child
 }
 
-export interface PathFigures { rttMs: number; minRttMs: number; lossPercent: number }
+export interface PathFigures {
+  rttMs: number
+  minRttMs: number
+  lossPercent: number
+}
 
 /**
  * Measures the path between two hosts with a UDP echo: round trip (median and fastest) and the
@@ -236,7 +296,8 @@ setTimeout(()=>{console.log(JSON.stringify({got:at.length,spanMs:at.length>1?at[
 
 /** Runs `measure` while a UDP echo server listens on `to`, port 47999. */
 async function withEcho<T>(lab: Lab, to: Host, measure: () => Promise<T>): Promise<T> {
-  const echo = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));` +
+  const echo =
+    `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));` +
     `s.bind(47999,'${to.address}',()=>console.log('up'));setTimeout(()=>s.close(),30000)`
   const server = spawn('ip', [...lab.on(to).slice(1), process.execPath, '-e', echo], { stdio: ['ignore', 'pipe', 'ignore'] })
   try {

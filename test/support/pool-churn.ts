@@ -17,8 +17,12 @@ const QUIET = { progress() {}, started() {} }
 async function unitPoolOnce(): Promise<void> {
   const pool = createUnitPool({ threads: 1 })
   try {
-    const { outcomes: [outcome] } = await pool.run(
-      { task: 'primes', tasksDir: null, units: [{ unit: 0, input: encodeValue({ from: 0, to: 1000 }) }] }, { reporter: QUIET })
+    const {
+      outcomes: [outcome]
+    } = await pool.run(
+      { task: 'primes', tasksDir: null, units: [{ unit: 0, input: encodeValue({ from: 0, to: 1000 }) }] },
+      { reporter: QUIET }
+    )
     if (!outcome.ok) throw new Error(`unit failed: ${outcome.error.message}`)
     const { count } = decodeValue(outcome.output) as { count: number }
     if (count !== 168) throw new Error(`primes below 1000: ${count}, not 168`)
@@ -30,9 +34,9 @@ async function unitPoolOnce(): Promise<void> {
 async function baselinePoolOnce(): Promise<void> {
   const pool = new Piscina({ filename: BASELINE_ENTRY, minThreads: 1, maxThreads: 1 })
   try {
-    const { count } = await pool.run({ from: 0, to: 1000 }) as { count: number }
+    const { count } = (await pool.run({ from: 0, to: 1000 })) as { count: number }
     if (count !== 168) throw new Error(`baseline primes below 1000: ${count}, not 168`)
-    if (await pool.run(7, { name: 'noop' }) !== 7) throw new Error('baseline noop did not echo its input')
+    if ((await pool.run(7, { name: 'noop' })) !== 7) throw new Error('baseline noop did not echo its input')
   } finally {
     await pool.destroy()
   }
@@ -40,7 +44,7 @@ async function baselinePoolOnce(): Promise<void> {
 
 let ran = 0
 for (let start = 0; start < POOLS; start += AT_ONCE) {
-  const wave = Array.from({ length: Math.min(AT_ONCE, POOLS - start) }, (_, i) => (start + i) % 2 ? baselinePoolOnce() : unitPoolOnce())
+  const wave = Array.from({ length: Math.min(AT_ONCE, POOLS - start) }, (_, i) => ((start + i) % 2 ? baselinePoolOnce() : unitPoolOnce()))
   await Promise.all(wave)
   ran += wave.length
 }

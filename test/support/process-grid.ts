@@ -41,8 +41,12 @@ export class ProcessGrid {
   readonly peers = new Map<string, Background>()
   private readonly all: Background[] = []
 
-  private constructor(readonly dir: string, readonly bootstrap: Background, readonly address: string,
-    readonly options: ProcessGridOptions) {}
+  private constructor(
+    readonly dir: string,
+    readonly bootstrap: Background,
+    readonly address: string,
+    readonly options: ProcessGridOptions
+  ) {}
 
   static async start(options: ProcessGridOptions = {}): Promise<ProcessGrid> {
     const dir = await tempDir('swarmgrid-proc-')
@@ -58,12 +62,23 @@ export class ProcessGrid {
     }
   }
 
-  dataDir(name: string): string { return join(this.dir, name) }
+  dataDir(name: string): string {
+    return join(this.dir, name)
+  }
 
   /** Starts (or starts again, with the same data dir and so the same key) the peer `name`. */
   start(name: string, flags: string[] = [], options: BackgroundOptions = {}): Background {
-    const args = ['start', '--bootstrap', this.address, '--grid', this.options.grid ?? 'proc',
-      '--data', this.dataDir(name), '--no-http', ...flags]
+    const args = [
+      'start',
+      '--bootstrap',
+      this.address,
+      '--grid',
+      this.options.grid ?? 'proc',
+      '--data',
+      this.dataDir(name),
+      '--no-http',
+      ...flags
+    ]
     const peer = new Background(args, { ...options, env: { ...TEST_ENV, ...this.options.env, ...options.env } })
     this.peers.set(name, peer)
     this.all.push(peer)
@@ -96,7 +111,9 @@ export class ProcessGrid {
     return client
   }
 
-  submit(name: string, spec: JobSpec): Promise<JobView> { return this.client(name).post<JobView>('/api/jobs', spec) }
+  submit(name: string, spec: JobSpec): Promise<JobView> {
+    return this.client(name).post<JobView>('/api/jobs', spec)
+  }
 
   /** The job as its coordinator shows it, or as its store holds it while the coordinator is down. */
   async view(name: string, id: string): Promise<JobView | null> {
@@ -136,7 +153,12 @@ export class ProcessGrid {
 
   /** Kills every process this grid started (SIGKILL: a test that failed may have left them stuck) and removes the data. */
   async destroy(): Promise<void> {
-    await Promise.all(this.all.map((peer) => { peer.signal('SIGCONT'); return peer.stop('SIGKILL') }))
+    await Promise.all(
+      this.all.map((peer) => {
+        peer.signal('SIGCONT')
+        return peer.stop('SIGKILL')
+      })
+    )
     await this.bootstrap.stop('SIGKILL')
     await rm(this.dir, { recursive: true, force: true })
   }

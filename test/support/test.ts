@@ -33,16 +33,22 @@ interface BoundedTest {
   run(): void
 }
 
-export function inCi(env: NodeJS.ProcessEnv = process.env): boolean { return env.CI === 'true' || env.CI === '1' }
+export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.CI === 'true' || env.CI === '1'
+}
 
 const bounded = ((name: string, body: Body, options: { ms?: number } = {}) => {
   const ms = options.ms ?? DEFAULT_TEST_MS
-  uvuTest(name, async () => { await within(Promise.resolve().then(body), ms, `the test "${name}" to end (it hung: a wait without its own bound?)`) })
+  uvuTest(name, async () => {
+    await within(Promise.resolve().then(body), ms, `the test "${name}" to end (it hung: a wait without its own bound?)`)
+  })
 }) as BoundedTest
 
 bounded.unavailable = (name, reason, { expected }) => {
   if (inCi() && expected) {
-    uvuTest(name, () => { throw new Error(`CI=true and this machine should run this test, but it cannot: ${reason}`) })
+    uvuTest(name, () => {
+      throw new Error(`CI=true and this machine should run this test, but it cannot: ${reason}`)
+    })
     return
   }
   console.log(`${SKIP_MARK}${name}: ${reason}`)

@@ -54,14 +54,23 @@ export const fixture = (name: string) => join(WASI_FIXTURES, `${name}.c`)
 export function rustForWasi(dir: string): { rustc: string; target: string } | null {
   const probe = join(dir, 'probe.rs')
   writeFileSync(probe, 'fn main() {}\n')
-  for (const [rustc, target] of [['rustc', 'wasm32-wasip1'], ['rustc', 'wasm32-wasi'], ['/usr/bin/rustc', 'wasm32-wasi']]) {
+  for (const [rustc, target] of [
+    ['rustc', 'wasm32-wasip1'],
+    ['rustc', 'wasm32-wasi'],
+    ['/usr/bin/rustc', 'wasm32-wasi']
+  ]) {
     if (!run(rustc, ['--target', target, '-o', join(dir, 'probe-rs.wasm'), probe])) return { rustc, target }
   }
   return null
 }
 
 /** Builds a Rust source for WASI and natively with the same rustc; returns the module and the executable. */
-export function buildRust(source: string, dir: string, name: string, rust: { rustc: string; target: string }): { wasm: Uint8Array; native: string } {
+export function buildRust(
+  source: string,
+  dir: string,
+  name: string,
+  rust: { rustc: string; target: string }
+): { wasm: Uint8Array; native: string } {
   const wasm = join(dir, `${name}.wasm`)
   const native = join(dir, `${name}-native`)
   const why = run(rust.rustc, ['--target', rust.target, '-O', '-o', wasm, source]) ?? run(rust.rustc, ['-O', '-o', native, source])

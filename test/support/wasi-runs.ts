@@ -6,16 +6,47 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 
-const WORDS = ['the', 'of', 'grid', 'donor', 'quorum', 'unit', 'peer', 'wasm', 'it', 'was', 'best', 'times',
-  'café', 'naïve', 'to', 'be', 'or', 'not', 'dog', 'fox', 'lazy', 'über', 'result', 'agree']
+const WORDS = [
+  'the',
+  'of',
+  'grid',
+  'donor',
+  'quorum',
+  'unit',
+  'peer',
+  'wasm',
+  'it',
+  'was',
+  'best',
+  'times',
+  'café',
+  'naïve',
+  'to',
+  'be',
+  'or',
+  'not',
+  'dog',
+  'fox',
+  'lazy',
+  'über',
+  'result',
+  'agree'
+]
 export const DICT = 'the\nof\nto\nit\nwas\nbe\ndog\ngrid\n'
 
-export interface WordstatRun { args: string[]; stdin: string; files: Record<string, string> }
+export interface WordstatRun {
+  args: string[]
+  stdin: string
+  files: Record<string, string>
+}
 
 /** Text of `lines` lines drawn from WORDS by a small LCG: the same on every call. */
 function text(seed: number, lines: number): string {
   let x = seed
-  const next = () => { x = (x * 1103515245 + 12345) % 2 ** 31; return x }
+  const next = () => {
+    x = (x * 1103515245 + 12345) % 2 ** 31
+    return x
+  }
   const out: string[] = []
   for (let l = 0; l < lines; l++) {
     const n = 3 + (next() % 12)
@@ -32,7 +63,11 @@ export function wordstatRuns(count: number): WordstatRun[] {
   }))
 }
 
-export interface NativeOutput { exit: number; stdout: Buffer; files: Record<string, Buffer> }
+export interface NativeOutput {
+  exit: number
+  stdout: Buffer
+  files: Record<string, Buffer>
+}
 
 /** The run made by the native build, in a directory of its own holding the run's files and out/. */
 export function runNative(exe: string, run: WordstatRun, dir: string): NativeOutput {

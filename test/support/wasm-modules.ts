@@ -56,9 +56,12 @@ export const importsMemory = wat(`(module
   (import "env" "memory" (memory 1))
   (func (export "run") (param i32) (result i32) (i32.load (local.get 0))))`)
 
-export const sharedMemory = wat(`(module
+export const sharedMemory = wat(
+  `(module
   (memory 1 1 shared)
-  (func (export "run") (param i32) (result i32) (i32.const 0)))`, { threads: true })
+  (func (export "run") (param i32) (result i32) (i32.const 0)))`,
+  { threads: true }
+)
 
 export const hugeMemory = wat(`(module
   (memory 20000)

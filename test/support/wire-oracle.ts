@@ -15,7 +15,9 @@ import { RUN_SPAN } from '../../node/store/lease-log.js'
 
 export class Refused extends Error {}
 
-const refuse = (what: string): never => { throw new Refused(what) }
+const refuse = (what: string): never => {
+  throw new Refused(what)
+}
 
 class Reader {
   private at = 0
@@ -38,28 +40,63 @@ class Reader {
     return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : refuse('uint past 2^53 - 1')
   }
 
-  blob(): Uint8Array { return this.take(this.uint()) }
-  string(): string { return Buffer.from(this.blob()).toString('utf8') }
-  float64(): number { return Buffer.from(this.take(8)).readDoubleLE(0) }
-  bool(): boolean { return this.take(1)[0] === 1 }
-  lease(): number { const id = this.uint(); return id > 0 ? id : refuse('lease 0') }
-  boundedUint(max: number, what: string): number { const n = this.uint(); return n <= max ? n : refuse(what) }
-  boundedString(max: number, what: string): string { const s = this.string(); return s.length <= max ? s : refuse(what) }
+  blob(): Uint8Array {
+    return this.take(this.uint())
+  }
+  string(): string {
+    return Buffer.from(this.blob()).toString('utf8')
+  }
+  float64(): number {
+    return Buffer.from(this.take(8)).readDoubleLE(0)
+  }
+  bool(): boolean {
+    return this.take(1)[0] === 1
+  }
+  lease(): number {
+    const id = this.uint()
+    return id > 0 ? id : refuse('lease 0')
+  }
+  boundedUint(max: number, what: string): number {
+    const n = this.uint()
+    return n <= max ? n : refuse(what)
+  }
+  boundedString(max: number, what: string): string {
+    const s = this.string()
+    return s.length <= max ? s : refuse(what)
+  }
   /** A name or id: bounded, and with no control character at all. */
-  name(max: number, what: string): string { const s = this.boundedString(max, what); return [...s].some(unprintable) ? refuse(`${what} with a control character`) : s }
+  name(max: number, what: string): string {
+    const s = this.boundedString(max, what)
+    return [...s].some(unprintable) ? refuse(`${what} with a control character`) : s
+  }
   /** Free text: bounded, each run of control characters read as one space. */
   text(max: number, what: string): string {
     let out = ''
     let inRun = false
     for (const ch of this.boundedString(max, what)) {
-      if (!unprintable(ch)) { out += ch; inRun = false } else if (!inRun) { out += ' '; inRun = true }
+      if (!unprintable(ch)) {
+        out += ch
+        inRun = false
+      } else if (!inRun) {
+        out += ' '
+        inRun = true
+      }
     }
     return out
   }
-  boundedBlob(max: number, what: string): Uint8Array { const b = this.blob(); return b.byteLength <= max ? b : refuse(what) }
-  count(max: number, what: string): number { return this.boundedUint(max, what) }
-  remaining(): number { return this.bytes.byteLength - this.at }
-  end(): void { if (this.remaining() !== 0) refuse('trailing bytes') }
+  boundedBlob(max: number, what: string): Uint8Array {
+    const b = this.blob()
+    return b.byteLength <= max ? b : refuse(what)
+  }
+  count(max: number, what: string): number {
+    return this.boundedUint(max, what)
+  }
+  remaining(): number {
+    return this.bytes.byteLength - this.at
+  }
+  end(): void {
+    if (this.remaining() !== 0) refuse('trailing bytes')
+  }
 }
 
 export const MESSAGE_TYPES = ['hello', 'want', 'assign', 'progress', 'result', 'failure', 'cancel', 'verdict'] as const
@@ -69,8 +106,15 @@ const FAILURE_KINDS = 6
 /** C0 and C1 controls, DEL, and the marks and overrides that reorder text. */
 function unprintable(ch: string): boolean {
   const code = ch.codePointAt(0)!
-  return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x061c || code === 0x200e || code === 0x200f ||
-    (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)
+  return (
+    code < 0x20 ||
+    (code >= 0x7f && code <= 0x9f) ||
+    code === 0x061c ||
+    code === 0x200e ||
+    code === 0x200f ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  )
 }
 
 type Parsed = Record<string, unknown>
@@ -80,7 +124,10 @@ const parsers: Array<(r: Reader) => Parsed> = [
     const version = r.uint()
     const roles = r.boundedUint(ROLE_DONOR | ROLE_COORDINATOR, 'roles')
     const threads = r.boundedUint(LIMITS.threads, 'threads')
-    const tasks = Array.from({ length: r.count(LIMITS.taskKinds, 'task kinds') }, () => ({ name: r.name(LIMITS.taskName, 'task name'), version: r.uint() }))
+    const tasks = Array.from({ length: r.count(LIMITS.taskKinds, 'task kinds') }, () => ({
+      name: r.name(LIMITS.taskName, 'task name'),
+      version: r.uint()
+    }))
     return { version, roles, threads, tasks }
   },
   (r) => ({ slots: r.boundedUint(LIMITS.slots, 'slots') }),
@@ -90,8 +137,11 @@ const parsers: Array<(r: Reader) => Parsed> = [
     const taskVersion = r.uint()
     const deadlineMs = r.uint()
     if (deadlineMs === 0 || deadlineMs > LIMITS.deadlineMs) refuse('deadline')
-    const units = Array.from({ length: r.count(LIMITS.unitsPerAssign, 'units') }, () =>
-      ({ lease: r.lease(), unit: r.uint(), input: r.boundedBlob(LIMITS.payload, 'input') }))
+    const units = Array.from({ length: r.count(LIMITS.unitsPerAssign, 'units') }, () => ({
+      lease: r.lease(),
+      unit: r.uint(),
+      input: r.boundedBlob(LIMITS.payload, 'input')
+    }))
     const expires = r.uint()
     const signer = r.blob()
     const signature = r.blob()
@@ -106,8 +156,13 @@ const parsers: Array<(r: Reader) => Parsed> = [
     const fraction = r.float64()
     return fraction >= 0 && fraction <= 1 ? { lease, fraction } : refuse('fraction')
   },
-  (r) => ({ lease: r.lease(), runMs: r.uint(), output: r.boundedBlob(LIMITS.payload, 'output'),
-    cpuMs: r.boundedUint(LIMITS.deadlineMs, 'cpu time'), speed: r.boundedUint(LIMITS.speed, 'speed') }),
+  (r) => ({
+    lease: r.lease(),
+    runMs: r.uint(),
+    output: r.boundedBlob(LIMITS.payload, 'output'),
+    cpuMs: r.boundedUint(LIMITS.deadlineMs, 'cpu time'),
+    speed: r.boundedUint(LIMITS.speed, 'speed')
+  }),
   (r) => ({ lease: r.lease(), kind: r.boundedUint(FAILURE_KINDS - 1, 'failure kind'), reason: r.text(LIMITS.reason, 'reason') }),
   (r) => ({ lease: r.lease() }),
   (r) => ({ lease: r.lease(), accepted: r.bool() })

@@ -29,18 +29,20 @@ test('donors killed with SIGKILL or frozen with SIGSTOP mid-unit lose their leas
     const job = await grid.submit('c', { task: 'slow', params, units: 30, quorum: 2, deadline: DEADLINE_S })
     let killedAt = 0
     let stoppedAt = 0
-    const done = await grid.wait('c', job.id, 90_000, { each: (view) => {
-      if (!killedAt && view.accepted >= 3) {
-        grid.peers.get('d1')!.signal('SIGKILL')
-        killedAt = Date.now()
-        grid.start('d4', donorFlags)
+    const done = await grid.wait('c', job.id, 90_000, {
+      each: (view) => {
+        if (!killedAt && view.accepted >= 3) {
+          grid.peers.get('d1')!.signal('SIGKILL')
+          killedAt = Date.now()
+          grid.start('d4', donorFlags)
+        }
+        if (killedAt && !stoppedAt && view.accepted >= 10) {
+          grid.peers.get('d2')!.signal('SIGSTOP')
+          stoppedAt = Date.now()
+          grid.start('d1', donorFlags)
+        }
       }
-      if (killedAt && !stoppedAt && view.accepted >= 10) {
-        grid.peers.get('d2')!.signal('SIGSTOP')
-        stoppedAt = Date.now()
-        grid.start('d1', donorFlags)
-      }
-    } })
+    })
     assert.ok(killedAt && stoppedAt, 'the job outlived both faults')
     assert.is(done.state, 'done', done.error ?? '')
     // The slow task's outputs do not depend on how long a unit sleeps.
@@ -94,15 +96,40 @@ test('SIGTERM and SIGINT: a donor hands back its unit, a coordinator or submit c
     assert.equal(done.result, await calmRun(join(SLOW, 'slow.mjs'), { ms: 0 }, 4))
 
     // `submit` with a peer of its own: Ctrl-C stops that peer cleanly, and a peer started on its data dir finishes the job.
-    const submit = new Background(['submit', 'slow', '--param', 'ms=1500', '--units', '4', '--quorum', '2', '--json',
-      '--data', grid.dataDir('s'), '--bootstrap', grid.address, '--grid', 'proc', '--no-donate', '--no-http', '--tasks', SLOW], { env: TEST_ENV })
+    const submit = new Background(
+      [
+        'submit',
+        'slow',
+        '--param',
+        'ms=1500',
+        '--units',
+        '4',
+        '--quorum',
+        '2',
+        '--json',
+        '--data',
+        grid.dataDir('s'),
+        '--bootstrap',
+        grid.address,
+        '--grid',
+        'proc',
+        '--no-donate',
+        '--no-http',
+        '--tasks',
+        SLOW
+      ],
+      { env: TEST_ENV }
+    )
     const keptJob = () => grid.readStore('s', (store) => store.listJobs()[0]).catch(() => undefined)
     await until(() => existsSync(join(grid.dataDir('s'), 'store')), 20_000, 'the submit peer to open its store')
     await untilAsync(async () => (await keptJob())?.state === 'running', 20_000, 'the submit peer to store its job')
     started = Date.now()
     assert.is(await submit.stop('SIGINT'), 130)
     assert.ok(Date.now() - started < 5000, `submit took ${Date.now() - started} ms to stop`)
-    assert.ok(submit.logs.some((l) => /SIGINT: stopped; job [0-9a-f]{8} is kept in/.test(l)), submit.logs.join(' | '))
+    assert.ok(
+      submit.logs.some((l) => /SIGINT: stopped; job [0-9a-f]{8} is kept in/.test(l)),
+      submit.logs.join(' | ')
+    )
     const kept = await keptJob()
     assert.is(kept?.state, 'running')
     grid.start('s', ['--no-donate', '--tasks', SLOW])

@@ -26,7 +26,8 @@ test(`${GRIDS} fresh grids from the CLI: each submit's job is done within ${FIRS
       assert.equal(run.view?.result, { count: 9592 })
       times.push(run.ms)
       const timedOut = donor.logs.filter((line) => /timed out/.test(line))
-      if (run.ms > FIRST_CONTACT_BOUND_MS || timedOut.length) stalls.push(`grid ${i + 1}: ${(run.ms / 1000).toFixed(2)} s; donor: ${donor.logs.slice(-6).join(' / ')}`)
+      if (run.ms > FIRST_CONTACT_BOUND_MS || timedOut.length)
+        stalls.push(`grid ${i + 1}: ${(run.ms / 1000).toFixed(2)} s; donor: ${donor.logs.slice(-6).join(' / ')}`)
     } finally {
       await grid.destroy()
     }

@@ -7,15 +7,23 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Background, CLI, tempDir } from '../support/helpers.js'
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })
 }
@@ -72,14 +80,30 @@ test('bootstrap, two started peers, submit --json, status, results and a clean s
     const peers: Background[] = []
     try {
       for (const name of ['a', 'b']) {
-        peers.push(new Background(['start', '--bootstrap', address, '--grid', 'cli', '--data', join(dir, name), '--threads', '1', '--no-http']))
+        peers.push(
+          new Background(['start', '--bootstrap', address, '--grid', 'cli', '--data', join(dir, name), '--threads', '1', '--no-http'])
+        )
       }
       const keyA = (await peers[0].line('key ')).split(' ')[1]
       assert.match(keyA, /^[0-9a-f]{64}$/)
       for (const peer of peers) await peer.line('ready')
 
       // Peer a runs for --data a: the job goes to it, and both peers run its units.
-      const submitted = await run(['submit', 'primes', '--param', 'from=0', '--param', 'to=3000000', '--units', '8', '--quorum', '2', '--data', join(dir, 'a'), '--json'])
+      const submitted = await run([
+        'submit',
+        'primes',
+        '--param',
+        'from=0',
+        '--param',
+        'to=3000000',
+        '--units',
+        '8',
+        '--quorum',
+        '2',
+        '--data',
+        join(dir, 'a'),
+        '--json'
+      ])
       assert.is(submitted.code, 0, submitted.stderr)
       const job = JSON.parse(submitted.stdout)
       assert.is(job.state, 'done')
@@ -117,7 +141,24 @@ test('bootstrap, two started peers, submit --json, status, results and a clean s
 test('submit --detach stores the job and returns its id; status shows it waiting', async () => {
   await withBootstrap(async (address, dir) => {
     const data = join(dir, 'solo')
-    const submitted = await run(['submit', 'pi', '--param', 'samples=100000', '--units', '4', '--data', data, '--bootstrap', address, '--grid', 'detach', '--no-donate', '--no-http', '--detach', '--json'])
+    const submitted = await run([
+      'submit',
+      'pi',
+      '--param',
+      'samples=100000',
+      '--units',
+      '4',
+      '--data',
+      data,
+      '--bootstrap',
+      address,
+      '--grid',
+      'detach',
+      '--no-donate',
+      '--no-http',
+      '--detach',
+      '--json'
+    ])
     assert.is(submitted.code, 0, submitted.stderr)
     const { id } = JSON.parse(submitted.stdout)
     assert.match(id, /^[0-9a-f]{16}$/)
@@ -131,7 +172,17 @@ test('submit --detach stores the job and returns its id; status shows it waiting
 
 test('a bad task parameter exits non-zero with what to pass', async () => {
   await withBootstrap(async (address, dir) => {
-    const { code, stderr } = await run(['submit', 'primes', '--param', 'to=banana', '--data', join(dir, 'p'), '--bootstrap', address, '--no-http'])
+    const { code, stderr } = await run([
+      'submit',
+      'primes',
+      '--param',
+      'to=banana',
+      '--data',
+      join(dir, 'p'),
+      '--bootstrap',
+      address,
+      '--no-http'
+    ])
     assert.is(code, 2)
     assert.match(stderr, /--param to=/)
   })

@@ -12,7 +12,11 @@ import { readControlToken } from '../../node/store/data-dir.js'
 import { MAX_FEED_CLIENTS } from '../../node/control/live-feed.js'
 import type { Peer } from '../../node/peer/peer.js'
 
-interface Answer { status: number; headers: IncomingHttpHeaders; body: string }
+interface Answer {
+  status: number
+  headers: IncomingHttpHeaders
+  body: string
+}
 
 /** One request with exactly these headers (Host included: node:http sends ours, not its own). */
 function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Answer> {
@@ -22,10 +26,15 @@ function send(port: number, method: string, path: string, headers: Record<string
       res.setEncoding('utf8')
       // An event stream never ends: its first bytes are enough.
       if (res.headers['content-type']?.startsWith('text/event-stream')) {
-        res.once('data', (chunk: string) => { resolve({ status: res.statusCode!, headers: res.headers, body: chunk }); req.destroy() })
+        res.once('data', (chunk: string) => {
+          resolve({ status: res.statusCode!, headers: res.headers, body: chunk })
+          req.destroy()
+        })
         return
       }
-      res.on('data', (chunk: string) => { text += chunk })
+      res.on('data', (chunk: string) => {
+        text += chunk
+      })
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }))
     })
     req.on('error', reject)
@@ -45,14 +54,28 @@ const READS = ['/api/info', '/api/jobs', '/api/events', '/api/peers', '/api/log'
 test('a foreign Host (DNS rebinding) is refused on every route; the three loopback names pass', async () => {
   const { grid, port, token } = await onePeer()
   try {
-    for (const host of ['attacker.example:' + port, 'attacker.example', `127.0.0.1:${port + 1}`, `localhost:${port + 1}`, '127.0.0.2:' + port, `127.0.0.1.attacker.example:${port}`, '']) {
+    for (const host of [
+      'attacker.example:' + port,
+      'attacker.example',
+      `127.0.0.1:${port + 1}`,
+      `localhost:${port + 1}`,
+      '127.0.0.2:' + port,
+      `127.0.0.1.attacker.example:${port}`,
+      ''
+    ]) {
       for (const path of READS) {
         const answer = await send(port, 'GET', path, host ? { host } : {})
         // With no Host at all, Node's server answers 400 before the handler runs.
         assert.is(answer.status, host ? 403 : 400, `GET ${path} with Host "${host}"`)
         assert.not.match(answer.body, /"key"|"jobs"/, 'nothing of the peer leaks')
       }
-      const post = await send(port, 'POST', '/api/jobs', { ...(host ? { host } : {}), authorization: `Bearer ${token}`, 'content-type': 'application/json' }, '{"task":"pi"}')
+      const post = await send(
+        port,
+        'POST',
+        '/api/jobs',
+        { ...(host ? { host } : {}), authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        '{"task":"pi"}'
+      )
       assert.is(post.status, host ? 403 : 400, `POST with Host "${host}"`)
     }
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`]) {
@@ -67,18 +90,31 @@ test('a foreign Host (DNS rebinding) is refused on every route; the three loopba
   }
 })
 
-test('a foreign Origin is refused on every route, reads and writes; the dashboard\'s own origin passes', async () => {
+test("a foreign Origin is refused on every route, reads and writes; the dashboard's own origin passes", async () => {
   const { grid, peer, port, token } = await onePeer()
   const host = `127.0.0.1:${port}`
   try {
-    const foreign = ['http://attacker.example', `http://attacker.example:${port}`, 'null', `https://127.0.0.1:${port}`,
-      `http://127.0.0.1:${port + 1}`, `http://localhost:${port + 1}`, 'not a url']
+    const foreign = [
+      'http://attacker.example',
+      `http://attacker.example:${port}`,
+      'null',
+      `https://127.0.0.1:${port}`,
+      `http://127.0.0.1:${port + 1}`,
+      `http://localhost:${port + 1}`,
+      'not a url'
+    ]
     for (const origin of foreign) {
       for (const path of READS) {
         assert.is((await send(port, 'GET', path, { host, origin })).status, 403, `GET ${path} from ${origin}`)
       }
       for (const path of ['/api/jobs', '/api/donor/pause']) {
-        const answer = await send(port, 'POST', path, { host, origin, authorization: `Bearer ${token}`, 'content-type': 'application/json' }, '{"task":"pi","units":1}')
+        const answer = await send(
+          port,
+          'POST',
+          path,
+          { host, origin, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          '{"task":"pi","units":1}'
+        )
         assert.is(answer.status, 403, `POST ${path} from ${origin}`)
       }
     }
@@ -86,8 +122,13 @@ test('a foreign Origin is refused on every route, reads and writes; the dashboar
     for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`]) {
       assert.is((await send(port, 'GET', '/api/info', { host, origin })).status, 200, origin)
     }
-    const submitted = await send(port, 'POST', '/api/jobs', { host, origin: `http://127.0.0.1:${port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      '{"task":"pi","params":{"samples":1000},"units":1,"quorum":1}')
+    const submitted = await send(
+      port,
+      'POST',
+      '/api/jobs',
+      { host, origin: `http://127.0.0.1:${port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      '{"task":"pi","params":{"samples":1000},"units":1,"quorum":1}'
+    )
     assert.is(submitted.status, 201, submitted.body)
     // Without a page there is no Origin: the CLI and scripts are unaffected, but still need the token to write.
     assert.is((await send(port, 'POST', '/api/jobs', { host, 'content-type': 'application/json' }, '{"task":"pi"}')).status, 401)
@@ -100,16 +141,17 @@ test(`live feeds are capped at ${MAX_FEED_CLIENTS}: the next one gets 503, and a
   const { grid, port } = await onePeer()
   const held: Array<() => void> = []
   const statuses: number[] = []
-  const open = () => new Promise<number>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/api/events' }, (res) => {
-      res.on('data', () => {})
-      res.on('error', () => {})
-      resolve(res.statusCode!)
+  const open = () =>
+    new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/api/events' }, (res) => {
+        res.on('data', () => {})
+        res.on('error', () => {})
+        resolve(res.statusCode!)
+      })
+      req.on('error', reject)
+      req.end()
+      held.push(() => req.destroy())
     })
-    req.on('error', reject)
-    req.end()
-    held.push(() => req.destroy())
-  })
   try {
     for (let i = 0; i < MAX_FEED_CLIENTS; i++) statuses.push(await open())
     assert.equal(statuses, new Array(MAX_FEED_CLIENTS).fill(200))
@@ -146,7 +188,7 @@ test('a path that is not valid percent-encoding (GET /%) is a 404, not a 500', a
   }
 })
 
-test('GET /api/jobs reads a finished job\'s result once, and lists it slim; the job\'s own route has it whole', async () => {
+test("GET /api/jobs reads a finished job's result once, and lists it slim; the job's own route has it whole", async () => {
   const grid = await startTestGrid()
   try {
     const peer = await grid.add({ http: 0 })
@@ -156,7 +198,10 @@ test('GET /api/jobs reads a finished job\'s result once, and lists it slim; the 
     await peer.wait(job.id)
     let reads = 0
     const read = peer.parts.store.result.bind(peer.parts.store)
-    peer.parts.store.result = (id: string) => { reads++; return read(id) }
+    peer.parts.store.result = (id: string) => {
+      reads++
+      return read(id)
+    }
     for (let i = 0; i < 5; i++) {
       const list = JSON.parse((await send(port, 'GET', '/api/jobs', { host })).body)
       assert.is(list.length, 1)

@@ -15,7 +15,11 @@ const SLOW_TASK = join(SLOW, 'slow.mjs')
 const coordinatorFlags = ['--no-donate', '--tasks', SLOW]
 const donorFlags = ['--no-coordinate', '--threads', '1', '--tasks', SLOW]
 
-interface Accepted { digest: string; at: number; peers: string[] }
+interface Accepted {
+  digest: string
+  at: number
+  peers: string[]
+}
 
 /** The leases out when the coordinator died (its lease log), and the run they belong to (the lease epoch). */
 async function leasesOut(grid: ProcessGrid): Promise<{ epoch: number; ids: number[] }> {
@@ -36,7 +40,7 @@ async function acceptedSoFar(grid: ProcessGrid, job: string, units: number): Pro
   })
 }
 
-test('a coordinator SIGKILLed four times mid-job resumes: nothing accepted is lost or recomputed, lease ids of each run lie above the last run\'s, the answer is exact', async () => {
+test("a coordinator SIGKILLed four times mid-job resumes: nothing accepted is lost or recomputed, lease ids of each run lie above the last run's, the answer is exact", async () => {
   const grid = await ProcessGrid.start()
   const UNITS = 30
   try {
@@ -60,13 +64,18 @@ test('a coordinator SIGKILLed four times mid-job resumes: nothing accepted is lo
       snapshots.push(before)
       runs.push(await leasesOut(grid))
       // Back at once (its donors still hold their old connections) or only once every donor has seen it gone.
-      if (kill % 2 === 1) await until(() => donors.every((d, i) => d.count(sawLeave) > left[i]), 20_000, 'the donors to see the coordinator gone')
+      if (kill % 2 === 1)
+        await until(() => donors.every((d, i) => d.count(sawLeave) > left[i]), 20_000, 'the donors to see the coordinator gone')
       grid.start('c', coordinatorFlags)
       await grid.ready('c')
     }
 
     // Every run has an epoch of its own, and issued only ids in its range: above every earlier run's, so none collide.
-    assert.equal(runs.map((r) => r.epoch), runs.map((_, i) => runs[0].epoch + i), 'one lease epoch per run')
+    assert.equal(
+      runs.map((r) => r.epoch),
+      runs.map((_, i) => runs[0].epoch + i),
+      'one lease epoch per run'
+    )
     assert.ok(runs.filter((r) => r.ids.length > 0).length >= 3, `leases were out at most kills: ${runs.map((r) => r.ids.length)}`)
     for (let i = 0; i < runs.length; i++) {
       // A lease still out from the run before was adopted, not issued again: only the others are this run's.
@@ -113,8 +122,10 @@ test('donors keep the results they finish while their coordinator is down, and d
     const done = await grid.wait('c', job.id, 60_000)
     assert.is(done.state, 'done', done.error ?? '')
     assert.equal(done.result, await calmRun(SLOW_TASK, { ms: 0 }, 2))
-    assert.ok(c.count(/delivers a result it kept while this coordinator was down/) >= 2,
-      `kept results delivered: ${c.logs.filter((l) => /kept/.test(l)).join(' | ')}`)
+    assert.ok(
+      c.count(/delivers a result it kept while this coordinator was down/) >= 2,
+      `kept results delivered: ${c.logs.filter((l) => /kept/.test(l)).join(' | ')}`
+    )
   } finally {
     await grid.destroy()
   }

@@ -10,10 +10,19 @@ import { chromium, type Browser } from 'playwright-core'
 import { startTestGrid, until } from '../support/helpers.js'
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+]
 
-const CODE = `// counts the vowels of a word, and their share of it
+const CODE =
+  `// counts the vowels of a word, and their share of it
 export default (word) => ({ word, vowels: [...word].filter((c) => 'aeiou'.includes(c)).length })
 export function merge(outputs) { return outputs.reduce((sum, o) => sum + o.vowels, 0) }
 ` + '// padding, so the card shows the code by its size\n'.repeat(8)
@@ -37,8 +46,11 @@ test('the form uploads code and JSON-lines inputs; the card shows the outputs by
     await page.selectOption('select[name=task]', 'js')
     assert.is(await page.inputValue('input[name=units]'), '', 'units follow the inputs unless asked')
     await page.setInputFiles('input[name="file.code"]', { name: 'vowels.mjs', mimeType: 'text/javascript', buffer: Buffer.from(CODE) })
-    await page.setInputFiles('input[name="file.inputs"]', { name: 'words.jsonl', mimeType: 'application/x-ndjson',
-      buffer: Buffer.from(WORDS.map((w) => JSON.stringify(w)).join('\n') + '\n') })
+    await page.setInputFiles('input[name="file.inputs"]', {
+      name: 'words.jsonl',
+      mimeType: 'application/x-ndjson',
+      buffer: Buffer.from(WORDS.map((w) => JSON.stringify(w)).join('\n') + '\n')
+    })
     await page.fill('input[name=quorum]', '2')
     await page.click('#submit-form button[type=submit]')
     await page.waitForSelector('.form-message.ok', { timeout: 10_000 })
@@ -57,7 +69,10 @@ test('the form uploads code and JSON-lines inputs; the card shows the outputs by
     await page.click(`${card} .outputs-box summary`)
     await page.waitForFunction((sel) => document.querySelectorAll(`${sel} .outputs li`).length === 50, card, { timeout: 10_000 })
     const shown = await page.$$eval(`${card} .outputs li`, (items) => items.map((li) => li.textContent))
-    assert.equal(shown.slice(0, 3), expected.slice(0, 3).map((o) => JSON.stringify(o)))
+    assert.equal(
+      shown.slice(0, 3),
+      expected.slice(0, 3).map((o) => JSON.stringify(o))
+    )
     assert.match(await page.$eval(`${card} .outputs-box`, (el) => el.textContent ?? ''), /the first 50 of 120/)
 
     // A module that imports is refused at submit, and the form says why.

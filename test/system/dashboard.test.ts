@@ -11,8 +11,16 @@ import { startTestGrid, until, within, type TestGrid } from '../support/helpers.
 import type { Peer } from '../../node/peer/peer.js'
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+]
 /** Big enough (about 2 s of work on two cores) that the bar is seen between empty and full. */
 const MANDELBROT = { width: 1600, height: 1200, maxIter: 5000, x0: -0.7454, x1: -0.7426, y0: 0.1122 }
 
@@ -25,7 +33,11 @@ async function gridWithDonors(donors: number): Promise<{ grid: TestGrid; coordin
   return { grid, coordinator, donors: started }
 }
 
-interface SseMessage { event: string; data: any; at: number }
+interface SseMessage {
+  event: string
+  data: any
+  at: number
+}
 
 /** Reads /api/events until stopped; the raw text too, to check the `retry:` line. */
 function followEvents(url: string): { messages: SseMessage[]; raw: () => string; stop: () => void } {
@@ -62,7 +74,10 @@ test('the live feed sends a snapshot, then batched updates, and lets the peer st
     const [snapshot] = feed.messages
     assert.is(snapshot.event, 'snapshot')
     assert.is(snapshot.data.info.key, coordinator.key)
-    assert.equal(snapshot.data.info.tasks.map((t: { name: string }) => t.name), ['js', 'mandelbrot', 'pi', 'primes', 'wasi', 'wasm'])
+    assert.equal(
+      snapshot.data.info.tasks.map((t: { name: string }) => t.name),
+      ['js', 'mandelbrot', 'pi', 'primes', 'wasi', 'wasm']
+    )
     assert.is(snapshot.data.peers.length, 2)
 
     let unitEvents = 0
@@ -71,13 +86,20 @@ test('the live feed sends a snapshot, then batched updates, and lets the peer st
     const job = await coordinator.submit({ task: 'primes', params: { to: 2_000_000 }, units: 200, quorum: 2 })
     const done = await within(coordinator.wait(job.id), 60_000, 'the job shown on the dashboard to end')
     assert.is(done.state, 'done')
-    await until(() => feed.messages.some((m) => m.data.jobs?.some((j: any) => j.id === job.id && j.state === 'done')), 5000, 'the done update')
+    await until(
+      () => feed.messages.some((m) => m.data.jobs?.some((j: any) => j.id === job.id && j.state === 'done')),
+      5000,
+      'the done update'
+    )
     const updates = feed.messages.filter((m) => m.event === 'update')
     const elapsed = Date.now() - started
     // One message per unit event would be at least 400 here; batches come at most every 250 ms.
     assert.ok(unitEvents >= 400, `${unitEvents} progress events`)
     assert.ok(updates.length <= elapsed / 250 + 4, `${updates.length} updates in ${elapsed} ms`)
-    const last = updates.flatMap((m) => m.data.jobs ?? []).filter((j: any) => j.id === job.id).at(-1)
+    const last = updates
+      .flatMap((m) => m.data.jobs ?? [])
+      .filter((j: any) => j.id === job.id)
+      .at(-1)
     assert.equal(last.result, { count: 148933 })
     assert.is(last.unitStates.accepted, 200)
 
@@ -90,7 +112,12 @@ test('the live feed sends a snapshot, then batched updates, and lets the peer st
   } finally {
     // The feed's response is still open: stopping must not wait for it.
     let timer: NodeJS.Timeout | undefined
-    const stopped = await Promise.race([grid.destroy().then(() => true), new Promise((r) => { timer = setTimeout(r, 15_000, false) })])
+    const stopped = await Promise.race([
+      grid.destroy().then(() => true),
+      new Promise((r) => {
+        timer = setTimeout(r, 15_000, false)
+      })
+    ])
     clearTimeout(timer)
     feed.stop()
     assert.ok(stopped, 'the grid stopped with a live feed open')
@@ -106,18 +133,24 @@ test('the dashboard follows a job submitted from its form to the finished image'
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
     const problems: string[] = []
     page.on('pageerror', (err) => problems.push(err.message))
-    page.on('console', (msg) => { if (msg.type() === 'error') problems.push(msg.text()) })
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(msg.text())
+    })
     await page.goto(coordinator.dashboardUrl!)
     await page.waitForSelector('#conn[data-state=live]', { timeout: 10_000 })
     assert.not.match(page.url(), /token/, 'the token leaves the address bar')
 
-    await page.waitForFunction((n) => document.querySelectorAll('#peers tbody tr[data-key]').length >= n, donors.length, { timeout: 10_000 })
+    await page.waitForFunction((n) => document.querySelectorAll('#peers tbody tr[data-key]').length >= n, donors.length, {
+      timeout: 10_000
+    })
     const listed = await page.$$eval('#peers tbody tr[data-key]', (rows) => rows.map((r) => (r as HTMLElement).dataset.key))
     for (const donor of donors) assert.ok(listed.includes(donor.key), `donor ${donor.key.slice(0, 8)} in the peers table`)
 
     // A reload or navigation would lose this mark and these counters.
     let navigations = 0
-    page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) navigations++ })
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame()) navigations++
+    })
     await page.evaluate(() => {
       const w = window as any
       w.sameDocument = true
@@ -129,7 +162,14 @@ test('the dashboard follows a job submitted from its form to the finished image'
 
     await page.selectOption('select[name=task]', 'mandelbrot')
     // The fields come from the task's parameter schema: whole numbers, decimals, their ranges.
-    assert.equal(await page.$eval('input[name="param.width"]', (el) => [(el as HTMLInputElement).type, (el as HTMLInputElement).step, (el as HTMLInputElement).min]), ['number', '1', '1'])
+    assert.equal(
+      await page.$eval('input[name="param.width"]', (el) => [
+        (el as HTMLInputElement).type,
+        (el as HTMLInputElement).step,
+        (el as HTMLInputElement).min
+      ]),
+      ['number', '1', '1']
+    )
     assert.is(await page.getAttribute('input[name="param.x0"]', 'step'), 'any')
     for (const [name, value] of Object.entries(MANDELBROT)) await page.fill(`input[name="param.${name}"]`, String(value))
     await page.fill('input[name=units]', '64')
@@ -144,22 +184,35 @@ test('the dashboard follows a job submitted from its form to the finished image'
     const between = seen.filter((v) => v > 0 && v < 100)
     assert.ok(between.length >= 2, `the bar moved through intermediate values, saw ${seen.join(' ')}`)
 
-    await page.waitForFunction((jobId) => {
-      const img = document.querySelector<HTMLImageElement>(`.job[data-id="${jobId}"] .result-image img`)
-      return !!img && img.complete && img.naturalWidth > 0
-    }, id, { timeout: 10_000 }).catch(async (err) => {
-      const shown = await page.$eval(`.job[data-id="${id}"] .result`, (el) => el.outerHTML.slice(0, 400))
-      throw new Error(`${err.message}; the result shows: ${shown}`)
-    })
-    const size = await page.$eval(`.job[data-id="${id}"] .result-image img`, (img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight])
+    await page
+      .waitForFunction(
+        (jobId) => {
+          const img = document.querySelector<HTMLImageElement>(`.job[data-id="${jobId}"] .result-image img`)
+          return !!img && img.complete && img.naturalWidth > 0
+        },
+        id,
+        { timeout: 10_000 }
+      )
+      .catch(async (err) => {
+        const shown = await page.$eval(`.job[data-id="${id}"] .result`, (el) => el.outerHTML.slice(0, 400))
+        throw new Error(`${err.message}; the result shows: ${shown}`)
+      })
+    const size = await page.$eval(`.job[data-id="${id}"] .result-image img`, (img) => [
+      (img as HTMLImageElement).naturalWidth,
+      (img as HTMLImageElement).naturalHeight
+    ])
     assert.equal(size, [MANDELBROT.width, MANDELBROT.height])
     assert.is(coordinator.status(id)!.state, 'done')
     assert.is(await page.getAttribute(`.job[data-id="${id}"] .progress`, 'aria-valuetext'), '64 of 64 units accepted')
 
     // Cancelling from the page sends the token it took from the URL.
     await page.click('#submit-form button[type=submit]')
-    const second = await page.waitForFunction((first) => [...document.querySelectorAll<HTMLElement>('.job[data-state=running]')]
-      .map((el) => el.dataset.id).find((other) => other !== first), id, { timeout: 10_000 })
+    const second = await page.waitForFunction(
+      (first) =>
+        [...document.querySelectorAll<HTMLElement>('.job[data-state=running]')].map((el) => el.dataset.id).find((other) => other !== first),
+      id,
+      { timeout: 10_000 }
+    )
     const secondId = (await second.jsonValue()) as string
     await page.click(`.job[data-id="${secondId}"] button.danger`)
     await page.waitForSelector(`.job[data-id="${secondId}"][data-state=cancelled]`, { timeout: 10_000 })
@@ -176,14 +229,17 @@ test('the dashboard follows a job submitted from its form to the finished image'
     assert.is(navigations, 0, 'no navigation while the job ran or the peer restarted')
     assert.ok(await page.evaluate(() => (window as any).sameDocument === true), 'the page was never reloaded')
     // Chromium logs the refused reconnections as errors; the page itself must raise none.
-    assert.equal(problems.filter((p) => !/ERR_CONNECTION_REFUSED|api\/events/.test(p)), [])
+    assert.equal(
+      problems.filter((p) => !/ERR_CONNECTION_REFUSED|api\/events/.test(p)),
+      []
+    )
   } finally {
     await browser?.close()
     await grid.destroy()
   }
 })
 
-test('a person asks why a unit was accepted, and pauses and resumes this peer\'s donating, from the page', async () => {
+test("a person asks why a unit was accepted, and pauses and resumes this peer's donating, from the page", async () => {
   assert.ok(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM=/path)`)
   const grid = await startTestGrid()
   let browser: Browser | undefined
@@ -199,7 +255,11 @@ test('a person asks why a unit was accepted, and pauses and resumes this peer\'s
     await page.click(`.job[data-id="${job.id}"] .explain summary`)
     await page.fill(`.job[data-id="${job.id}"] .explain input`, '2')
     await page.click(`.job[data-id="${job.id}"] .explain button`)
-    await page.waitForFunction((id) => /accepted/.test(document.querySelector(`.job[data-id="${id}"] .explain-text`)?.textContent ?? ''), job.id, { timeout: 10_000 })
+    await page.waitForFunction(
+      (id) => /accepted/.test(document.querySelector(`.job[data-id="${id}"] .explain-text`)?.textContent ?? ''),
+      job.id,
+      { timeout: 10_000 }
+    )
     const explained = await page.textContent(`.job[data-id="${job.id}"] .explain-text`)
     assert.match(explained!, peer.key.slice(0, 8), 'the explanation names the peer whose result was accepted')
 

@@ -25,7 +25,9 @@ test.before(async () => {
   quiet = ['--bootstrap', BOOTSTRAP, '--no-donate', '--grid', 'datadir']
 })
 
-test.after(async () => { await bootstrap.stop() })
+test.after(async () => {
+  await bootstrap.stop()
+})
 
 test('a token is made atomically: 48 hex digits, owner-only, no temporary file left, the same on every read', async () => {
   const dir = await tempDir()
@@ -34,7 +36,10 @@ test('a token is made atomically: 48 hex digits, owner-only, no temporary file l
     assert.match(token, /^[0-9a-f]{48}$/)
     assert.is(readFileSync(join(dir, 'token'), 'utf8'), token + '\n')
     assert.is(statSync(join(dir, 'token')).mode & 0o777, 0o600)
-    assert.equal(readdirSync(dir).filter((f) => f.includes('tmp')), [])
+    assert.equal(
+      readdirSync(dir).filter((f) => f.includes('tmp')),
+      []
+    )
     assert.is(controlToken(dir), token)
   } finally {
     await rm(dir, { recursive: true, force: true })
@@ -44,7 +49,13 @@ test('a token is made atomically: 48 hex digits, owner-only, no temporary file l
 test('an empty or malformed token file stops start, saying which file and what to do; nothing is served', async () => {
   const dir = await tempDir()
   try {
-    for (const [name, text] of [['empty', ''], ['blank', '\n'], ['hand-written', 'letmein\n'], ['one digit short', 'a'.repeat(47)], ['uppercase', 'A'.repeat(48)]]) {
+    for (const [name, text] of [
+      ['empty', ''],
+      ['blank', '\n'],
+      ['hand-written', 'letmein\n'],
+      ['one digit short', 'a'.repeat(47)],
+      ['uppercase', 'A'.repeat(48)]
+    ]) {
       const data = join(dir, name)
       mkdirSync(data)
       writeFileSync(join(data, 'token'), text)
@@ -60,7 +71,10 @@ test('an empty or malformed token file stops start, saying which file and what t
     const err = await Peer.start({ dataDir: data, bootstrap: [BOOTSTRAP], donate: false, http: 0 }).catch((e) => e)
     assert.instance(err, DataDirError)
     assert.is(err.code, 'BAD_SECRET')
-    assert.throws(() => new ControlServer(''), (e: DataDirError) => e.code === 'NO_TOKEN' && /refusing to serve/.test(e.message))
+    assert.throws(
+      () => new ControlServer(''),
+      (e: DataDirError) => e.code === 'NO_TOKEN' && /refusing to serve/.test(e.message)
+    )
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
@@ -76,7 +90,11 @@ test('a started peer has a well-formed token, and every write without it gets 40
     assert.ok(url.endsWith(`#token=${token}`))
     // The exact requests that got through with an empty token: no Authorization header.
     for (const path of ['api/donor/pause', 'api/jobs']) {
-      const answer = await fetch(new URL(path, url), { method: 'POST', body: '{"task":"pi"}', headers: { 'content-type': 'application/json' } })
+      const answer = await fetch(new URL(path, url), {
+        method: 'POST',
+        body: '{"task":"pi"}',
+        headers: { 'content-type': 'application/json' }
+      })
       assert.is(answer.status, 401, path)
     }
   } finally {
@@ -167,8 +185,26 @@ test('flags at and just past their limits: --memory, --http, --wasm-memory, nega
   // --memory 16, the floor, runs units: the pool's threads start within it.
   const dir = await tempDir()
   try {
-    const run = await runCli(['submit', 'primes', '--param', 'to=20000', '--units', '2', '--quorum', '1', '--memory', '16',
-      '--data', dir, '--no-http', '--bootstrap', BOOTSTRAP, '--grid', 'datadir', '--json'])
+    const run = await runCli([
+      'submit',
+      'primes',
+      '--param',
+      'to=20000',
+      '--units',
+      '2',
+      '--quorum',
+      '1',
+      '--memory',
+      '16',
+      '--data',
+      dir,
+      '--no-http',
+      '--bootstrap',
+      BOOTSTRAP,
+      '--grid',
+      'datadir',
+      '--json'
+    ])
     assert.is(run.code, 0, run.stderr)
     assert.equal(JSON.parse(run.stdout).result, { count: 2262 })
   } finally {

@@ -20,7 +20,10 @@ let mountPoint: string | null = null
 let why = ''
 
 function tryMount(dir: string): boolean {
-  if (process.getuid?.() !== 0) { why = 'not root: mounting a tmpfs needs root'; return false }
+  if (process.getuid?.() !== 0) {
+    why = 'not root: mounting a tmpfs needs root'
+    return false
+  }
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${SIZE}`, 'tmpfs', dir], { stdio: 'pipe' })
     return true
@@ -59,7 +62,7 @@ const name = 'a full disk stops the job with the reason; the peer keeps serving,
     const client = ControlClient.forDataDir(data)!
     const info = await client.get<{ key: string }>('/api/info')
     assert.match(info.key, /^[0-9a-f]{64}$/)
-    const url = (peer.lines.find((l) => l.startsWith('ready '))!).split(' ')[1]
+    const url = peer.lines.find((l) => l.startsWith('ready '))!.split(' ')[1]
     assert.is((await fetch(new URL('api/jobs', url))).status, 200)
 
     const status = await runCli(['status', id, '--data', data, '--json'])

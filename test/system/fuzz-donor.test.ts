@@ -27,7 +27,12 @@ const MAX_UNKNOWN_SHARE = 0.01
 const MIN_MALFORMED = 1200
 const UNITS = 200
 /** Cancels and verdicts for random leases make up most frames, so sessions reach deep states. */
-const AS_COORDINATOR: Posture = { roles: wire.ROLE_COORDINATOR, harmless: HARMLESS_TO_DONOR, benign: 0.8, target: { coordinates: false, donates: true, leases: freshLeases() } }
+const AS_COORDINATOR: Posture = {
+  roles: wire.ROLE_COORDINATOR,
+  harmless: HARMLESS_TO_DONOR,
+  benign: 0.8,
+  target: { coordinates: false, donates: true, leases: freshLeases() }
+}
 
 let grid: TestGrid
 let coordinator: Peer
@@ -50,18 +55,35 @@ test.after(async () => {
 test('8 000 frames from hostile coordinators while a donor runs a job: each malformed frame costs its connection, the answer is exact', async () => {
   const job = await coordinator.submit({ task: 'slow', params: { ms: 50 }, units: UNITS, quorum: 1, deadline: 60 })
   let runningWhileFuzzed = false
-  const report = await campaign({ target: donor, node, random: new Random(SEED), posture: AS_COORDINATOR, networkSessions: NETWORK_SESSIONS,
-    frames: FRAMES, mutated: MUTATED, budgetMs: FUZZ_BUDGET_MS, between: () => { runningWhileFuzzed = coordinator.status(job.id)?.state === 'running' } })
+  const report = await campaign({
+    target: donor,
+    node,
+    random: new Random(SEED),
+    posture: AS_COORDINATOR,
+    networkSessions: NETWORK_SESSIONS,
+    frames: FRAMES,
+    mutated: MUTATED,
+    budgetMs: FUZZ_BUDGET_MS,
+    between: () => {
+      runningWhileFuzzed = coordinator.status(job.id)?.state === 'running'
+    }
+  })
   const { stats } = report
   console.log(`donor fuzz ${describe(SEED, report)}`)
 
   // The oracle's verdicts first: a peer that takes what it should refuse also slows the campaign below its counts.
   assert.equal(stats.unrefused, [], 'every malformed frame closed its connection')
   assert.equal(stats.falseAlarms, [], 'no well-formed frame closed a connection')
-  assert.ok(stats.frames >= FRAMES && stats.mutated >= MUTATED, `only ${stats.frames} frames (${stats.mutated} mutated) within the time budget`)
+  assert.ok(
+    stats.frames >= FRAMES && stats.mutated >= MUTATED,
+    `only ${stats.frames} frames (${stats.mutated} mutated) within the time budget`
+  )
   assert.ok(runningWhileFuzzed, 'the job was still running while the donor was being fuzzed')
   assert.equal(tooFew(stats, MIN_EACH_KIND), [], 'enough frames of every kind')
-  assert.ok(stats.verdicts.unknown <= stats.frames * MAX_UNKNOWN_SHARE, `the oracle could not judge ${stats.verdicts.unknown} of ${stats.frames} frames`)
+  assert.ok(
+    stats.verdicts.unknown <= stats.frames * MAX_UNKNOWN_SHARE,
+    `the oracle could not judge ${stats.verdicts.unknown} of ${stats.frames} frames`
+  )
   assert.ok(stats.malformed >= MIN_MALFORMED, `only ${stats.malformed} malformed frames were sent`)
   const done = await within(coordinator.wait(job.id), 60_000, 'the job to end')
   assert.is(done.state, 'done', done.error ?? '')

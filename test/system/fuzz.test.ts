@@ -10,7 +10,18 @@ import HyperDHT from 'hyperdht'
 import { startTestGrid, until, within, type TestGrid } from '../support/helpers.js'
 import { calmRun, fixtureDir } from '../support/process-grid.js'
 import { HARMLESS_TO_COORDINATOR, Random } from '../support/fuzz-frames.js'
-import { campaign, tooFew, closedWithin, connect, describe, injected, lostConnections, openChannel, type Posture, type StreamClass } from '../support/fuzz-session.js'
+import {
+  campaign,
+  tooFew,
+  closedWithin,
+  connect,
+  describe,
+  injected,
+  lostConnections,
+  openChannel,
+  type Posture,
+  type StreamClass
+} from '../support/fuzz-session.js'
 import { freshLeases } from '../support/wire-oracle.js'
 import * as wire from '../../node/protocol/wire.js'
 import type { Peer } from '../../node/peer/peer.js'
@@ -47,25 +58,47 @@ test.after(async () => {
   await grid?.destroy()
 })
 
-const AS_DONOR: Posture = { roles: wire.ROLE_DONOR, harmless: HARMLESS_TO_COORDINATOR, benign: BENIGN, target: { coordinates: true, donates: false, leases: freshLeases() } }
+const AS_DONOR: Posture = {
+  roles: wire.ROLE_DONOR,
+  harmless: HARMLESS_TO_COORDINATOR,
+  benign: BENIGN,
+  target: { coordinates: true, donates: false, leases: freshLeases() }
+}
 const connectToCoordinator = (keyPair?: ReturnType<typeof HyperDHT.keyPair>) => connect(node, coordinator, keyPair)
 
 test('20 000 frames, thousands of them random or mutated, from hostile peers while a job runs: each malformed frame costs its connection, the answer is exact', async () => {
   const job = await coordinator.submit({ task: 'slow', params: { ms: 100 }, units: 60, quorum: 2, deadline: 30 })
   const honestLinks = honest.map((h) => h.key)
   let runningWhileFuzzed = false
-  const report = await campaign({ target: coordinator, node, random: new Random(SEED), posture: AS_DONOR, networkSessions: NETWORK_SESSIONS,
-    frames: FRAMES, mutated: MUTATED, budgetMs: FUZZ_BUDGET_MS, between: () => { runningWhileFuzzed = coordinator.status(job.id)?.state === 'running' } })
+  const report = await campaign({
+    target: coordinator,
+    node,
+    random: new Random(SEED),
+    posture: AS_DONOR,
+    networkSessions: NETWORK_SESSIONS,
+    frames: FRAMES,
+    mutated: MUTATED,
+    budgetMs: FUZZ_BUDGET_MS,
+    between: () => {
+      runningWhileFuzzed = coordinator.status(job.id)?.state === 'running'
+    }
+  })
   const { stats } = report
   console.log(`fuzz ${describe(SEED, report)}`)
 
   // The oracle's verdicts first: a peer that takes what it should refuse also slows the campaign below its counts.
   assert.equal(stats.unrefused, [], 'every malformed frame closed its connection')
   assert.equal(stats.falseAlarms, [], 'no well-formed frame closed a connection')
-  assert.ok(stats.frames >= FRAMES && stats.mutated >= MUTATED, `only ${stats.frames} frames (${stats.mutated} mutated) within the time budget`)
+  assert.ok(
+    stats.frames >= FRAMES && stats.mutated >= MUTATED,
+    `only ${stats.frames} frames (${stats.mutated} mutated) within the time budget`
+  )
   assert.ok(runningWhileFuzzed, 'the job was still running while the peer was being fuzzed')
   assert.equal(tooFew(stats, MIN_EACH_KIND), [], 'enough frames of every kind')
-  assert.ok(stats.verdicts.unknown <= stats.frames * MAX_UNKNOWN_SHARE, `the oracle could not judge ${stats.verdicts.unknown} of ${stats.frames} frames`)
+  assert.ok(
+    stats.verdicts.unknown <= stats.frames * MAX_UNKNOWN_SHARE,
+    `the oracle could not judge ${stats.verdicts.unknown} of ${stats.frames} frames`
+  )
   assert.ok(stats.malformed >= MIN_MALFORMED, `only ${stats.malformed} malformed frames were sent`)
   const done = await within(coordinator.wait(job.id), 60_000, 'the job to end')
   assert.is(done.state, 'done', done.error ?? '')
@@ -84,8 +117,14 @@ test('a peer that breaks the protocol three times is banned: the firewall refuse
     assert.ok(await closedWithin(conn, 5000), `strike ${strike + 1} closed the connection`)
   }
   await until(() => coordinator.parts.bans.isBanned(offender), 5000, 'the ban')
-  assert.ok(coordinator.log.some((e) => e.kind === 'ban' && e.peer === offender), 'the ban is logged')
-  const refused = await within(connectToCoordinator(keyPair), 15_000, 'a banned connection').then(() => false, () => true)
+  assert.ok(
+    coordinator.log.some((e) => e.kind === 'ban' && e.peer === offender),
+    'the ban is logged'
+  )
+  const refused = await within(connectToCoordinator(keyPair), 15_000, 'a banned connection').then(
+    () => false,
+    () => true
+  )
   assert.ok(refused, 'the banned key cannot connect')
   assert.ok(coordinator.parts.coordinator.donorCount() >= 2, 'the honest donors are still served')
 })

@@ -17,7 +17,16 @@ import { ParamError } from '../../tasks/contract.js'
 function paddedModule(size: number): Uint8Array {
   const small = wat(`(module (func (export "run") (param i32 i32) (result i32) (i32.sub (local.get 1) (local.get 0))))`)
   const name = Buffer.from('pad')
-  const leb = (n: number) => { const out: number[] = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b) } while (n); return out }
+  const leb = (n: number) => {
+    const out: number[] = []
+    do {
+      let b = n & 0x7f
+      n >>>= 7
+      if (n) b |= 0x80
+      out.push(b)
+    } while (n)
+    return out
+  }
   // section id 0, its size, the name's length and the name, then the padding.
   const fixed = small.length + 1 + 5 + 1 + name.length
   const payload = Buffer.alloc(size - fixed)
@@ -63,10 +72,15 @@ test('over HTTP: the same cap, with the reason in a 400', async () => {
     const answer = await fetch(new URL('api/jobs', peer.url!), {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${readControlToken(peer.dataDir)}` },
-      body: JSON.stringify({ task: 'wasm', params: { module: Buffer.from(module).toString('base64'), range: [0, units], reduce: 'sum' }, units, quorum: 1 })
+      body: JSON.stringify({
+        task: 'wasm',
+        params: { module: Buffer.from(module).toString('base64'), range: [0, units], reduce: 'sum' },
+        units,
+        quorum: 1
+      })
     })
     assert.is(answer.status, 400)
-    assert.match((await answer.json() as { error: string }).error, /more than 256 MiB/)
+    assert.match(((await answer.json()) as { error: string }).error, /more than 256 MiB/)
   } finally {
     await grid.destroy()
   }
@@ -97,7 +111,7 @@ test('a 1,000,000-unit job is taken in slices: the control API answers all the w
     submitting = false
     await poll
     assert.is(answer.status, 201)
-    const job = await answer.json() as { id: string; units: number }
+    const job = (await answer.json()) as { id: string; units: number }
     assert.is(job.units, 1_000_000)
     assert.ok(polls > 10, `the API was asked ${polls} times while the job was taken in`)
     // Taken in one piece this held the API for 1.35 s on a quiet machine; a stall bound, not a speed figure.

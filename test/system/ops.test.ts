@@ -31,7 +31,9 @@ test.before(async () => {
   await grid.ready('a', 'r')
 })
 
-test.after(async () => { await grid.destroy() })
+test.after(async () => {
+  await grid.destroy()
+})
 
 const cli = (...args: string[]) => runCli(args)
 
@@ -88,14 +90,31 @@ test('every log line has its time and level: JSON objects with --log-format json
   assert.is(text.code, 0, text.stderr)
   for (const line of text.stdout.trim().split('\n')) assert.match(line, TEXT_LINE)
   const json = await cli('logs', '--data', A, '--log-format', 'json')
-  const entries = json.stdout.trim().split('\n').map((l) => JSON.parse(l))
+  const entries = json.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
   assert.ok(entries.some((e) => e.msg.startsWith('joined grid') && e.level === 'info'))
   assert.is((await cli('logs', '--data', A, '--log-format', 'xml')).code, 2)
 
   // A peer that cannot start says why in its own format too.
-  const failed = await cli('start', '--data', grid.dataDir('broken'), '--no-http', '--bootstrap', grid.address, '--tasks', join(grid.dir, 'none'), '--log-format', 'json')
+  const failed = await cli(
+    'start',
+    '--data',
+    grid.dataDir('broken'),
+    '--no-http',
+    '--bootstrap',
+    grid.address,
+    '--tasks',
+    join(grid.dir, 'none'),
+    '--log-format',
+    'json'
+  )
   assert.is(failed.code, 1)
-  const lines = failed.stderr.trim().split('\n').map((l) => JSON.parse(l))
+  const lines = failed.stderr
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
   assert.is(lines.length, 1, failed.stderr)
   assert.is(lines[0].level, 'error')
   assert.match(lines[0].msg, /^cannot start: cannot read task directory/)
@@ -117,10 +136,22 @@ test('cancel stops a running job; cancelling it again exits 1; delete removes it
 
   const events = await cli('logs', id.slice(0, 8), '--data', A, '--json')
   assert.is(events.code, 0, events.stderr)
-  const lines = events.stdout.trim().split('\n').map((l) => JSON.parse(l))
-  assert.ok(lines.every((l) => l.job === id), events.stdout)
-  assert.ok(lines.some((l) => /^submitted slow job/.test(l.msg)), events.stdout)
-  assert.ok(lines.some((l) => / cancelled/.test(l.msg)), events.stdout)
+  const lines = events.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.ok(
+    lines.every((l) => l.job === id),
+    events.stdout
+  )
+  assert.ok(
+    lines.some((l) => /^submitted slow job/.test(l.msg)),
+    events.stdout
+  )
+  assert.ok(
+    lines.some((l) => / cancelled/.test(l.msg)),
+    events.stdout
+  )
 
   const deleted = await cli('delete', id, '--data', A, '--json')
   assert.is(deleted.code, 0, deleted.stderr)
@@ -130,8 +161,10 @@ test('cancel stops a running job; cancelling it again exits 1; delete removes it
   assert.is((await cli('cancel', 'ffff0000', '--data', A)).code, 2)
   assert.is((await cli('cancel', 'not-hex', '--data', A)).code, 2)
   const left = await grid.readStore('a', (store) => ({
-    job: store.job(id), inputs: Array.from({ length: 12 }, (_, unit) => store.input(id, unit)).filter(Boolean).length,
-    accepted: store.acceptedUnits(id).length, result: store.result(id)
+    job: store.job(id),
+    inputs: Array.from({ length: 12 }, (_, unit) => store.input(id, unit)).filter(Boolean).length,
+    accepted: store.acceptedUnits(id).length,
+    result: store.result(id)
   }))
   assert.equal(left, { job: undefined, inputs: 0, accepted: 0, result: undefined })
 })
@@ -154,17 +187,23 @@ test('delete with no peer running works on the store; a job stored as running ne
   }
 })
 
-test('logs --follow prints the lines that come, a job\'s only with JOB, until Ctrl-C, then exits 0', async () => {
+test("logs --follow prints the lines that come, a job's only with JOB, until Ctrl-C, then exits 0", async () => {
   const all = new Background(['logs', '--follow', '--lines', '1', '--data', A])
   try {
     await until(() => all.lines.length >= 1, 10_000, 'the last line of the log')
     const id = await detached(A, 'slow', '--param', 'ms=50', '--units', '2', '--quorum', '1')
     const one = new Background(['logs', id.slice(0, 8), '--follow', '--data', A, '--json'])
     await until(() => all.lines.some((l) => l.includes(`submitted slow job ${id.slice(0, 8)}`)), 10_000, 'the submitted line')
-    await until(() => one.lines.some((l) => / done/.test(JSON.parse(l).msg)), 20_000, 'the job\'s done line')
-    assert.ok(one.lines.every((l) => JSON.parse(l).job === id), one.lines.join('\n'))
+    await until(() => one.lines.some((l) => / done/.test(JSON.parse(l).msg)), 20_000, "the job's done line")
+    assert.ok(
+      one.lines.every((l) => JSON.parse(l).job === id),
+      one.lines.join('\n')
+    )
     assert.is(await one.stop('SIGINT'), 0)
-    assert.ok(all.lines.every((l) => TEXT_LINE.test(l)), all.lines.join('\n'))
+    assert.ok(
+      all.lines.every((l) => TEXT_LINE.test(l)),
+      all.lines.join('\n')
+    )
   } finally {
     assert.is(await all.stop('SIGINT'), 0)
   }
@@ -181,16 +220,44 @@ test('exit codes: a failed job exits 1; a submit given SIGINT exits 130, to a ru
   const end = Date.now() + 20_000
   while ((await client.get<JobView[]>('/api/jobs')).length === before && Date.now() < end) await new Promise((r) => setTimeout(r, 100))
   assert.is(await waiting.stop('SIGINT'), 130)
-  assert.ok(waiting.logs.some((l) => /SIGINT: stopped waiting; job [0-9a-f]{8} goes on at the peer/.test(l)), waiting.logs.join(' | '))
+  assert.ok(
+    waiting.logs.some((l) => /SIGINT: stopped waiting; job [0-9a-f]{8} goes on at the peer/.test(l)),
+    waiting.logs.join(' | ')
+  )
 
   const own = grid.dataDir('own')
-  const alone = new Background(['submit', 'slow', '--param', 'ms=3000', '--units', '4', '--quorum', '1', '--data', own,
-    '--bootstrap', grid.address, '--grid', 'ops-own', '--no-http', '--tasks', SLOW, '--threads', '1'], { env: TEST_ENV })
-  await until(() => readRunningPeer(own) !== null, 20_000, 'the submit\'s own peer to listen')
+  const alone = new Background(
+    [
+      'submit',
+      'slow',
+      '--param',
+      'ms=3000',
+      '--units',
+      '4',
+      '--quorum',
+      '1',
+      '--data',
+      own,
+      '--bootstrap',
+      grid.address,
+      '--grid',
+      'ops-own',
+      '--no-http',
+      '--tasks',
+      SLOW,
+      '--threads',
+      '1'
+    ],
+    { env: TEST_ENV }
+  )
+  await until(() => readRunningPeer(own) !== null, 20_000, "the submit's own peer to listen")
   await until(() => existsSync(join(own, 'store')), 5000, 'its store')
   await new Promise((r) => setTimeout(r, 500))
   assert.is(await alone.stop('SIGINT'), 130)
-  assert.ok(alone.logs.some((l) => /SIGINT: stopped; job [0-9a-f]{8} is kept in/.test(l)), alone.logs.join(' | '))
+  assert.ok(
+    alone.logs.some((l) => /SIGINT: stopped; job [0-9a-f]{8} is kept in/.test(l)),
+    alone.logs.join(' | ')
+  )
 })
 
 test('retention: a finished job is deleted with all stored for it once its retention has passed', async () => {

@@ -50,7 +50,15 @@ console.log(count)
 `
 
 const TSCONFIG = {
-  compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, skipLibCheck: false, outDir: 'out', types: ['node'] },
+  compilerOptions: {
+    target: 'es2022',
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    strict: true,
+    skipLibCheck: false,
+    outDir: 'out',
+    types: ['node']
+  },
   files: ['sample.ts']
 }
 
@@ -63,21 +71,46 @@ test('a fresh project installs the packed package, compiles a strict sample agai
   await mkdir(project)
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'sample', private: true, type: 'module' }))
   const versions = (name: string) => `${name}@${require(join(ROOT, 'node_modules', name, 'package.json')).version}`
-  await within(run(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts',
-    join(dir, tarball!), versions('typescript'), versions('@types/node')], { cwd: project }), 240_000, 'npm install of the tarball')
+  await within(
+    run(
+      NPM,
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--ignore-scripts',
+        join(dir, tarball!),
+        versions('typescript'),
+        versions('@types/node')
+      ],
+      { cwd: project }
+    ),
+    240_000,
+    'npm install of the tarball'
+  )
   const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc')
 
   await writeFile(join(project, 'sample.ts'), SAMPLE)
   await writeFile(join(project, 'tsconfig.json'), JSON.stringify(TSCONFIG))
-  const compiled = await run(process.execPath, [tsc, '-p', '.', '--pretty', 'false'], { cwd: project }).then(() => '', (err) => `${err.stdout}${err.stderr}`)
+  const compiled = await run(process.execPath, [tsc, '-p', '.', '--pretty', 'false'], { cwd: project }).then(
+    () => '',
+    (err) => `${err.stdout}${err.stderr}`
+  )
   assert.is(compiled, '', 'the strict sample compiles against the published types')
 
   const { stdout } = await within(run(process.execPath, [join(project, 'out', 'sample.js')], { cwd: project }), 60_000, 'the sample to run')
   assert.equal(JSON.parse(stdout.trim().split('\n').pop()!), { state: 'done', count: 168, same: { count: 168 }, units: 1 })
 
   await writeFile(join(project, 'sample.ts'), WRONG)
-  const refused = await run(process.execPath, [tsc, '-p', '.', '--pretty', 'false'], { cwd: project }).then(() => '', (err) => `${err.stdout}`)
-  assert.ok(/sample\.ts\(\d+,\d+\): error TS2322: Type 'number \| undefined' is not assignable to type 'string \| undefined'/.test(refused), `the misuse of the typed result is refused: ${refused}`)
+  const refused = await run(process.execPath, [tsc, '-p', '.', '--pretty', 'false'], { cwd: project }).then(
+    () => '',
+    (err) => `${err.stdout}`
+  )
+  assert.ok(
+    /sample\.ts\(\d+,\d+\): error TS2322: Type 'number \| undefined' is not assignable to type 'string \| undefined'/.test(refused),
+    `the misuse of the typed result is refused: ${refused}`
+  )
 })
 
 test.run()

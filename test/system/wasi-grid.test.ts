@@ -23,7 +23,12 @@ const b64 = (bytes: Uint8Array) => ({ base64: Buffer.from(bytes).toString('base6
 const decode = (s: string) => Buffer.from(s, 'base64')
 const DONOR_FLAGS = ['--no-coordinate', '--threads', '1', '--wasm-time', '3', '--wasm-memory', '64']
 
-interface JsonRun { exit: number; stdout: string; stderr: string; files: Record<string, string> }
+interface JsonRun {
+  exit: number
+  stdout: string
+  stderr: string
+  files: Record<string, string>
+}
 const runsOf = (view: JobView) => (view.result as { runs: JsonRun[] }).runs
 
 if (missing) {
@@ -48,12 +53,18 @@ if (missing) {
         loop: await grid.submit('c', { task: 'wasi', quorum: 2, maxErrors: 2, params: { memory: 64, program: program('loop') } }),
         membomb: await grid.submit('c', { task: 'wasi', quorum: 2, maxErrors: 2, params: { memory: 64, program: program('membomb') } }),
         bigout: await grid.submit('c', { task: 'wasi', quorum: 2, maxErrors: 2, params: { memory: 64, program: program('bigout') } }),
-        escape: await grid.submit('c', { task: 'wasi', quorum: 2, params: { memory: 64, program: program('escape'), runs: [{ files: { 'data.txt': 'x' } }] } }),
+        escape: await grid.submit('c', {
+          task: 'wasi',
+          quorum: 2,
+          params: { memory: 64, program: program('escape'), runs: [{ files: { 'data.txt': 'x' } }] }
+        }),
         socket: await grid.submit('c', { task: 'wasi', quorum: 2, params: { memory: 64, program: program('socket') } }),
         exit3: await grid.submit('c', { task: 'wasi', quorum: 2, params: { memory: 64, program: program('exit3') } })
       }
       let refusal = ''
-      await grid.submit('c', { task: 'wasi', params: { memory: 64, program: program('unknown-import') } }).catch((err: Error) => { refusal = err.message })
+      await grid.submit('c', { task: 'wasi', params: { memory: 64, program: program('unknown-import') } }).catch((err: Error) => {
+        refusal = err.message
+      })
       assert.match(refusal, /imports env\.host_secret, which this WASI sandbox does not offer/)
 
       const done = await grid.wait('c', job.id, 60_000)
@@ -63,11 +74,14 @@ if (missing) {
         assert.is(run.exit, expected.exit, `run ${i} exit`)
         assert.is(decode(run.stdout).compare(expected.stdout), 0, `run ${i} stdout`)
         assert.equal(Object.keys(run.files), Object.keys(expected.files), `run ${i} files`)
-        for (const [name, bytes] of Object.entries(expected.files)) assert.is(decode(run.files[name]).compare(bytes), 0, `run ${i} out/${name}`)
+        for (const [name, bytes] of Object.entries(expected.files))
+          assert.is(decode(run.files[name]).compare(bytes), 0, `run ${i} out/${name}`)
       })
       assert.ok(done.results >= 24, `${done.results} results for 12 runs at quorum 2`)
 
-      const ended = Object.fromEntries(await Promise.all(Object.entries(hostile).map(async ([name, j]) => [name, await grid.wait('c', j.id, 90_000)])))
+      const ended = Object.fromEntries(
+        await Promise.all(Object.entries(hostile).map(async ([name, j]) => [name, await grid.wait('c', j.id, 90_000)]))
+      )
       assert.is(ended.loop.state, 'failed')
       assert.match(ended.loop.error, /timeout: ran past this donor's 3000 ms time cap/)
       assert.is(ended.membomb.state, 'failed')
@@ -76,15 +90,25 @@ if (missing) {
       assert.match(ended.bigout.error, /output: output cap: stdout passed 4194304 bytes/)
       const escape = runsOf(ended.escape)[0]
       assert.is(ended.escape.state, 'done')
-      assert.match(decode(escape.stdout).toString(), /^\/etc\/passwd: No such file or directory\n\.\.\/etc\/passwd: Capabilities insufficient\n/)
+      assert.match(
+        decode(escape.stdout).toString(),
+        /^\/etc\/passwd: No such file or directory\n\.\.\/etc\/passwd: Capabilities insufficient\n/
+      )
       assert.not.match(decode(escape.stdout).toString(), 'root:')
       assert.match(decode(runsOf(ended.socket)[0].stdout).toString(), /^accept: -1 Function not implemented\n/)
       assert.is(ended.exit3.state, 'done')
       assert.equal([runsOf(ended.exit3)[0].exit, decode(runsOf(ended.exit3)[0].stdout).toString()], [3, 'leaving with 3\n'])
 
       // All three donors must agree byte for byte on the time, random bytes and environment.
-      const determinism = await grid.submit('c', { task: 'wasi', quorum: 3, params: { memory: 64, program: program('determinism'),
-        runs: [{ env: { ONLY: 'this' } }, { env: { ONLY: 'this' } }, { args: ['x'] }] } })
+      const determinism = await grid.submit('c', {
+        task: 'wasi',
+        quorum: 3,
+        params: {
+          memory: 64,
+          program: program('determinism'),
+          runs: [{ env: { ONLY: 'this' } }, { env: { ONLY: 'this' } }, { args: ['x'] }]
+        }
+      })
       const agreed = await grid.wait('c', determinism.id, 60_000)
       assert.is(agreed.state, 'done', agreed.error ?? '')
       assert.is(agreed.results, 9, 'three runs, each accepted by three agreeing donors')
@@ -102,8 +126,27 @@ if (missing) {
       writeFileSync(join(texts, 'b.txt'), 'it was the best of times\n')
       writeFileSync(join(dir, 'dict.txt'), DICT)
       writeFileSync(join(dir, 'wordstat.wasm'), wordstat)
-      const submitted = await runCli(['submit', 'wasi', '--param', 'memory=64', '--program', join(dir, 'wordstat.wasm'), '--arg', '-d', '--arg', 'dict.txt',
-        '--arg', '{name}', '--file', join(dir, 'dict.txt'), '--stdin-glob', join(texts, '*.txt'), '--data', grid.dataDir('c'), '--json'])
+      const submitted = await runCli([
+        'submit',
+        'wasi',
+        '--param',
+        'memory=64',
+        '--program',
+        join(dir, 'wordstat.wasm'),
+        '--arg',
+        '-d',
+        '--arg',
+        'dict.txt',
+        '--arg',
+        '{name}',
+        '--file',
+        join(dir, 'dict.txt'),
+        '--stdin-glob',
+        join(texts, '*.txt'),
+        '--data',
+        grid.dataDir('c'),
+        '--json'
+      ])
       assert.is(submitted.code, 0, submitted.stderr)
       const sweep = JSON.parse(submitted.stdout) as JobView
       assert.equal([sweep.state, sweep.units], ['done', 2])
@@ -121,6 +164,8 @@ if (missing) {
   })
 }
 
-test.after(async () => { await rm(dir, { recursive: true, force: true }) })
+test.after(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
 
 test.run()

@@ -49,10 +49,16 @@ test('run times are a running mean per job: one outlier moves it, it does not re
 
 test('assigns are cut where a frame or the unit count per assign would overflow', () => {
   const small = Array.from({ length: wire.LIMITS.unitsPerAssign + 10 }, (_, i) => ({ lease: i + 1, unit: i, input: new Uint8Array(8) }))
-  assert.equal(frameSized(small).map((b) => b.length), [wire.LIMITS.unitsPerAssign, 10])
+  assert.equal(
+    frameSized(small).map((b) => b.length),
+    [wire.LIMITS.unitsPerAssign, 10]
+  )
   const third = Math.floor(wire.LIMITS.payload / 3)
   const big = Array.from({ length: 5 }, (_, i) => ({ lease: i + 1, unit: i, input: new Uint8Array(third) }))
-  assert.equal(frameSized(big).map((b) => b.length), [2, 2, 1])
+  assert.equal(
+    frameSized(big).map((b) => b.length),
+    [2, 2, 1]
+  )
   assert.equal(frameSized([]), [])
 })
 
@@ -63,31 +69,52 @@ class RecordingLink implements CoordinatorLink {
   readonly wants: number[] = []
   readonly results = new Map<number, unknown>()
   readonly failures = new Map<number, wire.FailureMessage>()
-  sendWant(msg: wire.WantMessage): void { this.wants.push(msg.slots) }
+  sendWant(msg: wire.WantMessage): void {
+    this.wants.push(msg.slots)
+  }
   sendProgress(): void {}
-  sendResult(msg: wire.ResultMessage): void { this.results.set(msg.lease, decodeValue(msg.output)) }
-  sendFailure(msg: wire.FailureMessage): void { this.failures.set(msg.lease, msg) }
-  settled(): number { return this.results.size + this.failures.size }
+  sendResult(msg: wire.ResultMessage): void {
+    this.results.set(msg.lease, decodeValue(msg.output))
+  }
+  sendFailure(msg: wire.FailureMessage): void {
+    this.failures.set(msg.lease, msg)
+  }
+  settled(): number {
+    return this.results.size + this.failures.size
+  }
 }
 
 let nextLease = 1
 
 function poisonAssign(job: string, units: Array<{ i: number; bad: string | null }>, deadlineMs = 30_000): wire.AssignMessage {
-  return { job, task: 'poison', taskVersion: 1, deadlineMs, expires: 0, signer: new Uint8Array(0), signature: new Uint8Array(0),
-    units: units.map((input) => ({ lease: nextLease++, unit: input.i, input: encodeValue(input) })) }
+  return {
+    job,
+    task: 'poison',
+    taskVersion: 1,
+    deadlineMs,
+    expires: 0,
+    signer: new Uint8Array(0),
+    signature: new Uint8Array(0),
+    units: units.map((input) => ({ lease: nextLease++, unit: input.i, input: encodeValue(input) }))
+  }
 }
 
 /** `batches` holds the size of each thread task the donor ran, `batchUnits` the unit indices in each. */
-async function withDonor(run: (donor: Donor, link: RecordingLink, batches: number[], batchUnits: number[][]) => Promise<void>): Promise<void> {
+async function withDonor(
+  run: (donor: Donor, link: RecordingLink, batches: number[], batchUnits: number[][]) => Promise<void>
+): Promise<void> {
   const registry = await TaskRegistry.load(fixtureDir('poison'))
   const pool = createUnitPool({ threads: 1 })
   const batches: number[] = []
   const batchUnits: number[][] = []
-  const counting = { run: (request: Parameters<typeof pool.run>[0], options: Parameters<typeof pool.run>[1]) => {
-    batches.push(request.units.length)
-    batchUnits.push(request.units.map((u) => u.unit))
-    return pool.run(request, options)
-  }, destroy: () => pool.destroy() }
+  const counting = {
+    run: (request: Parameters<typeof pool.run>[0], options: Parameters<typeof pool.run>[1]) => {
+      batches.push(request.units.length)
+      batchUnits.push(request.units.map((u) => u.unit))
+      return pool.run(request, options)
+    },
+    destroy: () => pool.destroy()
+  }
   const donor = new Donor({ threads: 1, registry, pool: counting })
   const link = new RecordingLink()
   donor.attach(link)
@@ -110,7 +137,10 @@ test('a donor runs short units of a measured job many to a thread task, each wit
     donor.assign(link, poisonAssign('short', good(2, open)))
     await until(() => link.settled() === 2 + open, 10_000, 'the batch')
     const squares = [...link.results].sort(([a], [b]) => a - b).map(([, r]) => (r as { square: number }).square)
-    assert.equal(squares, Array.from({ length: 2 + open }, (_, i) => i * i))
+    assert.equal(
+      squares,
+      Array.from({ length: 2 + open }, (_, i) => i * i)
+    )
     assert.ok(batches.length <= 2 + Math.ceil(open / 2), `${2 + open} units took ${batches.length} thread tasks: ${batches.join(',')}`)
   })
 })
@@ -126,7 +156,10 @@ test('a unit that throws in a batch fails alone; the rest of its batch is answer
     assert.is(link.failures.size, 1)
     assert.is(link.failures.get(thrower)?.kind, 'error')
     assert.match(link.failures.get(thrower)!.reason, /poison unit 22 threw/)
-    assert.ok(batchUnits.some((units) => units.length > 1 && units.includes(22)), `unit 22 ran inside a batch: ${JSON.stringify(batchUnits)}`)
+    assert.ok(
+      batchUnits.some((units) => units.length > 1 && units.includes(22)),
+      `unit 22 ran inside a batch: ${JSON.stringify(batchUnits)}`
+    )
     assert.is(batchUnits.filter((units) => units.includes(22)).length, 1, 'and only there: it was not run again alone')
   })
 })
@@ -141,7 +174,10 @@ test('a batch that runs past its deadline is run again unit by unit: only the un
     const hanger = msg.units[10].lease
     assert.equal([...link.failures.keys()], [hanger])
     assert.is(link.failures.get(hanger)!.kind, 'timeout')
-    assert.ok(batches.some((n) => n > 1), `some units ran in batches: ${batches.join(',')}`)
+    assert.ok(
+      batches.some((n) => n > 1),
+      `some units ran in batches: ${batches.join(',')}`
+    )
     assert.ok(batches.filter((n) => n === 1).length >= 21, 'after the batch failed, each of its units ran alone')
   })
 })

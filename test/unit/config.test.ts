@@ -40,19 +40,22 @@ async function settings(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ma
 }
 
 test('precedence: the command line over config.json over the environment over the defaults', async () => {
-  await withDataDir({ threads: 3, grid: 'lab', bootstrap: '127.0.0.1:4000', nice: 10, block: ['aa'], 'no-http': true, retention: '7d' }, async (dir) => {
-    const rows = await settings(['--data', dir, '--grid', 'override', '--http', '8080'], { SWARMGRID_BOOTSTRAP: '127.0.0.1:5000' })
-    assert.equal(rows.get('grid'), { key: 'grid', value: 'override', source: 'flag' })
-    assert.equal(rows.get('threads'), { key: 'threads', value: '3', source: 'config' })
-    assert.equal(rows.get('bootstrap'), { key: 'bootstrap', value: '127.0.0.1:4000', source: 'config' })
-    assert.equal(rows.get('block'), { key: 'block', value: ['aa'], source: 'config' })
-    assert.equal(rows.get('retention'), { key: 'retention', value: '7d', source: 'config' })
-    // --http on the command line replaces the file's "no-http".
-    assert.equal(rows.get('http'), { key: 'http', value: '8080', source: 'flag' })
-    assert.is(rows.get('no-http')!.source, 'default')
-    assert.is(rows.get('data')!.source, 'flag')
-    assert.is(rows.get('max-peers')!.source, 'default')
-  })
+  await withDataDir(
+    { threads: 3, grid: 'lab', bootstrap: '127.0.0.1:4000', nice: 10, block: ['aa'], 'no-http': true, retention: '7d' },
+    async (dir) => {
+      const rows = await settings(['--data', dir, '--grid', 'override', '--http', '8080'], { SWARMGRID_BOOTSTRAP: '127.0.0.1:5000' })
+      assert.equal(rows.get('grid'), { key: 'grid', value: 'override', source: 'flag' })
+      assert.equal(rows.get('threads'), { key: 'threads', value: '3', source: 'config' })
+      assert.equal(rows.get('bootstrap'), { key: 'bootstrap', value: '127.0.0.1:4000', source: 'config' })
+      assert.equal(rows.get('block'), { key: 'block', value: ['aa'], source: 'config' })
+      assert.equal(rows.get('retention'), { key: 'retention', value: '7d', source: 'config' })
+      // --http on the command line replaces the file's "no-http".
+      assert.equal(rows.get('http'), { key: 'http', value: '8080', source: 'flag' })
+      assert.is(rows.get('no-http')!.source, 'default')
+      assert.is(rows.get('data')!.source, 'flag')
+      assert.is(rows.get('max-peers')!.source, 'default')
+    }
+  )
   await withDataDir(undefined, async (dir) => {
     const rows = await settings([], { SWARMGRID_DATA: dir, SWARMGRID_BOOTSTRAP: '127.0.0.1:5000' })
     assert.equal(rows.get('bootstrap'), { key: 'bootstrap', value: '127.0.0.1:5000', source: 'env' })
@@ -107,7 +110,10 @@ test('a bad config.json fails start at once (exit 2), naming the file, the key a
 
 test('a flag on the command line does not hide a bad file', async () => {
   await withDataDir({ threads: 0 }, async (dir, file) => {
-    assert.throws(() => resolveSettings('start', { data: dir, threads: '2' }), (err: Error) => err.name === 'ConfigError' && err.message.startsWith(`${file}: "threads"`))
+    assert.throws(
+      () => resolveSettings('start', { data: dir, threads: '2' }),
+      (err: Error) => err.name === 'ConfigError' && err.message.startsWith(`${file}: "threads"`)
+    )
     assert.equal(readConfigFile(join(dir, 'none.json')), {})
   })
 })

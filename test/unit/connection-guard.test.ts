@@ -12,22 +12,32 @@ import type { SecretStream } from 'hyperswarm'
 import { guardConnection } from '../../node/protocol/connection-guard.js'
 
 // Hyperswarm's own stream class (a dependency of hyperswarm, no types of its own).
-const NoiseSecretStream = createRequire(import.meta.url)('@hyperswarm/secret-stream') as new (initiator: boolean, raw: Socket) => SecretStream
+const NoiseSecretStream = createRequire(import.meta.url)('@hyperswarm/secret-stream') as new (
+  initiator: boolean,
+  raw: Socket
+) => SecretStream
 
 const FIRST_BYTES_MS = 300
 const SILENCE_MS = 10_000
-const guard = (conn: SecretStream) => guardConnection(conn, { maxFrame: () => 1 << 20, silenceMs: SILENCE_MS, firstBytesMs: FIRST_BYTES_MS })
+const guard = (conn: SecretStream) =>
+  guardConnection(conn, { maxFrame: () => 1 << 20, silenceMs: SILENCE_MS, firstBytesMs: FIRST_BYTES_MS })
 
 async function listen(onSocket: (socket: Socket) => void): Promise<{ server: Server; port: number; sockets: Socket[] }> {
   const sockets: Socket[] = []
-  const server = createServer((socket) => { sockets.push(socket); socket.on('error', () => {}); onSocket(socket) })
+  const server = createServer((socket) => {
+    sockets.push(socket)
+    socket.on('error', () => {})
+    onSocket(socket)
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return { server, port: (server.address() as { port: number }).port, sockets }
 }
 
 function closed(conn: SecretStream): Promise<{ at: number; error: Error | null }> {
   let error: Error | null = null
-  conn.on('error', (err: Error) => { error = err })
+  conn.on('error', (err: Error) => {
+    error = err
+  })
   return new Promise((resolve) => conn.on('close', () => resolve({ at: Date.now(), error })))
 }
 
@@ -59,9 +69,15 @@ test('once the other side has spoken, a quiet connection lives on past the first
     const conn = new NoiseSecretStream(true, connect(far.port, '127.0.0.1'))
     guard(conn)
     const end = closed(conn)
-    await new Promise<void>((resolve, reject) => { conn.once('open', resolve); conn.once('close', () => reject(new Error('closed before the handshake'))) })
+    await new Promise<void>((resolve, reject) => {
+      conn.once('open', resolve)
+      conn.once('close', () => reject(new Error('closed before the handshake')))
+    })
     // The handshake was its only traffic; then both sides stay silent for 4 first-bytes bounds.
-    const early = await Promise.race([end.then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('open'), 4 * FIRST_BYTES_MS))])
+    const early = await Promise.race([
+      end.then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('open'), 4 * FIRST_BYTES_MS))
+    ])
     assert.is(early, 'open', 'a connection that has heard its peer keeps the silence bound')
     conn.destroy()
     await end

@@ -10,7 +10,15 @@ import { JobMachine } from '../../node/job/machine.js'
 import { LeaseCounter } from '../../node/job/lease-counter.js'
 import type { Decision, JobPolicy, PeerRef } from '../../node/job/types.js'
 import { FixedQuorum } from '../../node/job/acceptance.js'
-import { checksToStandAlone, groupDoubt, logOdds, majorityError, majorityNeeded, newcomersNeeded, peerCredibility } from '../../node/trust/credibility.js'
+import {
+  checksToStandAlone,
+  groupDoubt,
+  logOdds,
+  majorityError,
+  majorityNeeded,
+  newcomersNeeded,
+  peerCredibility
+} from '../../node/trust/credibility.js'
 import { CredibilityAcceptance } from '../../node/trust/credibility-acceptance.js'
 import type { TrustSpec } from '../../node/job/types.js'
 import { AdaptiveReplication } from '../../node/trust/adaptive-replication.js'
@@ -46,7 +54,10 @@ function answer(m: JobMachine, lease: Assign, group: string): Decision[] {
 /** A ledger in which `peers` have passed `checks` checks each. */
 function proven(checks: number, ...peers: PeerRef[]): TrustLedger {
   const ledger = new TrustLedger()
-  for (const p of peers) ledger.update(p.key, p.host, (r) => { r.corroborated = checks })
+  for (const p of peers)
+    ledger.update(p.key, p.host, (r) => {
+      r.corroborated = checks
+    })
   return ledger
 }
 
@@ -62,13 +73,13 @@ test('a newcomer is as credible as a random peer, and credibility grows as 1 −
   assert.is(peerCredibility(5, 0), 1, 'with no saboteurs assumed every result is credible')
 })
 
-test('group credibility is Sarmenta\'s P(good)·Π P(others bad) over every consistent outcome', () => {
+test("group credibility is Sarmenta's P(good)·Π P(others bad) over every consistent outcome", () => {
   const g1 = [0.8, 0.9]
   const g2 = [0.7]
   const good = (g: number[]) => g.reduce((p, c) => p * c, 1)
   const bad = (g: number[]) => g.reduce((p, c) => p * (1 - c), 1)
   const total = bad(g1) * bad(g2) + good(g1) * bad(g2) + good(g2) * bad(g1)
-  const direct = good(g1) * bad(g2) / total
+  const direct = (good(g1) * bad(g2)) / total
   const sum = (g: number[]) => g.reduce((s, c) => s + logOdds(c), 0)
   assert.ok(Math.abs(1 - groupDoubt(sum(g1), [sum(g1), sum(g2)]) - direct) < 1e-12)
   const hundred = 100 * logOdds(0.99)
@@ -94,15 +105,22 @@ test('the closed form of majority voting: ε(1, φ) = φ, ε(2, φ) = 3φ²(1 �
 test('newcomers: a unit goes to five peers at once and is accepted when all five agree', () => {
   const m = credibilityJob(2, new TrustLedger())
   const leases = [A, B, C, D, E].map((p) => give(m, p)[0])
-  assert.ok(leases.every((l) => l.unit === 0), 'unit 0 is replicated to the five newcomers its credibility needs')
+  assert.ok(
+    leases.every((l) => l.unit === 0),
+    'unit 0 is replicated to the five newcomers its credibility needs'
+  )
   assert.is(give(m, F)[0].unit, 1, 'the sixth peer gets the next unit')
-  for (const l of leases.slice(0, 4)) assert.equal(answer(m, l, 'g').filter((d) => d.type === 'accept'), [])
+  for (const l of leases.slice(0, 4))
+    assert.equal(
+      answer(m, l, 'g').filter((d) => d.type === 'accept'),
+      []
+    )
   const accept = answer(m, leases[4], 'g').find((d) => d.type === 'accept')
   assert.ok(accept && accept.type === 'accept' && accept.why?.rule === 'credibility')
   assert.ok(accept.why!.credibility! >= 0.999 && accept.why!.agreeing.length === 5)
 })
 
-test('a proven peer\'s lone result is accepted, and it takes fresh units before newcomers\' replicas', () => {
+test("a proven peer's lone result is accepted, and it takes fresh units before newcomers' replicas", () => {
   const ledger = proven(92, A)
   const m = credibilityJob(3, ledger)
   const b = give(m, B)[0]
@@ -119,7 +137,9 @@ test('a proven peer\'s lone result is accepted, and it takes fresh units before 
 test('a peer trusted alone is spot-checked with a unit whose answer is known, and failing blacklists it', () => {
   // A's answer is so well proven that it stays credible against B's contradiction.
   const ledger = proven(100, B)
-  ledger.update(A.key, A.host, (r) => { r.corroborated = 200_000 })
+  ledger.update(A.key, A.host, (r) => {
+    r.corroborated = 200_000
+  })
   const m = credibilityJob(3, ledger, { spotCheckRate: 1 })
   const first = give(m, A)[0]
   answer(m, first, 'g')
@@ -134,7 +154,7 @@ test('a peer trusted alone is spot-checked with a unit whose answer is known, an
   assert.equal(give(m, B), [], 'a blacklisted peer gets no work')
 })
 
-test('a spot-check that contradicts an answer accepted on a liar\'s word opens the unit again, and the vote that follows blacklists the liar', () => {
+test("a spot-check that contradicts an answer accepted on a liar's word opens the unit again, and the vote that follows blacklists the liar", () => {
   const ledger = proven(100, A, B, C)
   const m = credibilityJob(2, ledger, { spotCheckRate: 1 })
   const lie = give(m, A)[0]
@@ -190,7 +210,10 @@ test('a unit short of credibility is accepted once its peers earn more (reconsid
   const leases = [A, B].map((p) => give(m, p)[0])
   for (const l of leases) answer(m, l, 'g')
   assert.equal(m.reconsider(), [])
-  for (const p of [A, B]) ledger.update(p.key, p.host, (r) => { r.corroborated = 10 })
+  for (const p of [A, B])
+    ledger.update(p.key, p.host, (r) => {
+      r.corroborated = 10
+    })
   const decisions = m.reconsider()
   assert.ok(decisions.some((d) => d.type === 'accept'))
   assert.is(m.state, 'done')
@@ -230,12 +253,17 @@ test('a fixed quorum stays plain: blacklisted peers still run its units, no expl
 
 test('BOINC adaptive replication: a host with 10+ consecutive valid results runs units alone with probability 1 − 1/CV', () => {
   const ledger = new TrustLedger()
-  ledger.update(A.key, A.host, (r) => { r.consecutiveValid = 20 })
+  ledger.update(A.key, A.host, (r) => {
+    r.consecutiveValid = 20
+  })
   const policy = { quorum: 2, maxResults: 5, maxErrors: 3, leaseMs: 1000 }
   const lucky = new JobMachine(1, policy, new LeaseCounter(), [], new AdaptiveReplication(ledger, () => 0.99))
   assert.ok(answer(lucky, give(lucky, A)[0], 'g').some((d) => d.type === 'accept'))
   const unlucky = new JobMachine(1, policy, new LeaseCounter(), [], new AdaptiveReplication(ledger, () => 0.01))
-  assert.not.ok(answer(unlucky, give(unlucky, A)[0], 'g').some((d) => d.type === 'accept'), '1/CV of the time it is replicated')
+  assert.not.ok(
+    answer(unlucky, give(unlucky, A)[0], 'g').some((d) => d.type === 'accept'),
+    '1/CV of the time it is replicated'
+  )
   const newcomer = new JobMachine(1, policy, new LeaseCounter(), [], new AdaptiveReplication(ledger, () => 0.99))
   assert.not.ok(answer(newcomer, give(newcomer, B)[0], 'g').some((d) => d.type === 'accept'))
 })
@@ -244,7 +272,10 @@ test('BOINC adaptive replication: a host with 10+ consecutive valid results runs
 
 test('credibility is chosen by any of its knobs, checked, and off otherwise', () => {
   assert.equal(trustPolicy({}, true), { distinctHosts: true })
-  assert.equal(trustPolicy({ errorRate: 1e-3 }, true), { distinctHosts: true, trust: { errorRate: 1e-3, saboteurs: 0.2, spotCheckRate: 0.02 } })
+  assert.equal(trustPolicy({ errorRate: 1e-3 }, true), {
+    distinctHosts: true,
+    trust: { errorRate: 1e-3, saboteurs: 0.2, spotCheckRate: 0.02 }
+  })
   assert.equal(trustPolicy({ saboteurs: 0.1, sameHostReplicas: true }, true).distinctHosts, false)
   assert.throws(() => trustPolicy({ errorRate: 0 }, true), /--error-rate takes a number above 0 and below 1/)
   assert.throws(() => trustPolicy({ saboteurs: 0.5 }, true), /--saboteurs takes a number from 0 and below 0.5/)
@@ -255,7 +286,10 @@ test('reputation fields persist in the store: checks, spot-checks, blacklist', a
   try {
     let store = Store.open(dir)
     const keeper = new TrustKeeper(store)
-    keeper.ledger.update(A.key, A.host, (r) => { r.corroborated = 3; r.spotChecksPassed = 2 })
+    keeper.ledger.update(A.key, A.host, (r) => {
+      r.corroborated = 3
+      r.spotChecksPassed = 2
+    })
     keeper.ledger.observe([{ type: 'spot-check', lease: 1, unit: 4, peer: B.key, passed: false }], () => B.host)
     // Closing the store writes what the ledger still holds back (write-behind.test.ts): no wait needed.
     await store.close()
@@ -273,7 +307,18 @@ test('reputation fields persist in the store: checks, spot-checks, blacklist', a
 // --- the simulator drives the same code ---
 
 test('a small simulation: colluders fool quorum 2 as the closed form says, and not credibility', () => {
-  const base = { quorum: 2, trust: { ...SPEC, spotCheckRate: 0.02 }, f: 0.2, s: 1, colluding: true, peers: 300, units: 6000, jobSize: 1000, window: 16, seed: 7 }
+  const base = {
+    quorum: 2,
+    trust: { ...SPEC, spotCheckRate: 0.02 },
+    f: 0.2,
+    s: 1,
+    colluding: true,
+    peers: 300,
+    units: 6000,
+    jobSize: 1000,
+    window: 16,
+    seed: 7
+  }
   const voting = runScenario({ ...base, policy: 'quorum' })
   const ours = runScenario({ ...base, policy: 'credibility' })
   const expected = majorityError(2, 0.2)

@@ -16,7 +16,7 @@ import { encodeValue } from '../../tasks/values.js'
 import type { DonorLink } from '../../node/protocol/links.js'
 import * as wire from '../../node/protocol/wire.js'
 
-test('a late replica\'s verdict waits for the earlier batch\'s accept to be on disk; so do the others', async () => {
+test("a late replica's verdict waits for the earlier batch's accept to be on disk; so do the others", async () => {
   const dir = await tempDir()
   const store = Store.open(dir)
   let now = 1_000_000
@@ -26,11 +26,21 @@ test('a late replica\'s verdict waits for the earlier batch\'s accept to be on d
   const verdicts = new Map<string, boolean>()
   let jobId = ''
   const link = (name: string, n: number): DonorLink => ({
-    key: String(n).repeat(64).slice(0, 64), host: `10.0.0.${n}`,
-    hello: { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_DONOR, threads: 1, tasks: [{ name: 'primes', version: 1 }] } as wire.HelloMessage,
-    sendAssign: (msg) => { for (const { lease } of msg.units) leases.set(name, lease) },
+    key: String(n).repeat(64).slice(0, 64),
+    host: `10.0.0.${n}`,
+    hello: {
+      version: wire.PROTOCOL_VERSION,
+      roles: wire.ROLE_DONOR,
+      threads: 1,
+      tasks: [{ name: 'primes', version: 1 }]
+    } as wire.HelloMessage,
+    sendAssign: (msg) => {
+      for (const { lease } of msg.units) leases.set(name, lease)
+    },
     sendCancel: () => {},
-    sendVerdict: () => { verdicts.set(name, store.acceptedOutput(jobId, 0) !== undefined) }
+    sendVerdict: () => {
+      verdicts.set(name, store.acceptedOutput(jobId, 0) !== undefined)
+    }
   })
   const donors = { a: link('a', 1), b: link('b', 2), c: link('c', 3), d: link('d', 4) }
   const output = encodeValue({ count: 168 })
@@ -44,7 +54,14 @@ test('a late replica\'s verdict waits for the earlier batch\'s accept to be on d
     assert.ok(leases.has('a') && leases.has('b'))
     // a and b miss their deadline: the unit goes to c and d.
     now += 5000
-    await until(() => { coordinator.want(donors.c, { slots: 1 }); return leases.has('c') }, 5000, 'the unit reissued to c')
+    await until(
+      () => {
+        coordinator.want(donors.c, { slots: 1 })
+        return leases.has('c')
+      },
+      5000,
+      'the unit reissued to c'
+    )
     coordinator.want(donors.d, { slots: 1 })
     assert.ok(leases.has('d'))
     answer('c')

@@ -58,14 +58,15 @@ test('owner: pause closes, finish drains, resume opens; resume does not override
   assert.is(g.gate, 'closed')
   const resume = g.handle({ type: 'resume' })
   assert.equal(gates(resume), [])
-  assert.equal(logs(resume), [], 'nothing of the owner\'s to undo')
+  assert.equal(logs(resume), [], "nothing of the owner's to undo")
   g.handle({ type: 'pause', finish: false })
   assert.equal(logs(g.handle({ type: 'resume' })), ['resumed by its owner, but still paused: busy'])
 })
 
 test('hot: pauses above the temperature, stays paused until 5 °C cooler for idleFor', () => {
   const g = new DonorGovernor({ pauseAboveCelsius: 80, busyForMs: 2000, idleForMs: 4000 })
-  const heat = (celsius: number[], start: number) => celsius.flatMap((c, i) => g.handle({ type: 'temperature', now: start + i * 1000, celsius: c }))
+  const heat = (celsius: number[], start: number) =>
+    celsius.flatMap((c, i) => g.handle({ type: 'temperature', now: start + i * 1000, celsius: c }))
   assert.equal(gates(heat([85, 85], 0)), [])
   const hot = heat([86], 2000)
   assert.equal(gates(hot), ['closed'])
@@ -103,12 +104,16 @@ test('schedule: windows by time and day, across midnight', () => {
   const weekdays = parseSchedule(['mon-fri 18:00-08:00, sat,sun 00:00-24:00'])
   assert.is(weekdays.length, 2)
   assert.ok(inSchedule(weekdays, new Date(2025, 0, 10, 19, 0)), 'Friday evening')
-  assert.ok(inSchedule(weekdays, new Date(2025, 0, 11, 7, 0)), 'Saturday morning: Friday\'s window, and Saturday\'s')
+  assert.ok(inSchedule(weekdays, new Date(2025, 0, 11, 7, 0)), "Saturday morning: Friday's window, and Saturday's")
   assert.ok(inSchedule(weekdays, new Date(2025, 0, 11, 13, 0)), 'Saturday afternoon')
   assert.not.ok(inSchedule(weekdays, new Date(2025, 0, 10, 12, 0)), 'Friday noon')
   assert.ok(inSchedule(parseSchedule(['fri-mon 09:00-10:00']), new Date(2025, 0, 12, 9, 30)), 'a day range wraps the week')
   for (const bad of ['25:00-07:00', 'noon-night', 'xyz 10:00-11:00', '10:00-10:00']) {
-    assert.throws(() => parseSchedule([bad]), (err: unknown) => err instanceof ScheduleError, bad)
+    assert.throws(
+      () => parseSchedule([bad]),
+      (err: unknown) => err instanceof ScheduleError,
+      bad
+    )
   }
 })
 
@@ -120,7 +125,7 @@ test('schedule: the governor pauses outside its windows and donates again inside
   assert.equal(gates(g.handle({ type: 'tick', now: 1, date: new Date(2025, 0, 7, 9, 0) })), ['open'])
 })
 
-test('meter: what other processes use is the machine\'s busy time less ours', () => {
+test("meter: what other processes use is the machine's busy time less ours", () => {
   const a = { busyMs: 1000, totalMs: 10_000, ownMs: 200 }
   assert.equal(sharesBetween(a, { busyMs: 2500, totalMs: 12_000, ownMs: 700 }), { otherPct: 50, ownPct: 25 })
   assert.equal(sharesBetween(a, { busyMs: 1000, totalMs: 12_000, ownMs: 900 }), { otherPct: 0, ownPct: 35 }, 'clamped at 0')

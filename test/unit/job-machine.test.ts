@@ -19,7 +19,11 @@ const D = 'd'.repeat(64)
 
 const LEASE_MS = 1000
 
-function machine(units: number, policy: Partial<JobPolicy> = {}, options: { counter?: LeaseCounter, accepted?: number[] } = {}): JobMachine {
+function machine(
+  units: number,
+  policy: Partial<JobPolicy> = {},
+  options: { counter?: LeaseCounter; accepted?: number[] } = {}
+): JobMachine {
   const full: JobPolicy = { quorum: 1, maxResults: 5, maxErrors: 3, leaseMs: LEASE_MS, ...policy }
   const m = new JobMachine(units, full, options.counter ?? new LeaseCounter(), options.accepted ?? [])
   m.validating = true
@@ -39,7 +43,7 @@ function assignOne(m: JobMachine, peer: string, now = 0): Assign {
   return decisions[0]
 }
 
-function result(m: JobMachine, lease: Assign | number, group: string, options: { peer?: string, now?: number } = {}): Decision[] {
+function result(m: JobMachine, lease: Assign | number, group: string, options: { peer?: string; now?: number } = {}): Decision[] {
   const id = typeof lease === 'number' ? lease : lease.lease
   const peer = options.peer ?? (typeof lease === 'number' ? A : lease.peer)
   return m.handle({ type: 'result', lease: id, peer, group, now: options.now ?? 0 })
@@ -49,7 +53,9 @@ function failure(m: JobMachine, lease: Assign, kind: FailureKind, reason = 'boom
   return m.handle({ type: 'failure', lease: lease.lease, peer: lease.peer, kind, reason, now })
 }
 
-function types(decisions: Decision[]): string[] { return decisions.map((d) => d.type) }
+function types(decisions: Decision[]): string[] {
+  return decisions.map((d) => d.type)
+}
 
 function only<T extends Decision['type']>(decisions: Decision[], type: T): Array<Extract<Decision, { type: T }>> {
   return decisions.filter((d): d is Extract<Decision, { type: T }> => d.type === type)
@@ -64,14 +70,20 @@ function states(m: JobMachine): UnitState[] {
 test('assign leases units in unit order, no more than the slots offered', () => {
   const m = machine(5)
   const leased = assign(m, A, 3)
-  assert.equal(leased.map((d) => d.unit), [0, 1, 2])
+  assert.equal(
+    leased.map((d) => d.unit),
+    [0, 1, 2]
+  )
   assert.ok(leased.every((d) => d.peer === A))
 })
 
 test('assign gives the next donor the units the first one did not take, then has nothing left', () => {
   const m = machine(5)
   assign(m, A, 3)
-  assert.equal(assign(m, B, 10).map((d) => d.unit), [3, 4])
+  assert.equal(
+    assign(m, B, 10).map((d) => d.unit),
+    [3, 4]
+  )
   assert.is(m.wantsWork(), false)
   assert.equal(assign(m, C, 10), [])
 })
@@ -92,17 +104,33 @@ test('assign with zero slots leases nothing', () => {
 
 test('assign never gives two replicas of one unit to the same peer', () => {
   const m = machine(1, { quorum: 3 })
-  assert.equal(assign(m, A, 5).map((d) => d.unit), [0], 'one replica only, though A offers 5 slots')
+  assert.equal(
+    assign(m, A, 5).map((d) => d.unit),
+    [0],
+    'one replica only, though A offers 5 slots'
+  )
   assert.equal(assign(m, A, 5), [], 'A asking again gets nothing')
-  assert.equal(assign(m, B, 5).map((d) => d.unit), [0])
-  assert.equal(assign(m, C, 5).map((d) => d.unit), [0])
+  assert.equal(
+    assign(m, B, 5).map((d) => d.unit),
+    [0]
+  )
+  assert.equal(
+    assign(m, C, 5).map((d) => d.unit),
+    [0]
+  )
   assert.is(m.wantsWork(), false, 'three replicas are out for quorum 3')
 })
 
 test('with quorum 2 one donor gets one replica of each unit and a second donor the other', () => {
   const m = machine(2, { quorum: 2 })
-  assert.equal(assign(m, A, 4).map((d) => d.unit), [0, 1])
-  assert.equal(assign(m, B, 4).map((d) => d.unit), [0, 1])
+  assert.equal(
+    assign(m, A, 4).map((d) => d.unit),
+    [0, 1]
+  )
+  assert.equal(
+    assign(m, B, 4).map((d) => d.unit),
+    [0, 1]
+  )
   assert.equal(assign(m, C, 4), [])
 })
 
@@ -217,8 +245,16 @@ test('maxResults reached without agreement fails the unit and the job with a cle
   assert.is(unitFailed.unit, 0)
   assert.match(unitFailed.reason, 'no 2 agreeing results among 3')
   assert.match(unitFailed.reason, 'the limit is 3')
-  assert.equal(only(decisions, 'cancel-lease').map((d) => [d.unit, d.peer]).sort(), [[1, A], [1, B]],
-    'the other unit\'s leases are called back')
+  assert.equal(
+    only(decisions, 'cancel-lease')
+      .map((d) => [d.unit, d.peer])
+      .sort(),
+    [
+      [1, A],
+      [1, B]
+    ],
+    "the other unit's leases are called back"
+  )
   const [jobFailed] = only(decisions, 'job-failed')
   assert.match(jobFailed.reason, /^unit 0 failed: no 2 agreeing results/)
 
@@ -270,7 +306,7 @@ test('a handback does not count as an error and lets the same peer take the unit
   assert.equal(types(result(m, assignOne(m, A), 'g')), ['accept', 'verdict', 'job-done'])
 })
 
-test('a disconnect reopens that peer\'s leases, without counting an error, for other peers to take', () => {
+test("a disconnect reopens that peer's leases, without counting an error, for other peers to take", () => {
   const m = machine(2, { maxErrors: 1 })
   assign(m, A, 2)
   const decisions = m.handle({ type: 'disconnect', peer: A, now: 10 })
@@ -280,17 +316,23 @@ test('a disconnect reopens that peer\'s leases, without counting an error, for o
   ])
   assert.is(m.state, 'running')
   assert.equal(states(m), ['waiting', 'waiting'])
-  assert.equal(assign(m, B, 2).map((d) => d.unit), [0, 1])
+  assert.equal(
+    assign(m, B, 2).map((d) => d.unit),
+    [0, 1]
+  )
 })
 
-test('a disconnect touches only the departing peer\'s leases', () => {
+test("a disconnect touches only the departing peer's leases", () => {
   const m = machine(2)
   assignOne(m, A)
   assignOne(m, B)
   assert.equal(m.handle({ type: 'disconnect', peer: C, now: 10 }), [])
   assert.equal(m.handle({ type: 'disconnect', peer: A, now: 10 }), [{ type: 'reissue', unit: 0, reason: 'donor left' }])
   assert.equal(states(m), ['waiting', 'running'])
-  assert.equal(assign(m, C, 5).map((d) => d.unit), [0])
+  assert.equal(
+    assign(m, C, 5).map((d) => d.unit),
+    [0]
+  )
 })
 
 test('a peer that left before answering may take the unit again when it comes back', () => {
@@ -360,7 +402,7 @@ test('a late result from an expired lease still counts while the unit is open', 
 })
 
 /** Two units: A's lease on unit 0 expires and B takes unit 0 over; C keeps unit 1 (so the job goes on). */
-function expiredOnUnit0(): { m: JobMachine, a: Assign, b: Assign } {
+function expiredOnUnit0(): { m: JobMachine; a: Assign; b: Assign } {
   const m = machine(2)
   const a = assignOne(m, A, 0)
   assert.is(assignOne(m, C, LEASE_MS / 2).unit, 1)
@@ -436,8 +478,12 @@ test('cancel calls back every lease, ends the job as cancelled and assigns nothi
   const leased = [...assign(m, A, 2), ...assign(m, B, 1)]
   const decisions = m.handle({ type: 'cancel', now: 5 })
   assert.equal(types(decisions), ['cancel-lease', 'cancel-lease', 'cancel-lease'])
-  assert.equal(only(decisions, 'cancel-lease').map((d) => d.lease).sort((x, y) => x - y),
-    leased.map((d) => d.lease).sort((x, y) => x - y))
+  assert.equal(
+    only(decisions, 'cancel-lease')
+      .map((d) => d.lease)
+      .sort((x, y) => x - y),
+    leased.map((d) => d.lease).sort((x, y) => x - y)
+  )
   assert.is(m.state, 'cancelled')
   assert.is(m.wantsWork(), false)
   assert.equal(assign(m, C, 5), [])
@@ -462,7 +508,10 @@ test('a machine restored with already accepted units leases only the others', ()
   assert.is(m.acceptedCount, 2)
   assert.equal(states(m), ['accepted', 'waiting', 'accepted'])
   const leased = assign(m, A, 5)
-  assert.equal(leased.map((d) => d.unit), [1])
+  assert.equal(
+    leased.map((d) => d.unit),
+    [1]
+  )
   assert.equal(types(result(m, leased[0], 'g')), ['accept', 'verdict', 'job-done'])
   assert.is(m.state, 'done')
 })
@@ -557,7 +606,7 @@ test('a peer answering one unit under two leases votes once, so a disagreement s
 
   // A's first lease answers late, then its second one with the same answer.
   assert.equal(result(m, l1, 'g', { now: 30 }), [])
-  assert.equal(result(m, l3, 'g', { now: 31 }), [], 'A\'s second vote is not counted')
+  assert.equal(result(m, l3, 'g', { now: 31 }), [], "A's second vote is not counted")
   assert.is(m.unitState(0), 'awaiting-agreement')
   assert.is(m.acceptedCount, 0)
 
@@ -577,7 +626,10 @@ test('a reopened unit is served before units never leased', () => {
   const a = assignOne(m, A)
   assert.is(a.unit, 0)
   assert.equal(types(failure(m, a, 'error')), ['reissue'])
-  assert.equal(assign(m, B, 1).map((d) => d.unit), [0])
+  assert.equal(
+    assign(m, B, 1).map((d) => d.unit),
+    [0]
+  )
 })
 
 test('validate() names the invariant a machine breaks', () => {

@@ -41,14 +41,18 @@ const SOURCES = ['index.ts', 'machine.ts', 'base', 'node', 'tasks', 'worker', 's
 function sourceFiles(path: string): string[] {
   const full = join(ROOT, path)
   if (statSync(full).isFile()) return /\.c?ts$/.test(path) && !path.endsWith('.d.ts') ? [path] : []
-  return readdirSync(full).flatMap((name) => name === 'fixtures' ? [] : sourceFiles(join(path, name)))
+  return readdirSync(full).flatMap((name) => (name === 'fixtures' ? [] : sourceFiles(join(path, name))))
 }
 
 /** Relative specifiers of static imports, re-exports and dynamic imports, comments stripped. */
 export function importsOf(text: string): string[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '')
   const found: string[] = []
-  const patterns = [/(?:^|\n)\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g, /(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g, /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g]
+  const patterns = [
+    /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
+    /(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g,
+    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g
+  ]
   for (const pattern of patterns) for (const m of code.matchAll(pattern)) if (m[1].startsWith('.')) found.push(m[1])
   return found
 }
@@ -69,7 +73,11 @@ export function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>()
   for (const file of SOURCES.flatMap(sourceFiles)) {
     const targets = importsOf(readFileSync(join(ROOT, file), 'utf8'))
-      .map((spec) => normalize(join(dirname(file), spec)).replace(/\.js$/, '.ts').replace(/\.cjs$/, '.cts'))
+      .map((spec) =>
+        normalize(join(dirname(file), spec))
+          .replace(/\.js$/, '.ts')
+          .replace(/\.cjs$/, '.cts')
+      )
       .filter((target) => !target.startsWith('..'))
     graph.set(file, targets)
   }
@@ -100,17 +108,26 @@ export function importCircles(graph: Map<string, string[]>): string[][] {
   const onStack = new Set<string>()
   const circles: string[][] = []
   const visit = (file: string): void => {
-    index.set(file, next); low.set(file, next); next++
-    stack.push(file); onStack.add(file)
+    index.set(file, next)
+    low.set(file, next)
+    next++
+    stack.push(file)
+    onStack.add(file)
     for (const target of graph.get(file) ?? []) {
       if (!graph.has(target)) continue
-      if (!index.has(target)) { visit(target); low.set(file, Math.min(low.get(file)!, low.get(target)!)) }
-      else if (onStack.has(target)) low.set(file, Math.min(low.get(file)!, index.get(target)!))
+      if (!index.has(target)) {
+        visit(target)
+        low.set(file, Math.min(low.get(file)!, low.get(target)!))
+      } else if (onStack.has(target)) low.set(file, Math.min(low.get(file)!, index.get(target)!))
     }
     if (low.get(file) !== index.get(file)) return
     const component: string[] = []
     let member: string
-    do { member = stack.pop()!; onStack.delete(member); component.push(member) } while (member !== file)
+    do {
+      member = stack.pop()!
+      onStack.delete(member)
+      component.push(member)
+    } while (member !== file)
     if (component.length > 1 || (graph.get(file) ?? []).includes(file)) circles.push(component.sort())
   }
   for (const file of graph.keys()) if (!index.has(file)) visit(file)
@@ -127,7 +144,12 @@ test('the import reader sees static, type-only, re-exported and dynamic imports,
     "// import { e } from './e.js'",
     "import { readFileSync } from 'node:fs'"
   ].join('\n')
-  assert.equal(importsOf(text), ['./a.js', '../b.js', './c.js', './d.js', './side-effect.js'].filter((s) => s !== './d.js' && s !== './side-effect.js').concat(['./side-effect.js', './d.js']))
+  assert.equal(
+    importsOf(text),
+    ['./a.js', '../b.js', './c.js', './d.js', './side-effect.js']
+      .filter((s) => s !== './d.js' && s !== './side-effect.js')
+      .concat(['./side-effect.js', './d.js'])
+  )
 })
 
 test('every source file belongs to a layer', () => {
@@ -136,12 +158,20 @@ test('every source file belongs to a layer', () => {
 })
 
 test('an upward import is named as one', () => {
-  const graph = new Map([['node/job/machine.ts', ['node/peer/peer.ts']], ['node/peer/peer.ts', []]])
+  const graph = new Map([
+    ['node/job/machine.ts', ['node/peer/peer.ts']],
+    ['node/peer/peer.ts', []]
+  ])
   assert.equal(layerViolations(graph), ['node/job/machine.ts imports node/peer/peer.ts: node/peer is above node/job'])
 })
 
 test('a circle is found', () => {
-  const graph = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]])
+  const graph = new Map([
+    ['a.ts', ['b.ts']],
+    ['b.ts', ['c.ts']],
+    ['c.ts', ['a.ts']],
+    ['d.ts', ['a.ts']]
+  ])
   assert.equal(importCircles(graph), [['a.ts', 'b.ts', 'c.ts']])
 })
 
@@ -156,7 +186,14 @@ test('no files import one another in a circle', () => {
 })
 
 test('the layers name folders that exist', () => {
-  const missing = LAYERS.flat().filter((folder) => { try { statSync(join(ROOT, folder)); return false } catch { return true } })
+  const missing = LAYERS.flat().filter((folder) => {
+    try {
+      statSync(join(ROOT, folder))
+      return false
+    } catch {
+      return true
+    }
+  })
   assert.equal(missing, [])
 })
 

@@ -17,10 +17,17 @@ function node(args: string[], ms: number): Promise<{ code: number | null; signal
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
     const timer = setTimeout(() => child.kill('SIGKILL'), ms)
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }) })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
   })
 }
 
@@ -47,7 +54,10 @@ for (const [label, entry, names] of [
     assert.is(code, 0, stderr)
     const probe = JSON.parse(stdout)
     assert.ok(probe.esModule, 'marked __esModule, so that Piscina looks up the name and awaits it')
-    assert.equal(probe.types, names.map(() => 'function'))
+    assert.equal(
+      probe.types,
+      names.map(() => 'function')
+    )
     const throughRequire = (probe.required as string[]).filter((file) => !file.endsWith('.cjs'))
     assert.equal(throughRequire, [], 'no file but CommonJS doors went through require()')
   })

@@ -33,13 +33,24 @@ test('kept results go to the coordinator they were for, within bounds of count, 
   pending.keep('a', result(1))
   pending.keep('b', result(2))
   pending.keep('a', result(3))
-  assert.equal(pending.take('a').map((r) => r.lease), [1, 3])
+  assert.equal(
+    pending.take('a').map((r) => r.lease),
+    [1, 3]
+  )
   assert.equal(pending.take('a'), [])
   for (let lease = 10; lease < 15; lease++) pending.keep('c', result(lease))
-  assert.equal(pending.take('c').map((r) => r.lease), [12, 13, 14], 'the oldest went first')
+  assert.equal(
+    pending.take('c').map((r) => r.lease),
+    [12, 13, 14],
+    'the oldest went first'
+  )
   pending.keep('d', result(20, 60))
   pending.keep('d', result(21, 60))
-  assert.equal(pending.take('d').map((r) => r.lease), [21], 'no more than 100 bytes are kept')
+  assert.equal(
+    pending.take('d').map((r) => r.lease),
+    [21],
+    'no more than 100 bytes are kept'
+  )
   pending.keep('e', result(30))
   now = 2000
   assert.equal(pending.take('e'), [], 'an hour-old result is of no use')
@@ -134,14 +145,24 @@ test('each run of a coordinator issues lease ids above every earlier run, and fi
 
 test('a result under a lease of an earlier run counts while its unit is open; a resend of one result is known', () => {
   const machine = new JobMachine(2, policy, new LeaseCounter(100))
-  machine.adopt([{ id: 7, unit: 1, peer: 'a' }, { id: 8, unit: 1, peer: 'b' }])
+  machine.adopt([
+    { id: 7, unit: 1, peer: 'a' },
+    { id: 8, unit: 1, peer: 'b' }
+  ])
   assert.equal(machine.handle({ type: 'result', lease: 7, peer: 'a', group: 'g', now: 0 }), [])
   assert.is(machine.answeredBy(7), 'a')
   assert.is(machine.answeredBy(8), null)
   const decisions = machine.handle({ type: 'result', lease: 8, peer: 'b', group: 'g', now: 0 })
-  assert.ok(decisions.some((d) => d.type === 'accept' && d.unit === 1), 'two kept results accept the unit')
+  assert.ok(
+    decisions.some((d) => d.type === 'accept' && d.unit === 1),
+    'two kept results accept the unit'
+  )
   assert.is(machine.unitState(1), 'accepted')
-  assert.equal(machine.handle({ type: 'result', lease: 7, peer: 'x', group: 'g', now: 0 })[0]?.type, 'violation', 'only its holder may answer it')
+  assert.equal(
+    machine.handle({ type: 'result', lease: 7, peer: 'x', group: 'g', now: 0 })[0]?.type,
+    'violation',
+    'only its holder may answer it'
+  )
 })
 
 test('a peer answering one unit under two leases votes once, and the unit goes on to another peer', () => {
@@ -152,14 +173,21 @@ test('a peer answering one unit under two leases votes once, and the unit goes o
   machine.handle({ type: 'result', lease: 7, peer: 'a', group: 'g', now: 0 })
   machine.handle({ type: 'disconnect', peer: 'b', now: 0 })
   const again = machine.handle({ type: 'result', lease: (assigned[0] as { lease: number }).lease, peer: 'a', group: 'g', now: 0 })
-  assert.ok(again.some((d) => d.type === 'reissue'), 'the unit is open for another peer')
-  assert.equal(machine.assign({ key: 'c', host: 'h3' }, 1, 0).map((d) => d.type === 'assign' && d.unit), [0])
+  assert.ok(
+    again.some((d) => d.type === 'reissue'),
+    'the unit is open for another peer'
+  )
+  assert.equal(
+    machine.assign({ key: 'c', host: 'h3' }, 1, 0).map((d) => d.type === 'assign' && d.unit),
+    [0]
+  )
 })
 
 test('a job whose task takes partial results leaves a failing unit out and ends done', () => {
   const machine = new JobMachine(2, { ...policy, maxErrors: 1, partial: true }, new LeaseCounter())
   const leases = machine.assign({ key: 'a', host: 'h1' }, 4, 0).concat(machine.assign({ key: 'b', host: 'h2' }, 4, 0))
-  const lease = (unit: number, peer: string) => (leases.find((d) => d.type === 'assign' && d.unit === unit && d.peer === peer) as { lease: number }).lease
+  const lease = (unit: number, peer: string) =>
+    (leases.find((d) => d.type === 'assign' && d.unit === unit && d.peer === peer) as { lease: number }).lease
   const failed = machine.handle({ type: 'failure', lease: lease(0, 'a'), peer: 'a', kind: 'error', reason: 'boom', now: 0 })
   assert.ok(failed.some((d) => d.type === 'unit-failed' && d.unit === 0))
   assert.not.ok(failed.some((d) => d.type === 'job-failed'))
@@ -178,10 +206,19 @@ test('a donor back on a new connection before its old one closed gets its units 
     const coordinator = new Coordinator(store, await TaskRegistry.load())
     const assigned: Array<{ link: number; unit: number }> = []
     const link = (n: number): DonorLink => ({
-      key: 'ab'.repeat(32), host: '127.0.0.1',
-      hello: { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_DONOR, threads: 1, tasks: [{ name: 'primes', version: 1 }] } as wire.HelloMessage,
-      sendAssign: (msg) => { for (const { unit } of msg.units) assigned.push({ link: n, unit }) },
-      sendCancel: () => {}, sendVerdict: () => {}
+      key: 'ab'.repeat(32),
+      host: '127.0.0.1',
+      hello: {
+        version: wire.PROTOCOL_VERSION,
+        roles: wire.ROLE_DONOR,
+        threads: 1,
+        tasks: [{ name: 'primes', version: 1 }]
+      } as wire.HelloMessage,
+      sendAssign: (msg) => {
+        for (const { unit } of msg.units) assigned.push({ link: n, unit })
+      },
+      sendCancel: () => {},
+      sendVerdict: () => {}
     })
     try {
       await coordinator.submit({ task: 'primes', params: { to: 1000 }, units: 2, quorum: 2, deadline: 300 })

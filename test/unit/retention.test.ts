@@ -15,20 +15,40 @@ const UNITS = 5
 
 function record(id: string, state: JobRecord['state'], finishedAt: number | null): JobRecord {
   return {
-    id, task: 't', taskVersion: 1, params: {}, units: UNITS, policy: { quorum: 1, maxResults: 3, maxErrors: 3, leaseMs: 1000 },
-    state, createdAt: 0, finishedAt, error: null, results: 0, accepted: 0, outvoted: []
+    id,
+    task: 't',
+    taskVersion: 1,
+    params: {},
+    units: UNITS,
+    policy: { quorum: 1, maxResults: 3, maxErrors: 3, leaseMs: 1000 },
+    state,
+    createdAt: 0,
+    finishedAt,
+    error: null,
+    results: 0,
+    accepted: 0,
+    outvoted: []
   }
 }
 
 async function withStore(body: (store: Store) => Promise<void>): Promise<void> {
   const dir = await tempDir()
   const store = Store.open(dir)
-  try { await body(store) } finally { await store.close(); await rm(dir, { recursive: true, force: true }) }
+  try {
+    await body(store)
+  } finally {
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
 }
 
 async function addJob(store: Store, job: JobRecord): Promise<void> {
-  await store.createJob(job, Array.from({ length: UNITS }, (_, i) => new Uint8Array([i])))
-  for (let unit = 0; unit < UNITS; unit++) await store.accept(job, unit, { output: new Uint8Array([unit]), digest: 'd', peers: ['p'], at: 0 })
+  await store.createJob(
+    job,
+    Array.from({ length: UNITS }, (_, i) => new Uint8Array([i]))
+  )
+  for (let unit = 0; unit < UNITS; unit++)
+    await store.accept(job, unit, { output: new Uint8Array([unit]), digest: 'd', peers: ['p'], at: 0 })
   new LeftOutUnits(store).record(job.id, 1, 'reason')
   if (job.state !== 'running') await store.finishJob(job.id, { state: job.state, finishedAt: job.finishedAt }, new Uint8Array([9]))
 }
@@ -57,7 +77,13 @@ test('the sweep deletes finished jobs older than the retention, never running or
     await addJob(store, record('03c', 'cancelled', 9000))
     await addJob(store, record('04r', 'running', null))
     assert.equal((await sweepFinishedJobs(store, 5000, 10_000)).sort(), ['01d', '02f'])
-    assert.equal(store.listJobs().map((j) => j.id).sort(), ['03c', '04r'])
+    assert.equal(
+      store
+        .listJobs()
+        .map((j) => j.id)
+        .sort(),
+      ['03c', '04r']
+    )
   })
 })
 

@@ -13,11 +13,19 @@ const RUNNER = fileURLToPath(new URL('../run.js', import.meta.url))
 
 function runner(pattern: string, env: NodeJS.ProcessEnv): Promise<{ code: number; out: string; closing: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [RUNNER, pattern], { env: { ...process.env, CI: '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err && (err as NodeJS.ErrnoException & { killed?: boolean }).killed) { reject(new Error(`the runner on ${pattern} did not end within 60 s`)); return }
-      const out = stdout + stderr
-      resolve({ code: child.exitCode ?? -1, out, closing: stdout.trim().split('\n').at(-1) ?? '' })
-    })
+    const child = execFile(
+      process.execPath,
+      [RUNNER, pattern],
+      { env: { ...process.env, CI: '', ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err && (err as NodeJS.ErrnoException & { killed?: boolean }).killed) {
+          reject(new Error(`the runner on ${pattern} did not end within 60 s`))
+          return
+        }
+        const out = stdout + stderr
+        resolve({ code: child.exitCode ?? -1, out, closing: stdout.trim().split('\n').at(-1) ?? '' })
+      }
+    )
   })
 }
 

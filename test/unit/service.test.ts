@@ -18,11 +18,18 @@ const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status ===
 
 async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await tempDir('swarmgrid-service-')
-  try { await body(dir) } finally { await rm(dir, { recursive: true, force: true }) }
+  try {
+    await body(dir)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 }
 
 function verify(file: string, user: boolean): void {
-  if (!hasSystemdAnalyze) { console.warn('systemd-analyze is not installed: the unit is not verified (apt-get install systemd)'); return }
+  if (!hasSystemdAnalyze) {
+    console.warn('systemd-analyze is not installed: the unit is not verified (apt-get install systemd)')
+    return
+  }
   // A user manager needs a runtime dir; a session may have none (containers, CI): give it the unit's.
   const env = user ? { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? dirname(file) } : process.env
   const result = spawnSync('systemd-analyze', [...(user ? ['--user'] : []), 'verify', file], { encoding: 'utf8', env })
@@ -33,7 +40,19 @@ function verify(file: string, user: boolean): void {
 test('install --user writes a unit that systemd-analyze verifies: restart on failure, Nice=19, CPUQuota from --cpu-limit, the data dir and this binary', async () => {
   await withDir(async (dir) => {
     const data = join(dir, 'my data %d')
-    const { code, stdout, stderr } = await runCli(['service', 'install', '--user', '--platform', 'linux', '--target-dir', join(dir, 'units'), '--cpu-limit', '50', '--data', data])
+    const { code, stdout, stderr } = await runCli([
+      'service',
+      'install',
+      '--user',
+      '--platform',
+      'linux',
+      '--target-dir',
+      join(dir, 'units'),
+      '--cpu-limit',
+      '50',
+      '--data',
+      data
+    ])
     assert.is(code, 0, stderr)
     const file = join(dir, 'units', 'swarmgrid.service')
     const text = readFileSync(file, 'utf8')
@@ -51,7 +70,17 @@ test('install --user writes a unit that systemd-analyze verifies: restart on fai
 
 test('a system unit verifies too, runs as the installing user and starts with the machine', async () => {
   await withDir(async (dir) => {
-    const { code, stderr, stdout } = await runCli(['service', 'install', '--platform', 'linux', '--target-dir', dir, '--data', join(dir, 'data'), '--json'])
+    const { code, stderr, stdout } = await runCli([
+      'service',
+      'install',
+      '--platform',
+      'linux',
+      '--target-dir',
+      dir,
+      '--data',
+      join(dir, 'data'),
+      '--json'
+    ])
     assert.is(code, 0, stderr)
     const out = JSON.parse(stdout)
     assert.is(out.file, join(dir, 'swarmgrid.service'))
@@ -68,7 +97,10 @@ test('a bad unit fails the check: the verification can fail', async () => {
     const spec: ServiceSpec = { node: join(dir, 'no-node-here'), bin: CLI, dataDir: dir, user: true, cores: 2 }
     const file = join(dir, 'swarmgrid.service')
     writeFileSync(file, systemdUnit(spec))
-    const result = spawnSync('systemd-analyze', ['--user', 'verify', file], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: dir } })
+    const result = spawnSync('systemd-analyze', ['--user', 'verify', file], {
+      encoding: 'utf8',
+      env: { ...process.env, XDG_RUNTIME_DIR: dir }
+    })
     assert.is.not(result.status, 0)
   })
 })
@@ -85,7 +117,13 @@ test('status finds the installed service and its data dir; uninstall removes it 
     symlinkSync(join(dir, 'swarmgrid.service'), join(dir, 'default.target.wants', 'swarmgrid.service'))
     const status = await runCli(['service', 'status', ...flags, '--json'])
     assert.is(status.code, 0, status.stderr)
-    assert.equal(JSON.parse(status.stdout), { installed: true, file: join(dir, 'swarmgrid.service'), dataDir: join(dir, 'd'), manager: null, running: null })
+    assert.equal(JSON.parse(status.stdout), {
+      installed: true,
+      file: join(dir, 'swarmgrid.service'),
+      dataDir: join(dir, 'd'),
+      manager: null,
+      running: null
+    })
     const removed = await runCli(['service', 'uninstall', ...flags])
     assert.is(removed.code, 0, removed.stderr)
     assert.match(removed.stdout, /systemctl --user stop swarmgrid\.service/)
@@ -96,10 +134,22 @@ test('status finds the installed service and its data dir; uninstall removes it 
   })
 })
 
-test('on macOS it writes a launchd plist a plist parser reads back: KeepAlive on failure, Nice 19, the peer\'s own CPU limit', async () => {
+test("on macOS it writes a launchd plist a plist parser reads back: KeepAlive on failure, Nice 19, the peer's own CPU limit", async () => {
   await withDir(async (dir) => {
     const data = join(dir, 'data & <more>')
-    const { code, stderr } = await runCli(['service', 'install', '--user', '--platform', 'darwin', '--target-dir', dir, '--cpu-limit', '25', '--data', data])
+    const { code, stderr } = await runCli([
+      'service',
+      'install',
+      '--user',
+      '--platform',
+      'darwin',
+      '--target-dir',
+      dir,
+      '--cpu-limit',
+      '25',
+      '--data',
+      data
+    ])
     assert.is(code, 0, stderr)
     const file = join(dir, 'dev.swarmgrid.peer.plist')
     const parsed = plist.parse(readFileSync(file, 'utf8')) as Record<string, any>

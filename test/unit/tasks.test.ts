@@ -15,7 +15,7 @@ import { decodeValue, digestBytes, encodeValue } from '../../tasks/values.js'
 const ctx = { progress() {}, unitIndex: 0 }
 
 /** What a grid does with a job, minus the network: inputs and outputs go through CBOR. */
-async function runJob<R>(task: TaskModule<any, any, R>, params: Params, units: number): Promise<{ result: R, units: number }> {
+async function runJob<R>(task: TaskModule<any, any, R>, params: Params, units: number): Promise<{ result: R; units: number }> {
   const inputs = [...task.split(params, units)]
   const outputs = []
   for (const input of inputs) {
@@ -29,7 +29,11 @@ function naivePrimeCount(from: number, to: number): number {
   let count = 0
   for (let n = Math.max(from, 2); n < to; n++) {
     let prime = true
-    for (let d = 2; d * d <= n; d++) if (n % d === 0) { prime = false; break }
+    for (let d = 2; d * d <= n; d++)
+      if (n % d === 0) {
+        prime = false
+        break
+      }
     if (prime) count++
   }
   return count
@@ -44,7 +48,19 @@ test('primes below 3,000,000 number 216816 whatever the unit count', async () =>
 })
 
 test('primes agrees with trial division on small ranges', async () => {
-  const ranges = [[0, 1], [0, 2], [0, 3], [2, 3], [3, 4], [1, 100], [90, 97], [97, 98], [1000, 1500], [7919, 7920], [0, 20000]]
+  const ranges = [
+    [0, 1],
+    [0, 2],
+    [0, 3],
+    [2, 3],
+    [3, 4],
+    [1, 100],
+    [90, 97],
+    [97, 98],
+    [1000, 1500],
+    [7919, 7920],
+    [0, 20000]
+  ]
   for (const [from, to] of ranges) {
     for (const units of [1, 3]) {
       const { result } = await runJob(primes, { from, to }, units)
@@ -55,7 +71,10 @@ test('primes agrees with trial division on small ranges', async () => {
 
 test('primes never makes more units than numbers, nor an empty one', () => {
   const inputs = [...primes.split({ from: 10, to: 15 }, 64)]
-  assert.equal(inputs, [10, 11, 12, 13, 14].map(n => ({ from: n, to: n + 1 })))
+  assert.equal(
+    inputs,
+    [10, 11, 12, 13, 14].map((n) => ({ from: n, to: n + 1 }))
+  )
 })
 
 test('pi is identical across unit counts and close to 3.14', async () => {
@@ -115,7 +134,7 @@ const bad: Array<[TaskModule<any, any, any>, Params]> = [
   [mandelbrot, { width: 5000, height: 5000 }],
   [mandelbrot, { maxIter: 'lots' }],
   [mandelbrot, { x0: 1, x1: -1 }],
-  [mandelbrot, { y0: 'Infinity' }],
+  [mandelbrot, { y0: 'Infinity' }]
 ]
 
 test('every task rejects bad params with a ParamError saying what to pass', () => {
@@ -131,7 +150,10 @@ test('every task rejects bad params with a ParamError saying what to pass', () =
 })
 
 test('tasks reject a unit count that is not a positive integer', () => {
-  assert.throws(() => primes.split({ to: 100 }, 0), (err: unknown) => err instanceof ParamError)
+  assert.throws(
+    () => primes.split({ to: 100 }, 0),
+    (err: unknown) => err instanceof ParamError
+  )
 })
 
 test('every built-in describes its params', () => {
@@ -166,17 +188,20 @@ export default {
 `
 
 test('registry: a module in the task dir replaces the built-in of its name', async () => {
-  await withDir({ 'fast-primes.mjs': replacingPrimes, 'notes.txt': 'not code' }, async dir => {
+  await withDir({ 'fast-primes.mjs': replacingPrimes, 'notes.txt': 'not code' }, async (dir) => {
     const registry = await TaskRegistry.load(dir)
     assert.is(registry.dir, dir)
     assert.is(registry.require('primes').version, 7)
     assert.ok(registry.source('primes')?.endsWith('fast-primes.mjs'))
-    assert.equal(registry.list().map(t => t.name), ['js', 'mandelbrot', 'pi', 'primes', 'wasi', 'wasm'])
+    assert.equal(
+      registry.list().map((t) => t.name),
+      ['js', 'mandelbrot', 'pi', 'primes', 'wasi', 'wasm']
+    )
   })
 })
 
 test('registry: a file that is not a task module is refused, naming the file', async () => {
-  await withDir({ 'broken.mjs': 'export default { name: "half", version: 1, split() {} }' }, async dir => {
+  await withDir({ 'broken.mjs': 'export default { name: "half", version: 1, split() {} }' }, async (dir) => {
     try {
       await TaskRegistry.load(dir)
       assert.unreachable('loaded a module without run and merge')

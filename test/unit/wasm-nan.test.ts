@@ -10,8 +10,7 @@ import { wat } from '../support/wasm-modules.js'
 import { checkModule, runWasmUnit } from '../../worker/sandbox/wasm-sandbox.js'
 import { canonicaliseNaNs } from '../../worker/sandbox/wasm-nan.js'
 
-const run = (source: string, args: number[] = []) =>
-  runWasmUnit({ module: wat(source), entry: 'run', args }, 16, () => {})
+const run = (source: string, args: number[] = []) => runWasmUnit({ module: wat(source), entry: 'run', args }, 16, () => {})
 
 const CANONICAL_F64 = '9221120237041090560' // 0x7ff8000000000000
 const CANONICAL_F32 = 0x7fc00000
@@ -30,20 +29,29 @@ test('the bits of a NaN from 0/0, sqrt(-1), inf-inf and a promoted signalling Na
     assert.is(run(f64(expr)), CANONICAL_F64, expr)
   }
   const f32 = (expr: string) => `(module (func (export "run") (result i32) (i32.reinterpret_f32 ${expr})))`
-  for (const expr of ['(f32.div (f32.const 0) (f32.const 0))', '(f32.demote_f64 (f64.const -nan:0x8000000000))', '(f32.max (f32.const nan) (f32.const 0))']) {
+  for (const expr of [
+    '(f32.div (f32.const 0) (f32.const 0))',
+    '(f32.demote_f64 (f64.const -nan:0x8000000000))',
+    '(f32.max (f32.const nan) (f32.const 0))'
+  ]) {
     assert.is(run(f32(expr)), CANONICAL_F32, expr)
   }
 })
 
 test('without the rewrite this CPU gives another pattern, so the test would see the difference', () => {
-  const module = new WebAssembly.Module(wat('(module (func (export "run") (result i64) (i64.reinterpret_f64 (f64.div (f64.const 0) (f64.const 0)))))') as BufferSource)
+  const module = new WebAssembly.Module(
+    wat('(module (func (export "run") (result i64) (i64.reinterpret_f64 (f64.div (f64.const 0) (f64.const 0)))))') as BufferSource
+  )
   const raw = (new WebAssembly.Instance(module).exports.run as () => bigint)()
   // x64 gives the negative quiet NaN; on a CPU that already gives the canonical one this is moot.
   if (process.arch === 'x64') assert.is(BigInt.asUintN(64, raw), 0xfff8000000000000n)
 })
 
 test('every other value keeps its exact bits: -0, infinities, subnormals, a NaN a constant or memory holds', () => {
-  assert.is(run('(module (func (export "run") (result i64) (i64.reinterpret_f64 (f64.mul (f64.const -1) (f64.const 0)))))'), '-9223372036854775808')
+  assert.is(
+    run('(module (func (export "run") (result i64) (i64.reinterpret_f64 (f64.mul (f64.const -1) (f64.const 0)))))'),
+    '-9223372036854775808'
+  )
   assert.is(run('(module (func (export "run") (param f64 f64) (result f64) (f64.add (local.get 0) (local.get 1))))', [1.5, 2.25]), 3.75)
   assert.is(run('(module (func (export "run") (result f64) (f64.div (f64.const 1) (f64.const 0))))'), Infinity)
   assert.is(run('(module (func (export "run") (result f64) (f64.mul (f64.const 0x1p-1022) (f64.const 0.5))))'), 2 ** -1023)

@@ -9,17 +9,28 @@ import * as wire from '../../node/protocol/wire.js'
 import { Random, mutatedMessage } from '../support/fuzz-frames.js'
 import { MESSAGE_TYPES, parseMessage, Refused } from '../support/wire-oracle.js'
 
-const CODECS: Array<wire.Encoding<any>> = [wire.hello, wire.want, wire.assign, wire.progress, wire.result, wire.failure, wire.cancel, wire.verdict]
+const CODECS: Array<wire.Encoding<any>> = [
+  wire.hello,
+  wire.want,
+  wire.assign,
+  wire.progress,
+  wire.result,
+  wire.failure,
+  wire.cancel,
+  wire.verdict
+]
 const FAILURE_KINDS = ['error', 'timeout', 'memory', 'handback', 'refused', 'output']
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 
 /** The oracle's reading in the codec's terms: byte strings as hex, a failure kind by name. */
 function comparable(type: number, value: Record<string, unknown>): unknown {
-  return JSON.parse(JSON.stringify(value, (key, v) => {
-    if (v instanceof Uint8Array || (v && v.type === 'Buffer')) return hex(v instanceof Uint8Array ? v : Uint8Array.from(v.data))
-    if (type === 5 && key === 'kind' && typeof v === 'number') return FAILURE_KINDS[v]
-    return v
-  }))
+  return JSON.parse(
+    JSON.stringify(value, (key, v) => {
+      if (v instanceof Uint8Array || (v && v.type === 'Buffer')) return hex(v instanceof Uint8Array ? v : Uint8Array.from(v.data))
+      if (type === 5 && key === 'kind' && typeof v === 'number') return FAILURE_KINDS[v]
+      return v
+    })
+  )
 }
 
 function codecReading(type: number, payload: Uint8Array): unknown | Error {
@@ -49,8 +60,10 @@ test('the codecs and the independent oracle refuse the same payloads and read th
     const oracle = oracleReading(type, payload)
     const what = `${MESSAGE_TYPES[type]} payload ${hex(payload)}`
     if (codec instanceof Error || oracle instanceof Error) {
-      assert.ok(codec instanceof Error && oracle instanceof Error,
-        `${what}: codec ${codec instanceof Error ? `refused (${codec.message})` : 'took it'}, oracle ${oracle instanceof Error ? `refused (${oracle.message})` : 'took it'}`)
+      assert.ok(
+        codec instanceof Error && oracle instanceof Error,
+        `${what}: codec ${codec instanceof Error ? `refused (${codec.message})` : 'took it'}, oracle ${oracle instanceof Error ? `refused (${oracle.message})` : 'took it'}`
+      )
       assert.instance(codec, wire.MalformedMessageError, `${what}: the codec's refusal is a MalformedMessageError`)
       counts[type].refused++
     } else {

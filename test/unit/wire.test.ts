@@ -6,9 +6,24 @@ import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import c from 'compact-encoding'
 import {
-  LIMITS, MalformedMessageError, ROLE_COORDINATOR, ROLE_DONOR,
-  assign, cancel, decodeMessage, encodeMessage, failure, hello, progress, result, verdict, want,
-  type AssignMessage, type Encoding, type FailureKind, type HelloMessage
+  LIMITS,
+  MalformedMessageError,
+  ROLE_COORDINATOR,
+  ROLE_DONOR,
+  assign,
+  cancel,
+  decodeMessage,
+  encodeMessage,
+  failure,
+  hello,
+  progress,
+  result,
+  verdict,
+  want,
+  type AssignMessage,
+  type Encoding,
+  type FailureKind,
+  type HelloMessage
 } from '../../node/protocol/wire.js'
 import { mulberry32 } from '../../sim/seeded-random.js'
 
@@ -40,14 +55,28 @@ function allBytes(): Uint8Array {
 }
 
 const sampleHello: HelloMessage = {
-  version: 1, roles: ROLE_DONOR | ROLE_COORDINATOR, threads: 8,
-  tasks: [{ name: 'primes', version: 1 }, { name: 'pi', version: 2 }, { name: 'mandelbrot', version: 300 }]
+  version: 1,
+  roles: ROLE_DONOR | ROLE_COORDINATOR,
+  threads: 8,
+  tasks: [
+    { name: 'primes', version: 1 },
+    { name: 'pi', version: 2 },
+    { name: 'mandelbrot', version: 300 }
+  ]
 }
 
 const sampleAssign: AssignMessage = {
-  job: '0123456789abcdef', task: 'primes', taskVersion: 1, deadlineMs: 5 * 60 * 1000,
-  units: [{ lease: 70_000, unit: 12_345, input: allBytes() }, { lease: 70_001, unit: 12_346, input: Uint8Array.of(1, 2) }],
-  expires: 1_800_000_000_000, signer: new Uint8Array(32).fill(7), signature: new Uint8Array(64).fill(9)
+  job: '0123456789abcdef',
+  task: 'primes',
+  taskVersion: 1,
+  deadlineMs: 5 * 60 * 1000,
+  units: [
+    { lease: 70_000, unit: 12_345, input: allBytes() },
+    { lease: 70_001, unit: 12_346, input: Uint8Array.of(1, 2) }
+  ],
+  expires: 1_800_000_000_000,
+  signer: new Uint8Array(32).fill(7),
+  signature: new Uint8Array(64).fill(9)
 }
 
 /** One valid message of each codec, for the truncation and fuzz tests. */
@@ -56,8 +85,16 @@ const samples: Array<[string, Encoding<any>, unknown]> = [
   ['want', want, { slots: 4 }],
   ['assign', assign, sampleAssign],
   ['progress', progress, { lease: 3, fraction: 0.25 }],
-  ['result', result, { lease: 3, runMs: 1234, output: Uint8Array.of(0xa1, 0x65, 0x63, 0x6f, 0x75, 0x6e, 0x74, 0x18, 0x2a), cpuMs: 1200, speed: 1000 }],
-  ...FAILURE_KINDS.map((kind): [string, Encoding<any>, unknown] => [`failure (${kind})`, failure, { lease: 9, kind, reason: 'worker said no' }]),
+  [
+    'result',
+    result,
+    { lease: 3, runMs: 1234, output: Uint8Array.of(0xa1, 0x65, 0x63, 0x6f, 0x75, 0x6e, 0x74, 0x18, 0x2a), cpuMs: 1200, speed: 1000 }
+  ],
+  ...FAILURE_KINDS.map((kind): [string, Encoding<any>, unknown] => [
+    `failure (${kind})`,
+    failure,
+    { lease: 9, kind, reason: 'worker said no' }
+  ]),
   ['cancel', cancel, { lease: 300 }],
   ['verdict', verdict, { lease: 2 ** 40, accepted: true }]
 ]
@@ -269,23 +306,58 @@ const hasKeys = (value: object, keys: string[]): boolean => Object.keys(value).s
 
 /** What a decoded message of each codec may hold: anything else is out of bounds. */
 const inBounds = new Map<Encoding<any>, (m: any) => boolean>([
-  [hello, (m) => hasKeys(m, ['version', 'roles', 'threads', 'tasks']) && isUint(m.version) &&
-    isUint(m.roles) && m.roles <= (ROLE_DONOR | ROLE_COORDINATOR) && isUint(m.threads) && m.threads <= LIMITS.threads &&
-    Array.isArray(m.tasks) && m.tasks.length <= LIMITS.taskKinds &&
-    m.tasks.every((t: any) => hasKeys(t, ['name', 'version']) && isString(t.name, LIMITS.taskName) && isUint(t.version))],
+  [
+    hello,
+    (m) =>
+      hasKeys(m, ['version', 'roles', 'threads', 'tasks']) &&
+      isUint(m.version) &&
+      isUint(m.roles) &&
+      m.roles <= (ROLE_DONOR | ROLE_COORDINATOR) &&
+      isUint(m.threads) &&
+      m.threads <= LIMITS.threads &&
+      Array.isArray(m.tasks) &&
+      m.tasks.length <= LIMITS.taskKinds &&
+      m.tasks.every((t: any) => hasKeys(t, ['name', 'version']) && isString(t.name, LIMITS.taskName) && isUint(t.version))
+  ],
   [want, (m) => hasKeys(m, ['slots']) && isUint(m.slots) && m.slots <= LIMITS.slots],
-  [assign, (m) => hasKeys(m, ['job', 'task', 'taskVersion', 'deadlineMs', 'units', 'expires', 'signer', 'signature']) && isUint(m.expires) &&
-    isString(m.job, LIMITS.jobId) && isString(m.task, LIMITS.taskName) && isUint(m.taskVersion) &&
-    isUint(m.deadlineMs) && m.deadlineMs > 0 && m.deadlineMs <= LIMITS.deadlineMs &&
-    Array.isArray(m.units) && m.units.length > 0 && m.units.length <= LIMITS.unitsPerAssign &&
-    m.units.every((u: any) => hasKeys(u, ['lease', 'unit', 'input']) && isLease(u.lease) && isUint(u.unit) && isPayload(u.input)) &&
-    ((m.signer.byteLength === 32 && m.signature.byteLength === 64) || (m.signer.byteLength === 0 && m.signature.byteLength === 0))],
-  [progress, (m) => hasKeys(m, ['lease', 'fraction']) && isLease(m.lease) && typeof m.fraction === 'number' &&
-    m.fraction >= 0 && m.fraction <= 1],
-  [result, (m) => hasKeys(m, ['lease', 'runMs', 'output', 'cpuMs', 'speed']) && isLease(m.lease) && isUint(m.runMs) && isPayload(m.output) &&
-    isUint(m.cpuMs) && m.cpuMs <= LIMITS.deadlineMs && isUint(m.speed) && m.speed <= LIMITS.speed],
-  [failure, (m) => hasKeys(m, ['lease', 'kind', 'reason']) && isLease(m.lease) && FAILURE_KINDS.includes(m.kind) &&
-    isString(m.reason, LIMITS.reason)],
+  [
+    assign,
+    (m) =>
+      hasKeys(m, ['job', 'task', 'taskVersion', 'deadlineMs', 'units', 'expires', 'signer', 'signature']) &&
+      isUint(m.expires) &&
+      isString(m.job, LIMITS.jobId) &&
+      isString(m.task, LIMITS.taskName) &&
+      isUint(m.taskVersion) &&
+      isUint(m.deadlineMs) &&
+      m.deadlineMs > 0 &&
+      m.deadlineMs <= LIMITS.deadlineMs &&
+      Array.isArray(m.units) &&
+      m.units.length > 0 &&
+      m.units.length <= LIMITS.unitsPerAssign &&
+      m.units.every((u: any) => hasKeys(u, ['lease', 'unit', 'input']) && isLease(u.lease) && isUint(u.unit) && isPayload(u.input)) &&
+      ((m.signer.byteLength === 32 && m.signature.byteLength === 64) || (m.signer.byteLength === 0 && m.signature.byteLength === 0))
+  ],
+  [
+    progress,
+    (m) => hasKeys(m, ['lease', 'fraction']) && isLease(m.lease) && typeof m.fraction === 'number' && m.fraction >= 0 && m.fraction <= 1
+  ],
+  [
+    result,
+    (m) =>
+      hasKeys(m, ['lease', 'runMs', 'output', 'cpuMs', 'speed']) &&
+      isLease(m.lease) &&
+      isUint(m.runMs) &&
+      isPayload(m.output) &&
+      isUint(m.cpuMs) &&
+      m.cpuMs <= LIMITS.deadlineMs &&
+      isUint(m.speed) &&
+      m.speed <= LIMITS.speed
+  ],
+  [
+    failure,
+    (m) =>
+      hasKeys(m, ['lease', 'kind', 'reason']) && isLease(m.lease) && FAILURE_KINDS.includes(m.kind) && isString(m.reason, LIMITS.reason)
+  ],
   [cancel, (m) => hasKeys(m, ['lease']) && isLease(m.lease)],
   [verdict, (m) => hasKeys(m, ['lease', 'accepted']) && isLease(m.lease) && typeof m.accepted === 'boolean']
 ])

@@ -20,7 +20,10 @@ test('a record written many times at once is read back new at once and put to di
     const db = store.sub<{ n: number }, string>('counts')
     let puts = 0
     const original = db.put.bind(db)
-    ;(db as any).put = (key: string, value: { n: number }) => { puts++; return original(key, value) }
+    ;(db as any).put = (key: string, value: { n: number }) => {
+      puts++
+      return original(key, value)
+    }
     const writes = new WriteBehind(db)
     for (let n = 1; n <= 100; n++) writes.put('k', { n })
     assert.equal(writes.get('k'), { n: 100 })
@@ -46,7 +49,10 @@ test('closing the store writes the reputations still pending', async () => {
     await store.close()
     const reopened = Store.open(dir, { readOnly: true })
     assert.is(reopened.reputation('peer')?.validated, 7)
-    assert.equal(reopened.allReputations().map((r) => r.key), ['peer'])
+    assert.equal(
+      reopened.allReputations().map((r) => r.key),
+      ['peer']
+    )
     await reopened.close()
   } finally {
     await rm(dir, { recursive: true, force: true })

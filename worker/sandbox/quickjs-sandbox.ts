@@ -18,11 +18,22 @@ export interface JsCaps {
 }
 
 /** Codes of the errors a js unit fails with; the donor tells memory and time caps apart by them. */
-export type JsErrorCode = 'JS_TIME_CAP' | 'JS_MEMORY_CAP' | 'JS_STACK' | 'JS_IMPORT' | 'JS_THROWN' | 'JS_OUTPUT' | 'JS_MODULE' | 'JS_NOT_READY'
+export type JsErrorCode =
+  | 'JS_TIME_CAP'
+  | 'JS_MEMORY_CAP'
+  | 'JS_STACK'
+  | 'JS_IMPORT'
+  | 'JS_THROWN'
+  | 'JS_OUTPUT'
+  | 'JS_MODULE'
+  | 'JS_NOT_READY'
 
 export class JsSandboxError extends Error {
   override name = 'JsSandboxError'
-  constructor(readonly code: JsErrorCode, message: string) {
+  constructor(
+    readonly code: JsErrorCode,
+    message: string
+  ) {
     super(message)
   }
 }
@@ -42,9 +53,12 @@ const BUILD_BASE_PAGES = 256
 const PAGE_BYTES = 65536
 /** Room above the cap for reading what an out-of-memory unit threw; the build's memory has it on top of its base. */
 const DUMP_ROOM_MB = 1
-const SPARE_PAGES = 4 * 1024 * 1024 / PAGE_BYTES
+const SPARE_PAGES = (4 * 1024 * 1024) / PAGE_BYTES
 
-interface Build { ready: QuickJSWASMModule | null; loading: Promise<QuickJSWASMModule> | null }
+interface Build {
+  ready: QuickJSWASMModule | null
+  loading: Promise<QuickJSWASMModule> | null
+}
 /** One build per memory cap: a thread has one cap, a coordinator one more for submit and merge. */
 const builds = new Map<number, Build>()
 /** The linear memory of each build and its maximum, for telling when a unit ran out of it. */
@@ -58,7 +72,11 @@ const memories = new WeakMap<QuickJSWASMModule, { memory: WebAssembly.Memory; ma
  */
 class MallocMeter {
   peak = 0
-  private constructor(private readonly memory: WebAssembly.Memory, private readonly runtimePtr: number, private readonly limit: number) {}
+  private constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly runtimePtr: number,
+    private readonly limit: number
+  ) {}
 
   static attach(memory: WebAssembly.Memory | undefined, runtime: QuickJSRuntime, limit: number): MallocMeter | null {
     const ptr = (runtime as unknown as { rt?: { value?: unknown } }).rt?.value
@@ -91,20 +109,23 @@ class MallocMeter {
  */
 export function loadQuickJS(memoryMb: number): Promise<QuickJSWASMModule> {
   let build = builds.get(memoryMb)
-  if (!build) builds.set(memoryMb, build = { ready: null, loading: null })
+  if (!build) builds.set(memoryMb, (build = { ready: null, loading: null }))
   if (build.ready) return Promise.resolve(build.ready)
   const entry = build
-  entry.loading ??= newBuild(memoryMb).then((q) => (entry.ready = q), (err) => {
-    entry.loading = null
-    throw err
-  })
+  entry.loading ??= newBuild(memoryMb).then(
+    (q) => (entry.ready = q),
+    (err) => {
+      entry.loading = null
+      throw err
+    }
+  )
   return entry.loading
 }
 
 /** Imported when first needed: a unit thread that never runs a js unit loads none of it. */
 async function newBuild(memoryMb: number): Promise<QuickJSWASMModule> {
   const { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } = await import('quickjs-emscripten')
-  const maximum = BUILD_BASE_PAGES + SPARE_PAGES + Math.ceil(memoryMb * 1024 * 1024 / PAGE_BYTES)
+  const maximum = BUILD_BASE_PAGES + SPARE_PAGES + Math.ceil((memoryMb * 1024 * 1024) / PAGE_BYTES)
   const memory = new WebAssembly.Memory({ initial: BUILD_BASE_PAGES, maximum })
   const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmMemory: memory }))
   memories.set(quickjs, { memory, maxBytes: maximum * PAGE_BYTES })
@@ -149,8 +170,14 @@ export class JsModule {
   private readonly deadline: number
   private readonly meter: MallocMeter | null
 
-  private constructor(private readonly quickjs: QuickJSWASMModule, private readonly runtime: QuickJSRuntime, private readonly context: QuickJSContext,
-    private readonly caps: JsCaps, source: string, options: OpenOptions) {
+  private constructor(
+    private readonly quickjs: QuickJSWASMModule,
+    private readonly runtime: QuickJSRuntime,
+    private readonly context: QuickJSContext,
+    private readonly caps: JsCaps,
+    source: string,
+    options: OpenOptions
+  ) {
     this.deadline = performance.now() + caps.timeMs
     runtime.setMemoryLimit(caps.memoryMb * 1024 * 1024)
     this.meter = MallocMeter.attach(memories.get(quickjs)?.memory, runtime, caps.memoryMb * 1024 * 1024)
@@ -186,7 +213,7 @@ export class JsModule {
       this.settle()
       const again = context.getPromiseState(evaluated)
       evaluated.dispose()
-      if (again.type === 'pending') throw jsError('JS_MODULE', 'the module\'s top-level await never settled')
+      if (again.type === 'pending') throw jsError('JS_MODULE', "the module's top-level await never settled")
       evaluated = this.unwrap(again.type === 'fulfilled' ? { value: again.value } : { error: again.error }, 'the module')
     }
     return evaluated
@@ -210,19 +237,36 @@ export class JsModule {
   }
 
   /** Calls export `name` once per input, in order; each input's Math.random starts from its seed. */
-  callEach(name: string, inputs: unknown[], seeds: Array<[number, number, number, number]> | null, onEach?: (done: number) => void): unknown[] {
+  callEach(
+    name: string,
+    inputs: unknown[],
+    seeds: Array<[number, number, number, number]> | null,
+    onEach?: (done: number) => void
+  ): unknown[] {
     const what = name === 'default' ? 'the function' : `${name}()`
     const type = this.callBridge('bind', [this.namespace, this.context.newString(name)])
-    if (type !== 'function') throw jsError('JS_MODULE', `the module's ${name === 'default' ? 'default export' : `export "${name}"`} is ${type === 'undefined' ? 'missing' : `a ${type}`}, not a function`)
+    if (type !== 'function')
+      throw jsError(
+        'JS_MODULE',
+        `the module's ${name === 'default' ? 'default export' : `export "${name}"`} is ${type === 'undefined' ? 'missing' : `a ${type}`}, not a function`
+      )
     const outputs: unknown[] = []
     let chars = 0
     const read = (text: string) => {
       chars += text.length
-      if (chars > MAX_UNIT_OUTPUT_CHARS) throw jsError('JS_OUTPUT', `the unit's outputs passed ${MAX_UNIT_OUTPUT_CHARS} characters of JSON: ask for more --units, or smaller outputs`)
+      if (chars > MAX_UNIT_OUTPUT_CHARS)
+        throw jsError(
+          'JS_OUTPUT',
+          `the unit's outputs passed ${MAX_UNIT_OUTPUT_CHARS} characters of JSON: ask for more --units, or smaller outputs`
+        )
       return JSON.parse(text)
     }
     inputs.forEach((input, i) => {
-      if (seeds) this.callBridge('seed', seeds[i].map((n) => this.context.newNumber(n)))
+      if (seeds)
+        this.callBridge(
+          'seed',
+          seeds[i].map((n) => this.context.newNumber(n))
+        )
       let reply = read(this.callBridge('call', [this.context.newString(JSON.stringify(input) ?? 'null')], what))
       // Promise jobs run even when the function returned at once: an import() it started fails the call.
       this.settle(what)
@@ -258,7 +302,8 @@ export class JsModule {
       const handle = this.unwrap(this.context.callFunction(fn, this.bridge, ...args), what)
       const text = this.context.typeof(handle) === 'string' ? this.context.getString(handle) : ''
       handle.dispose()
-      if (text.length > MAX_OUTPUT_CHARS) throw jsError('JS_OUTPUT', `an output is ${text.length} characters of JSON, at most ${MAX_OUTPUT_CHARS}`)
+      if (text.length > MAX_OUTPUT_CHARS)
+        throw jsError('JS_OUTPUT', `an output is ${text.length} characters of JSON, at most ${MAX_OUTPUT_CHARS}`)
       return text
     } finally {
       fn.dispose()
@@ -301,7 +346,7 @@ export class JsModule {
    */
   private outOfMemory(): boolean {
     const build = memories.get(this.quickjs)
-    return this.meter?.nearLimit() === true || (build !== undefined && build.memory.buffer.byteLength >= build.maxBytes * 7 / 8)
+    return this.meter?.nearLimit() === true || (build !== undefined && build.memory.buffer.byteLength >= (build.maxBytes * 7) / 8)
   }
 
   private classify(dumped: unknown, what: string): JsSandboxError {
@@ -314,20 +359,30 @@ export class JsModule {
   private thrown(description: string, what: string): JsSandboxError {
     switch (description) {
       case 'InternalError: interrupted':
-        return jsError('JS_TIME_CAP', `js time cap: ${what} ran past the ${this.caps.timeMs} ms this peer allows a sandboxed unit (--wasm-time)`)
+        return jsError(
+          'JS_TIME_CAP',
+          `js time cap: ${what} ran past the ${this.caps.timeMs} ms this peer allows a sandboxed unit (--wasm-time)`
+        )
       case 'InternalError: out of memory':
-        return jsError('JS_MEMORY_CAP', `js memory cap: ${what} used all ${this.caps.memoryMb} MiB its job allows each unit (the job's memory param)`)
+        return jsError(
+          'JS_MEMORY_CAP',
+          `js memory cap: ${what} used all ${this.caps.memoryMb} MiB its job allows each unit (the job's memory param)`
+        )
       case 'InternalError: stack overflow':
         return jsError('JS_STACK', `${what} recursed past the sandbox's ${MAX_STACK_BYTES / 1024} KiB stack`)
     }
-    if (what === 'the module' && description.startsWith('SyntaxError')) return jsError('JS_MODULE', `the module does not parse: ${description}`)
+    if (what === 'the module' && description.startsWith('SyntaxError'))
+      return jsError('JS_MODULE', `the module does not parse: ${description}`)
     return jsError('JS_THROWN', `${what} threw ${description}`)
   }
 }
 
 function importRefused(name: string): JsSandboxError {
-  return jsError('JS_IMPORT', `the code imports "${name}": a js job's code is one bundled module with no imports and no import() ` +
-    '(bundle it first: npx esbuild fn.mjs --bundle --format=esm --platform=browser --outfile=bundle.mjs)')
+  return jsError(
+    'JS_IMPORT',
+    `the code imports "${name}": a js job's code is one bundled module with no imports and no import() ` +
+      '(bundle it first: npx esbuild fn.mjs --bundle --format=esm --platform=browser --outfile=bundle.mjs)'
+  )
 }
 
 function hostFailure(quickjs: QuickJSWASMModule, err: unknown): Error {

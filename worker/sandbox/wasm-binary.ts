@@ -8,8 +8,14 @@
 import { SwarmgridError } from '../../base/errors.js'
 
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref'
-export interface FuncType { params: ValType[]; results: ValType[] }
-export interface Limits { initial: number; maximum: number | null }
+export interface FuncType {
+  params: ValType[]
+  results: ValType[]
+}
+export interface Limits {
+  initial: number
+  maximum: number | null
+}
 export interface ModuleInfo {
   imports: Array<{ module: string; name: string; type: FuncType }>
   memory: Limits | null
@@ -18,23 +24,41 @@ export interface ModuleInfo {
 
 export class WasmRejectedError extends SwarmgridError {
   override name = 'WasmRejectedError'
-  constructor(message: string) { super('WASM_REJECTED', message) }
+  constructor(message: string) {
+    super('WASM_REJECTED', message)
+  }
 }
 
 export function rejected(why: string): WasmRejectedError {
   return new WasmRejectedError(`the WebAssembly module is refused: ${why}`)
 }
 
-const VALTYPES: Record<number, ValType> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' }
+const VALTYPES: Record<number, ValType> = {
+  0x7f: 'i32',
+  0x7e: 'i64',
+  0x7d: 'f32',
+  0x7c: 'f64',
+  0x7b: 'v128',
+  0x70: 'funcref',
+  0x6f: 'externref'
+}
 export const SECTION = { custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, export: 7 } as const
 const PAGE_BYTES = 65536
 
-export interface Section { id: number; payload: Uint8Array }
+export interface Section {
+  id: number
+  payload: Uint8Array
+}
 
 export class Reader {
   pos = 0
-  constructor(readonly bytes: Uint8Array, readonly what: string) {}
-  get done(): boolean { return this.pos >= this.bytes.byteLength }
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly what: string
+  ) {}
+  get done(): boolean {
+    return this.pos >= this.bytes.byteLength
+  }
   byte(): number {
     if (this.pos >= this.bytes.byteLength) throw rejected(`${this.what} ends early`)
     return this.bytes[this.pos++]
@@ -73,7 +97,12 @@ export class Reader {
   }
   limits(): Limits {
     const flags = this.byte()
-    if (flags > 1) throw rejected(flags & 2 ? 'shared memory (threads) is not deterministic' : `limits flags 0x${flags.toString(16)} (64-bit memory) are not supported`)
+    if (flags > 1)
+      throw rejected(
+        flags & 2
+          ? 'shared memory (threads) is not deterministic'
+          : `limits flags 0x${flags.toString(16)} (64-bit memory) are not supported`
+      )
     const initial = this.u32()
     return { initial, maximum: flags === 1 ? this.u32() : null }
   }
@@ -226,12 +255,15 @@ export function encodeSections(list: Section[]): Uint8Array {
   for (const { id, payload } of list) parts.push(Uint8Array.from([id, ...leb(payload.byteLength)]), payload)
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
   let at = 0
-  for (const p of parts) { out.set(p, at); at += p.byteLength }
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.byteLength
+  }
   return out
 }
 
 export function mib(pages: number): string {
-  return `${Math.round((pages * PAGE_BYTES) / (1024 * 1024) * 10) / 10} MiB`
+  return `${Math.round(((pages * PAGE_BYTES) / (1024 * 1024)) * 10) / 10} MiB`
 }
 
 export function pagesFor(mebibytes: number): number {

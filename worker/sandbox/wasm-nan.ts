@@ -44,9 +44,17 @@ export function canonicaliseNaNs(bytes: Uint8Array): Uint8Array {
       for (let n = r.u32(); n > 0; n--) funcTypes.push(r.u32())
     }
   }
-  const out: Section[] = list.map((section) => section.id === CODE_SECTION
-    ? { id: CODE_SECTION, payload: rewriteCode(section.payload, funcTypes.map((t) => types[t] ?? 0)) }
-    : section)
+  const out: Section[] = list.map((section) =>
+    section.id === CODE_SECTION
+      ? {
+          id: CODE_SECTION,
+          payload: rewriteCode(
+            section.payload,
+            funcTypes.map((t) => types[t] ?? 0)
+          )
+        }
+      : section
+  )
   return encodeSections(out)
 }
 
@@ -78,7 +86,9 @@ function rewriteBody(r: Reader, params: number): number[] {
   const t32 = params + locals
   const t64 = t32 + 1
   const out: number[] = [...leb(groups + 2), ...decls, 0x01, F32, 0x01, F64]
-  const copyFrom = (start: number) => { for (let i = start; i < r.pos; i++) out.push(r.bytes[i]) }
+  const copyFrom = (start: number) => {
+    for (let i = start; i < r.pos; i++) out.push(r.bytes[i])
+  }
   while (!r.done) {
     const start = r.pos
     const op = r.byte()
@@ -100,13 +110,28 @@ function skipImmediates(r: Reader, op: number): void {
   if (op <= 0x01 || op === 0x05 || op === 0x0b || op === 0x0f || op === 0x1a || op === 0x1b || op === 0x19 || op === 0xd1) return
   if (op >= 0x45 && op <= 0xc4) return // numeric instructions take none
   switch (op) {
-    case 0x02: case 0x03: case 0x04: case 0x06: // block, loop, if, try
+    case 0x02:
+    case 0x03:
+    case 0x04:
+    case 0x06: // block, loop, if, try
       if (BLOCK_TYPES.has(r.bytes[r.pos])) r.byte()
       else skipSigned(r)
       return
-    case 0x07: case 0x08: case 0x09: case 0x18: // catch, throw, rethrow, delegate
-    case 0x0c: case 0x0d: case 0x10: case 0x12: // br, br_if, call, return_call
-    case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: // locals, globals, table.get/set
+    case 0x07:
+    case 0x08:
+    case 0x09:
+    case 0x18: // catch, throw, rethrow, delegate
+    case 0x0c:
+    case 0x0d:
+    case 0x10:
+    case 0x12: // br, br_if, call, return_call
+    case 0x20:
+    case 0x21:
+    case 0x22:
+    case 0x23:
+    case 0x24:
+    case 0x25:
+    case 0x26: // locals, globals, table.get/set
     case 0xd2: // ref.func
       r.u32()
       return
@@ -114,23 +139,38 @@ function skipImmediates(r: Reader, op: number): void {
       for (let n = r.u32(); n > 0; n--) r.u32()
       r.u32()
       return
-    case 0x11: case 0x13: // call_indirect, return_call_indirect
-      r.u32(); r.u32()
+    case 0x11:
+    case 0x13: // call_indirect, return_call_indirect
+      r.u32()
+      r.u32()
       return
     case 0x1c: // select with types
       for (let n = r.u32(); n > 0; n--) r.byte()
       return
-    case 0x3f: case 0x40: // memory.size, memory.grow
+    case 0x3f:
+    case 0x40: // memory.size, memory.grow
       r.u32()
       return
-    case 0x41: case 0x42: skipSigned(r); return
-    case 0x43: r.take(4); return
-    case 0x44: r.take(8); return
-    case 0xd0: r.byte(); return // ref.null
-    case 0xfc: return skipPrefixed(r)
-    case 0xfd: throw rejected('it uses SIMD, whose float results are not the same on every CPU')
+    case 0x41:
+    case 0x42:
+      skipSigned(r)
+      return
+    case 0x43:
+      r.take(4)
+      return
+    case 0x44:
+      r.take(8)
+      return
+    case 0xd0:
+      r.byte()
+      return // ref.null
+    case 0xfc:
+      return skipPrefixed(r)
+    case 0xfd:
+      throw rejected('it uses SIMD, whose float results are not the same on every CPU')
   }
-  if (op >= 0x28 && op <= 0x3e) { // loads and stores: align (with a memory index when bit 6 is set), offset
+  if (op >= 0x28 && op <= 0x3e) {
+    // loads and stores: align (with a memory index when bit 6 is set), offset
     const align = r.u32()
     if (align & 0x40) r.u32()
     r.u32()
@@ -143,7 +183,14 @@ function skipImmediates(r: Reader, op: number): void {
 function skipPrefixed(r: Reader): void {
   const sub = r.u32()
   if (sub <= 7) return
-  if (sub === 8 || sub === 10 || sub === 12 || sub === 14) { r.u32(); r.u32(); return }
-  if (sub === 9 || sub === 11 || sub === 13 || (sub >= 15 && sub <= 17)) { r.u32(); return }
+  if (sub === 8 || sub === 10 || sub === 12 || sub === 14) {
+    r.u32()
+    r.u32()
+    return
+  }
+  if (sub === 9 || sub === 11 || sub === 13 || (sub >= 15 && sub <= 17)) {
+    r.u32()
+    return
+  }
   throw rejected(`instruction 0xfc ${sub} is not supported here`)
 }

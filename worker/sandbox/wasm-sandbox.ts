@@ -15,7 +15,12 @@ import { capModule, inspectModule, mib, rejected, type FuncType, type Limits, ty
 import { canonicaliseNaNs } from './wasm-nan.js'
 
 /** One unit: the module, the export it calls with its arguments, and the memory its job gives it in MiB (tasks/sandboxed.ts). */
-export interface WasmUnit { module: Uint8Array; entry: string; args: Array<number | string>; memoryMb?: number }
+export interface WasmUnit {
+  module: Uint8Array
+  entry: string
+  args: Array<number | string>
+  memoryMb?: number
+}
 
 /** A unit failure message starting so is reported to the coordinator as kind 'memory'. */
 export const MEMORY_CAP_PREFIX = 'wasm memory cap'
@@ -33,7 +38,9 @@ export function isMemoryCapError(err: unknown): boolean {
 
 function memoryCapError(usedPages: number, limitPages: number, cause: Error): Error {
   const used = usedPages >= limitPages ? `used all ${mib(limitPages)}` : `had ${mib(usedPages)} of the ${mib(limitPages)}`
-  return new Error(`${MEMORY_CAP_PREFIX}: the module ${used} its job allows each unit (the job's memory param), then failed (${cause.message})`)
+  return new Error(
+    `${MEMORY_CAP_PREFIX}: the module ${used} its job allows each unit (the job's memory param), then failed (${cause.message})`
+  )
 }
 
 function badArgument(entry: string, index: number, type: ValType, value: unknown): Error {
@@ -54,7 +61,8 @@ export function checkModule(bytes: Uint8Array, entry: string, argCount?: number)
   canonicaliseNaNs(bytes) // refuses, at submit as on every donor, what it could not make deterministic
   for (const imp of info.imports) {
     const wanted = ALLOWED_IMPORTS[`${imp.module}.${imp.name}`]
-    if (!wanted) throw rejected(`it imports ${imp.module}.${imp.name}; a module may import only ${Object.keys(ALLOWED_IMPORTS).join(' and ')}`)
+    if (!wanted)
+      throw rejected(`it imports ${imp.module}.${imp.name}; a module may import only ${Object.keys(ALLOWED_IMPORTS).join(' and ')}`)
     if (signature(imp.type) !== wanted) throw rejected(`${imp.module}.${imp.name} must be ${wanted}, not ${signature(imp.type)}`)
   }
   const type = info.exports.get(entry)
@@ -68,7 +76,11 @@ export function checkModule(bytes: Uint8Array, entry: string, argCount?: number)
   return type
 }
 
-interface Compiled { module: WebAssembly.Module; memory: Limits | null; entryType: FuncType }
+interface Compiled {
+  module: WebAssembly.Module
+  memory: Limits | null
+  entryType: FuncType
+}
 const cache = new Map<string, Compiled>()
 
 function compile(unit: WasmUnit, maxPages: number): Compiled {
@@ -98,7 +110,8 @@ function toArgument(entry: string, index: number, type: ValType, value: unknown)
 
 /** Results as plain values whose canonical bytes are the same on every machine. */
 function fromResult(value: unknown): unknown {
-  if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString()
+  if (typeof value === 'bigint')
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString()
   if (typeof value === 'number' && Number.isNaN(value)) return 'NaN'
   if (Array.isArray(value)) return value.map(fromResult)
   return value
@@ -109,10 +122,15 @@ export function runWasmUnit(unit: WasmUnit, maxPages: number, progress: (fractio
   const memory = limits ? new WebAssembly.Memory({ initial: limits.initial, maximum: limits.maximum! }) : null
   const imports = {
     swarmgrid: { progress: (fraction: number) => progress(fraction), ...(memory ? { memory } : {}) },
-    env: { abort: (_message: number, _file: number, line: number, column: number) => { throw new Error(`the module aborted (line ${line}, column ${column})`) } }
+    env: {
+      abort: (_message: number, _file: number, line: number, column: number) => {
+        throw new Error(`the module aborted (line ${line}, column ${column})`)
+      }
+    }
   }
   const args = unit.args.map((value, i) => toArgument(unit.entry, i, entryType.params[i], value))
-  if (args.length !== entryType.params.length) throw rejected(`${unit.entry} takes ${entryType.params.length} arguments, the unit has ${args.length}`)
+  if (args.length !== entryType.params.length)
+    throw rejected(`${unit.entry} takes ${entryType.params.length} arguments, the unit has ${args.length}`)
   try {
     const instance = new WebAssembly.Instance(module, imports)
     return fromResult((instance.exports[unit.entry] as (...a: unknown[]) => unknown)(...args))

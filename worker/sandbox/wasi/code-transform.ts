@@ -24,22 +24,65 @@ const MAX_PAGES = 65536
 /** V8's message for the trap the grow helper raises; a program's own traps of this kind are rare. */
 export const GROW_TRAP = /float unrepresentable in integer range/
 
-export interface Transformed { bytes: Uint8Array; storesCanonicalised: number }
+export interface Transformed {
+  bytes: Uint8Array
+  storesCanonicalised: number
+}
 
 /** A signed LEB128 of a non-negative number. */
 function sleb(n: number): number[] {
   const out = leb(n)
-  if (out[out.length - 1] & 0x40) { out[out.length - 1] |= 0x80; out.push(0) }
+  if (out[out.length - 1] & 0x40) {
+    out[out.length - 1] |= 0x80
+    out.push(0)
+  }
   return out
 }
 
 function growBody(ownMaxPages: number): Uint8Array {
-  const grow = [0x01, 0x01, 0x7f, // one i32 local
-    0x3f, 0x00, 0xad, 0x20, 0x00, 0xad, 0x7c, 0x42, ...sleb(ownMaxPages), 0x56, // size + delta > own maximum?
-    0x04, 0x7f, 0x41, 0x7f, // then -1, as the module's own limit says
-    0x05, 0x20, 0x00, 0x40, 0x00, 0x22, 0x01, 0x41, 0x7f, 0x46, // else grow; failed?
-    0x04, 0x40, 0x43, 0x00, 0x00, 0xc0, 0x7f, 0xa8, 0x1a, 0x0b, // the donor's cap: trap, as i32.trunc_f32_s(NaN) (GROW_TRAP)
-    0x20, 0x01, 0x0b, 0x0b]
+  const grow = [
+    0x01,
+    0x01,
+    0x7f, // one i32 local
+    0x3f,
+    0x00,
+    0xad,
+    0x20,
+    0x00,
+    0xad,
+    0x7c,
+    0x42,
+    ...sleb(ownMaxPages),
+    0x56, // size + delta > own maximum?
+    0x04,
+    0x7f,
+    0x41,
+    0x7f, // then -1, as the module's own limit says
+    0x05,
+    0x20,
+    0x00,
+    0x40,
+    0x00,
+    0x22,
+    0x01,
+    0x41,
+    0x7f,
+    0x46, // else grow; failed?
+    0x04,
+    0x40,
+    0x43,
+    0x00,
+    0x00,
+    0xc0,
+    0x7f,
+    0xa8,
+    0x1a,
+    0x0b, // the donor's cap: trap, as i32.trunc_f32_s(NaN) (GROW_TRAP)
+    0x20,
+    0x01,
+    0x0b,
+    0x0b
+  ]
   return Uint8Array.from([...leb(grow.length), ...grow])
 }
 
@@ -52,13 +95,18 @@ function canonical(t: number, double: boolean): number[] {
 }
 
 function skipLeb(r: Reader): void {
-  while (r.byte() & 0x80) { /* continuation */ }
+  while (r.byte() & 0x80) {
+    /* continuation */
+  }
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
   let at = 0
-  for (const p of parts) { out.set(p, at); at += p.byteLength }
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.byteLength
+  }
   return out
 }
 
@@ -68,7 +116,10 @@ function rewriteBody(body: Uint8Array, params: number, growCall: number[], count
   const groups = r.u32()
   const declarations = r.pos
   let locals = params
-  for (let n = groups; n > 0; n--) { locals += r.u32(); r.valtype() }
+  for (let n = groups; n > 0; n--) {
+    locals += r.u32()
+    r.valtype()
+  }
   if (locals + 2 > 50_000) throw rejected('a function has more locals than the engine allows')
   const helpers = { canon32: canonical(locals, false), canon64: canonical(locals + 1, true), grow: growCall }
   // The scratch locals (an f32, an f64) come after the function's own.
@@ -83,46 +134,110 @@ function rewriteBody(body: Uint8Array, params: number, growCall: number[], count
     const op = r.byte()
     if (op <= 0x01 || op === 0x05 || op === 0x0b || op === 0x0f || op === 0x1a || op === 0x1b || op === 0xd1) continue
     if (op >= 0x45 && op <= 0xc4) {
-      if (op === 0xbc) { insert(at, helpers.canon32, at); counter.stores++ }
-      if (op === 0xbd) { insert(at, helpers.canon64, at); counter.stores++ }
+      if (op === 0xbc) {
+        insert(at, helpers.canon32, at)
+        counter.stores++
+      }
+      if (op === 0xbd) {
+        insert(at, helpers.canon64, at)
+        counter.stores++
+      }
       continue
     }
-    if (op >= 0x28 && op <= 0x3e) { // loads and stores: a memarg
-      if (op === 0x38) { insert(at, helpers.canon32, at); counter.stores++ }
-      if (op === 0x39) { insert(at, helpers.canon64, at); counter.stores++ }
+    if (op >= 0x28 && op <= 0x3e) {
+      // loads and stores: a memarg
+      if (op === 0x38) {
+        insert(at, helpers.canon32, at)
+        counter.stores++
+      }
+      if (op === 0x39) {
+        insert(at, helpers.canon64, at)
+        counter.stores++
+      }
       const align = r.u32()
       if (align & 0x40) throw rejected('it uses more than one memory')
       r.u32()
       continue
     }
     switch (op) {
-      case 0x02: case 0x03: case 0x04: skipLeb(r); break // block type
-      case 0x0c: case 0x0d: case 0x10: case 0x12: case 0xd2: r.u32(); break
-      case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: r.u32(); break
-      case 0x0e: for (let n = r.u32() + 1; n > 0; n--) r.u32(); break
-      case 0x11: case 0x13: r.u32(); r.u32(); break
-      case 0x1c: for (let n = r.u32(); n > 0; n--) r.valtype(); break
-      case 0x3f: r.byte(); break
+      case 0x02:
+      case 0x03:
+      case 0x04:
+        skipLeb(r)
+        break // block type
+      case 0x0c:
+      case 0x0d:
+      case 0x10:
+      case 0x12:
+      case 0xd2:
+        r.u32()
+        break
+      case 0x20:
+      case 0x21:
+      case 0x22:
+      case 0x23:
+      case 0x24:
+      case 0x25:
+      case 0x26:
+        r.u32()
+        break
+      case 0x0e:
+        for (let n = r.u32() + 1; n > 0; n--) r.u32()
+        break
+      case 0x11:
+      case 0x13:
+        r.u32()
+        r.u32()
+        break
+      case 0x1c:
+        for (let n = r.u32(); n > 0; n--) r.valtype()
+        break
+      case 0x3f:
+        r.byte()
+        break
       case 0x40: {
         if (r.byte() !== 0) throw rejected('it uses more than one memory')
         insert(at, helpers.grow, r.pos)
         break
       }
-      case 0x41: case 0x42: skipLeb(r); break
-      case 0x43: r.take(4); break
-      case 0x44: r.take(8); break
-      case 0xd0: r.byte(); break
+      case 0x41:
+      case 0x42:
+        skipLeb(r)
+        break
+      case 0x43:
+        r.take(4)
+        break
+      case 0x44:
+        r.take(8)
+        break
+      case 0xd0:
+        r.byte()
+        break
       case 0xfc: {
         const sub = r.u32()
         if (sub <= 7) break
-        if (sub === 8) { r.u32(); r.byte() } else if (sub === 10) { r.byte(); r.byte() } else if (sub === 11) r.byte()
-        else if (sub === 12 || sub === 14) { r.u32(); r.u32() } else if (sub === 9 || (sub >= 13 && sub <= 17)) r.u32()
+        if (sub === 8) {
+          r.u32()
+          r.byte()
+        } else if (sub === 10) {
+          r.byte()
+          r.byte()
+        } else if (sub === 11) r.byte()
+        else if (sub === 12 || sub === 14) {
+          r.u32()
+          r.u32()
+        } else if (sub === 9 || (sub >= 13 && sub <= 17)) r.u32()
         else throw rejected(`it uses instruction 0xfc ${sub}, which this sandbox does not know`)
         break
       }
-      case 0xfd: throw rejected('it uses SIMD, refused here: its float lanes (and relaxed SIMD) may differ between machines')
-      case 0xfe: throw rejected('it uses threads (atomic instructions); runs here are single-threaded and deterministic')
-      default: throw rejected(`it uses instruction 0x${op.toString(16)}, which this sandbox does not know (exceptions, GC and typed references are not supported)`)
+      case 0xfd:
+        throw rejected('it uses SIMD, refused here: its float lanes (and relaxed SIMD) may differ between machines')
+      case 0xfe:
+        throw rejected('it uses threads (atomic instructions); runs here are single-threaded and deterministic')
+      default:
+        throw rejected(
+          `it uses instruction 0x${op.toString(16)}, which this sandbox does not know (exceptions, GC and typed references are not supported)`
+        )
     }
   }
   parts.push(body.subarray(copied))
@@ -152,7 +267,8 @@ export function transformModule(bytes: Uint8Array): Transformed {
   if (imports) {
     const r = new Reader(imports.payload, 'the import section')
     for (let n = r.u32(); n > 0; n--) {
-      r.name(); r.name()
+      r.name()
+      r.name()
       if (r.byte() !== 0) throw rejected('it imports something other than functions')
       r.u32()
       importedFunctions++
@@ -195,9 +311,15 @@ export function transformModule(bytes: Uint8Array): Transformed {
   const types = appendTo(typeSection, typeCount, [GROW_TYPE])
   const funcs = appendTo(functions, definedFunctions, [leb(typeCount)])
   const codePayload = concat([Uint8Array.from(leb(count + 1)), ...bodies, growBody(ownMax)])
-  const out = list.map((s) => s.id === SECTION.type ? { id: s.id, payload: types }
-    : s.id === SECTION.function ? { id: s.id, payload: funcs }
-    : s.id === SECTION.code ? { id: s.id, payload: codePayload } : s)
+  const out = list.map((s) =>
+    s.id === SECTION.type
+      ? { id: s.id, payload: types }
+      : s.id === SECTION.function
+        ? { id: s.id, payload: funcs }
+        : s.id === SECTION.code
+          ? { id: s.id, payload: codePayload }
+          : s
+  )
   return { bytes: encodeSections(out), storesCanonicalised: counter.stores }
 }
 

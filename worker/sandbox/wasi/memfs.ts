@@ -6,8 +6,20 @@
  */
 import { ERRNO } from './abi.js'
 
-export interface FileNode { kind: 'file'; ino: number; data: Uint8Array; size: number; writable: boolean }
-export interface DirNode { kind: 'dir'; ino: number; entries: Map<string, Node>; writable: boolean; parent: DirNode | null }
+export interface FileNode {
+  kind: 'file'
+  ino: number
+  data: Uint8Array
+  size: number
+  writable: boolean
+}
+export interface DirNode {
+  kind: 'dir'
+  ino: number
+  entries: Map<string, Node>
+  writable: boolean
+  parent: DirNode | null
+}
 export type Node = FileNode | DirNode
 
 /** A unit failure message starting so is reported to the coordinator as kind 'output'. */
@@ -21,15 +33,28 @@ export function isOutputCapError(err: unknown): boolean {
   return typeof (err as Error)?.message === 'string' && (err as Error).message.startsWith(OUTPUT_CAP_PREFIX)
 }
 
-export interface OutputCaps { stdoutBytes: number; stderrBytes: number; outBytes: number; outEntries: number }
-
-export class WasiErrno extends Error {
-  constructor(readonly errno: number) { super(`errno ${errno}`) }
+export interface OutputCaps {
+  stdoutBytes: number
+  stderrBytes: number
+  outBytes: number
+  outEntries: number
 }
 
-export const fail = (errno: number): never => { throw new WasiErrno(errno) }
+export class WasiErrno extends Error {
+  constructor(readonly errno: number) {
+    super(`errno ${errno}`)
+  }
+}
 
-export interface Resolved { dir: DirNode; name: string; node: Node | undefined }
+export const fail = (errno: number): never => {
+  throw new WasiErrno(errno)
+}
+
+export interface Resolved {
+  dir: DirNode
+  name: string
+  node: Node | undefined
+}
 
 export class MemoryFs {
   readonly root: DirNode
@@ -38,14 +63,20 @@ export class MemoryFs {
   private outBytes = 0
   private outEntries = 0
 
-  constructor(files: Array<[string, Uint8Array]>, private readonly caps: OutputCaps) {
+  constructor(
+    files: Array<[string, Uint8Array]>,
+    private readonly caps: OutputCaps
+  ) {
     this.root = this.dir(null, false)
     for (const [path, data] of files) {
       const parts = path.split('/')
       let dir = this.root
       for (const part of parts.slice(0, -1)) {
         let next = dir.entries.get(part)
-        if (!next) { next = this.dir(dir, false); dir.entries.set(part, next) }
+        if (!next) {
+          next = this.dir(dir, false)
+          dir.entries.set(part, next)
+        }
         dir = next as DirNode
       }
       dir.entries.set(parts[parts.length - 1], { kind: 'file', ino: this.nextIno++, data, size: data.byteLength, writable: false })
@@ -65,10 +96,16 @@ export class MemoryFs {
     const parts = path.split('/')
     const stack: DirNode[] = [base]
     const top = () => stack[stack.length - 1]
-    const up = () => { if (stack.length === 1) fail(ERRNO.NOTCAPABLE); stack.pop() }
+    const up = () => {
+      if (stack.length === 1) fail(ERRNO.NOTCAPABLE)
+      stack.pop()
+    }
     for (const part of parts.slice(0, -1)) {
       if (part === '' || part === '.') continue
-      if (part === '..') { up(); continue }
+      if (part === '..') {
+        up()
+        continue
+      }
       const next = top().entries.get(part)
       if (!next) fail(ERRNO.NOENT)
       if (next!.kind !== 'dir') fail(ERRNO.NOTDIR)

@@ -11,7 +11,12 @@ import { WASI_FUNCTIONS, WASI_MODULE } from './abi.js'
 import { GROW_TRAP, transformModule } from './code-transform.js'
 import { ProcExit, WasiRun, type RunConfig } from './syscalls.js'
 
-export interface RunOutput { exit: number; stdout: Uint8Array; stderr: Uint8Array; files: Record<string, Uint8Array> }
+export interface RunOutput {
+  exit: number
+  stdout: Uint8Array
+  stderr: Uint8Array
+  files: Record<string, Uint8Array>
+}
 
 const MAX_TABLE_ENTRIES = 100_000
 const CACHE_SIZE = 4
@@ -39,7 +44,11 @@ export function checkWasiModule(bytes: Uint8Array): void {
   transformModule(bytes) // refuses threads, SIMD and unknown instructions here too
 }
 
-interface Compiled { module: WebAssembly.Module; initial: number; maximum: number }
+interface Compiled {
+  module: WebAssembly.Module
+  initial: number
+  maximum: number
+}
 const cache = new Map<string, Compiled>()
 
 function compile(bytes: Uint8Array, maxPages: number): Compiled {
@@ -49,7 +58,11 @@ function compile(bytes: Uint8Array, maxPages: number): Compiled {
     checkWasiModule(bytes)
     const capped = capModule(transformModule(bytes).bytes, maxPages, MAX_TABLE_ENTRIES)
     if (!capped.memory) throw rejected('it has no memory of its own, which WASI needs')
-    compiled = { module: new WebAssembly.Module(capped.bytes as BufferSource), initial: capped.memory.initial, maximum: capped.memory.maximum! }
+    compiled = {
+      module: new WebAssembly.Module(capped.bytes as BufferSource),
+      initial: capped.memory.initial,
+      maximum: capped.memory.maximum!
+    }
     if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!)
     cache.set(key, compiled)
   }
@@ -64,14 +77,16 @@ export function runWasi(program: Uint8Array, config: RunConfig, maxPages: number
   const instance = new WebAssembly.Instance(module, { [WASI_MODULE]: run.imports(), swarmgrid: { memory } })
   let exit = 0
   try {
-    (instance.exports._start as () => void)()
+    ;(instance.exports._start as () => void)()
   } catch (err) {
     if (err instanceof ProcExit) exit = err.code
     else if (err instanceof WebAssembly.RuntimeError) {
       // memory.grow past the donor's cap traps in the module's grow helper (code-transform.ts).
       const used = memory.buffer.byteLength / 65536
       if (maximum === maxPages && GROW_TRAP.test(err.message)) {
-        throw new Error(`${MEMORY_CAP_PREFIX}: the program had ${mib(used)} of the ${mib(maxPages)} its job allows each unit and asked for more (${err.message})`)
+        throw new Error(
+          `${MEMORY_CAP_PREFIX}: the program had ${mib(used)} of the ${mib(maxPages)} its job allows each unit and asked for more (${err.message})`
+        )
       }
       throw new Error(`the program trapped: ${err.message}`)
     } else throw err

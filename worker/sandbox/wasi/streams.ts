@@ -6,13 +6,18 @@ import { OUTPUT_CAP_PREFIX, OutputCapError } from './memfs.js'
 export class Sink {
   readonly chunks: Uint8Array[] = []
   size = 0
-  constructor(readonly name: string, readonly cap: number) {}
+  constructor(
+    readonly name: string,
+    readonly cap: number
+  ) {}
   write(bytes: Uint8Array): void {
     if (this.size + bytes.byteLength > this.cap) throw new OutputCapError(`${OUTPUT_CAP_PREFIX}: ${this.name} passed ${this.cap} bytes`)
     this.chunks.push(bytes.slice())
     this.size += bytes.byteLength
   }
-  bytes(): Uint8Array { return Buffer.concat(this.chunks) }
+  bytes(): Uint8Array {
+    return Buffer.concat(this.chunks)
+  }
 }
 
 /** SHA-256 in counter mode over the run's seed: the same stream on every donor. */

@@ -53,8 +53,12 @@ export class WasiRun {
     this.fds.set(4, { kind: 'dir', node: this.fs.out, preopen: '/out' })
   }
 
-  private get view(): DataView { return new DataView(this.memory!.buffer) }
-  private get bytes(): Uint8Array { return new Uint8Array(this.memory!.buffer) }
+  private get view(): DataView {
+    return new DataView(this.memory!.buffer)
+  }
+  private get bytes(): Uint8Array {
+    return new Uint8Array(this.memory!.buffer)
+  }
   private string(ptr: number, len: number): string {
     return new TextDecoder().decode(this.bytes.subarray(ptr >>> 0, (ptr >>> 0) + (len >>> 0)))
   }
@@ -100,7 +104,11 @@ export class WasiRun {
   }
   private sizes(list: Uint8Array[], countPtr: number, sizePtr: number): void {
     this.view.setUint32(countPtr >>> 0, list.length, true)
-    this.view.setUint32(sizePtr >>> 0, list.reduce((n, s) => n + s.byteLength + 1, 0), true)
+    this.view.setUint32(
+      sizePtr >>> 0,
+      list.reduce((n, s) => n + s.byteLength + 1, 0),
+      true
+    )
   }
   private filestat(node: Node, ptr: number): void {
     const v = this.view
@@ -125,7 +133,10 @@ export class WasiRun {
   private writeFile(d: Extract<Descriptor, { kind: 'file' }>, iovs: Uint8Array[], at: number): number {
     if (!d.write) fail(ERRNO.BADF)
     let n = 0
-    for (const iov of iovs) { this.fs.write(d.node, at + n, iov); n += iov.byteLength }
+    for (const iov of iovs) {
+      this.fs.write(d.node, at + n, iov)
+      n += iov.byteLength
+    }
     return n
   }
   private offset(value: bigint): number {
@@ -155,19 +166,40 @@ export class WasiRun {
   private calls(): Record<string, (...args: any[]) => number | void> {
     const ok = ERRNO.SUCCESS
     return {
-      args_get: (argv: number, buf: number) => { this.writeStrings(this.config.args, argv, buf); return ok },
-      args_sizes_get: (count: number, size: number) => { this.sizes(this.config.args, count, size); return ok },
-      environ_get: (env: number, buf: number) => { this.writeStrings(this.config.env, env, buf); return ok },
-      environ_sizes_get: (count: number, size: number) => { this.sizes(this.config.env, count, size); return ok },
-      clock_res_get: (id: number, ptr: number) => { if (id >>> 0 > 3) return ERRNO.INVAL; this.view.setBigUint64(ptr >>> 0, 1000n, true); return ok },
+      args_get: (argv: number, buf: number) => {
+        this.writeStrings(this.config.args, argv, buf)
+        return ok
+      },
+      args_sizes_get: (count: number, size: number) => {
+        this.sizes(this.config.args, count, size)
+        return ok
+      },
+      environ_get: (env: number, buf: number) => {
+        this.writeStrings(this.config.env, env, buf)
+        return ok
+      },
+      environ_sizes_get: (count: number, size: number) => {
+        this.sizes(this.config.env, count, size)
+        return ok
+      },
+      clock_res_get: (id: number, ptr: number) => {
+        if (id >>> 0 > 3) return ERRNO.INVAL
+        this.view.setBigUint64(ptr >>> 0, 1000n, true)
+        return ok
+      },
       clock_time_get: (id: number, _precision: bigint, ptr: number) => {
         if (id >>> 0 > 3) return ERRNO.INVAL
         this.view.setBigUint64(ptr >>> 0, this.config.timeNs, true)
         return ok
       },
-      random_get: (ptr: number, len: number) => { this.random.fill(this.range(ptr, len)); return ok },
+      random_get: (ptr: number, len: number) => {
+        this.random.fill(this.range(ptr, len))
+        return ok
+      },
       sched_yield: () => ok,
-      proc_exit: (code: number) => { throw new ProcExit(code >>> 0) },
+      proc_exit: (code: number) => {
+        throw new ProcExit(code >>> 0)
+      },
       poll_oneoff: (inPtr: number, outPtr: number, count: number, neventsPtr: number) => {
         const v = this.view
         for (let i = 0; i < count >>> 0; i++) {
@@ -193,7 +225,10 @@ export class WasiRun {
         let n = 0
         if (d.kind === 'sink') {
           const sink = d.name === 'stdout' ? this.stdout : this.stderr
-          for (const iov of list) { sink.write(iov); n += iov.byteLength }
+          for (const iov of list) {
+            sink.write(iov)
+            n += iov.byteLength
+          }
         } else if (d.kind === 'file') {
           n = this.writeFile(d, list, d.append ? d.node.size : d.pos)
           d.pos = d.append ? d.node.size : d.pos + n
@@ -210,8 +245,10 @@ export class WasiRun {
         const d = this.fd(fd)
         const list = this.iovecs(iovs, count)
         let n: number
-        if (d.kind === 'stdin') { n = this.readInto(list, this.config.stdin, this.config.stdin.byteLength, d.pos); d.pos += n }
-        else if (d.kind === 'file') {
+        if (d.kind === 'stdin') {
+          n = this.readInto(list, this.config.stdin, this.config.stdin.byteLength, d.pos)
+          d.pos += n
+        } else if (d.kind === 'file') {
           if (!d.read) return ERRNO.BADF
           n = this.readInto(list, d.node.data, d.node.size, d.pos)
           d.pos += n
@@ -227,13 +264,27 @@ export class WasiRun {
       },
       fd_seek: (fd: number, offset: bigint, whence: number, ptr: number) => {
         const d = this.fileFd(fd)
-        const base = whence === WHENCE.SET ? 0n : whence === WHENCE.CUR ? BigInt(d.pos) : whence === WHENCE.END ? BigInt(d.node.size) : fail(ERRNO.INVAL)
+        const base =
+          whence === WHENCE.SET
+            ? 0n
+            : whence === WHENCE.CUR
+              ? BigInt(d.pos)
+              : whence === WHENCE.END
+                ? BigInt(d.node.size)
+                : fail(ERRNO.INVAL)
         d.pos = this.offset(base + offset)
         this.view.setBigUint64(ptr >>> 0, BigInt(d.pos), true)
         return ok
       },
-      fd_tell: (fd: number, ptr: number) => { this.view.setBigUint64(ptr >>> 0, BigInt(this.fileFd(fd).pos), true); return ok },
-      fd_close: (fd: number) => { this.fd(fd); this.fds.delete(fd); return ok },
+      fd_tell: (fd: number, ptr: number) => {
+        this.view.setBigUint64(ptr >>> 0, BigInt(this.fileFd(fd).pos), true)
+        return ok
+      },
+      fd_close: (fd: number) => {
+        this.fd(fd)
+        this.fds.delete(fd)
+        return ok
+      },
       fd_renumber: (from: number, to: number) => {
         const d = this.fd(from)
         this.fd(to)
@@ -253,7 +304,10 @@ export class WasiRun {
           if (!d.write) base &= ~WRITE_RIGHTS
           if (!d.read) base &= ~FD_READ
         } else if (d.kind === 'dir') v.setUint8(p, FILETYPE.DIRECTORY)
-        else { v.setUint8(p, FILETYPE.UNKNOWN); base &= ~SEEK_RIGHTS } // a pipe, as native stdio under a grid is
+        else {
+          v.setUint8(p, FILETYPE.UNKNOWN)
+          base &= ~SEEK_RIGHTS
+        } // a pipe, as native stdio under a grid is
         v.setBigUint64(p + 8, base, true)
         v.setBigUint64(p + 16, d.kind === 'dir' ? ALL_RIGHTS : 0n, true)
         return ok
@@ -263,11 +317,17 @@ export class WasiRun {
         if (d.kind === 'file') d.append = (flags & FDFLAGS.APPEND) !== 0
         return ok
       },
-      fd_fdstat_set_rights: (fd: number) => { this.fd(fd); return ok },
+      fd_fdstat_set_rights: (fd: number) => {
+        this.fd(fd)
+        return ok
+      },
       fd_filestat_get: (fd: number, ptr: number) => {
         const d = this.fd(fd)
         if (d.kind === 'file' || d.kind === 'dir') this.filestat(d.node, ptr)
-        else { this.range(ptr, 64).fill(0); this.view.setUint8((ptr >>> 0) + 16, FILETYPE.UNKNOWN) }
+        else {
+          this.range(ptr, 64).fill(0)
+          this.view.setUint8((ptr >>> 0) + 16, FILETYPE.UNKNOWN)
+        }
         return ok
       },
       fd_filestat_set_size: (fd: number, size: bigint) => {
@@ -283,10 +343,22 @@ export class WasiRun {
         if (end > d.node.size) this.fs.resize(d.node, end)
         return ok
       },
-      fd_filestat_set_times: (fd: number) => { this.fd(fd); return ok },
-      fd_advise: (fd: number) => { this.fd(fd); return ok },
-      fd_datasync: (fd: number) => { this.fd(fd); return ok },
-      fd_sync: (fd: number) => { this.fd(fd); return ok },
+      fd_filestat_set_times: (fd: number) => {
+        this.fd(fd)
+        return ok
+      },
+      fd_advise: (fd: number) => {
+        this.fd(fd)
+        return ok
+      },
+      fd_datasync: (fd: number) => {
+        this.fd(fd)
+        return ok
+      },
+      fd_sync: (fd: number) => {
+        this.fd(fd)
+        return ok
+      },
       fd_prestat_get: (fd: number, ptr: number) => {
         const d = this.fds.get(fd)
         if (d?.kind !== 'dir' || d.preopen === null) return ERRNO.BADF
@@ -306,7 +378,11 @@ export class WasiRun {
         const names = ['.', '..', ...[...dir.entries.keys()].sort()]
         const out = this.range(buf, len)
         let used = 0
-        for (let i = Number(cookie < BigInt(names.length) ? cookie : BigInt(names.length)); i < names.length && used < out.byteLength; i++) {
+        for (
+          let i = Number(cookie < BigInt(names.length) ? cookie : BigInt(names.length));
+          i < names.length && used < out.byteLength;
+          i++
+        ) {
           const name = new TextEncoder().encode(names[i])
           const node = i === 0 ? dir : i === 1 ? (dir.parent ?? dir) : dir.entries.get(names[i])!
           const entry = new Uint8Array(24 + name.byteLength)
@@ -323,10 +399,20 @@ export class WasiRun {
         this.view.setUint32(usedPtr >>> 0, used, true)
         return ok
       },
-      path_open: (dirFd: number, _lookup: number, ptr: number, len: number, oflags: number, rights: bigint, _inheriting: bigint, fdflags: number, fdPtr: number) => {
+      path_open: (
+        dirFd: number,
+        _lookup: number,
+        ptr: number,
+        len: number,
+        oflags: number,
+        rights: bigint,
+        _inheriting: bigint,
+        fdflags: number,
+        fdPtr: number
+      ) => {
         const { dir, name, node: found } = this.fs.resolve(this.dirFd(dirFd), this.string(ptr, len))
         let node: Node | undefined = found
-        if (node && (oflags & OFLAGS.CREAT) && (oflags & OFLAGS.EXCL)) return ERRNO.EXIST
+        if (node && oflags & OFLAGS.CREAT && oflags & OFLAGS.EXCL) return ERRNO.EXIST
         if (node?.kind === 'dir') {
           if (oflags & (OFLAGS.CREAT | OFLAGS.TRUNC)) return ERRNO.ISDIR
           return this.open({ kind: 'dir', node, preopen: null }, fdPtr)
@@ -341,7 +427,10 @@ export class WasiRun {
         const file = node as FileNode
         if (write && !file.writable) return ERRNO.ROFS
         if (oflags & OFLAGS.TRUNC) this.fs.resize(file, 0)
-        return this.open({ kind: 'file', node: file, pos: 0, read: (rights & FD_READ) !== 0n, write, append: (fdflags & FDFLAGS.APPEND) !== 0 }, fdPtr)
+        return this.open(
+          { kind: 'file', node: file, pos: 0, read: (rights & FD_READ) !== 0n, write, append: (fdflags & FDFLAGS.APPEND) !== 0 },
+          fdPtr
+        )
       },
       path_filestat_get: (dirFd: number, _flags: number, ptr: number, len: number, buf: number) => {
         const { node } = this.fs.resolve(this.dirFd(dirFd), this.string(ptr, len))
@@ -380,7 +469,8 @@ export class WasiRun {
         if (!from.node) return ERRNO.NOENT
         if (from.name === '.' || to.name === '.' || from.node === this.fs.out) return ERRNO.INVAL
         if (!from.dir.writable || !to.dir.writable) return ERRNO.ROFS
-        if (to.node?.kind === 'dir' && (from.node.kind !== 'dir' || to.node.entries.size > 0)) return to.node.entries.size > 0 ? ERRNO.NOTEMPTY : ERRNO.ISDIR
+        if (to.node?.kind === 'dir' && (from.node.kind !== 'dir' || to.node.entries.size > 0))
+          return to.node.entries.size > 0 ? ERRNO.NOTEMPTY : ERRNO.ISDIR
         if (to.node && from.node.kind === 'dir' && to.node.kind !== 'dir') return ERRNO.NOTDIR
         if (to.node) this.fs.remove(to.dir, to.name)
         from.dir.entries.delete(from.name)
