@@ -405,6 +405,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     countResults(job)
     const why = this.trust.explanation(job.record.policy, d, (key) => this.hostOf(key))
     await this.store.accept(job.record, d.unit, { output: candidate.bytes, digest: d.group, peers: d.agreeing, at: this.clock(), why })
+    job.candidates.written(d.unit, d.group)
     // Reputation was updated as the decision came in (TrustKeeper.observe).
     this.credit.grant(job.record.id, d.unit, d.agreeing)
   }

@@ -28,6 +28,11 @@ export function candidateOf(output: Uint8Array, limits: ValueLimits): Candidate 
 export class ResultGroups {
   /** Candidates of units still being voted on, by group, until the unit is settled. */
   private readonly byUnit = new Map<number, Map<string, Candidate>>()
+  /**
+   * Accepted answers on their way to the store, by unit: until the write lands the store does
+   * not have them, and a unit opened again meanwhile (backtracking) must not lose its answer.
+   */
+  private readonly writing = new Map<number, { group: string; candidate: Candidate }>()
 
   constructor(
     private readonly store: Store,
@@ -57,7 +62,13 @@ export class ResultGroups {
     const groups = this.byUnit.get(unit)
     const candidate = groups?.get(group)
     if (!keepRivals || (groups?.size ?? 0) <= 1) this.byUnit.delete(unit)
+    if (candidate) this.writing.set(unit, { group, candidate })
     return candidate
+  }
+
+  /** The accepted answer taken for `unit` is in the store now. */
+  written(unit: number, group: string): void {
+    if (this.writing.get(unit)?.group === group) this.writing.delete(unit)
   }
 
   /** An accepted unit open again: its stored answer stays a candidate, so more votes for it need not bring it again. */
@@ -66,6 +77,8 @@ export class ResultGroups {
   }
 
   private knownAnswer(unit: number): Map<string, Candidate> {
+    const inFlight = this.writing.get(unit)
+    if (inFlight) return new Map([[inFlight.group, inFlight.candidate]])
     const known = this.store.acceptedOutput(this.jobId, unit)
     return new Map(known ? [[known.digest, { bytes: known.output, value: decodeValue(known.output) }]] : [])
   }
