@@ -45,7 +45,7 @@ Promise.all(names.map((n) => exported[n])).then((fns) => {
 
 for (const [label, entry, names] of [
   ['unit thread', () => unitWorkerEntry().filename, ['default']],
-  ['plain-Piscina baseline', () => BASELINE_ENTRY, ['default', 'noop']]
+  ['plain-Piscina baseline', () => BASELINE_ENTRY, ['default', 'noop', 'runWasiUnit']]
 ] as const) {
   test(`the ${label} entry is CommonJS: require() loads no ES module, and each export Piscina awaits is a function`, async () => {
     const filename = entry()
