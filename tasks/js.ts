@@ -11,7 +11,7 @@
  * time is UTC, and Math.random is reseeded before each call from the job id and the input's
  * place in the job, so honest donors agree byte for byte.
  */
-import { MEMORY_PARAM, jobMemoryMb, unitMemoryMb } from './sandboxed.js'
+import { DEFAULT_WASM_TIME_SECONDS, MEMORY_PARAM, jobMemoryMb, unitMemoryMb } from './sandboxed.js'
 import { createHash } from 'node:crypto'
 import { ParamError, type JobContext, type Params, type RunContext, type TaskModule } from './contract.js'
 import { checkInput, evenRuns, rejectUnknown, unitCount } from './params.js'
@@ -26,7 +26,6 @@ const MAX_JOB_CODE_BYTES = 256 * 1024 * 1024
 /** The inputs of one unit as JSON; with the code they must fit one wire frame. */
 const MAX_UNIT_INPUT_CHARS = 8 * 1024 * 1024
 /** Defaults when the donor sets none: the same as its wasm caps (--wasm-memory, --wasm-time). */
-export const DEFAULT_JS_TIME_MS = 60_000
 /** The coordinator's own checks at submit and its merge run on its main thread, in one build (capped at merge's memory): shorter. */
 const SUBMIT_CAPS: JsCaps = { memoryMb: 256, timeMs: 5_000 }
 export const MERGE_CAPS: JsCaps = { memoryMb: 512, timeMs: 10_000 }
@@ -85,7 +84,7 @@ function asParamError(err: unknown): unknown {
 }
 
 function capsOf(input: JsUnit, ctx: RunContext): JsCaps {
-  return { memoryMb: unitMemoryMb('js', input.memoryMb, ctx), timeMs: ctx.limits?.wasmTimeMs ?? DEFAULT_JS_TIME_MS }
+  return { memoryMb: unitMemoryMb('js', input.memoryMb, ctx), timeMs: ctx.limits?.wasmTimeMs ?? DEFAULT_WASM_TIME_SECONDS * 1000 }
 }
 
 function jobSeed(code: string, job: JobContext | undefined, now: number): string {

@@ -12,6 +12,8 @@ export const SANDBOXED_TASKS: ReadonlySet<string> = new Set(['wasm', 'wasi', 'js
 
 /** What a sandboxed job's units get unless it says otherwise, and what a donor lends by default. */
 export const DEFAULT_WASM_MEMORY_MB = 256
+/** How long a donor lets one sandboxed unit run unless its owner says otherwise (--wasm-time). */
+export const DEFAULT_WASM_TIME_SECONDS = 60
 /** wasm32 addresses 4 GiB: no job may ask, and no donor lend, more. */
 export const MAX_WASM_MEMORY_MB = 4096
 

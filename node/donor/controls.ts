@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { TaskRegistry } from '../../tasks/registry.js'
-import { DEFAULT_WASM_MEMORY_MB } from '../../tasks/sandboxed.js'
+import { DEFAULT_WASM_MEMORY_MB, DEFAULT_WASM_TIME_SECONDS } from '../../tasks/sandboxed.js'
 import { measureSpeed } from '../../worker/speed.js'
 import { CpuMeter, machineSource, ownProcessCpuMs, type CpuShares, type CpuSource } from '../../worker/cpu-meter.js'
 import { DonorGovernor, type Gate, type PauseReason } from './governor.js'
@@ -18,7 +18,6 @@ import { hottestCelsius, THERMAL_DIR } from './thermal.js'
 import type { LogEntry } from '../../base/log.js'
 import { createUnitPool, type UnitPool } from '../../worker/unit-pool.js'
 
-export const DEFAULT_WASM_TIME_SECONDS = 60
 const DEFAULT_SAMPLE_MS = 1000
 /** Jobs whose refusal was logged, so each is logged once; forgotten in bulk past this. */
 const REFUSALS_REMEMBERED = 1000
