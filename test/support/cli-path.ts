@@ -1,16 +1,9 @@
-/**
- * The path users take, as separate processes from the CLI: `swarmgrid bootstrap`, `swarmgrid
- * start`, `swarmgrid submit`, each with its own data dir. Unlike test/process-grid.ts it sets no
- * test environment (no SWARMGRID_REACHABLE, default keep-alives): what people run is what is
- * measured. Used by test/cli-first-contact.test.ts and bench/cli-path.ts.
- */
-import { spawn } from 'node:child_process'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { ControlClient } from '../../node/control/client.js'
 import type { JobView } from '../../node/coordinator/job-view.js'
-import { Background, CLI, tempDir, until } from './helpers.js'
+import { Background, CLI, runNode, tempDir, until } from './helpers.js'
 
 /** Settings of a test run that must not leak into the user's path. */
 const TEST_ONLY = ['SWARMGRID_REACHABLE', 'SWARMGRID_HEARTBEAT_MS', 'SWARMGRID_BOOTSTRAP', 'SWARMGRID_DATA']
@@ -65,31 +58,16 @@ export class CliGrid {
   }
 
   /** `swarmgrid submit TASK …` with a peer of its own in `name`'s data dir, timed from spawn to exit. */
-  submit(name: string, args: string[], timeoutMs = 60_000): Promise<Submitted> {
+  async submit(name: string, args: string[], timeoutMs = 60_000): Promise<Submitted> {
     const argv = [CLI, 'submit', ...args, '--bootstrap', this.address, '--data', this.dataDir(name), '--json']
-    return new Promise((resolve) => {
-      const from = performance.now()
-      const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: userEnv() })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (d) => {
-        stdout += d
-      })
-      child.stderr.on('data', (d) => {
-        stderr += d
-      })
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-      child.on('close', (code) => {
-        clearTimeout(timer)
-        let view: JobView | null = null
-        try {
-          view = JSON.parse(stdout)
-        } catch {
-          /* the test says what it printed */
-        }
-        resolve({ ms: performance.now() - from, code, stdout, stderr, view })
-      })
-    })
+    const run = await runNode(argv, { ms: timeoutMs, env: userEnv() })
+    let view: JobView | null = null
+    try {
+      view = JSON.parse(run.stdout)
+    } catch {
+      /* the test says what it printed */
+    }
+    return { ms: run.ms, code: run.code, stdout: run.stdout, stderr: run.stderr, view }
   }
 
   /** The control API of the running peer `name` (its data dir's socket). */

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
@@ -104,27 +105,52 @@ export const CLI = fileURLToPath(new URL('../../node/cli/main.js', import.meta.u
 export const CLI_MS = 60_000
 export const STOP_MS = 20_000
 
-/** Runs one `swarmgrid` command to its end: its exit code and what it printed. One still running after `ms` is killed, and fails the test. */
-export function runCli(args: string[], ms = CLI_MS): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+/** How a process a test ran to its end ended, what it printed, and how long it took. */
+export interface Finished {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  ms: number
+  /** It ran past its bound and was killed. */
+  timedOut: boolean
+}
+
+/** Runs `node ARGS` to its end, or kills it once it has run `ms`. */
+export function runNode(args: string[], options: { ms: number; env?: NodeJS.ProcessEnv }): Promise<Finished> {
+  return new Promise((resolve) => {
+    const from = performance.now()
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env })
     let stdout = ''
     let stderr = ''
+    let timedOut = false
     const timer = setTimeout(() => {
+      timedOut = true
       child.kill('SIGKILL')
-      reject(new Error(`swarmgrid ${args.join(' ')} still running after ${ms} ms; killed it. Its last log: ${stderr.slice(-300)}`))
-    }, ms)
+    }, options.ms)
     child.stdout.on('data', (d) => {
       stdout += d
     })
     child.stderr.on('data', (d) => {
       stderr += d
     })
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer)
-      resolve({ code, stdout, stderr })
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - from, timedOut })
     })
   })
+}
+
+/** Runs one `swarmgrid` command to its end: its exit code and what it printed; one that hangs fails, saying what hung. */
+export async function runCli(
+  args: string[],
+  ms = CLI_MS,
+  env?: NodeJS.ProcessEnv
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = await runNode([CLI, ...args], { ms, env: env && { ...process.env, ...env } })
+  if (run.timedOut)
+    throw new Error(`swarmgrid ${args.join(' ')} still running after ${ms} ms; killed it. Its last log: ${run.stderr.slice(-300)}`)
+  return { code: run.code, stdout: run.stdout, stderr: run.stderr }
 }
 
 /** Every process a test started and has not seen exit: killed if the test run itself ends. */

@@ -1,32 +1,12 @@
 /** The CLI as its users run it: real processes, a bootstrap node on 127.0.0.1, peers and jobs. */
 import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Background, CLI, tempDir } from '../support/helpers.js'
+import { Background, runCli, tempDir } from '../support/helpers.js'
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const run = (args: string[], env?: NodeJS.ProcessEnv) => runCli(args, undefined, env)
 
 /** Runs `body` with a temp dir and a bootstrap node on 127.0.0.1, and cleans both up. */
 async function withBootstrap(body: (address: string, dir: string) => Promise<void>): Promise<void> {

@@ -1,35 +1,13 @@
-/**
- * Every file swarmgrid hands Piscina is a CommonJS door (worker/esm-door.cts): Piscina require()s
- * it, and require() of an ES module takes Node 20.19+'s require(esm) path, which aborted whole
- * processes here. Then many pools started and stopped, a task on each, in a process of their own.
- */
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { unitWorkerEntry } from '../../worker/pool-entry.js'
+import { runNode } from '../support/helpers.js'
 
 const BASELINE_ENTRY = fileURLToPath(new URL('../../bench/primes-worker-entry.cjs', import.meta.url))
 const CHURN = fileURLToPath(new URL('../support/pool-churn.js', import.meta.url))
 
-function node(args: string[], ms: number): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr })
-    })
-  })
-}
+const node = (args: string[], ms: number) => runNode(args, { ms })
 
 /**
  * In a fresh process: require() the entry as Piscina does, await the exports Piscina looks up,
