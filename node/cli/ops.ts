@@ -96,6 +96,8 @@ export async function logsCommand({ values, positionals }: Parsed): Promise<numb
   if (!existsSync(file) && !existsSync(file + '.1')) {
     throw new Error(`no log in ${dir} yet: a peer started there (swarmgrid start --data ${dir}) writes ${file}`)
   }
+  // Ctrl-C is heard from here on: a person may press it as soon as the old lines show.
+  const stopped = values.follow ? untilSignal() : null
   const wanted = (line: LogLine) => job === null || (line.job?.startsWith(job) ?? false)
   const print = (line: LogLine) => process.stdout.write(formatLogLine(line, format) + '\n')
   const old = [file + '.1', file]
@@ -104,16 +106,16 @@ export async function logsCommand({ values, positionals }: Parsed): Promise<numb
     .join('')
   const lines = parseLogLines(old).filter(wanted)
   lines.slice(-limit).forEach(print)
-  if (!values.follow) {
+  if (!stopped) {
     if (job !== null && lines.length === 0) throw new Error(`no events of job ${job} in ${file}`)
     return 0
   }
-  await followFile(file, statSync(file).size, (text) => parseLogLines(text).filter(wanted).forEach(print))
+  await followFile(file, statSync(file).size, stopped, (text) => parseLogLines(text).filter(wanted).forEach(print))
   return 0
 }
 
-/** Calls `onText` with whatever whole lines are appended to the file, until SIGINT or SIGTERM. */
-async function followFile(path: string, from: number, onText: (text: string) => void): Promise<void> {
+/** Calls `onText` with whatever whole lines are appended to the file, until `stopped` (SIGINT or SIGTERM). */
+async function followFile(path: string, from: number, stopped: Promise<unknown>, onText: (text: string) => void): Promise<void> {
   let offset = from
   let partial = ''
   const poll = () => {
@@ -135,7 +137,7 @@ async function followFile(path: string, from: number, onText: (text: string) => 
   }
   const timer = setInterval(poll, FOLLOW_POLL_MS)
   try {
-    await untilSignal()
+    await stopped
   } finally {
     clearInterval(timer)
   }
