@@ -22,7 +22,7 @@ export interface FuzzFrame {
 }
 
 /** The message types of the swarmgrid channel, in the order the channel adds them. */
-const CODECS: Array<wire.Encoding<any>> = [
+export const CODECS: Array<wire.Encoding<any>> = [
   wire.hello,
   wire.want,
   wire.assign,

@@ -8,18 +8,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { chromium, type Browser } from 'playwright-core'
 import { startTestGrid, until } from '../support/helpers.js'
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync'
-]
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js'
 
 const CODE =
   `// counts the vowels of a word, and their share of it

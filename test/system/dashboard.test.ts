@@ -9,18 +9,8 @@ import * as assert from 'uvu/assert'
 import { chromium, type Browser } from 'playwright-core'
 import { startTestGrid, until, within, type TestGrid } from '../support/helpers.js'
 import type { Peer } from '../../node/peer/peer.js'
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js'
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync'
-]
 /** Big enough (about 2 s of work on two cores) that the bar is seen between empty and full. */
 const MANDELBROT = { width: 1600, height: 1200, maxIter: 5000, x0: -0.7454, x1: -0.7426, y0: 0.1122 }
 

@@ -6,19 +6,9 @@
 import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import * as wire from '../../node/protocol/wire.js'
-import { Random, mutatedMessage } from '../support/fuzz-frames.js'
+import { CODECS, Random, mutatedMessage } from '../support/fuzz-frames.js'
 import { MESSAGE_TYPES, parseMessage, Refused } from '../support/wire-oracle.js'
 
-const CODECS: Array<wire.Encoding<any>> = [
-  wire.hello,
-  wire.want,
-  wire.assign,
-  wire.progress,
-  wire.result,
-  wire.failure,
-  wire.cancel,
-  wire.verdict
-]
 const FAILURE_KINDS = ['error', 'timeout', 'memory', 'handback', 'refused', 'output']
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 
