@@ -3,6 +3,7 @@
  * or a file without an image library.
  */
 import zlib from 'node:zlib'
+import { concatBytes } from '../base/bytes.js'
 
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)
 
@@ -56,13 +57,7 @@ export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8
   const idat = zlib.deflateSync(raw)
 
   const parts = [PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]
-  const png = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    png.set(p, at)
-    at += p.length
-  }
-  return png
+  return concatBytes(parts)
 }
 
 /** Width and height from a PNG's IHDR, or undefined when the bytes are not a PNG. */

@@ -7,6 +7,7 @@
  * must take it, `unknown` only where the outcome hangs on state the oracle does not see.
  */
 import c from 'compact-encoding'
+import { concatBytes } from '../../base/bytes.js'
 import * as wire from '../../node/protocol/wire.js'
 import { mulberry32 } from '../../sim/seeded-random.js'
 import { MESSAGE_TYPES, judgeFrame, type Target, type Verdict } from './wire-oracle.js'
@@ -147,15 +148,7 @@ function mutate(random: Random, bytes: Uint8Array): { bytes: Uint8Array; how: st
   }
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
+const concat = (...parts: Uint8Array[]) => concatBytes(parts)
 
 function header(channel: number, type: number): Uint8Array {
   return concat(c.encode(c.uint, channel), c.encode(c.uint, type))

@@ -5,6 +5,7 @@
  * module and the host can tell that is what happened. Anything this reader does not know
  * (shared or 64-bit memory, GC types, imports beyond the sandbox's) is refused, not guessed.
  */
+import { concatBytes } from '../../base/bytes.js'
 import { SwarmgridError } from '../../base/errors.js'
 
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref'
@@ -253,13 +254,7 @@ function capTables(payload: Uint8Array, cap: number): Uint8Array {
 export function encodeSections(list: Section[]): Uint8Array {
   const parts: Uint8Array[] = [Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00)]
   for (const { id, payload } of list) parts.push(Uint8Array.from([id, ...leb(payload.byteLength)]), payload)
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.byteLength
-  }
-  return out
+  return concatBytes(parts)
 }
 
 export function mib(pages: number): string {

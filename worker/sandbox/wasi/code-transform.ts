@@ -16,6 +16,7 @@
  * The grow helper is appended after every existing function and type, and the scratch locals
  * after each function's own, so no index in the module moves.
  */
+import { concatBytes } from '../../../base/bytes.js'
 import { Reader, encodeSections, leb, rejected, sections, type Section } from '../wasm-binary.js'
 
 const SECTION = { type: 1, import: 2, function: 3, memory: 5, code: 10 } as const
@@ -98,16 +99,6 @@ function skipLeb(r: Reader): void {
   while (r.byte() & 0x80) {
     /* continuation */
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.byteLength
-  }
-  return out
 }
 
 /** One function body with the NaN checks and grow calls put in; counts the stores it guarded. */
@@ -241,7 +232,7 @@ function rewriteBody(body: Uint8Array, params: number, growCall: number[], count
     }
   }
   parts.push(body.subarray(copied))
-  return concat(parts)
+  return concatBytes(parts)
 }
 
 /** The module with its float stores guarded and its memory.grow through the helper. */
@@ -306,11 +297,11 @@ export function transformModule(bytes: Uint8Array): Transformed {
   const appendTo = (section: Section, count: number, extra: number[][]): Uint8Array => {
     const header = new Reader(section.payload, `section ${section.id}`)
     header.u32()
-    return concat([Uint8Array.from(leb(count + extra.length)), section.payload.subarray(header.pos), Uint8Array.from(extra.flat())])
+    return concatBytes([Uint8Array.from(leb(count + extra.length)), section.payload.subarray(header.pos), Uint8Array.from(extra.flat())])
   }
   const types = appendTo(typeSection, typeCount, [GROW_TYPE])
   const funcs = appendTo(functions, definedFunctions, [leb(typeCount)])
-  const codePayload = concat([Uint8Array.from(leb(count + 1)), ...bodies, growBody(ownMax)])
+  const codePayload = concatBytes([Uint8Array.from(leb(count + 1)), ...bodies, growBody(ownMax)])
   const out = list.map((s) =>
     s.id === SECTION.type
       ? { id: s.id, payload: types }
