@@ -55,7 +55,8 @@ function operations(): Array<{ path: string; method: string; op: Operation }> {
   )
 }
 
-const concrete = (template: string) => template.replace('{id}', done.id).replace('{unit}', '0')
+const concrete = (template: string) =>
+  template.replace('{id}', done.id).replace('{unit}', '0').replace('{run}', '0').replace('{path}', 'x.txt')
 
 function routes(): Array<{ method: string; pattern: RegExp }> {
   // The peer's control server is private to it; the test reads its route table to compare.
