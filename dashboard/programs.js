@@ -35,7 +35,9 @@ export function paramText(value) {
   if (value && typeof value === 'object' && typeof sized.$bytes === 'number') return `${fmtInt(sized.$bytes)} bytes`
   // As the live feed sends them (node/control/live-feed.ts); a job fresh from the form still has them whole.
   if (typeof value === 'string' && value.length > 200) return `${fmtInt(value.length)} chars`
-  if (Array.isArray(value) && value.length > 64) return `${fmtInt(value.length)} items`
+  if (Array.isArray(value) && (value.length > 64 || value.some((v) => v && typeof v === 'object'))) return `${fmtInt(value.length)} items`
+  const base64 = /** @type {{ base64?: unknown }} */ (value)?.base64
+  if (typeof base64 === 'string') return `${fmtInt(Math.floor((base64.replace(/[^A-Za-z0-9+/]/g, '').length * 3) / 4))} bytes`
   const text = typeof value === 'object' ? JSON.stringify(value) : String(value)
   return text.length > 80 ? `${text.slice(0, 77)}…` : text
 }
