@@ -127,6 +127,10 @@ test('real responses match the spec: reads', async () => {
   await call('GET', '/api/openapi.json')
   for (const format of ['', '.json', '.cbor']) assert.is((await call('GET', `/api/jobs/{id}/result${format}`)).status, 200)
   assert.is((await call('GET', '/api/jobs/{id}/result.png')).status, 404)
+  // A primes job has no runs (test/system/job-runs.test.ts reads a wasi job's).
+  assert.is((await call('GET', '/api/jobs/{id}/runs')).status, 404)
+  assert.is((await call('GET', '/api/jobs/{id}/runs/{run}/stdout')).status, 404)
+  assert.is((await call('GET', '/api/jobs/{id}/runs/{run}/out/{path}')).status, 404)
   assert.is((await call('GET', '/api/jobs/{id}', { path: '/api/jobs/ffff0000' })).status, 404)
   assert.is((await call('GET', '/api/jobs/{id}/units/{unit}', { path: `/api/jobs/${done.id}/units/99` })).status, 400)
   // The live feed is an event stream; its first event is a snapshot.

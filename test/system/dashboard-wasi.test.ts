@@ -23,7 +23,8 @@ const WORDSTAT = fileURLToPath(new URL('../../examples/wasi/wordstat.wasm', impo
 const TEXTS = ['hamlet.txt', 'fox.txt', 'dickens.txt'].map((name) => join(EXAMPLES, 'texts', name))
 const DICT = join(EXAMPLES, 'dict.txt')
 const ARGS = ['-n', '3', '-d', 'dict.txt', '{name}']
-const ARG_LINES = '-n 2 first\n# a comment\n\n-n 4 "two words"\n'
+/** More runs than a page of the table holds, with the comments and blank lines an args file may have. */
+const ARG_LINES = `# label per run\n\n${Array.from({ length: 24 }, (_, i) => `-n ${1 + (i % 4)} run${i}`).join('\n')}\n-n 2 "two words"\n`
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 const read = (path: string) => new Uint8Array(readFileSync(path))
 const file = (path: string) => ({ name: basename(path), mimeType: 'application/octet-stream', buffer: readFileSync(path) })
@@ -133,7 +134,23 @@ if (!existsSync(WORDSTAT)) {
         ),
         'the form makes the params `submit wasi --args-file --stdin --env` makes'
       )
-      await coordinator.cancel(secondId)
+      // 25 runs: the table shows 20, and the next page the rest.
+      const secondCard = `.job[data-id="${secondId}"]`
+      await page.waitForSelector(`${secondCard}[data-state=done]`, { timeout: 60_000 })
+      await page.waitForFunction((sel) => /of 25/.test(document.querySelector(`${sel} .runs-note`)?.textContent ?? ''), secondCard, {
+        timeout: 10_000
+      })
+      assert.is(await page.$$eval(`${secondCard} .runs tbody tr`, (trs) => trs.length), 20)
+      await page.click(`${secondCard} .runs-pager button:last-child`)
+      await page.waitForSelector(`${secondCard} .runs tbody tr[data-run="20"]`, { timeout: 10_000 })
+      assert.equal(await page.$$eval(`${secondCard} .runs tbody tr`, (trs) => trs.map((tr) => (tr as HTMLElement).dataset.run)), [
+        '20',
+        '21',
+        '22',
+        '23',
+        '24'
+      ])
+      assert.match((await page.$eval(`${secondCard} .runs-note`, (el) => el.textContent)) ?? '', /runs 20–24 of 25/)
 
       // Both sweeps at once is refused before anything is sent, as the CLI refuses it.
       await page.setInputFiles('input[name="wasi.stdins"]', TEXTS.slice(0, 1).map(file))
