@@ -17,6 +17,7 @@ import { startTestGrid, tempDir, until } from '../support/helpers.js'
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js'
 import { wasiParamsFromFlags } from '../../tasks/wasi-cli.js'
 import type { WasiResult } from '../../tasks/wasi.js'
+import { WRITER, WRITER_FILE, WRITER_STDOUT } from '../support/wasm-modules.js'
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/wasi/', import.meta.url))
 const WORDSTAT = fileURLToPath(new URL('../../examples/wasi/wordstat.wasm', import.meta.url))
@@ -151,6 +152,25 @@ if (!existsSync(WORDSTAT)) {
         '24'
       ])
       assert.match((await page.$eval(`${secondCard} .runs-note`, (el) => el.textContent)) ?? '', /runs 20–24 of 25/)
+
+      // What a program writes is text on the page, never markup, and its names show no control or direction characters.
+      const hostile = await coordinator.submit({
+        task: 'wasi',
+        params: { program: { base64: Buffer.from(WRITER).toString('base64') } },
+        quorum: 2
+      })
+      const hostileCard = `.job[data-id="${hostile.id}"]`
+      await page.waitForSelector(`${hostileCard}[data-state=done] .runs tbody tr a`, { timeout: 30_000 })
+      const links = await page.$$eval(`${hostileCard} .runs tbody tr a`, (as) => as.map((a) => a.textContent))
+      assert.equal(links, ['stdout', 'stderr', 'exit', '<b>"x"??\'.txt', 'sub/a b.txt'])
+      assert.is(
+        await page.$$eval(`${hostileCard} .runs b, ${hostileCard} .runs script`, (els) => els.length),
+        0,
+        'no element came from the names'
+      )
+      assert.is(await page.$eval(`${hostileCard} .runs tbody td.bad`, (el) => el.textContent), '3', 'exit 3 stands out')
+      const hostileOut = await download(page, `${hostileCard} a[href$="/out/${encodeURIComponent(WRITER_FILE)}"]`)
+      assert.is(hostileOut.toString('utf8'), WRITER_STDOUT)
 
       // Both sweeps at once is refused before anything is sent, as the CLI refuses it.
       await page.setInputFiles('input[name="wasi.stdins"]', TEXTS.slice(0, 1).map(file))

@@ -11,45 +11,13 @@ import * as assert from 'uvu/assert'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { test } from '../support/test.js'
 import { startTestGrid, until, type TestGrid } from '../support/helpers.js'
-import { wat } from '../support/wasm-modules.js'
+import { WRITER_FILE, WRITER_STDERR, WRITER_STDOUT, WRITER, wat } from '../support/wasm-modules.js'
 import type { Peer } from '../../node/peer/peer.js'
 import type { JobView } from '../../node/coordinator/job-view.js'
 import type { RunsPage } from '../../node/control/job-runs.js'
 
 const SPEC = JSON.parse(readFileSync(fileURLToPath(new URL('../../../node/control/openapi.json', import.meta.url)), 'utf8'))
 
-const STDOUT = '<script>alert(1)</script>\n'
-const STDERR = 'a warning\n'
-const HOSTILE_NAME = '<b>"x"\n\'.txt'
-/** Writes STDOUT, STDERR, out/HOSTILE_NAME (STDOUT) and out/sub/a b.txt (STDERR), then exits 3. */
-const WRITER = wat(`(module
-  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "path_create_directory" (func $mkdir (param i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
-  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 1024) "<script>alert(1)</script>\\n")
-  (data (i32.const 1100) "a warning\\n")
-  (data (i32.const 1200) "<b>\\"x\\"\\0a'.txt")
-  (data (i32.const 1300) "sub")
-  (data (i32.const 1400) "sub/a b.txt")
-  (func $put (param $fd i32) (param $ptr i32) (param $len i32)
-    (i32.store (i32.const 0) (local.get $ptr))
-    (i32.store (i32.const 4) (local.get $len))
-    (drop (call $write (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8))))
-  (func $file (param $name i32) (param $nlen i32) (param $data i32) (param $dlen i32)
-    (drop (call $open (i32.const 4) (i32.const 0) (local.get $name) (local.get $nlen) (i32.const 1)
-      (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 16)))
-    (call $put (i32.load (i32.const 16)) (local.get $data) (local.get $dlen))
-    (drop (call $close (i32.load (i32.const 16)))))
-  (func (export "_start")
-    (call $put (i32.const 1) (i32.const 1024) (i32.const 26))
-    (call $put (i32.const 2) (i32.const 1100) (i32.const 10))
-    (call $file (i32.const 1200) (i32.const 12) (i32.const 1024) (i32.const 26))
-    (drop (call $mkdir (i32.const 4) (i32.const 1300) (i32.const 3)))
-    (call $file (i32.const 1400) (i32.const 11) (i32.const 1100) (i32.const 10))
-    (call $exit (i32.const 3))))`)
 const LOOPS = wat(`(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))`)
 const base64 = (bytes: Uint8Array) => ({ base64: Buffer.from(bytes).toString('base64') })
 
@@ -106,14 +74,14 @@ test('the runs page lists each run by its exit and sizes, as the spec says, a pa
     run: 0,
     state: 'done',
     exit: 3,
-    stdout: STDOUT.length,
-    stderr: STDERR.length,
+    stdout: WRITER_STDOUT.length,
+    stderr: WRITER_STDERR.length,
     files: [
-      { name: HOSTILE_NAME, bytes: STDOUT.length },
-      { name: 'sub/a b.txt', bytes: STDERR.length }
+      { name: WRITER_FILE, bytes: WRITER_STDOUT.length },
+      { name: 'sub/a b.txt', bytes: WRITER_STDERR.length }
     ],
     fileCount: 2,
-    outBytes: STDOUT.length + STDERR.length
+    outBytes: WRITER_STDOUT.length + WRITER_STDERR.length
   })
   const second = JSON.parse((await rawGet(`/api/jobs/${done.id}/runs?offset=2&limit=1`)).body.toString('utf8')) as RunsPage
   assert.equal(
@@ -135,11 +103,11 @@ test("a run's outputs download as attachments with their bytes and a safe name",
     assert.match(String(res.headers['content-disposition']), /^attachment; filename="[A-Za-z0-9][A-Za-z0-9._-]*"$/, part)
     return String(res.headers['content-disposition'])
   }
-  assert.match(await check('stdout', STDOUT), `${done.id.slice(0, 8)}-run1-stdout`)
-  await check('stderr', STDERR)
+  assert.match(await check('stdout', WRITER_STDOUT), `${done.id.slice(0, 8)}-run1-stdout`)
+  await check('stderr', WRITER_STDERR)
   await check('exit', '3\n')
-  assert.match(await check(`out/${encodeURIComponent(HOSTILE_NAME)}`, STDOUT), /run1-_b_x_\.txt"$/)
-  assert.match(await check('out/sub/a%20b.txt', STDERR), /run1-a_b\.txt"$/)
+  assert.match(await check(`out/${encodeURIComponent(WRITER_FILE)}`, WRITER_STDOUT), /run1-_b_x_\.txt"$/)
+  assert.match(await check('out/sub/a%20b.txt', WRITER_STDERR), /run1-a_b\.txt"$/)
 })
 
 test('what does not exist is 404, a path that climbs or hides is refused, and neither reaches a file', async () => {
@@ -166,7 +134,7 @@ test('what does not exist is 404, a path that climbs or hides is refused, and ne
   const refused = [
     `/api/jobs/${id}/runs/0/out/..%2f..%2fstdout`,
     `/api/jobs/${id}/runs/0/out/%2e%2e%2fstdout`,
-    `/api/jobs/${id}/runs/0/out/sub%2f..%2f${encodeURIComponent(HOSTILE_NAME)}`,
+    `/api/jobs/${id}/runs/0/out/sub%2f..%2f${encodeURIComponent(WRITER_FILE)}`,
     `/api/jobs/${id}/runs/0/out/sub//a%20b.txt`,
     `/api/jobs/${id}/runs/0/out/.%2fsub/a%20b.txt`,
     `/api/jobs/${id}/runs/0/out/a%00b`,
