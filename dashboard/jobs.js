@@ -6,6 +6,7 @@
 import { drawRateChart, eta, rateAt } from './chart.js'
 import { errorText, fmtBytes, fmtClock, fmtDuration, fmtInt, fmtNumber, fmtRate, h, setText, short } from './util.js'
 import { outputsPreview, paramText } from './programs.js'
+import { RunsTable, runsSummary } from './runs.js'
 
 /**
  * @import { FeedJob, Sample } from '../node/control/live-feed.js'
@@ -88,6 +89,8 @@ export class JobCard {
     const metric = (key, label, hint) => h('div', { title: hint }, (this.label[key] = h('dt', {}, label)), (this.metric[key] = h('dd')))
     this.resultEl = h('div', { class: 'result' })
     this.explainEl = explainer(job, actions)
+    /** A wasi job's runs, kept across updates: the table fetches its own page. */
+    this.runs = job.task === 'wasi' ? new RunsTable(job) : null
     this.el = h(
       'article',
       { class: 'job', dataset: { id: job.id } },
@@ -126,6 +129,7 @@ export class JobCard {
         )
       ),
       this.explainEl,
+      this.runs?.el,
       this.resultEl
     )
   }
@@ -165,6 +169,7 @@ export class JobCard {
       this.resultKey = key
       this.resultEl.replaceChildren(...renderResult(job))
     }
+    this.runs?.update(job)
   }
 
   /**
@@ -278,6 +283,7 @@ function renderResult(job) {
     ' · ',
     h('a', { href: `${base}.cbor`, download: `${name}.cbor` }, 'CBOR')
   )
+  if (job.task === 'wasi') return [h('p', { class: 'runs-summary' }, runsSummary(result)), links]
   if (hasPng) {
     const img = h('img', {
       src: `${base}.png`,

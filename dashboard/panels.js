@@ -2,7 +2,7 @@
 // The side panels: the peers table, this peer's donor side, the event log, the submit form.
 
 import { errorText, fmtClock, fmtInt, fmtPercent, h, keyHue, need, setText, short } from './util.js'
-import { FILE_PARAMS, fileField, readFileParams } from './programs.js'
+import { FILE_PARAMS, WASI_OWNED, fileField, readFileParams, wasiFields } from './programs.js'
 import { inputAttributes, paramFields, readParam } from './param-fields.js'
 
 /**
@@ -298,10 +298,12 @@ export class SubmitForm {
   renderFields() {
     const task = this.tasks.find((t) => t.name === this.select.value)
     const files = (task && FILE_PARAMS[task.name]) ?? {}
-    const fields = paramFields(task)
+    const isWasi = task?.name === 'wasi'
+    const fields = paramFields(task).filter((field) => !(isWasi && WASI_OWNED.includes(field.name)))
     // Program files are read by programs.js; every other field by its schema type (param-fields.js).
     this.paramFields = fields.filter((field) => !files[field.name])
     this.fields.replaceChildren(
+      ...(isWasi ? wasiFields((hint) => setText(this.hint, hint)) : []),
       ...fields.map((field) => {
         const focus = () => setText(this.hint, `${field.name}: ${field.hint}`)
         if (files[field.name]) return fileField(field.name, field.hint, files[field.name], focus)
@@ -313,7 +315,7 @@ export class SubmitForm {
     setText(this.hint, fields.length ? 'Leave a field empty for its default.' : 'This task takes no parameters.')
     // A program job's units follow its inputs unless asked otherwise: an empty count is the task's default.
     const units = /** @type {HTMLInputElement} */ (this.form.elements.namedItem('units'))
-    if (Object.keys(files).length > 0) units.value = ''
+    if (Object.keys(files).length > 0 || isWasi) units.value = ''
     else if (units.value === '') units.value = '16'
     this.refreshToken()
   }

@@ -1,8 +1,11 @@
 // @ts-check
-// Program jobs (the js task): their params shown by size, their outputs on demand, and the
-// form's file fields, which read the code and the inputs in the browser and send their contents.
+// Program jobs (the js and wasi tasks): their params shown by size, a js job's outputs on
+// demand, and the form's file fields, which read the code, the program and the inputs in the
+// browser and send their contents. A wasi job's runs are built by tasks/wasi-runs.ts, the code
+// the CLI's `submit wasi` uses, which the peer serves to the page as it is.
 
 import { errorText, fmtInt, h, setText } from './util.js'
+import { argLines, base64Value, wasiRuns, words } from '../tasks/wasi-runs.js'
 
 /**
  * @import { FeedJob } from '../node/control/live-feed.js'
@@ -32,7 +35,9 @@ export function paramText(value) {
   if (value && typeof value === 'object' && typeof sized.$bytes === 'number') return `${fmtInt(sized.$bytes)} bytes`
   // As the live feed sends them (node/control/live-feed.ts); a job fresh from the form still has them whole.
   if (typeof value === 'string' && value.length > 200) return `${fmtInt(value.length)} chars`
-  if (Array.isArray(value) && value.length > 64) return `${fmtInt(value.length)} items`
+  if (Array.isArray(value) && (value.length > 64 || value.some((v) => v && typeof v === 'object'))) return `${fmtInt(value.length)} items`
+  const base64 = /** @type {{ base64?: unknown }} */ (value)?.base64
+  if (typeof base64 === 'string') return `${fmtInt(Math.floor((base64.replace(/[^A-Za-z0-9+/]/g, '').length * 3) / 4))} bytes`
   const text = typeof value === 'object' ? JSON.stringify(value) : String(value)
   return text.length > 80 ? `${text.slice(0, 77)}…` : text
 }
@@ -115,6 +120,102 @@ export function fileField(name, hint, spec, onFocus) {
   return h('label', { class: 'file-param', title: hint }, h('span', {}, name), typed, file)
 }
 
+/** The wasi params the form builds from its own fields, not from the task's param list. */
+export const WASI_OWNED = ['program', 'runs']
+
+/**
+ * @param {string} name
+ * @param {string} label
+ * @param {string} hint
+ * @param {Record<string, string | boolean>} attrs
+ * @param {() => void} onFocus
+ */
+function wasiField(name, label, hint, attrs, onFocus) {
+  const input = attrs.rows
+    ? h('textarea', { name: `wasi.${name}`, spellcheck: 'false', ...attrs })
+    : h('input', { name: `wasi.${name}`, autocomplete: 'off', spellcheck: 'false', ...attrs })
+  input.addEventListener('focus', onFocus)
+  return h('label', { class: 'wasi-param', title: hint }, h('span', {}, label), input, h('small', {}, hint))
+}
+
+/**
+ * The wasi form's fields, as `submit wasi` has flags: the program, its args, a sweep of stdin
+ * files or of argument lines (one run each), one stdin, input files every run sees, env.
+ * @param {(hint: string) => void} onFocus
+ * @returns {HTMLElement[]}
+ */
+export function wasiFields(onFocus) {
+  /** @type {Array<[string, string, string, Record<string, string | boolean>]>} */
+  const fields = [
+    [
+      'program',
+      'program (.wasm)',
+      'a WASI preview-1 command module (clang --target=wasm32-wasi, rustc --target wasm32-wasip1)',
+      { type: 'file', accept: '.wasm' }
+    ],
+    [
+      'args',
+      'args',
+      "the arguments of every run, quotes group words; in a stdin sweep {name} is the file's name without extension",
+      { placeholder: '-n 3 -d dict.txt {name}' }
+    ],
+    ['stdins', 'stdin sweep', 'one run per file, as its stdin, in name order (as --stdin-glob)', { type: 'file', multiple: true }],
+    [
+      'argLines',
+      'args lines',
+      'one run per line, its words after the args above; # starts a comment (as --args-file)',
+      { rows: '3', placeholder: '-n 3 fox\n-n 5 hamlet' }
+    ],
+    ['stdin', 'stdin', 'one stdin for every run (not with a stdin sweep)', { type: 'file' }],
+    ['files', 'input files', 'files every run reads, read-only at /NAME (as --file)', { type: 'file', multiple: true }],
+    ['env', 'env', 'K=V, one a line: all the environment the program sees (as --env)', { rows: '2', placeholder: 'LANG=C' }]
+  ]
+  return fields.map(([name, label, hint, attrs]) => wasiField(name, label, hint, attrs, () => onFocus(`${label}: ${hint}`)))
+}
+
+/** @param {File} file */
+const bytesOf = async (file) => new Uint8Array(await file.arrayBuffer())
+
+/**
+ * The program and runs of the wasi form, read now: the same params `submit wasi` makes of the
+ * same choices. Throws saying what is missing or clashes.
+ * @param {HTMLFormElement} form
+ * @returns {Promise<Record<string, unknown>>}
+ */
+export async function readWasiParams(form) {
+  /** @param {string} name */
+  const field = (name) => /** @type {HTMLInputElement} */ (form.elements.namedItem(`wasi.${name}`))
+  /** @param {string} name */
+  const picked = (name) => [...(field(name)?.files ?? [])]
+  const program = picked('program')[0]
+  if (!program) throw new Error('choose the program: a .wasm file built for WASI')
+  const stdins = picked('stdins')
+  const lines = argLines(field('argLines')?.value ?? '')
+  if (stdins.length && lines.length) throw new Error('give a stdin sweep or args lines, not both: each makes one run per item')
+  /** @type {Record<string, string>} */
+  const env = {}
+  for (const line of (field('env')?.value ?? '').split(/\r?\n/)) {
+    if (line.trim() === '') continue
+    const eq = line.indexOf('=')
+    if (eq <= 0) throw new Error(`env takes K=V lines, not "${line.slice(0, 40)}"`)
+    env[line.slice(0, eq)] = line.slice(eq + 1)
+  }
+  /** @type {Record<string, Uint8Array>} */
+  const files = {}
+  for (const file of picked('files')) files[file.name] = await bytesOf(file)
+  const stdin = picked('stdin')[0]
+  const common = { args: words(field('args')?.value ?? ''), env, files, ...(stdin ? { stdin: await bytesOf(stdin) } : {}) }
+  const sweep = stdins.length
+    ? /** @type {const} */ ({
+        kind: 'stdin',
+        stdins: await Promise.all(stdins.map(async (f) => ({ name: f.name, bytes: await bytesOf(f) })))
+      })
+    : lines.length
+      ? /** @type {const} */ ({ kind: 'args', lines })
+      : /** @type {const} */ ({ kind: 'one' })
+  return { program: base64Value(await bytesOf(program)), runs: wasiRuns(common, sweep) }
+}
+
 /**
  * Params from the form's file pickers, read now; they win over what was typed beside them.
  * @param {HTMLFormElement} form
@@ -122,6 +223,7 @@ export function fileField(name, hint, spec, onFocus) {
  * @returns {Promise<Record<string, unknown>>}
  */
 export async function readFileParams(form, task) {
+  if (task === 'wasi') return readWasiParams(form)
   const specs = FILE_PARAMS[task] ?? {}
   /** @type {Record<string, unknown>} */
   const params = {}

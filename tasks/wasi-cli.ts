@@ -5,12 +5,12 @@
  * out as one directory per run.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
-import { basename, dirname, extname, join, resolve, sep } from 'node:path'
+import { basename, dirname, join, resolve, sep } from 'node:path'
 import { ParamError, type Params } from './contract.js'
 import { WASI_CAPS } from './wasi.js'
+import { argLines, base64Value, wasiRuns, type RunCommon, type WasiSweep } from './wasi-runs.js'
 
 type Read = (path: string) => Uint8Array
-const base64 = (bytes: Uint8Array) => ({ base64: Buffer.from(bytes).toString('base64') })
 const isFileRef = (v: unknown): v is { file: string } =>
   !!v && typeof v === 'object' && typeof (v as { file?: unknown }).file === 'string' && Object.keys(v).length === 1
 
@@ -18,14 +18,14 @@ const isFileRef = (v: unknown): v is { file: string } =>
 export function inlineWasiFiles(params: Params | undefined, read: Read): Params | undefined {
   if (!params || typeof params !== 'object') return params
   const out: Params = { ...params }
-  if (isFileRef(params.program)) out.program = base64(read(params.program.file))
+  if (isFileRef(params.program)) out.program = base64Value(read(params.program.file))
   if (Array.isArray(params.runs)) {
     out.runs = params.runs.map((run) => {
       if (!run || typeof run !== 'object') return run
       const r = { ...(run as Record<string, unknown>) }
-      if (isFileRef(r.stdin)) r.stdin = base64(read(r.stdin.file))
+      if (isFileRef(r.stdin)) r.stdin = base64Value(read(r.stdin.file))
       if (r.files && typeof r.files === 'object' && !Array.isArray(r.files)) {
-        r.files = Object.fromEntries(Object.entries(r.files).map(([name, v]) => [name, isFileRef(v) ? base64(read(v.file)) : v]))
+        r.files = Object.fromEntries(Object.entries(r.files).map(([name, v]) => [name, isFileRef(v) ? base64Value(read(v.file)) : v]))
       }
       return r
     })
@@ -82,14 +82,6 @@ export function glueArgValues(argv: string[]): string[] {
   return out
 }
 
-/** The words of one line of an args file: whitespace-separated, 'single' or "double" quotes group. */
-function words(line: string): string[] {
-  const out: string[] = []
-  const re = /"([^"]*)"|'([^']*)'|(\S+)/g
-  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] ?? m[2] ?? m[3])
-  return out
-}
-
 /** A glob of file names in one directory: * and ? in the last part only. */
 export function globFiles(pattern: string): string[] {
   const dir = dirname(pattern)
@@ -129,36 +121,25 @@ export function wasiParamsFromFlags(values: Record<string, any>, read: Read): Pa
       return [kv.slice(0, eq), kv.slice(eq + 1)]
     })
   )
-  const files = Object.fromEntries(
+  const files: Record<string, Uint8Array> = Object.fromEntries(
     (values.file ?? []).map((item: string) => {
       const eq = item.indexOf('=')
       const [name, path] = eq > 0 ? [item.slice(0, eq), item.slice(eq + 1)] : [basename(item), item]
-      return [name, base64(read(path))]
+      return [name, read(path)]
     })
   )
   const args: string[] = values.arg ?? []
-  const common = { ...(Object.keys(env).length ? { env } : {}), ...(Object.keys(files).length ? { files } : {}) }
-  let runs: Array<Record<string, unknown>>
+  const common: RunCommon = { args, env, files, ...(values.stdin ? { stdin: read(values.stdin) } : {}) }
+  let sweep: WasiSweep = { kind: 'one' }
   if (values['stdin-glob']) {
-    runs = globFiles(values['stdin-glob']).map((path) => {
-      const name = basename(path, extname(path))
-      return { args: args.map((a) => a.replaceAll('{name}', name)), stdin: base64(read(path)), ...common }
-    })
+    sweep = { kind: 'stdin', stdins: globFiles(values['stdin-glob']).map((path) => ({ name: basename(path), bytes: read(path) })) }
   } else if (values['args-file']) {
-    const lines = Buffer.from(read(values['args-file']))
-      .toString('utf8')
-      .split(/\r?\n/)
-      .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'))
+    const lines = argLines(Buffer.from(read(values['args-file'])).toString('utf8'))
     if (lines.length === 0) throw new ParamError(`--args-file ${values['args-file']} has no lines`)
-    runs = lines.map((line) => ({
-      args: [...args, ...words(line)],
-      ...(values.stdin ? { stdin: base64(read(values.stdin)) } : {}),
-      ...common
-    }))
-  } else {
-    runs = [{ args, ...(values.stdin ? { stdin: base64(read(values.stdin)) } : {}), ...common }]
+    sweep = { kind: 'args', lines }
   }
-  return { program: base64(read(values.program)), runs }
+  const runs = wasiRuns(common, sweep)
+  return { program: base64Value(read(values.program)), runs }
 }
 
 interface RunOut {

@@ -25,8 +25,20 @@ function dashboardRoot(): string {
 
 const root = dashboardRoot()
 
+/**
+ * Modules of the package that the page imports as they are built, so that the browser and the
+ * CLI share one piece of code: each imports nothing and uses nothing of Node. The page asks for
+ * `../tasks/x.js`, which from `/` is `/tasks/x.js`; the same specifier type-checks against the
+ * source (dashboard/tsconfig.json).
+ */
+const SHARED_MODULES: Record<string, URL> = {
+  '/tasks/wasi-runs.js': new URL('../../tasks/wasi-runs.js', import.meta.url)
+}
+
 /** Answers a GET for a dashboard file; false when there is no such file. */
 export async function serveDashboard(pathname: string, res: ServerResponse): Promise<boolean> {
+  const shared = SHARED_MODULES[pathname]
+  if (shared && Object.hasOwn(SHARED_MODULES, pathname)) return sendFile(fileURLToPath(shared), CONTENT_TYPES['.js'], res)
   let relative: string
   try {
     relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1))
@@ -37,6 +49,10 @@ export async function serveDashboard(pathname: string, res: ServerResponse): Pro
   if (!path.startsWith(root + sep)) return false
   const type = CONTENT_TYPES[extname(path)]
   if (!type) return false
+  return sendFile(path, type, res)
+}
+
+async function sendFile(path: string, type: string, res: ServerResponse): Promise<boolean> {
   try {
     const body = await readFile(path)
     res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache' })

@@ -258,12 +258,28 @@ export function slim(view: JobView): FeedJob {
   return { ...view, params: slimParams(view.params), result: stripBytes(view.result) }
 }
 
-/** A job's program and inputs (js code, a wasm module) would ride along in every update: long values go by their size. */
+/**
+ * A job's program and inputs (js code, a wasm or wasi module, a run's stdin) would ride along in
+ * every update: long values go by their size, at any depth, and {"base64": …} by its bytes.
+ */
 function slimParams(params: JobView['params']): JobView['params'] {
   if (!params || typeof params !== 'object') return params
-  return Object.fromEntries(
-    Object.entries(params).map(([k, v]) => [k, typeof v === 'string' && v.length > MAX_PARAM_CHARS ? { $chars: v.length } : stripBytes(v)])
-  )
+  return slimParam(params) as JobView['params']
+}
+
+function slimParam(value: unknown): unknown {
+  if (typeof value === 'string') return value.length > MAX_PARAM_CHARS ? { $chars: value.length } : value
+  if (value instanceof Uint8Array || value === null || typeof value !== 'object') return stripBytes(value)
+  if (Array.isArray(value)) return value.length > 64 ? { $items: value.length } : value.map(slimParam)
+  const base64 = (value as { base64?: unknown }).base64
+  if (typeof base64 === 'string' && Object.keys(value).length === 1) return { $bytes: base64Bytes(base64) }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, slimParam(v)]))
+}
+
+/** How many bytes a base64 text holds, without decoding it. */
+function base64Bytes(text: string): number {
+  const clean = text.replace(/[^A-Za-z0-9+/]/g, '')
+  return Math.floor((clean.length * 3) / 4)
 }
 
 function stripBytes(value: unknown): unknown {

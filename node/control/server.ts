@@ -18,6 +18,7 @@ import { serveDashboard } from './dashboard-files.js'
 import { refusedOrigin } from './origin-check.js'
 import { DataDirError, isNamedPipe, isWellFormedToken } from '../store/data-dir.js'
 import { sendResult } from './job-result.js'
+import { runsPage, sendRunOutput, type RunPart } from './job-runs.js'
 import type { ControlledPeer } from './types.js'
 
 /** Request bodies larger than this are refused: a job spec carries at most its program (wasm, js code) and inputs. */
@@ -108,6 +109,22 @@ const routes: Route[] = [
     handler: (peer, _req, res, [id, format]) => {
       const missing = sendResult(peer, jobOr404(peer, id), format ?? '.json', res)
       if (missing) throw notFound(missing)
+    }
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/jobs\/([0-9a-f]+)\/runs$/,
+    auth: false,
+    handler: (peer, req, res, [id]) => sendJson(res, 200, runsPage(peer, id, new URL(req.url ?? '/', 'http://localhost').searchParams))
+  },
+  {
+    method: 'GET',
+    // The out file's path stays percent-encoded here; job-runs.ts decodes and checks it.
+    pattern: /^\/api\/jobs\/([0-9a-f]+)\/runs\/(\d{1,9})\/(stdout|stderr|exit|out)(?:\/(.+))?$/,
+    auth: false,
+    handler: (peer, _req, res, [id, run, part, path]) => {
+      if ((part === 'out') !== (path !== undefined)) throw notFound(part === 'out' ? 'name the file: out/PATH' : `no ${part}/${path}`)
+      sendRunOutput(peer, id, Number(run), part as RunPart, path ?? '', res)
     }
   },
   {

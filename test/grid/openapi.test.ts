@@ -55,7 +55,8 @@ function operations(): Array<{ path: string; method: string; op: Operation }> {
   )
 }
 
-const concrete = (template: string) => template.replace('{id}', done.id).replace('{unit}', '0')
+const concrete = (template: string) =>
+  template.replace('{id}', done.id).replace('{unit}', '0').replace('{run}', '0').replace('{path}', 'x.txt')
 
 function routes(): Array<{ method: string; pattern: RegExp }> {
   // The peer's control server is private to it; the test reads its route table to compare.
@@ -126,6 +127,10 @@ test('real responses match the spec: reads', async () => {
   await call('GET', '/api/openapi.json')
   for (const format of ['', '.json', '.cbor']) assert.is((await call('GET', `/api/jobs/{id}/result${format}`)).status, 200)
   assert.is((await call('GET', '/api/jobs/{id}/result.png')).status, 404)
+  // A primes job has no runs (test/system/job-runs.test.ts reads a wasi job's).
+  assert.is((await call('GET', '/api/jobs/{id}/runs')).status, 404)
+  assert.is((await call('GET', '/api/jobs/{id}/runs/{run}/stdout')).status, 404)
+  assert.is((await call('GET', '/api/jobs/{id}/runs/{run}/out/{path}')).status, 404)
   assert.is((await call('GET', '/api/jobs/{id}', { path: '/api/jobs/ffff0000' })).status, 404)
   assert.is((await call('GET', '/api/jobs/{id}/units/{unit}', { path: `/api/jobs/${done.id}/units/99` })).status, 400)
   // The live feed is an event stream; its first event is a snapshot.
