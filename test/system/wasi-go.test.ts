@@ -22,7 +22,8 @@ import { test } from '../support/test.js'
 import { runNative, wordstatRuns, type WordstatRun } from '../support/wasi-runs.js'
 
 const NAME =
-  'a Go program built for wasip1 gives, on a grid at quorum 2, its native build’s bytes; its clock and random lines are the job’s'
+  "a Go program built for wasip1 gives, on a grid at quorum 2, its native build's bytes; its clock and random lines are the job's"
+;('a Go program built for wasip1 gives, on a grid at quorum 2, its native build’s bytes; its clock and random lines are the job’s')
 const dir = await tempDir('swarmgrid-wasi-go-')
 const go = findGo(dir)
 const b64 = (bytes: Uint8Array) => ({ base64: Buffer.from(bytes).toString('base64') })
