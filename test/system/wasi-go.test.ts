@@ -59,7 +59,17 @@ const rfc3339Nano = (ms: number) => new Date(ms).toISOString().replace(/\.?0+Z$/
 function wordfreqRuns(): WordstatRun[] {
   const runs = wordstatRuns(10).map((run, i) => ({
     ...run,
-    args: ['-workers', String(1 + (i % 4)), '-top', String(2 + (i % 5)), '-stop', 'dict.txt', ...(i % 3 === 0 ? ['-clock'] : []), `run${i}`]
+    args: [
+      '-workers',
+      String(1 + (i % 4)),
+      '-top',
+      String(2 + (i % 5)),
+      '-stop',
+      'dict.txt',
+      ...(i % 3 === 0 ? ['-clock'] : []),
+      ...(i % 4 === 1 ? ['-ls'] : []),
+      `run${i}`
+    ]
   }))
   return [
     ...runs,
@@ -130,6 +140,11 @@ if (typeof go === 'string') {
           `run ${i}`
         )
       })
+      assert.match(
+        decode(runsOf(done)[1].stdout).toString(),
+        /^ls: dict\.txt \d+ bytes\nls: out\/\nrun1: /,
+        'os.ReadDir sees the run’s files'
+      )
       // Runs that fail: the usage message is the native one; the error for a missing file is worded by Go's wasip1 syscall table.
       assert.is(decode(runsOf(done)[11].stderr).compare(expected[11].stderr), 0, 'usage on stderr')
       assert.match(decode(runsOf(done)[10].stderr).toString(), /^wordfreq: open nosuch\.txt: no such file or directory\n$/i)

@@ -1,8 +1,9 @@
 // Command wordfreq counts the words of its stdin with a few goroutines, leaves out the stop
 // words listed in an input file, prints a summary and the most frequent words, and writes them
-// under out/LABEL/. With -clock it also prints the time, random numbers and what sleeps, a
-// timer and a ticker saw: on a swarmgrid donor the clock is the job's and random bytes are
-// seeded by the job, so those lines agree between donors (and differ from a native run).
+// under out/LABEL/. With -ls it first lists its working directory (on a donor: the run's input
+// files and out/). With -clock it also prints the time, random numbers and what sleeps, a timer
+// and a ticker saw: on a swarmgrid donor the clock is the job's and random bytes are seeded by
+// the job, so those lines agree between donors (and differ from a native run).
 //
 //	GOOS=wasip1 GOARCH=wasm go build -o wordfreq.wasm .   # for the grid
 //	go build -o wordfreq .                                # natively, to compare
@@ -32,12 +33,19 @@ func main() {
 	top := flag.Int("top", 5, "how many words to print")
 	stopFile := flag.String("stop", "", "a file of stop words, one a line")
 	clock := flag.Bool("clock", false, "print the time, random numbers, sleeps and timers")
+	list := flag.Bool("ls", false, "list the working directory first: the run's files, and out/")
 	flag.Parse()
 	if flag.NArg() != 1 || *workers < 1 || *top < 0 {
-		fmt.Fprintln(os.Stderr, "usage: wordfreq [-workers N] [-top K] [-stop FILE] [-clock] LABEL")
+		fmt.Fprintln(os.Stderr, "usage: wordfreq [-workers N] [-top K] [-stop FILE] [-clock] [-ls] LABEL")
 		os.Exit(2)
 	}
 	label := flag.Arg(0)
+	if *list {
+		if err := listDir("."); err != nil {
+			fmt.Fprintln(os.Stderr, "wordfreq:", err)
+			os.Exit(1)
+		}
+	}
 
 	stop := map[string]bool{}
 	if *stopFile != "" {
@@ -173,6 +181,25 @@ func writeOut(label string, shown []string, total counts) error {
 		return err
 	}
 	return f.Close()
+}
+
+func listDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			fmt.Printf("ls: %s/\n", e.Name())
+		} else {
+			fmt.Printf("ls: %s %d bytes\n", e.Name(), info.Size())
+		}
+	}
+	return nil
 }
 
 // showClock prints what differs from one machine, or one moment, to the next.
