@@ -66,6 +66,7 @@ export function wordstatRuns(count: number): WordstatRun[] {
 export interface NativeOutput {
   exit: number
   stdout: Buffer
+  stderr: Buffer
   files: Record<string, Buffer>
 }
 
@@ -87,5 +88,5 @@ export function runNative(exe: string, run: WordstatRun, dir: string): NativeOut
     }
   }
   walk(join(dir, 'out'))
-  return { exit: result.status ?? -1, stdout: result.stdout, files }
+  return { exit: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, files }
 }

@@ -91,6 +91,12 @@ export const FDFLAGS = { APPEND: 1 } as const
 export const WHENCE = { SET: 0, CUR: 1, END: 2 } as const
 /** Rights a file descriptor needs to change its file. */
 export const WRITE_RIGHTS = (1n << 6n) | (1n << 8n) | (1n << 22n) // fd_write, fd_allocate, fd_filestat_set_size
+/**
+ * Rights that open a file for writing. Not fd_filestat_set_size: Go's wasip1 port asks for it
+ * even with O_RDONLY (its "writeRights" mask names path_filestat_set_size instead), and a
+ * read-only descriptor refuses to change a file's size anyway.
+ */
+export const OPEN_FOR_WRITE_RIGHTS = (1n << 6n) | (1n << 8n) // fd_write, fd_allocate
 /** Every right: the sandbox checks what a descriptor may do by its own flags, not by rights. */
 export const ALL_RIGHTS = (1n << 30n) - 1n
 export const EVENTTYPE = { CLOCK: 0, FD_READ: 1, FD_WRITE: 2 } as const

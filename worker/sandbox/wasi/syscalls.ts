@@ -1,11 +1,12 @@
 /**
  * The wasi_snapshot_preview1 functions of one run, over its in-memory file system. Nothing
- * here reaches the host: the clock is the job's creation time and never moves, random bytes
- * come from the run's seed, sleeps end at once, sockets do not exist, and the environment
- * holds only what the run gives.
+ * here reaches the host: the clock is the job's creation time and never moves (the monotonic
+ * one moves only by what the program sleeps: clock.ts), random bytes come from the run's seed,
+ * sleeps end at once, sockets do not exist, and the environment holds only what the run gives.
  */
 import { SeededStream, Sink } from './streams.js'
-import { ALL_RIGHTS, ERRNO, EVENTTYPE, FDFLAGS, FILETYPE, OFLAGS, WASI_FUNCTIONS, WHENCE, WRITE_RIGHTS } from './abi.js'
+import { VirtualClock, pollOneoff } from './clock.js'
+import { ALL_RIGHTS, ERRNO, FDFLAGS, FILETYPE, OFLAGS, OPEN_FOR_WRITE_RIGHTS, WASI_FUNCTIONS, WHENCE, WRITE_RIGHTS } from './abi.js'
 import { MemoryFs, WasiErrno, fail, type DirNode, type FileNode, type Node, type OutputCaps } from './memfs.js'
 
 export interface RunConfig {
@@ -39,6 +40,7 @@ export class WasiRun {
   readonly stderr: Sink
   private readonly fds = new Map<number, Descriptor>()
   private readonly random: SeededStream
+  private readonly clock: VirtualClock
   memory: WebAssembly.Memory | null = null
 
   constructor(private readonly config: RunConfig) {
@@ -46,6 +48,7 @@ export class WasiRun {
     this.stdout = new Sink('stdout', config.caps.stdoutBytes)
     this.stderr = new Sink('stderr', config.caps.stderrBytes)
     this.random = new SeededStream(config.seed)
+    this.clock = new VirtualClock(config.timeNs)
     this.fds.set(0, { kind: 'stdin', pos: 0 })
     this.fds.set(1, { kind: 'sink', name: 'stdout' })
     this.fds.set(2, { kind: 'sink', name: 'stderr' })
@@ -188,8 +191,9 @@ export class WasiRun {
         return ok
       },
       clock_time_get: (id: number, _precision: bigint, ptr: number) => {
-        if (id >>> 0 > 3) return ERRNO.INVAL
-        this.view.setBigUint64(ptr >>> 0, this.config.timeNs, true)
+        const now = this.clock.read(id >>> 0)
+        if (now === null) return ERRNO.INVAL
+        this.view.setBigUint64(ptr >>> 0, now, true)
         return ok
       },
       random_get: (ptr: number, len: number) => {
@@ -201,22 +205,14 @@ export class WasiRun {
         throw new ProcExit(code >>> 0)
       },
       poll_oneoff: (inPtr: number, outPtr: number, count: number, neventsPtr: number) => {
-        const v = this.view
-        for (let i = 0; i < count >>> 0; i++) {
-          const sub = (inPtr >>> 0) + i * 48
-          const ev = (outPtr >>> 0) + i * 32
-          this.range(ev, 32).fill(0)
-          v.setBigUint64(ev, v.getBigUint64(sub, true), true)
-          const tag = v.getUint8(sub + 8)
-          v.setUint8(ev + 10, tag)
-          if (tag === EVENTTYPE.FD_READ) {
-            const d = this.fds.get(v.getUint32(sub + 16, true))
-            const left = d?.kind === 'stdin' ? this.config.stdin.byteLength - d.pos : d?.kind === 'file' ? d.node.size - d.pos : 0
-            if (!d) v.setUint16(ev + 8, ERRNO.BADF, true)
-            v.setBigUint64(ev + 16, BigInt(Math.max(0, left)), true)
-          } else if (tag !== EVENTTYPE.CLOCK && tag !== EVENTTYPE.FD_WRITE) v.setUint16(ev + 8, ERRNO.INVAL, true)
-        }
-        v.setUint32(neventsPtr >>> 0, count >>> 0, true)
+        const events = pollOneoff(this.view, this.clock, inPtr >>> 0, outPtr >>> 0, count >>> 0, (fd, read) => {
+          const d = this.fds.get(fd)
+          if (!d) return { errno: ERRNO.BADF, bytes: 0 }
+          if (!read) return { errno: ERRNO.SUCCESS, bytes: 0 }
+          const left = d.kind === 'stdin' ? this.config.stdin.byteLength - d.pos : d.kind === 'file' ? d.node.size - d.pos : 0
+          return { errno: ERRNO.SUCCESS, bytes: Math.max(0, left) }
+        })
+        this.view.setUint32(neventsPtr >>> 0, events, true)
         return ok
       },
       fd_write: (fd: number, iovs: number, count: number, nPtr: number) => {
@@ -418,7 +414,7 @@ export class WasiRun {
           return this.open({ kind: 'dir', node, preopen: null }, fdPtr)
         }
         if (oflags & OFLAGS.DIRECTORY) return node ? ERRNO.NOTDIR : ERRNO.NOENT
-        const write = (rights & WRITE_RIGHTS) !== 0n || (oflags & OFLAGS.TRUNC) !== 0 || (fdflags & FDFLAGS.APPEND) !== 0
+        const write = (rights & OPEN_FOR_WRITE_RIGHTS) !== 0n || (oflags & OFLAGS.TRUNC) !== 0 || (fdflags & FDFLAGS.APPEND) !== 0
         if (!node) {
           if (!(oflags & OFLAGS.CREAT)) return ERRNO.NOENT
           if (name === '.') return ERRNO.ISDIR

@@ -1,0 +1,3 @@
+module swarmgrid.example/wordfreq
+
+go 1.21
