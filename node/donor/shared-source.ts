@@ -1,0 +1,156 @@
+/**
+ * Where a donor gets the shared bytes (a program) its units name by hash: from memory while
+ * units use them, else from its disk cache (shared-cache.ts), else from the coordinator that
+ * leased the units, asked once however many units wait. The bytes come in pieces; only
+ * pieces of a hash this donor asked that coordinator for are taken, in order, up to the size
+ * the first one declared, and the whole must hash to what was asked for before any unit runs
+ * on it or it is cached. A coordinator that sends anything else broke the protocol. The bytes
+ * live in shared memory, so that the unit threads see them without a copy per batch.
+ */
+import { inSharedMemory, sha256Hex } from '../../tasks/shared-bytes.js'
+import type { CoordinatorLink } from '../protocol/links.js'
+import { protocolViolation } from '../protocol/violation.js'
+import type * as wire from '../protocol/wire.js'
+import type { SharedCache } from './shared-cache.js'
+
+/** A fetch that hears nothing for this long fails its units: the coordinator may be alive but silent. */
+export const FETCH_STALL_MS = 60_000
+/** Bytes no unit uses any more, kept in memory in case the next batch of the job needs them again. */
+const IDLE_KEPT = 2
+
+interface Fetch {
+  link: CoordinatorLink
+  bytes: Uint8Array | null
+  received: number
+  done: Promise<Uint8Array>
+  resolve(bytes: Uint8Array): void
+  reject(err: Error): void
+  stall: NodeJS.Timeout
+}
+
+interface InMemory {
+  bytes: Uint8Array
+  users: number
+}
+
+export class SharedBytesError extends Error {
+  override name = 'SharedBytesError'
+}
+
+export class SharedSource {
+  private readonly memory = new Map<string, InMemory>()
+  private readonly loading = new Map<string, Promise<Uint8Array | null>>()
+  private readonly fetches = new Map<CoordinatorLink, Map<string, Fetch>>()
+  /** Fetches sent so far, for tests and the bench: a donor that holds the bytes asks for none. */
+  fetchCount = 0
+
+  constructor(
+    readonly cache: SharedCache,
+    private readonly stallMs = FETCH_STALL_MS
+  ) {}
+
+  /** The bytes with this hash, for one unit of `link`'s: release them when the unit is done. */
+  async acquire(link: CoordinatorLink, hash: string): Promise<Uint8Array> {
+    const kept = this.memory.get(hash)
+    if (kept) {
+      kept.users++
+      return kept.bytes
+    }
+    const bytes = (await this.fromDisk(hash)) ?? (await this.fetch(link, hash))
+    // Another unit may have put them in memory while this one waited.
+    const now = this.memory.get(hash) ?? { bytes, users: 0 }
+    now.users++
+    this.memory.set(hash, now)
+    return now.bytes
+  }
+
+  release(hash: string): void {
+    const kept = this.memory.get(hash)
+    if (!kept || --kept.users > 0) return
+    // The least recently released idle bytes go first.
+    this.memory.delete(hash)
+    this.memory.set(hash, kept)
+    const idle = [...this.memory].filter(([, m]) => m.users <= 0)
+    for (const [old] of idle.slice(0, Math.max(0, idle.length - IDLE_KEPT))) this.memory.delete(old)
+  }
+
+  /** A piece from `link`; throws a ProtocolViolation for a piece nobody asked for or that does not fit. */
+  piece(link: CoordinatorLink, msg: wire.PieceMessage): void {
+    const hash = Buffer.from(msg.hash).toString('hex')
+    const fetch = this.fetches.get(link)?.get(hash)
+    if (!fetch) throw protocolViolation(`a piece of ${hash.slice(0, 12)}, which this donor did not ask for`)
+    const fail = (why: string) => {
+      this.end(link, hash, new SharedBytesError(`the coordinator sent ${hash.slice(0, 12)} wrong: ${why}`))
+      return protocolViolation(`shared bytes ${hash.slice(0, 12)}: ${why}`)
+    }
+    if (fetch.bytes === null) {
+      if (msg.offset !== 0) throw fail(`the first piece starts at ${msg.offset}`)
+      fetch.bytes = new Uint8Array(new SharedArrayBuffer(msg.total))
+    }
+    if (msg.total !== fetch.bytes.byteLength) throw fail(`a piece says ${msg.total} bytes where the first said ${fetch.bytes.byteLength}`)
+    if (msg.offset !== fetch.received) throw fail(`a piece at ${msg.offset} where ${fetch.received} was next`)
+    fetch.bytes.set(msg.bytes, msg.offset)
+    fetch.received += msg.bytes.byteLength
+    fetch.stall.refresh()
+    if (fetch.received < msg.total) return
+    if (sha256Hex(fetch.bytes) !== hash) throw fail('its SHA-256 is not the one asked for')
+    const bytes = inSharedMemory(fetch.bytes)
+    this.end(link, hash, null, bytes)
+    void this.cache.write(hash, bytes)
+  }
+
+  /** The connection is gone: what it was sending will not come. */
+  detach(link: CoordinatorLink): void {
+    for (const hash of [...(this.fetches.get(link)?.keys() ?? [])]) {
+      this.end(link, hash, new SharedBytesError(`the coordinator left before it sent ${hash.slice(0, 12)}`))
+    }
+    this.fetches.delete(link)
+  }
+
+  private fromDisk(hash: string): Promise<Uint8Array | null> {
+    if (!this.cache.has(hash)) return Promise.resolve(null)
+    let loading = this.loading.get(hash)
+    if (!loading) {
+      loading = this.cache
+        .read(hash)
+        .then((bytes) => (bytes ? inSharedMemory(bytes) : null))
+        .finally(() => this.loading.delete(hash))
+      this.loading.set(hash, loading)
+    }
+    return loading
+  }
+
+  /** Asks `link` for the bytes once; every unit that waits on them meanwhile waits on the same fetch. */
+  private fetch(link: CoordinatorLink, hash: string): Promise<Uint8Array> {
+    const ofLink = this.fetches.get(link) ?? new Map<string, Fetch>()
+    this.fetches.set(link, ofLink)
+    const running = ofLink.get(hash)
+    if (running) return running.done
+    let resolve!: (bytes: Uint8Array) => void
+    let reject!: (err: Error) => void
+    const done = new Promise<Uint8Array>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    // Nobody may be waiting when it fails (all its units were cancelled): that is no crash.
+    done.catch(() => {})
+    const stall = setTimeout(
+      () => this.end(link, hash, new SharedBytesError(`the coordinator sent nothing of ${hash.slice(0, 12)} for ${this.stallMs} ms`)),
+      this.stallMs
+    )
+    stall.unref()
+    ofLink.set(hash, { link, bytes: null, received: 0, done, resolve, reject, stall })
+    this.fetchCount++
+    link.sendFetch({ hash: Buffer.from(hash, 'hex') })
+    return done
+  }
+
+  private end(link: CoordinatorLink, hash: string, err: Error | null, bytes?: Uint8Array): void {
+    const fetch = this.fetches.get(link)?.get(hash)
+    if (!fetch) return
+    clearTimeout(fetch.stall)
+    this.fetches.get(link)!.delete(hash)
+    if (err) fetch.reject(err)
+    else fetch.resolve(bytes!)
+  }
+}
