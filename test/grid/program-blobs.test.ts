@@ -22,11 +22,11 @@ import { SharedCache } from '../../node/donor/shared-cache.js'
 import type { SharedSent } from '../../node/coordinator/shared-sender.js'
 import { MAX_FETCHES_PER_HASH } from '../../node/coordinator/shared-sender.js'
 import { TaskRegistry } from '../../tasks/registry.js'
-import wasi from '../../tasks/wasi.js'
+import wasi, { MAX_PROGRAM_BYTES } from '../../tasks/wasi.js'
 import { encodeValue } from '../../tasks/values.js'
 import { createUnitPool } from '../../worker/unit-pool.js'
 import { withoutDebugInfo } from '../../worker/sandbox/wasi/code-transform.js'
-import { gridWith, tempDir, until, within } from '../support/helpers.js'
+import { gridWith, startTestGrid, tempDir, until, within } from '../support/helpers.js'
 import { withCoordinator } from '../support/donor-links.js'
 import { buildPadded, clangMissing } from '../support/wasi-programs.js'
 
@@ -104,6 +104,48 @@ if (missing) {
     } finally {
       await grid.destroy()
       await Promise.all(dataDirs.map((d) => rm(d, { recursive: true, force: true })))
+    }
+  })
+
+  test('a program at the 32 MiB limit runs on a grid: in 1 MiB pieces, once', async () => {
+    // The program as read must fit the limit; wasi-libc's debug info is most of what is past the pad.
+    const huge = buildPadded(dir, 'pad32m', MAX_PROGRAM_BYTES - 512 * 1024)
+    assert.ok(huge.byteLength <= MAX_PROGRAM_BYTES && huge.byteLength > MAX_PROGRAM_BYTES - MiB, `${huge.byteLength} bytes`)
+    const { grid, coordinator, donors } = await gridWith([{ threads: 1 }])
+    const sent: SharedSent[] = []
+    coordinator.parts.coordinator.on('shared-sent', (s: SharedSent) => sent.push(s))
+    try {
+      const before = writtenTo(coordinator).get(donors[0].key) ?? 0
+      const job = await coordinator.submit({ task: 'wasi', quorum: 1, params: { program: b64(huge), runs: runsOf(3) } })
+      const done = await within(coordinator.wait(job.id), 90_000, 'the 32 MiB job')
+      assert.is(done.state, 'done', done.error ?? '')
+      const runs = (done.result as { runs: Array<{ exit: number; stdout: Uint8Array }> }).runs
+      assert.equal(
+        runs.map((r) => r.exit),
+        [0, 0, 0]
+      )
+      assert.is(sent.length, 1)
+      const bytes = (writtenTo(coordinator).get(donors[0].key) ?? 0) - before
+      assert.ok(bytes < 1.1 * huge.byteLength, `${bytes} bytes for a ${huge.byteLength}-byte program`)
+    } finally {
+      await grid.destroy()
+    }
+  })
+
+  test("a peer's own donor gets the program over its local link, and under --cpu-limit its units' process gets it too", async () => {
+    const grid = await startTestGrid()
+    try {
+      const peer = await grid.add({ threads: 1, donation: { cpuLimitPct: 90 } })
+      const job = await peer.submit({ task: 'wasi', quorum: 1, params: { program: b64(program), runs: runsOf(6) } })
+      const done = await within(peer.wait(job.id), 60_000, 'the job on its own donor')
+      assert.is(done.state, 'done', done.error ?? '')
+      assert.equal(
+        (done.result as { runs: Array<{ exit: number }> }).runs.map((r) => r.exit),
+        [0, 0, 0, 0, 0, 0]
+      )
+      assert.is(peer.parts.donor!.shared.fetchCount, 1)
+    } finally {
+      await grid.destroy()
     }
   })
 
