@@ -8,7 +8,9 @@
  */
 import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
@@ -203,21 +205,7 @@ if (missing) {
     donor.attach(link)
     const small = withoutDebugInfo(buildPadded(dir, 'pad100k', 100 * 1024))
     const smallHash = sha256(small)
-    const assign = () => {
-      const units = [...wasi.split({ program: b64(small), runs: runsOf(2) }, 1, { id: 'feedfacefeedface', createdAt: 0 })]
-      const msg: wire.AssignMessage = {
-        job: 'feedfacefeedface',
-        task: 'wasi',
-        taskVersion: 1,
-        deadlineMs: 30_000,
-        expires: 0,
-        signer: new Uint8Array(0),
-        signature: new Uint8Array(0),
-        units: units.map((u, unit) => ({ lease: nextLease++, unit, input: encodeValue(u) }))
-      }
-      donor.assign(link, msg)
-      return msg.units.map((u) => u.lease)
-    }
+    const assign = () => assignWasi(donor, link, small)
     const PIECE = 64 * 1024
     const piece = (bytes: Uint8Array, offset: number, hash = smallHash) => ({
       hash: Buffer.from(hash, 'hex'),
@@ -261,6 +249,31 @@ if (missing) {
 }
 
 let nextLease = 1_000
+
+/** Leases `donor` two runs of `program`, unsigned, as `link`'s coordinator; returns their leases. */
+function assignWasi(donor: Donor, link: CoordinatorLink, program: Uint8Array): number[] {
+  const units = [...wasi.split({ program: b64(program), runs: runsOf(2) }, 1, { id: 'feedfacefeedface', createdAt: 0 })]
+  const msg: wire.AssignMessage = {
+    job: 'feedfacefeedface',
+    task: 'wasi',
+    taskVersion: 1,
+    deadlineMs: 30_000,
+    expires: 0,
+    signer: new Uint8Array(0),
+    signature: new Uint8Array(0),
+    units: units.map((u, unit) => ({ lease: nextLease++, unit, input: encodeValue(u) }))
+  }
+  donor.assign(link, msg)
+  return msg.units.map((u) => u.lease)
+}
+
+/** The bytes as a coordinator sends them: in order, in pieces of the wire's size. */
+function sendAll(donor: Donor, link: CoordinatorLink, bytes: Uint8Array): void {
+  const hash = Buffer.from(sha256(bytes), 'hex')
+  for (let offset = 0; offset < bytes.byteLength; offset += wire.LIMITS.pieceBytes) {
+    donor.piece(link, { hash, offset, total: bytes.byteLength, bytes: bytes.subarray(offset, offset + wire.LIMITS.pieceBytes) })
+  }
+}
 const randomHash = () => createHash('sha256').update(String(Math.random())).digest('hex')
 
 /** A coordinator's side of a donor, in memory: it records what the donor says. */
@@ -281,6 +294,45 @@ class RecordingLink implements CoordinatorLink {
   sendFetch(msg: wire.FetchMessage): void {
     this.fetches.push(msg)
   }
+}
+
+/** A tmpfs of `size` mounted at a new directory, or why not (it needs root). */
+function smallDisk(size: string): { path: string } | { why: string } {
+  if (process.getuid?.() !== 0) return { why: 'not root: mounting a tmpfs needs root' }
+  const path = mkdtempSync(join(tmpdir(), 'swarmgrid-small-disk-'))
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', path], { stdio: 'pipe' })
+    return { path }
+  } catch (err) {
+    return { why: `mount -t tmpfs failed: ${(err as Error).message.split('\n')[0]}` }
+  }
+}
+
+if (!missing) {
+  const disk = smallDisk('1m')
+  if ('why' in disk) test.unavailable('a full disk under the program cache loses no units', disk.why, { expected: false })
+  else
+    test('a full disk under the program cache loses no units: they run from memory, and the cache says why', async () => {
+      const warnings: string[] = []
+      const cache = new SharedCache(join(disk.path, 'blobs'), undefined, (text) => warnings.push(text))
+      const donor = new Donor({ threads: 1, registry: await TaskRegistry.load(), pool: createUnitPool({ threads: 1 }), shared: new SharedSource(cache) })
+      const link = new RecordingLink()
+      donor.attach(link)
+      try {
+        const program = withoutDebugInfo(buildPadded(dir, 'pad2m-disk', 2 * MiB))
+        const leases = assignWasi(donor, link, program)
+        await until(() => link.fetches.length === 1, 5000, 'the fetch')
+        sendAll(donor, link, program)
+        await until(() => leases.every((l) => link.results.has(l)), 20_000, 'both units to run')
+        await until(() => warnings.length > 0, 5000, 'the cache to say it could not keep the program')
+        assert.match(warnings[0], /could not keep [0-9a-f]{12} \(.*ENOSPC.*\); it runs from memory/)
+        assert.equal(readdirSync(join(disk.path, 'blobs')), [], 'no file, whole or partial, left behind')
+      } finally {
+        await donor.close()
+        execFileSync('umount', [disk.path])
+        rmSync(disk.path, { recursive: true, force: true })
+      }
+    })
 }
 
 test.after(() => rm(dir, { recursive: true, force: true }))
