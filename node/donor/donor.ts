@@ -27,7 +27,7 @@ import { failureOf, type HeldUnit } from './held-unit.js'
 import { Orphans } from './orphans.js'
 import { donorThreads } from './threads.js'
 import { sharedHashesOf } from '../../tasks/value-limits.js'
-import { SharedSource } from './shared-source.js'
+import { SharedBytesError, SharedSource } from './shared-source.js'
 import { SharedCache } from './shared-cache.js'
 
 /** Batches handed to the pool per thread: one running, one waiting, so a thread never idles between them. */
@@ -35,6 +35,8 @@ const BATCHES_PER_THREAD = 2
 /** Kinds that run their submitter's own code, under the donor's --wasm-memory and --wasm-time caps. */
 /** Past its cap a js unit stops itself; the donor's own timer is the backstop, a little later. */
 const JS_CAP_GRACE_MS = 2000
+/** Shared byte strings (programs) one unit may name: every built-in task names one at most. */
+const MAX_SHARED_PER_UNIT = 4
 /** Results a coordinator may leave without a verdict before the oldest are no longer expected. */
 const MAX_AWAITING_VERDICTS = 100_000
 
@@ -196,6 +198,14 @@ export class Donor extends EventEmitter implements DonorSide {
         link.sendFailure({ lease: unit.lease, kind: 'error', reason: `malformed unit input: ${(err as Error).message}` })
         continue
       }
+      if (sharedHashes.length > MAX_SHARED_PER_UNIT) {
+        link.sendFailure({
+          lease: unit.lease,
+          kind: 'error',
+          reason: `the unit names ${sharedHashes.length} programs, at most ${MAX_SHARED_PER_UNIT}`
+        })
+        continue
+      }
       const held: HeldUnit = {
         link,
         job: msg.job,
@@ -229,8 +239,9 @@ export class Donor extends EventEmitter implements DonorSide {
     if (failed || held.stopped) {
       for (const [hash] of shared) this.shared.release(hash)
       if (held.stopped) return
-      this.stats.failed++
-      held.link.sendFailure({ lease: held.lease, kind: 'error', reason: `no program for this unit: ${(failed!.reason as Error).message}` })
+      const kind = failed!.reason instanceof SharedBytesError ? failed!.reason.kind : 'error'
+      if (kind === 'error') this.stats.failed++
+      held.link.sendFailure({ lease: held.lease, kind, reason: `no program for this unit: ${(failed!.reason as Error).message}` })
       this.release(held)
       this.offer(held.link)
       return

@@ -17,6 +17,13 @@ import type { SharedCache } from './shared-cache.js'
 export const FETCH_STALL_MS = 60_000
 /** Bytes no unit uses any more, kept in memory in case the next batch of the job needs them again. */
 const IDLE_KEPT = 2
+/** Fetches one coordinator may have open at once: units naming more must wait for a later lease. */
+export const MAX_FETCHES_PER_LINK = 4
+/**
+ * Shared bytes held in memory at once, fetched or kept: a coordinator that names a new 32 MiB
+ * program in every unit gets its units failed past this, not the donor's memory.
+ */
+export const MAX_SHARED_IN_MEMORY = 256 * 1024 * 1024
 
 interface Fetch {
   link: CoordinatorLink
@@ -33,8 +40,15 @@ interface InMemory {
   users: number
 }
 
+/** Why a unit cannot have its program: 'handback' when this donor is only full for now, and another may run it. */
 export class SharedBytesError extends Error {
   override name = 'SharedBytesError'
+  constructor(
+    message: string,
+    readonly kind: 'error' | 'handback' = 'error'
+  ) {
+    super(message)
+  }
 }
 
 export class SharedSource {
@@ -85,6 +99,18 @@ export class SharedSource {
     }
     if (fetch.bytes === null) {
       if (msg.offset !== 0) throw fail(`the first piece starts at ${msg.offset}`)
+      if (this.inMemory() + msg.total > MAX_SHARED_IN_MEMORY) {
+        // No lie: an honest coordinator's big program, while this donor holds others. The units wait for another donor.
+        this.end(
+          link,
+          hash,
+          new SharedBytesError(
+            `${msg.total} more bytes of programs would pass the ${MAX_SHARED_IN_MEMORY} this donor holds at once`,
+            'handback'
+          )
+        )
+        return
+      }
       fetch.bytes = new Uint8Array(new SharedArrayBuffer(msg.total))
     }
     if (msg.total !== fetch.bytes.byteLength) throw fail(`a piece says ${msg.total} bytes where the first said ${fetch.bytes.byteLength}`)
@@ -97,6 +123,14 @@ export class SharedSource {
     const bytes = inSharedMemory(fetch.bytes)
     this.end(link, hash, null, bytes)
     void this.cache.write(hash, bytes)
+  }
+
+  /** Bytes in memory now: those units hold and those on their way. */
+  private inMemory(): number {
+    let total = 0
+    for (const kept of this.memory.values()) total += kept.bytes.byteLength
+    for (const ofLink of this.fetches.values()) for (const f of ofLink.values()) total += f.bytes?.byteLength ?? 0
+    return total
   }
 
   /** The connection is gone: what it was sending will not come. */
@@ -126,6 +160,11 @@ export class SharedSource {
     this.fetches.set(link, ofLink)
     const running = ofLink.get(hash)
     if (running) return running.done
+    if (ofLink.size >= MAX_FETCHES_PER_LINK) {
+      return Promise.reject(
+        new SharedBytesError(`${MAX_FETCHES_PER_LINK} programs are on their way from this coordinator already`, 'handback')
+      )
+    }
     let resolve!: (bytes: Uint8Array) => void
     let reject!: (err: Error) => void
     const done = new Promise<Uint8Array>((res, rej) => {
