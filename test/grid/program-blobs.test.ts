@@ -30,6 +30,7 @@ import wasi, { MAX_PROGRAM_BYTES } from '../../tasks/wasi.js'
 import { encodeValue } from '../../tasks/values.js'
 import { createUnitPool } from '../../worker/unit-pool.js'
 import { withoutDebugInfo } from '../../worker/sandbox/wasi/code-transform.js'
+import { readControlToken } from '../../node/store/data-dir.js'
 import { gridWith, startTestGrid, tempDir, until, within } from '../support/helpers.js'
 import { withCoordinator } from '../support/donor-links.js'
 import { buildPadded, clangMissing } from '../support/wasi-programs.js'
@@ -115,12 +116,19 @@ if (missing) {
     // The program as read must fit the limit; wasi-libc's debug info is most of what is past the pad.
     const huge = buildPadded(dir, 'pad32m', MAX_PROGRAM_BYTES - 512 * 1024)
     assert.ok(huge.byteLength <= MAX_PROGRAM_BYTES && huge.byteLength > MAX_PROGRAM_BYTES - MiB, `${huge.byteLength} bytes`)
-    const { grid, coordinator, donors } = await gridWith([{ threads: 1 }])
+    const { grid, coordinator, donors } = await gridWith([{ threads: 1 }], { http: 0 })
     const sent: SharedSent[] = []
     coordinator.parts.coordinator.on('shared-sent', (s: SharedSent) => sent.push(s))
     try {
       const before = writtenTo(coordinator).get(donors[0].key) ?? 0
-      const job = await coordinator.submit({ task: 'wasi', quorum: 1, params: { program: b64(huge), runs: runsOf(3) } })
+      // Through the control API, as `swarmgrid submit --job` sends it: 43 MiB of base64 in the body.
+      const answer = await fetch(new URL('api/jobs', coordinator.url!), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${readControlToken(coordinator.dataDir)}` },
+        body: JSON.stringify({ task: 'wasi', quorum: 1, params: { program: b64(huge), runs: runsOf(3) } })
+      })
+      assert.is(answer.status, 201, await answer.clone().text())
+      const job = (await answer.json()) as { id: string }
       const done = await within(coordinator.wait(job.id), 90_000, 'the 32 MiB job')
       assert.is(done.state, 'done', done.error ?? '')
       const runs = (done.result as { runs: Array<{ exit: number; stdout: Uint8Array }> }).runs
@@ -302,6 +310,21 @@ class RecordingLink implements CoordinatorLink {
     this.fetches.push(msg)
   }
 }
+
+test('a js job sized with --unit-seconds: the pieces measured on the coordinator get the code as a donor does', async () => {
+  await withCoordinator(undefined, async ({ coordinator }) => {
+    const code = 'export default (n) => { let s = 0; for (let i = 0; i < 20000 * n; i++) s += i % 7; return s }'
+    const job = await coordinator.submit({
+      task: 'js',
+      quorum: 1,
+      unitSeconds: 0.05,
+      params: { code, inputs: Array.from({ length: 64 }, (_, i) => i) }
+    })
+    assert.ok(job.sizing, 'the job was sized by running its pieces')
+    assert.ok(job.units >= 1)
+    await coordinator.cancel(job.id)
+  })
+})
 
 test('a coordinator naming more programs than a donor takes at once gets those units back, not its memory', async () => {
   // Three threads: six slots at first, for the greedy unit and five more.
