@@ -17,6 +17,8 @@ export class SharedCache {
   /** Hash → size, least recently used first. */
   private readonly entries = new Map<string, number>()
   private total = 0
+  /** Hashes being written now: two coordinators may send the same program at once. */
+  private readonly writing = new Set<string>()
 
   /** `dir` null: nothing is kept (a donor without a data dir). `warn` hears what went wrong, never a throw. */
   constructor(
@@ -78,13 +80,22 @@ export class SharedCache {
 
   /** Keeps the bytes (already checked against their hash), making room by the least recently used. */
   async write(hash: string, bytes: Uint8Array): Promise<void> {
-    if (!this.dir || this.entries.has(hash) || bytes.byteLength > this.maxBytes) return
+    if (!this.dir || this.entries.has(hash) || this.writing.has(hash) || bytes.byteLength > this.maxBytes) return
+    this.writing.add(hash)
+    try {
+      await this.writeNew(this.dir, hash, bytes)
+    } finally {
+      this.writing.delete(hash)
+    }
+  }
+
+  private async writeNew(dir: string, hash: string, bytes: Uint8Array): Promise<void> {
     for (const old of [...this.entries.keys()]) {
       if (this.total + bytes.byteLength <= this.maxBytes) break
       this.forget(old)
-      await unlink(join(this.dir, old)).catch(() => {})
+      await unlink(join(dir, old)).catch(() => {})
     }
-    const path = join(this.dir, hash)
+    const path = join(dir, hash)
     const tmp = `${path}.${process.pid}.tmp`
     try {
       await writeFile(tmp, bytes, { mode: 0o600 })
