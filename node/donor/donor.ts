@@ -233,20 +233,19 @@ export class Donor extends EventEmitter implements DonorSide {
 
   /** Queues the unit once the shared bytes it names are in hand; fails it if they cannot be had. */
   private async whenShared(held: HeldUnit): Promise<void> {
-    const got = await Promise.allSettled(held.sharedHashes.map((hash) => this.shared.acquire(held.link, hash)))
-    const failed = got.find((g): g is PromiseRejectedResult => g.status === 'rejected')
-    const shared = got.flatMap((g, i): Array<[string, Uint8Array]> => (g.status === 'fulfilled' ? [[held.sharedHashes[i], g.value]] : []))
-    if (failed || held.stopped) {
-      for (const [hash] of shared) this.shared.release(hash)
-      if (held.stopped) return
-      const kind = failed!.reason instanceof SharedBytesError ? failed!.reason.kind : 'error'
-      if (kind === 'error') this.stats.failed++
-      held.link.sendFailure({ lease: held.lease, kind, reason: `no program for this unit: ${(failed!.reason as Error).message}` })
+    const got = await this.shared.acquireAll(held.link, held.sharedHashes)
+    if (held.stopped) {
+      if (!(got instanceof SharedBytesError)) for (const [hash] of got) this.shared.release(hash)
+      return
+    }
+    if (got instanceof SharedBytesError) {
+      if (got.kind === 'error') this.stats.failed++
+      held.link.sendFailure({ lease: held.lease, kind: got.kind, reason: `no program for this unit: ${got.message}` })
       this.release(held)
       this.offer(held.link)
       return
     }
-    held.shared = shared
+    held.shared = got
     this.waiting.push(held)
     this.schedulePump()
   }

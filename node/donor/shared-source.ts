@@ -78,6 +78,17 @@ export class SharedSource {
     return now.bytes
   }
 
+  /** All the bytes one unit names, or why it cannot have them (with none of them left acquired). */
+  async acquireAll(link: CoordinatorLink, hashes: string[]): Promise<Array<[string, Uint8Array]> | SharedBytesError> {
+    const got = await Promise.allSettled(hashes.map((hash) => this.acquire(link, hash)))
+    const acquired = got.flatMap((g, i): Array<[string, Uint8Array]> => (g.status === 'fulfilled' ? [[hashes[i], g.value]] : []))
+    const failed = got.find((g): g is PromiseRejectedResult => g.status === 'rejected')
+    if (!failed) return acquired
+    for (const [hash] of acquired) this.release(hash)
+    const why = failed.reason as Error
+    return why instanceof SharedBytesError ? why : new SharedBytesError(why.message)
+  }
+
   release(hash: string): void {
     const kept = this.memory.get(hash)
     if (!kept || --kept.users > 0) return
