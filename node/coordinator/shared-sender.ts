@@ -47,8 +47,8 @@ export class SharedSender {
     }
     const state = this.asked.get(link) ?? { counts: new Map<string, number>(), sending: new Set<string>(), stale: 0 }
     this.asked.set(link, state)
-    const bytes = this.store.sharedBytes(hash)
-    if (!bytes) return this.violation(link, `fetch of ${hash.slice(0, 12)}, which no job here ever named`)
+    // Checked without reading the bytes: a stale fetch must cost nothing.
+    if (!this.store.hasSharedBytes(hash)) return this.violation(link, `fetch of ${hash.slice(0, 12)}, which no job here ever named`)
     if (!named) {
       if (++state.stale > MAX_STALE) this.violation(link, `more than ${MAX_STALE} fetches of programs of no unit it holds a lease on`)
       return
@@ -56,6 +56,8 @@ export class SharedSender {
     if (state.sending.has(hash)) return this.violation(link, `fetch of ${hash.slice(0, 12)} again while it is on its way`)
     const count = (state.counts.get(hash) ?? 0) + 1
     if (count > MAX_FETCHES_PER_HASH) return this.violation(link, `fetch of ${hash.slice(0, 12)} more than ${MAX_FETCHES_PER_HASH} times`)
+    const bytes = this.store.sharedBytes(hash)
+    if (!bytes) return
     state.counts.set(hash, count)
     state.sending.add(hash)
     void this.send(link, msg.hash, bytes).finally(() => state.sending.delete(hash))

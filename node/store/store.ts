@@ -145,6 +145,11 @@ export class Store {
     return this.shared.get(hash)
   }
 
+  /** Whether shared bytes with this hash are stored, without reading them. */
+  hasSharedBytes(hash: string): boolean {
+    return this.shared.doesExist(hash)
+  }
+
   /** The job's whole params as canonical CBOR; undefined for a job stored before they were kept apart (its record has them). */
   jobParams(jobId: string): Uint8Array | undefined {
     return this.params.get(jobId)
