@@ -27,7 +27,12 @@ export const MAX_SHARED_IN_MEMORY = 256 * 1024 * 1024
 
 interface Fetch {
   link: CoordinatorLink
+  /** The size the first piece declared; null until it came. */
+  total: number | null
+  /** Where the pieces go; null when they are dropped (see dropped). */
   bytes: Uint8Array | null
+  /** Why the pieces are taken and dropped: no room for them here now. */
+  dropped: SharedBytesError | null
   received: number
   done: Promise<Uint8Array>
   resolve(bytes: Uint8Array): void
@@ -58,10 +63,17 @@ export class SharedSource {
   /** Fetches sent so far, for tests and the bench: a donor that holds the bytes asks for none. */
   fetchCount = 0
 
+  private readonly stallMs: number
+  private readonly maxInMemory: number
+
+  /** The bounds are for tests; a donor takes the defaults. */
   constructor(
     readonly cache: SharedCache,
-    private readonly stallMs = FETCH_STALL_MS
-  ) {}
+    bounds: { stallMs?: number; maxInMemory?: number } = {}
+  ) {
+    this.stallMs = bounds.stallMs ?? FETCH_STALL_MS
+    this.maxInMemory = bounds.maxInMemory ?? MAX_SHARED_IN_MEMORY
+  }
 
   /** The bytes with this hash, for one unit of `link`'s: release them when the unit is done. */
   async acquire(link: CoordinatorLink, hash: string): Promise<Uint8Array> {
@@ -108,28 +120,23 @@ export class SharedSource {
       this.end(link, hash, new SharedBytesError(`the coordinator sent ${hash.slice(0, 12)} wrong: ${why}`))
       return protocolViolation(`shared bytes ${hash.slice(0, 12)}: ${why}`)
     }
-    if (fetch.bytes === null) {
+    if (fetch.total === null) {
       if (msg.offset !== 0) throw fail(`the first piece starts at ${msg.offset}`)
-      if (this.inMemory() + msg.total > MAX_SHARED_IN_MEMORY) {
-        // No lie: an honest coordinator's big program, while this donor holds others. The units wait for another donor.
-        this.end(
-          link,
-          hash,
-          new SharedBytesError(
-            `${msg.total} more bytes of programs would pass the ${MAX_SHARED_IN_MEMORY} this donor holds at once`,
-            'handback'
-          )
-        )
-        return
-      }
-      fetch.bytes = new Uint8Array(new SharedArrayBuffer(msg.total))
+      fetch.total = msg.total
+      if (this.inMemory() + msg.total > this.maxInMemory) {
+        // No lie: an honest coordinator's big program while this donor holds others. Its pieces
+        // are still taken, in order, and dropped; the units go back, to wait for another donor.
+        const why = `${msg.total} more bytes of programs would pass the ${this.maxInMemory} this donor holds at once`
+        fetch.dropped = new SharedBytesError(why, 'handback')
+      } else fetch.bytes = new Uint8Array(new SharedArrayBuffer(msg.total))
     }
-    if (msg.total !== fetch.bytes.byteLength) throw fail(`a piece says ${msg.total} bytes where the first said ${fetch.bytes.byteLength}`)
+    if (msg.total !== fetch.total) throw fail(`a piece says ${msg.total} bytes where the first said ${fetch.total}`)
     if (msg.offset !== fetch.received) throw fail(`a piece at ${msg.offset} where ${fetch.received} was next`)
-    fetch.bytes.set(msg.bytes, msg.offset)
+    fetch.bytes?.set(msg.bytes, msg.offset)
     fetch.received += msg.bytes.byteLength
     fetch.stall.refresh()
     if (fetch.received < msg.total) return
+    if (!fetch.bytes) return this.end(link, hash, fetch.dropped)
     if (sha256Hex(fetch.bytes) !== hash) throw fail('its SHA-256 is not the one asked for')
     const bytes = inSharedMemory(fetch.bytes)
     this.end(link, hash, null, bytes)
@@ -189,7 +196,7 @@ export class SharedSource {
       this.stallMs
     )
     stall.unref()
-    ofLink.set(hash, { link, bytes: null, received: 0, done, resolve, reject, stall })
+    ofLink.set(hash, { link, total: null, bytes: null, dropped: null, received: 0, done, resolve, reject, stall })
     this.fetchCount++
     link.sendFetch({ hash: Buffer.from(hash, 'hex') })
     return done

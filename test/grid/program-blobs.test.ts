@@ -359,6 +359,38 @@ test('a coordinator naming more programs than a donor takes at once gets those u
   }
 })
 
+if (!missing) {
+  test('a donor without room for another program takes its pieces and hands its units back; a silent coordinator fails them', async () => {
+    const shared = new SharedSource(new SharedCache(null), { stallMs: 300, maxInMemory: 200 * 1024 })
+    const donor = new Donor({ threads: 3, registry: await TaskRegistry.load(), pool: createUnitPool({ threads: 1 }), shared })
+    const link = new RecordingLink()
+    donor.attach(link)
+    try {
+      // ~130 KiB each: the first fits in the 200 KiB, the second not while the first is still in memory.
+      const [first, second] = ['room-a', 'room-b'].map((name) => withoutDebugInfo(buildPadded(dir, name, 100 * 1024)))
+      const held = assignWasi(donor, link, first)
+      await until(() => link.fetches.length === 1, 5000, 'the first fetch')
+      sendAll(donor, link, first)
+      const back = assignWasi(donor, link, second)
+      await until(() => link.fetches.length === 2, 5000, 'the second fetch')
+      sendAll(donor, link, second) // no violation: every piece was asked for, in order
+      await until(() => back.every((l) => link.failures.has(l)) && held.every((l) => link.results.has(l)), 20_000, 'the outcomes')
+      for (const lease of back) {
+        assert.is(link.failures.get(lease)!.kind, 'handback')
+        assert.match(link.failures.get(lease)!.reason, /would pass the 204800 this donor holds at once/)
+      }
+      // A coordinator that never answers a fetch: its units fail once the fetch stalls.
+      await until(() => donor.snapshot().busy === 0, 10_000, 'the donor to be free')
+      const silent = assignWasi(donor, link, withoutDebugInfo(buildPadded(dir, 'room-c', 2048)))
+      await until(() => silent.every((l) => link.failures.has(l)), 5000, 'the stalled units to fail')
+      assert.match(link.failures.get(silent[0])!.reason, /sent nothing of [0-9a-f]{12} for 300 ms/)
+      assert.is(link.failures.get(silent[0])!.kind, 'error')
+    } finally {
+      await donor.close()
+    }
+  })
+}
+
 /** A tmpfs of `size` mounted at a new directory, or why not (it needs root). */
 function smallDisk(size: string): { path: string } | { why: string } {
   if (process.getuid?.() !== 0) return { why: 'not root: mounting a tmpfs needs root' }
