@@ -43,7 +43,7 @@ async function encodeInputs(units: Iterable<unknown>, maxBytes: number, shared: 
     if (bytes > maxBytes) {
       throw new ParamError(
         `the job's unit inputs come to more than ${mib(maxBytes)} (over it at unit ${inputs.length}): ` +
-          'use fewer units or smaller inputs (a wasm module is copied into every unit)'
+          'use fewer units or smaller inputs'
       )
     }
     inputs.push(encoded)
