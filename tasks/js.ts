@@ -15,7 +15,7 @@ import { DEFAULT_WASM_TIME_SECONDS, MEMORY_PARAM, jobMemoryMb, unitMemoryMb } fr
 import { createHash } from 'node:crypto'
 import { ParamError, type JobContext, type Params, type RunContext, type TaskModule } from './contract.js'
 import { checkInput, evenRuns, rejectUnknown, unitCount } from './params.js'
-import { MAX_SHARED_BYTES, sharedBytes, type SharedBytes } from './shared-bytes.js'
+import { MAX_SHARED_BYTES, plainBytes, sharedBytes, type SharedBytes } from './shared-bytes.js'
 import { inputSeed, JsSandboxError, loadQuickJS, quickJSNow, withModule, type JsCaps } from '../worker/sandbox/quickjs-sandbox.js'
 
 /** The code travels by hash, once per donor (tasks/shared-bytes.ts). */
@@ -83,9 +83,10 @@ function inputsParam(raw: unknown): unknown[] {
 const sources = new WeakMap<Uint8Array, string>()
 
 /** The code as text: a unit's shared bytes are decoded once per thread, however many units share them. */
-function sourceOf(code: unknown): string | null {
-  if (typeof code === 'string') return code
-  if (!(code instanceof Uint8Array)) return null
+function sourceOf(raw: unknown): string | null {
+  if (typeof raw === 'string') return raw
+  const code = plainBytes(raw)
+  if (!code) return null
   let text = sources.get(code)
   if (text === undefined) {
     text = Buffer.from(code.buffer, code.byteOffset, code.byteLength).toString('utf8')

@@ -42,6 +42,17 @@ export function sharedBytes(bytes: Uint8Array): SharedBytes {
   return new SharedBytes(bytes)
 }
 
+/**
+ * The bytes of a value a task's run got: plain bytes as a donor's thread resolves them, or shared
+ * bytes straight from split that still hold theirs (a split's units run in the same process:
+ * tests, the library); null for anything else.
+ */
+export function plainBytes(value: unknown): Uint8Array | null {
+  if (value instanceof Uint8Array) return value
+  if (value instanceof SharedBytes) return value.bytes
+  return null
+}
+
 export class MissingSharedBytesError extends SwarmgridError {
   override name = 'MissingSharedBytesError'
 }

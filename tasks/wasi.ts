@@ -13,7 +13,7 @@ import { WasmRejectedError, pagesFor } from '../worker/sandbox/wasm-binary.js'
 import { checkWasiModule, runWasi, type RunOutput } from '../worker/sandbox/wasi/run.js'
 import { withoutDebugInfo } from '../worker/sandbox/wasi/code-transform.js'
 import type { OutputCaps } from '../worker/sandbox/wasi/memfs.js'
-import { MAX_SHARED_BYTES, sharedBytes, type SharedBytes } from './shared-bytes.js'
+import { MAX_SHARED_BYTES, plainBytes, sharedBytes, type SharedBytes } from './shared-bytes.js'
 
 /** Programs travel by hash, once per donor (tasks/shared-bytes.ts), so a real program's size is fine. */
 export const MAX_PROGRAM_BYTES = MAX_SHARED_BYTES
@@ -180,11 +180,12 @@ const wasi: TaskModule<WasiUnit, RunOutput, WasiResult> & { params: typeof param
   },
 
   run(input: WasiUnit, ctx: RunContext): RunOutput {
+    const program = plainBytes(input?.program)
     // A unit may come from any coordinator: what split checks is checked again here.
     checkInput(
       'wasi',
-      isBytes(input?.program) &&
-        input.program.byteLength <= MAX_PROGRAM_BYTES &&
+      program !== null &&
+        program.byteLength <= MAX_PROGRAM_BYTES &&
         Array.isArray(input.args) &&
         input.args.every(isBytes) &&
         Array.isArray(input.env) &&
@@ -202,7 +203,7 @@ const wasi: TaskModule<WasiUnit, RunOutput, WasiResult> & { params: typeof param
     const args = [utf8.encode('program'), ...input.args]
     const pages = pagesFor(unitMemoryMb('wasi', input.memoryMb, ctx))
     return runWasi(
-      input.program as Uint8Array,
+      program!,
       {
         args,
         env: input.env,

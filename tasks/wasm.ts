@@ -11,7 +11,7 @@ import { ParamError, type Params, type RunContext, type TaskModule } from './con
 import { checkInput, evenRuns, rejectUnknown, unitCount } from './params.js'
 import { checkModule, runWasmUnit, type WasmUnit } from '../worker/sandbox/wasm-sandbox.js'
 import { WasmRejectedError, pagesFor } from '../worker/sandbox/wasm-binary.js'
-import { MAX_SHARED_BYTES, sharedBytes } from './shared-bytes.js'
+import { MAX_SHARED_BYTES, plainBytes, sharedBytes } from './shared-bytes.js'
 
 /** The module travels by hash, once per donor, as a wasi program does. */
 export const MAX_MODULE_BYTES = MAX_SHARED_BYTES
@@ -96,17 +96,18 @@ const wasm: TaskModule<WasmUnit, unknown, WasmResult> & { params: typeof params 
   },
 
   run(input: WasmUnit, ctx: RunContext): unknown {
+    const module = plainBytes(input?.module)
     // A unit may come from any coordinator: the bounds split applies are checked again here.
     checkInput(
       'wasm',
-      input?.module instanceof Uint8Array &&
-        input.module.byteLength <= MAX_MODULE_BYTES &&
+      module !== null &&
+        module.byteLength <= MAX_MODULE_BYTES &&
         typeof input.entry === 'string' &&
         Array.isArray(input.args) &&
         input.args.length <= MAX_ARGS
     )
     const pages = pagesFor(unitMemoryMb('wasm', input.memoryMb, ctx))
-    return runWasmUnit(input, pages, (f) => ctx.progress(f))
+    return runWasmUnit({ ...input, module: module! }, pages, (f) => ctx.progress(f))
   },
 
   merge(outputs: unknown[], p: Params): WasmResult {
