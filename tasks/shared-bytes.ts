@@ -1,10 +1,10 @@
 /**
- * Bytes that many units of a job share (a wasi program, a js module): a split marks them with
- * sharedBytes(), and a unit input then holds only their SHA-256, as a CBOR tag, so the
+ * Bytes that many units of a job share (a wasi program, js code, a wasm module): a split marks
+ * them with sharedBytes(), and a unit input then holds only their SHA-256, as a CBOR tag, so the
  * submitter's signature over the inputs covers the hash, the coordinator stores the bytes once
- * per job and a donor fetches them once (node/donor/blob-cache.ts). The thread that runs a unit
- * puts the bytes back in place of each reference (resolveShared) before the task's run sees
- * its input: task modules only ever see plain bytes.
+ * per job, and a donor fetches them once and caches them (node/donor/shared-source.ts and
+ * shared-cache.ts). The thread that runs a unit puts the bytes back in place of each reference
+ * (resolveShared) before the task's run sees its input: task modules see plain bytes.
  */
 import { createHash } from 'node:crypto'
 import { SwarmgridError } from '../base/errors.js'
