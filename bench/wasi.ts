@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import wasi, { type WasiUnit } from '../tasks/wasi.js'
-import { decodeValue, encodeValue } from '../tasks/values.js'
+import { asRunSees } from '../tasks/values.js'
 import { buildNative, buildWasi, clangMissing } from '../test/support/wasi-programs.js'
 import { piscinaBatch } from './baseline.js'
 import type { BenchGrid } from './grid.js'
@@ -53,7 +53,7 @@ export async function wasiFigure(grid: BenchGrid, threads: number, say: (text: s
     const native = buildNative(SOURCE, dir, 'nbody')
     const runs = Array.from({ length: RUNS }, (_, i) => ({ args: [String(STEPS + i)] }))
     const params = { program: { base64: Buffer.from(program).toString('base64') }, runs }
-    const inputs = [...wasi.split(params, RUNS, { id: 'bench', createdAt: 0 })].map((u) => decodeValue<WasiUnit>(encodeValue(u)))
+    const inputs = [...wasi.split(params, RUNS, { id: 'bench', createdAt: 0 })].map((u) => asRunSees<WasiUnit>(u))
     const expected = Buffer.from(spawnSync(native, runs[0].args).stdout).toString()
 
     // Warm the donor's threads as piscinaBatch warms its own: each has compiled the module once.

@@ -3,8 +3,8 @@
  * WebAssembly (worker/sandbox/quickjs-sandbox.ts), never in the donor's V8. `code` is one ES module
  * with no imports whose default export is `(input) -> output` over JSON values; each input
  * is one call. Inputs are grouped into units of consecutive calls: one call per unit up to
- * --units (default MAX_UNITS). The code travels inside every unit input, so the submitter's
- * signature over the unit covers it. The result is { outputs } in input order, plus { value }
+ * --units (default MAX_UNITS). Every unit input names the code by its SHA-256 (tasks/shared-bytes.ts),
+ * so the submitter's signature over the unit covers it, and the code travels once per donor. The result is { outputs } in input order, plus { value }
  * when the module also exports merge(outputs), which the coordinator runs in the same sandbox.
  *
  * Deterministic by construction: Date.now() and new Date() are the job's creation time, local
@@ -15,14 +15,14 @@ import { DEFAULT_WASM_TIME_SECONDS, MEMORY_PARAM, jobMemoryMb, unitMemoryMb } fr
 import { createHash } from 'node:crypto'
 import { ParamError, type JobContext, type Params, type RunContext, type TaskModule } from './contract.js'
 import { checkInput, evenRuns, rejectUnknown, unitCount } from './params.js'
+import { MAX_SHARED_BYTES, plainBytes, sharedBytes, type SharedBytes } from './shared-bytes.js'
 import { inputSeed, JsSandboxError, loadQuickJS, quickJSNow, withModule, type JsCaps } from '../worker/sandbox/quickjs-sandbox.js'
 
-export const MAX_CODE_BYTES = 1024 * 1024
+/** The code travels by hash, once per donor (tasks/shared-bytes.ts). */
+export const MAX_CODE_BYTES = MAX_SHARED_BYTES
 export const MAX_INPUTS = 100_000
 /** A job splits into at most this many units unless --units asks for fewer. */
 export const MAX_UNITS = 10_000
-/** Every unit carries the code: a job's units carry at most this much of it, so a big bundle gets fewer, larger units. */
-const MAX_JOB_CODE_BYTES = 256 * 1024 * 1024
 /** The inputs of one unit as JSON; with the code they must fit one wire frame. */
 const MAX_UNIT_INPUT_CHARS = 8 * 1024 * 1024
 /** Defaults when the donor sets none: the same as its wasm caps (--wasm-memory, --wasm-time). */
@@ -37,7 +37,8 @@ export const params = {
 }
 
 export interface JsUnit {
-  code: string
+  /** The module's source; split makes it shared bytes (its UTF-8), which run sees as bytes. */
+  code: string | Uint8Array | SharedBytes
   inputs: unknown[]
   /** The place of inputs[0] in the job: it seeds Math.random. */
   first: number
@@ -77,6 +78,21 @@ function inputsParam(raw: unknown): unknown[] {
     }
   })
   return raw
+}
+
+const sources = new WeakMap<Uint8Array, string>()
+
+/** The code as text: a unit's shared bytes are decoded once per thread, however many units share them. */
+function sourceOf(raw: unknown): string | null {
+  if (typeof raw === 'string') return raw
+  const code = plainBytes(raw)
+  if (!code) return null
+  let text = sources.get(code)
+  if (text === undefined) {
+    text = Buffer.from(code.buffer, code.byteOffset, code.byteLength).toString('utf8')
+    sources.set(code, text)
+  }
+  return text
 }
 
 function asParamError(err: unknown): unknown {
@@ -125,7 +141,8 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
     }
     const seed = jobSeed(code, job, now)
     const memoryMb = jobMemoryMb('js', p)
-    const parts = Math.min(unitCount('js', units), inputs.length, Math.max(1, Math.floor(MAX_JOB_CODE_BYTES / Buffer.byteLength(code))))
+    const parts = Math.min(unitCount('js', units), inputs.length)
+    const shared = sharedBytes(new Uint8Array(Buffer.from(code, 'utf8')))
     return [...evenRuns(inputs.length, parts)].map(({ start, size }) => {
       const slice = inputs.slice(start, start + size)
       const chars = JSON.stringify(slice).length
@@ -133,16 +150,17 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
         throw new ParamError(
           `js: inputs ${start}..${start + size - 1} are ${chars} characters of JSON in one unit, at most ${MAX_UNIT_INPUT_CHARS}; ask for more --units`
         )
-      return { code, inputs: slice, first: start, seed, now, memoryMb }
+      return { code: shared, inputs: slice, first: start, seed, now, memoryMb }
     })
   },
 
   async run(input: JsUnit, ctx: RunContext): Promise<unknown[]> {
     // A unit may come from any coordinator: the bounds split applies are checked again here.
+    const code = sourceOf(input?.code)
     checkInput(
       'js',
-      typeof input?.code === 'string' &&
-        Buffer.byteLength(input.code) <= MAX_CODE_BYTES &&
+      code !== null &&
+        Buffer.byteLength(code) <= MAX_CODE_BYTES &&
         Array.isArray(input.inputs) &&
         input.inputs.length > 0 &&
         input.inputs.length <= MAX_INPUTS &&
@@ -156,7 +174,7 @@ const js: TaskModule<JsUnit, unknown[], JsResult> & { params: typeof params; pre
     const caps = capsOf(input, ctx)
     const quickjs = await loadQuickJS(caps.memoryMb)
     const seeds = input.inputs.map((_, i) => inputSeed(input.seed, input.first + i))
-    return withModule(quickjs, input.code, { now: input.now, caps }, (module) =>
+    return withModule(quickjs, code!, { now: input.now, caps }, (module) =>
       module.callEach('default', input.inputs, seeds, (done) => ctx.progress(done / input.inputs.length))
     )
   },

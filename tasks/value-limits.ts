@@ -8,6 +8,7 @@
  * objects): with those a small input could decode into a large or cyclic value.
  */
 import { SwarmgridError } from '../base/errors.js'
+import { HASH_BYTES, SHARED_BYTES_TAG } from './shared-bytes.js'
 
 export interface ValueLimits {
   /** Data items (numbers, strings, arrays, maps, map keys and values) in the whole value. */
@@ -62,7 +63,7 @@ export function limitsOf(task: { outputLimits?: Partial<ValueLimits> } | undefin
  * no plain value has; MalformedValueError when the bytes are not exactly one CBOR value.
  * Indefinite lengths are refused too: encodeValue never writes them.
  */
-export function checkValue(bytes: Uint8Array, limits: ValueLimits): void {
+export function checkValue(bytes: Uint8Array, limits: ValueLimits, shared?: (hash: string) => void): void {
   if (bytes.byteLength > limits.bytes) throw overLimit(`${bytes.byteLength} bytes, more than the ${limits.bytes} allowed`)
   const end = bytes.byteLength
   let pos = 0
@@ -116,6 +117,14 @@ export function checkValue(bytes: Uint8Array, limits: ValueLimits): void {
       // Each item takes a byte at least: a count larger than what is left is a lie, and one past the bound is refused now.
       if (inside > end - pos) throw malformedValue('more entries than bytes left')
       if (items + inside > limits.items) throw overLimit(`more than ${limits.items} items`)
+    } else if (n === SHARED_BYTES_TAG && shared) {
+      // Shared bytes named by their hash (tasks/shared-bytes.ts): always a 32-byte string, nothing else.
+      if (end - pos < HASH_BYTES + 2 || bytes[pos] !== 0x58 || bytes[pos + 1] !== HASH_BYTES)
+        throw malformedValue('shared bytes without their hash')
+      shared(Buffer.from(bytes.buffer, bytes.byteOffset + pos + 2, HASH_BYTES).toString('hex'))
+      pos += HASH_BYTES + 2
+      if (++items > limits.items) throw overLimit(`more than ${limits.items} items`)
+      continue
     } else {
       if (!plainTag(n)) throw overLimit(`CBOR tag ${n}, which no plain value has`)
       inside = 1
@@ -125,4 +134,22 @@ export function checkValue(bytes: Uint8Array, limits: ValueLimits): void {
     remaining = inside
   }
   if (pos !== end) throw malformedValue(`${end - pos} bytes after the value`)
+}
+
+/** The tag's head as CBOR writes it: major type 6, a 2-byte argument. */
+const SHARED_TAG_BYTES = Buffer.from([0xd9, SHARED_BYTES_TAG >> 8, SHARED_BYTES_TAG & 0xff])
+
+/** What a donor reads of a unit input before it holds it: bounds far past any honest input, which only its own task checks. */
+const INPUT_LIMITS: ValueLimits = { items: 10_000_000, depth: 64, bytes: MAX_VALUE_BYTES, textBytes: MAX_VALUE_BYTES }
+
+/**
+ * The hashes of the shared bytes a unit input names (tasks/shared-bytes.ts), read without
+ * decoding it; throws as checkValue does when the input is no CBOR value within INPUT_LIMITS.
+ */
+export function sharedHashesOf(input: Uint8Array): string[] {
+  // Most inputs name none: a search for the tag's bytes is far cheaper than the walk.
+  if (Buffer.from(input.buffer, input.byteOffset, input.byteLength).indexOf(SHARED_TAG_BYTES) < 0) return []
+  const hashes = new Set<string>()
+  checkValue(input, INPUT_LIMITS, (hash) => hashes.add(hash))
+  return [...hashes]
 }

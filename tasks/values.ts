@@ -3,14 +3,32 @@
  * encoding anything whose digest is compared across peers.
  */
 import { createHash } from 'node:crypto'
-import { Encoder } from 'cbor-x'
+import { Encoder, addExtension } from 'cbor-x'
+import { HASH_BYTES, SHARED_BYTES_TAG, SharedBytes, collectShared, resolveShared } from './shared-bytes.js'
+import { MalformedValueError } from './value-limits.js'
+
+// A reference travels as its hash alone: the bytes go once per donor, apart (tasks/shared-bytes.ts).
+addExtension({
+  Class: SharedBytes,
+  tag: SHARED_BYTES_TAG,
+  // cbor-x writes the tag, then this its content; what it returns is not used.
+  encode(shared: SharedBytes, encode: (value: unknown) => Uint8Array) {
+    return encode(Buffer.from(shared.hash, 'hex'))
+  },
+  decode(hash: unknown) {
+    if (!(hash instanceof Uint8Array) || hash.byteLength !== HASH_BYTES)
+      throw new MalformedValueError('MALFORMED_VALUE', `shared bytes named by something other than a ${HASH_BYTES}-byte hash`)
+    return new SharedBytes(null, Buffer.from(hash).toString('hex'))
+  }
+})
 
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false })
 
 function canonicalize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonicalize)
   if (value === null || typeof value !== 'object') return value
-  if (ArrayBuffer.isView(value) || value instanceof Map || value instanceof Set || value instanceof Date) return value
+  if (ArrayBuffer.isView(value) || value instanceof SharedBytes || value instanceof Map || value instanceof Set || value instanceof Date)
+    return value
   const sorted: Record<string, unknown> = {}
   for (const key of Object.keys(value).sort()) {
     const v = (value as Record<string, unknown>)[key]
@@ -47,4 +65,12 @@ export function toJsonSafe(value: unknown): unknown {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(value)) out[k] = toJsonSafe(v)
   return out
+}
+
+/**
+ * A unit input as a donor's task run sees it: through canonical CBOR, each shared byte string
+ * back in place (tasks/shared-bytes.ts). For running a split's units in this process.
+ */
+export function asRunSees<T>(input: unknown): T {
+  return resolveShared(decodeValue(encodeValue(input)), collectShared(input)) as T
 }

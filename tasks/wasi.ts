@@ -13,16 +13,13 @@ import { WasmRejectedError, pagesFor } from '../worker/sandbox/wasm-binary.js'
 import { checkWasiModule, runWasi, type RunOutput } from '../worker/sandbox/wasi/run.js'
 import { withoutDebugInfo } from '../worker/sandbox/wasi/code-transform.js'
 import type { OutputCaps } from '../worker/sandbox/wasi/memfs.js'
+import { MAX_SHARED_BYTES, plainBytes, sharedBytes, type SharedBytes } from './shared-bytes.js'
 
-export const MAX_PROGRAM_BYTES = 8 * 1024 * 1024
+/** Programs travel by hash, once per donor (tasks/shared-bytes.ts), so a real program's size is fine. */
+export const MAX_PROGRAM_BYTES = MAX_SHARED_BYTES
 /** Args, env, stdin and files of one run together. */
 export const MAX_RUN_INPUT_BYTES = 4 * 1024 * 1024
 export const MAX_RUNS = 100_000
-/**
- * Every unit carries the program, and the coordinator stores every unit: runs × program is
- * capped until programs travel by hash (issue 12, item 3).
- */
-export const MAX_JOB_BYTES = 1024 * 1024 * 1024
 /** The clock in nanoseconds must fit WASI's u64: about the year 2500. */
 const MAX_TIME_MS = 16_000_000_000_000
 const MAX_LIST = 4096
@@ -38,7 +35,8 @@ export const params = {
 }
 
 export interface WasiUnit {
-  program: Uint8Array
+  /** Shared bytes as split gives it: units carry its hash, and run sees the bytes again. */
+  program: Uint8Array | SharedBytes
   args: Uint8Array[]
   env: Uint8Array[]
   stdin: Uint8Array
@@ -163,40 +161,31 @@ const wasi: TaskModule<WasiUnit, RunOutput, WasiResult> & { params: typeof param
 
   split(p: Params, _units: number, job?: JobContext): Iterable<WasiUnit> {
     rejectUnknown('wasi', p, params)
-    const program = programBytes(p.program)
+    const bytes = programBytes(p.program)
     try {
-      checkWasiModule(program)
+      checkWasiModule(bytes)
     } catch (err) {
       if (err instanceof WasmRejectedError) throw new ParamError(`wasi: ${err.message}`)
       throw err
     }
-    const sent = withoutDebugInfo(program)
+    const sent = withoutDebugInfo(bytes)
     const runs = p.runs === undefined ? [{}] : p.runs
     if (!Array.isArray(runs) || runs.length === 0 || runs.length > MAX_RUNS) {
       throw new ParamError(`wasi: runs must be a list of 1 to ${MAX_RUNS} runs ({"args", "stdin", "env", "files"})`)
     }
     const time = Math.floor(job?.createdAt ?? 0)
     const memoryMb = jobMemoryMb('wasi', p)
-    const units = runs.map((run, i) => ({ program: sent, ...runInput(run, i), time, seed: runSeed(job?.id ?? '', i), memoryMb }))
-    const total = units.reduce(
-      (n, u) => n + u.program.byteLength + u.stdin.byteLength + u.files.reduce((m, [, b]) => m + b.byteLength, 0),
-      0
-    )
-    if (total > MAX_JOB_BYTES) {
-      throw new ParamError(
-        `wasi: ${runs.length} runs of a ${sent.byteLength}-byte program make ${total} bytes of units, at most ${MAX_JOB_BYTES}; ` +
-          'each unit carries the program, so split the job or shrink the program'
-      )
-    }
-    return units
+    const program = sharedBytes(sent)
+    return runs.map((run, i) => ({ program, ...runInput(run, i), time, seed: runSeed(job?.id ?? '', i), memoryMb }))
   },
 
   run(input: WasiUnit, ctx: RunContext): RunOutput {
+    const program = plainBytes(input?.program)
     // A unit may come from any coordinator: what split checks is checked again here.
     checkInput(
       'wasi',
-      isBytes(input?.program) &&
-        input.program.byteLength <= MAX_PROGRAM_BYTES &&
+      program !== null &&
+        program.byteLength <= MAX_PROGRAM_BYTES &&
         Array.isArray(input.args) &&
         input.args.every(isBytes) &&
         Array.isArray(input.env) &&
@@ -214,7 +203,7 @@ const wasi: TaskModule<WasiUnit, RunOutput, WasiResult> & { params: typeof param
     const args = [utf8.encode('program'), ...input.args]
     const pages = pagesFor(unitMemoryMb('wasi', input.memoryMb, ctx))
     return runWasi(
-      input.program,
+      program!,
       {
         args,
         env: input.env,

@@ -2,16 +2,19 @@
  * wasm: the submitter's own code, as a WebAssembly module carried by the job. Each unit calls
  * one exported function with numbers and its answer is a number (or a list of them); donors
  * run it in the sandbox of worker/sandbox/wasm-sandbox.ts with the memory and time caps their owners
- * set. The module travels inside every unit input, so the submitter's signature over the unit
- * covers the code as well as its arguments.
+ * set. Every unit input names the module by its SHA-256 (tasks/shared-bytes.ts), so the
+ * submitter's signature over the unit covers the code as well as its arguments, and the module
+ * travels once per donor.
  */
 import { MEMORY_PARAM, jobMemoryMb, unitMemoryMb } from './sandboxed.js'
 import { ParamError, type Params, type RunContext, type TaskModule } from './contract.js'
 import { checkInput, evenRuns, rejectUnknown, unitCount } from './params.js'
 import { checkModule, runWasmUnit, type WasmUnit } from '../worker/sandbox/wasm-sandbox.js'
 import { WasmRejectedError, pagesFor } from '../worker/sandbox/wasm-binary.js'
+import { MAX_SHARED_BYTES, plainBytes, sharedBytes } from './shared-bytes.js'
 
-export const MAX_MODULE_BYTES = 1024 * 1024
+/** The module travels by hash, once per donor, as a wasi program does. */
+export const MAX_MODULE_BYTES = MAX_SHARED_BYTES
 const MAX_INPUTS = 100_000
 const MAX_ARGS = 64
 const REDUCERS = ['list', 'sum', 'min', 'max'] as const
@@ -87,21 +90,24 @@ const wasm: TaskModule<WasmUnit, unknown, WasmResult> & { params: typeof params 
       if (err instanceof WasmRejectedError) throw new ParamError(err.message)
       throw err
     }
-    return lists.map((args) => ({ module, entry, args, memoryMb }))
+    // Shared bytes as split gives it: units carry its hash, and run sees the bytes again.
+    const shared = sharedBytes(module) as unknown as Uint8Array
+    return lists.map((args) => ({ module: shared, entry, args, memoryMb }))
   },
 
   run(input: WasmUnit, ctx: RunContext): unknown {
+    const module = plainBytes(input?.module)
     // A unit may come from any coordinator: the bounds split applies are checked again here.
     checkInput(
       'wasm',
-      input?.module instanceof Uint8Array &&
-        input.module.byteLength <= MAX_MODULE_BYTES &&
+      module !== null &&
+        module.byteLength <= MAX_MODULE_BYTES &&
         typeof input.entry === 'string' &&
         Array.isArray(input.args) &&
         input.args.length <= MAX_ARGS
     )
     const pages = pagesFor(unitMemoryMb('wasm', input.memoryMb, ctx))
-    return runWasmUnit(input, pages, (f) => ctx.progress(f))
+    return runWasmUnit({ ...input, module: module! }, pages, (f) => ctx.progress(f))
   },
 
   merge(outputs: unknown[], p: Params): WasmResult {

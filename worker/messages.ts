@@ -17,6 +17,11 @@ export interface BatchRequest {
   /** A --tasks directory whose modules may replace the built-ins, or null. */
   tasksDir: string | null
   units: UnitInput[]
+  /**
+   * The shared bytes the units name by hash (tasks/shared-bytes.ts), hex → bytes. In a donor the
+   * bytes sit in a SharedArrayBuffer, so they reach the thread without a copy per batch.
+   */
+  shared?: Array<[string, Uint8Array]>
   /** The donor's caps for tasks that run code of their own (wasm). */
   limits?: { wasmMemoryMb?: number; wasmTimeMs?: number }
   /** Niceness for the thread (Linux, where it is per thread): units yield to the owner's programs. */

@@ -15,6 +15,25 @@ import type { TaskModule } from '../tasks/contract.js'
 import { decodeValue, encodeValue } from '../tasks/values.js'
 import { toUnitError, type RunRequest, type RunResponse, type UnitOutcome, type UnitReporter } from './messages.js'
 import { threadCpuMs } from './cpu-meter.js'
+import { resolveShared } from '../tasks/shared-bytes.js'
+
+/** Shared bytes this thread saw last, by hash: the same bytes object each time, which the sandboxes cache their work by. */
+const SHARED_KEPT = 4
+const sharedSeen = new Map<string, Uint8Array>()
+
+/** The batch's shared bytes, each the object this thread saw first for its hash. */
+function sharedOf(request: RunRequest): Map<string, Uint8Array> {
+  const shared = new Map<string, Uint8Array>()
+  for (const [hash, bytes] of request.shared ?? []) {
+    let kept = sharedSeen.get(hash)
+    if (kept) sharedSeen.delete(hash)
+    else kept = bytes
+    sharedSeen.set(hash, kept)
+    if (sharedSeen.size > SHARED_KEPT) sharedSeen.delete(sharedSeen.keys().next().value!)
+    shared.set(hash, kept)
+  }
+  return shared
+}
 
 /** A unit reports progress at most this often, however often its task calls ctx.progress. */
 const PROGRESS_INTERVAL_MS = 100
@@ -59,7 +78,8 @@ async function runOne(
   task: TaskModule,
   request: RunRequest,
   index: number,
-  reporter: ReturnType<typeof wrap<UnitReporter>>
+  reporter: ReturnType<typeof wrap<UnitReporter>>,
+  shared: Map<string, Uint8Array>
 ): Promise<UnitOutcome> {
   const { unit, input } = request.units[index]
   const started = performance.now()
@@ -67,7 +87,8 @@ async function runOne(
   let lastReport = started
   try {
     const cpuBefore = threadCpuMs()
-    const output = await task.run(decodeValue(input), {
+    const decoded = decodeValue(input)
+    const output = await task.run(shared.size > 0 ? resolveShared(decoded, shared) : decoded, {
       unitIndex: unit,
       limits: request.limits,
       progress(fraction: number) {
@@ -98,7 +119,8 @@ export default async function runBatch(request: RunRequest): Promise<RunResponse
     ;(reporter as any).started().catch(() => {})
     const task = (await registryFor(request.tasksDir)).require(request.task)
     const outcomes: UnitOutcome[] = []
-    for (let index = 0; index < request.units.length; index++) outcomes.push(await runOne(task, request, index, reporter))
+    const shared = sharedOf(request)
+    for (let index = 0; index < request.units.length; index++) outcomes.push(await runOne(task, request, index, reporter, shared))
     return { outcomes }
   } finally {
     reporter[releaseProxy]()

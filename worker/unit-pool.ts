@@ -171,7 +171,9 @@ class ProcessPool implements UnitPool {
         },
         { once: true }
       )
-      this.send({ t: 'run', id, request })
+      // Shared memory does not cross to another process: the bytes go as a copy, and the child puts them in its own.
+      const shared = request.shared?.map(([hash, bytes]): [string, Uint8Array] => [hash, new Uint8Array(bytes)])
+      this.send({ t: 'run', id, request: shared ? { ...request, shared } : request })
     })
   }
 

@@ -5,8 +5,10 @@
  */
 import { setPriority } from 'node:os'
 import { createUnitPool } from './unit-pool.js'
+import { inSharedMemory } from '../tasks/shared-bytes.js'
 import {
   toUnitError,
+  type BatchRequest,
   type FromUnitProcess,
   type RunResponse,
   type ToUnitProcess,
@@ -15,6 +17,22 @@ import {
 } from './messages.js'
 
 const CPU_REPORT_MS = 200
+/** Shared bytes kept in this process's shared memory, by hash, so its threads get each once and without a copy per batch. */
+const SHARED_KEPT = 4
+const sharedKept = new Map<string, Uint8Array>()
+
+function inOwnSharedMemory(request: BatchRequest): BatchRequest {
+  if (!request.shared) return request
+  const shared = request.shared.map(([hash, bytes]): [string, Uint8Array] => {
+    let kept = sharedKept.get(hash)
+    if (kept) sharedKept.delete(hash)
+    else kept = inSharedMemory(bytes)
+    sharedKept.set(hash, kept)
+    if (sharedKept.size > SHARED_KEPT) sharedKept.delete(sharedKept.keys().next().value!)
+    return [hash, kept]
+  })
+  return { ...request, shared }
+}
 
 function send(msg: FromUnitProcess): void {
   if (process.connected) process.send!(msg)
@@ -55,7 +73,7 @@ function main(): void {
     const abort = new AbortController()
     running.set(id, abort)
     pool
-      .run(msg.request, { reporter, signal: abort.signal })
+      .run(inOwnSharedMemory(msg.request), { reporter, signal: abort.signal })
       .then(
         (response: RunResponse) => send({ t: 'done', id, response }),
         (err: unknown) => send({ t: 'failed', id, error: toUnitError(err) })

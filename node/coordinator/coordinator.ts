@@ -25,6 +25,7 @@ import { jobView, type JobView } from './job-view.js'
 import { TrustKeeper } from '../trust/keeper.js'
 import { activeJob, countResults, type ActiveJob } from './active-job.js'
 import { LeaseRoutes } from './lease-routes.js'
+import { SharedSender } from './shared-sender.js'
 import { candidateOf } from './result-groups.js'
 import { limitsOf, ValueLimitError } from '../../tasks/value-limits.js'
 import { mergeOutputs } from './job-merge.js'
@@ -55,6 +56,8 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   /** Which job and unit each open lease belongs to, and what tells a late message from a lie (node/coordinator/lease-routes.ts). */
   private readonly leases: LeaseRoutes
   private readonly leftOut: LeftOutUnits
+  /** Sends donors the shared bytes (programs) their units name, when they ask (shared-sender.ts). */
+  private readonly sharedSender: SharedSender
   /** Each job's accepted outputs still on their way to disk. */
   private readonly writing = new WeakMap<ActiveJob, Promise<void>>()
   /** Jobs a store write failed for: they stop, saying why (stopOnStoreFailure), and are never merged. */
@@ -97,6 +100,11 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     })
     this.leases = new LeaseRoutes(store, (link, reason) => this.violation(link, reason))
     this.leftOut = new LeftOutUnits(store)
+    this.sharedSender = new SharedSender(
+      store,
+      (link, reason) => this.violation(link, reason),
+      (sent) => this.emit('shared-sent', sent)
+    )
     this.credit = new CreditLedger(store)
     this.trust = new TrustKeeper(store)
     this.timer = setInterval(() => this.tick(), TICK_MS)
@@ -125,13 +133,13 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   }
 
   async submit(spec: JobSpec): Promise<JobView> {
-    const { task, record, inputs } = await takeIn(spec, this.registry, {
+    const { task, record, inputs, shared, params } = await takeIn(spec, this.registry, {
       distinctHosts: this.distinctHosts,
       now: this.clock(),
       signal: this.stopping.signal
     })
     const { policy } = record
-    await this.store.failures.watch(this.store.createJob(record, inputs))
+    await this.store.failures.watch(this.store.createJob(record, inputs, { shared, params }))
     const job = this.activate(record, task, [])
     const rule = policy.trust ? `credibility 1 − ${policy.trust.errorRate}` : `quorum ${policy.quorum}`
     this.log('job', `submitted ${task.name} job ${record.id.slice(0, 8)}: ${record.units} units, ${rule}`, record.id)
@@ -248,6 +256,10 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       link
     )
     this.dispatchTo(link)
+  }
+
+  fetch(link: DonorLink, msg: wire.FetchMessage): void {
+    this.sharedSender.fetch(link, msg, this.jobs.values())
   }
 
   /** A donor left: its leases go to others. */

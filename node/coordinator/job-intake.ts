@@ -10,16 +10,21 @@ import { resolveSpec, type JobSpec } from './job-spec.js'
 import type { JobRecord } from '../store/records.js'
 import { sizeUnits } from './unit-sizing.js'
 import { LIMITS } from '../protocol/wire.js'
+import { collectShared, MAX_SHARED_BYTES } from '../../tasks/shared-bytes.js'
 
 export interface Intake {
   task: TaskModule
   record: JobRecord
   inputs: Uint8Array[]
+  /** The shared bytes the units name by hash (tasks/shared-bytes.ts): stored once, sent once per donor. */
+  shared: Map<string, Uint8Array>
+  /** The job's whole params, as canonical CBOR: stored once, read for the merge. */
+  params: Uint8Array
 }
 
 /**
  * A job's unit inputs, encoded, come to at most this much: every one is kept in the store
- * until the job ends, and a wasm module is copied into every unit of its job.
+ * until the job ends. Shared bytes (a program) are not in them: they are stored once.
  */
 export const MAX_JOB_INPUT_BYTES = 256 * 1024 * 1024
 /** The split gives the event loop back this often, so that a peer splitting a huge job still answers. */
@@ -27,17 +32,18 @@ const SLICE_MS = 10
 const CHECK_EVERY = 256
 
 /** Encodes the split's units in slices off the event loop's back, and stops as soon as they come to more than `maxBytes`. */
-async function encodeInputs(units: Iterable<unknown>, maxBytes: number): Promise<Uint8Array[]> {
+async function encodeInputs(units: Iterable<unknown>, maxBytes: number, shared: Map<string, Uint8Array>): Promise<Uint8Array[]> {
   const inputs: Uint8Array[] = []
   let bytes = 0
   let sliceStart = performance.now()
   for (const input of units) {
     const encoded = encodeValue(input)
+    collectShared(input, shared)
     bytes += encoded.byteLength
     if (bytes > maxBytes) {
       throw new ParamError(
         `the job's unit inputs come to more than ${mib(maxBytes)} (over it at unit ${inputs.length}): ` +
-          'use fewer units or smaller inputs (a wasm module is copied into every unit)'
+          'use fewer units or smaller inputs'
       )
     }
     inputs.push(encoded)
@@ -71,10 +77,18 @@ export async function takeIn(spec: JobSpec, registry: TaskRegistry, options: Int
       : await sizeUnits(task, params, unitSeconds, { tasksDir: registry.dir ?? null, signal: options.signal })
   // The id is made first: a task whose units depend on the job (a seed, its clock) reads it in split.
   const id = randomBytes(8).toString('hex')
+  const shared = new Map<string, Uint8Array>()
   const inputs = await encodeInputs(
     task.split(params, sized?.units ?? units, { id, createdAt: options.now }),
-    options.maxInputBytes ?? MAX_JOB_INPUT_BYTES
+    options.maxInputBytes ?? MAX_JOB_INPUT_BYTES,
+    shared
   )
+  for (const [hash, bytes] of shared) {
+    if (bytes.byteLength > MAX_SHARED_BYTES)
+      throw new ParamError(
+        `${task.name} shares ${bytes.byteLength} bytes among its units (${hash.slice(0, 12)}), at most ${MAX_SHARED_BYTES}`
+      )
+  }
   if (inputs.length === 0) throw new ParamError(`${task.name} made no units from these parameters`)
   // A unit that cannot cross the wire would be sent, and fail to leave, on every connection.
   const oversized = inputs.findIndex((input) => input.byteLength > LIMITS.payload)
@@ -87,7 +101,8 @@ export async function takeIn(spec: JobSpec, registry: TaskRegistry, options: Int
     id,
     task: task.name,
     taskVersion: task.version,
-    params,
+    params: outlineOf(params) as JobRecord['params'],
+    ...(shared.size > 0 ? { shared: [...shared.keys()] } : {}),
     units: inputs.length,
     policy,
     state: 'running',
@@ -99,5 +114,19 @@ export async function takeIn(spec: JobSpec, registry: TaskRegistry, options: Int
     outvoted: [],
     ...(sized ? { sizing: { ...sized, units: inputs.length } } : {})
   }
-  return { task, record, inputs }
+  return { task, record, inputs, shared, params: encodeValue(params) }
+}
+
+/** Past these a param is shown by its size: the record that holds the outline is rewritten behind every result. */
+const OUTLINE_CHARS = 4096
+const OUTLINE_BYTES = 1024
+const OUTLINE_ITEMS = 64
+
+/** The params as a job's record keeps them: long strings, byte strings and lists by their size, as the live feed shows them. */
+export function outlineOf(value: unknown): unknown {
+  if (value instanceof Uint8Array) return value.byteLength > OUTLINE_BYTES ? { $bytes: value.byteLength } : value
+  if (typeof value === 'string') return value.length > OUTLINE_CHARS ? { $chars: value.length } : value
+  if (Array.isArray(value)) return value.length > OUTLINE_ITEMS ? { $items: value.length } : value.map(outlineOf)
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, outlineOf(v)]))
 }

@@ -23,7 +23,10 @@ export function mergeOutputs(store: Store, job: ActiveJob): { result: Uint8Array
     if (!accepted) throw new Error(`accepted output of unit ${unit} is missing from the store`)
     outputs.push(decodeValue(accepted.output))
   }
-  const result = encodeValue(job.task.merge(outputs, record.params, { id: record.id, createdAt: record.createdAt }))
+  // The whole params, stored once apart; a job stored before they were kept apart has them in its record.
+  const stored = store.jobParams(record.id)
+  const params = stored ? decodeValue<typeof record.params>(stored) : record.params
+  const result = encodeValue(job.task.merge(outputs, params, { id: record.id, createdAt: record.createdAt }))
   const partial =
     leftOut.length > 0
       ? `partial result: ${leftOut.length} of ${record.units} units left out (${leftOut.slice(0, 10).join(', ')}${leftOut.length > 10 ? ', …' : ''}; the log says why)`

@@ -4,6 +4,7 @@
  * units go through, so a piece's measured time is what a donor would spend on it.
  */
 import { encodeValue } from '../../tasks/values.js'
+import { collectShared, inSharedMemory } from '../../tasks/shared-bytes.js'
 import type { UnitReporter } from '../../worker/messages.js'
 import { createUnitPool, type UnitPool } from '../../worker/unit-pool.js'
 
@@ -25,14 +26,16 @@ export class PieceRunner {
 
   /** Runs the pieces of one cut of the job: `inputs` as the task's split gave them. */
   of(inputs: unknown[]): RunPiece {
-    return (index, limitMs) => this.run(inputs[index], index, limitMs)
+    // The bytes the pieces share (a program) reach the thread as a donor's do: once, in shared memory.
+    const shared = [...collectShared(inputs)].map(([hash, bytes]): [string, Uint8Array] => [hash, inSharedMemory(bytes)])
+    return (index, limitMs) => this.run(inputs[index], index, limitMs, shared)
   }
 
   destroy(): Promise<void> {
     return this.pool.destroy()
   }
 
-  private async run(input: unknown, index: number, limitMs: number): Promise<number | null> {
+  private async run(input: unknown, index: number, limitMs: number, shared: Array<[string, Uint8Array]>): Promise<number | null> {
     this.stop?.throwIfAborted()
     const abort = new AbortController()
     const timer = setTimeout(() => abort.abort(), limitMs)
@@ -42,7 +45,7 @@ export class PieceRunner {
       const {
         outcomes: [outcome]
       } = await this.pool.run(
-        { task: this.task, tasksDir: this.tasksDir, units: [{ unit: index, input: encodeValue(input) }] },
+        { task: this.task, tasksDir: this.tasksDir, units: [{ unit: index, input: encodeValue(input) }], shared },
         { signal: abort.signal, reporter: QUIET }
       )
       if (!outcome.ok) throw Object.assign(new Error(outcome.error.message), { name: outcome.error.name })

@@ -12,6 +12,9 @@ import { CpuMeter, machineSource, ownProcessCpuMs, type CpuShares, type CpuSourc
 import { DonorGovernor, type Gate, type PauseReason } from './governor.js'
 import { DonorPolicy } from './policy.js'
 import { Donor } from './donor.js'
+import { SharedCache } from './shared-cache.js'
+import { SharedSource } from './shared-source.js'
+import { join } from 'node:path'
 import { donorThreads } from './threads.js'
 import { describeSchedule, parseSchedule, type ScheduleWindow } from './schedule.js'
 import { hottestCelsius, THERMAL_DIR } from './thermal.js'
@@ -42,6 +45,8 @@ export interface DonationOptions {
   nice?: number
   wasmMemoryMb?: number
   wasmTimeSeconds?: number
+  /** Bytes of programs kept on disk for later jobs (default DEFAULT_SHARED_CACHE_BYTES). */
+  sharedCacheBytes?: number
   /** Tests and simulators: what counts as the machine, and how fast the governor looks at it. */
   cpuSource?: (ownMs: () => number) => CpuSource
   sampleMs?: number
@@ -189,7 +194,7 @@ export class DonorControls extends EventEmitter {
     }
   }
 
-  private log(text: string): void {
+  log(text: string): void {
     const entry: LogEntry = { at: Date.now(), kind: 'donor', text }
     this.emit('log', entry)
   }
@@ -206,6 +211,8 @@ export interface DonationSetup {
   /** This peer's key: its own jobs are always trusted. */
   self: string
   options: DonationOptions
+  /** The peer's data dir: programs units name by hash are cached under its blobs/ (shared-cache.ts). */
+  dataDir?: string
 }
 
 /** The donor a peer runs, with its pool, its owner's policy and controls. */
@@ -214,7 +221,12 @@ export function startDonation(setup: DonationSetup): { donor: Donor; controls: D
   const { policy, schedule } = donationPolicy(options, setup.self)
   const threads = donorThreads(setup.threads)
   const pool = createUnitPool({ threads, memoryMb: setup.memoryMb, cpuLimitPct: options.cpuLimitPct, nice: options.nice })
+  let controls: DonorControls | null = null
+  const cache = new SharedCache(setup.dataDir ? join(setup.dataDir, 'blobs') : null, options.sharedCacheBytes, (text) =>
+    controls?.log(text)
+  )
   const donor = new Donor({
+    shared: new SharedSource(cache),
     threads,
     registry: setup.registry,
     memoryMb: setup.memoryMb,
@@ -227,5 +239,6 @@ export function startDonation(setup: DonationSetup): { donor: Donor; controls: D
       timeMs: (options.wasmTimeSeconds ?? DEFAULT_WASM_TIME_SECONDS) * 1000
     }
   })
-  return { donor, controls: new DonorControls(donor, pool, options, schedule, policy) }
+  controls = new DonorControls(donor, pool, options, schedule, policy)
+  return { donor, controls }
 }

@@ -26,12 +26,17 @@ import { BatchSizing } from './batch-sizing.js'
 import { failureOf, type HeldUnit } from './held-unit.js'
 import { Orphans } from './orphans.js'
 import { donorThreads } from './threads.js'
+import { sharedHashesOf } from '../../tasks/value-limits.js'
+import { SharedBytesError, SharedSource } from './shared-source.js'
+import { SharedCache } from './shared-cache.js'
 
 /** Batches handed to the pool per thread: one running, one waiting, so a thread never idles between them. */
 const BATCHES_PER_THREAD = 2
 /** Kinds that run their submitter's own code, under the donor's --wasm-memory and --wasm-time caps. */
 /** Past its cap a js unit stops itself; the donor's own timer is the backstop, a little later. */
 const JS_CAP_GRACE_MS = 2000
+/** Shared byte strings (programs) one unit may name: every built-in task names one at most. */
+const MAX_SHARED_PER_UNIT = 4
 /** Results a coordinator may leave without a verdict before the oldest are no longer expected. */
 const MAX_AWAITING_VERDICTS = 100_000
 
@@ -50,6 +55,8 @@ export interface DonorOptions {
   wasm?: { memoryMb: number; timeMs: number }
   /** Niceness of the unit threads. */
   nice?: number
+  /** Where the shared bytes (programs) units name come from (shared-source.ts); default: memory and the coordinator only. */
+  shared?: SharedSource
 }
 
 export interface DonorStats {
@@ -93,6 +100,13 @@ function ownBuffer(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
 }
 
+/** The shared bytes the units of a batch name, each once. */
+function sharedOfBatch(units: HeldUnit[]): Array<[string, Uint8Array]> | undefined {
+  const shared = new Map<string, Uint8Array>()
+  for (const held of units) for (const [hash, bytes] of held.shared) shared.set(hash, bytes)
+  return shared.size > 0 ? [...shared] : undefined
+}
+
 export class Donor extends EventEmitter implements DonorSide {
   readonly threads: number
   private readonly pool: Pick<UnitPool, 'run' | 'destroy'>
@@ -103,6 +117,8 @@ export class Donor extends EventEmitter implements DonorSide {
   private readonly orphans = new Orphans()
   readonly pending = new PendingResults()
   private readonly sizing: BatchSizing
+  /** The programs units name by hash: in memory, in the cache on disk, or fetched once from their coordinator. */
+  readonly shared: SharedSource
   /** Units leased and not yet in a batch, oldest first. */
   private waiting: HeldUnit[] = []
   private batchesInPool = 0
@@ -114,6 +130,7 @@ export class Donor extends EventEmitter implements DonorSide {
     this.threads = donorThreads(options.threads)
     this.pool = options.pool ?? createUnitPool({ threads: this.threads, memoryMb: options.memoryMb })
     this.sizing = new BatchSizing(this.threads)
+    this.shared = options.shared ?? new SharedSource(new SharedCache(null))
   }
 
   /** A coordinator is reachable: offer it what this donor can take. */
@@ -134,6 +151,8 @@ export class Donor extends EventEmitter implements DonorSide {
     if (!state) return
     this.links.delete(link)
     for (const held of state.held.values()) this.orphans.add(held)
+    // Units still waiting for their program from it fail (to no one: the coordinator gave them up with the connection).
+    this.shared.detach(link)
   }
 
   assign(link: CoordinatorLink, msg: wire.AssignMessage): void {
@@ -172,6 +191,21 @@ export class Donor extends EventEmitter implements DonorSide {
     const limitMs = wasm ? Math.min(msg.deadlineMs, wasm.timeMs + (msg.task === 'js' ? JS_CAP_GRACE_MS : 0)) : msg.deadlineMs
     state.latestJob = msg.job
     for (const unit of msg.units) {
+      let sharedHashes: string[]
+      try {
+        sharedHashes = sharedHashesOf(unit.input)
+      } catch (err) {
+        link.sendFailure({ lease: unit.lease, kind: 'error', reason: `malformed unit input: ${(err as Error).message}` })
+        continue
+      }
+      if (sharedHashes.length > MAX_SHARED_PER_UNIT) {
+        link.sendFailure({
+          lease: unit.lease,
+          kind: 'error',
+          reason: `the unit names ${sharedHashes.length} programs, at most ${MAX_SHARED_PER_UNIT}`
+        })
+        continue
+      }
       const held: HeldUnit = {
         link,
         job: msg.job,
@@ -182,11 +216,37 @@ export class Donor extends EventEmitter implements DonorSide {
         started: false,
         limitMs,
         alone: false,
-        batch: null
+        batch: null,
+        sharedHashes,
+        shared: []
       }
       state.held.set(unit.lease, held)
-      this.waiting.push(held)
+      if (sharedHashes.length === 0) this.waiting.push(held)
+      else void this.whenShared(held)
     }
+    this.schedulePump()
+  }
+
+  piece(link: CoordinatorLink, msg: wire.PieceMessage): void {
+    this.shared.piece(link, msg)
+  }
+
+  /** Queues the unit once the shared bytes it names are in hand; fails it if they cannot be had. */
+  private async whenShared(held: HeldUnit): Promise<void> {
+    const got = await this.shared.acquireAll(held.link, held.sharedHashes)
+    if (held.stopped) {
+      if (!(got instanceof SharedBytesError)) for (const [hash] of got) this.shared.release(hash)
+      return
+    }
+    if (got instanceof SharedBytesError) {
+      if (got.kind === 'error') this.stats.failed++
+      held.link.sendFailure({ lease: held.lease, kind: got.kind, reason: `no program for this unit: ${got.message}` })
+      this.release(held)
+      this.offer(held.link)
+      return
+    }
+    held.shared = got
+    this.waiting.push(held)
     this.schedulePump()
   }
 
@@ -309,6 +369,7 @@ export class Donor extends EventEmitter implements DonorSide {
           task: first.task,
           tasksDir: this.options.registry.dir ?? null,
           units: batch.units.map(({ unit, input }) => ({ unit, input: ownBuffer(input) })),
+          shared: sharedOfBatch(batch.units),
           limits: { wasmMemoryMb: this.options.wasm?.memoryMb, wasmTimeMs: this.options.wasm?.timeMs },
           nice: this.options.nice
         },
@@ -400,6 +461,8 @@ export class Donor extends EventEmitter implements DonorSide {
   }
 
   private release(held: HeldUnit): void {
+    for (const [hash] of held.shared) this.shared.release(hash)
+    held.shared = []
     this.links.get(held.link)?.held.delete(held.lease)
     this.orphans.delete(held)
     this.emit('unit-end', held)

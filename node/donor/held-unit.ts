@@ -18,6 +18,9 @@ export interface HeldUnit extends wire.AssignedUnit {
   started: boolean
   /** It was in a batch that failed as a whole: it runs alone now, so its own failure is told apart. */
   alone: boolean
+  /** Hashes of the shared bytes its input names (tasks/shared-bytes.ts), and those bytes once in hand. */
+  sharedHashes: string[]
+  shared: Array<[string, Uint8Array]>
   /** The batch it runs in, once it has left the waiting queue. */
   batch: { abort: AbortController; units: HeldUnit[] } | null
 }

@@ -184,7 +184,8 @@ export class Peer extends EventEmitter implements ControlledPeer {
               registry,
               memoryMb: opts.memoryMb,
               self: swarm.keyPair.publicKey.toString('hex'),
-              options: opts.donation ?? {}
+              options: opts.donation ?? {},
+              dataDir: opts.dataDir
             })
     } catch (err) {
       await swarm.destroy()
@@ -430,9 +431,11 @@ export class Peer extends EventEmitter implements ControlledPeer {
           progress: coordinator ? (msg) => coordinator.progress(channel, msg) : refuse('progress', 'coordinate'),
           result: coordinator ? (msg) => coordinator.result(channel, msg) : refuse('result', 'coordinate'),
           failure: coordinator ? (msg) => coordinator.failure(channel, msg) : refuse('failure', 'coordinate'),
+          fetch: coordinator ? (msg) => coordinator.fetch(channel, msg) : refuse('fetch', 'coordinate'),
           assign: donor ? (msg) => donor.assign(channel, msg) : refuse('assign', 'donate'),
           cancel: donor ? (msg) => donor.cancel(channel, msg) : refuse('cancel', 'donate'),
           verdict: donor ? (msg) => donor.verdict(channel, msg) : refuse('verdict', 'donate'),
+          piece: donor ? (msg) => donor.piece(channel, msg) : refuse('piece', 'donate'),
           close: (error) => {
             this.channels.delete(channel)
             this.coordinator.removeDonor(channel)

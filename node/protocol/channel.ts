@@ -58,6 +58,8 @@ export interface ChannelHandlers {
   failure(msg: wire.FailureMessage): void
   cancel(msg: wire.CancelMessage): void
   verdict(msg: wire.VerdictMessage): void
+  fetch(msg: wire.FetchMessage): void
+  piece(msg: wire.PieceMessage): void
   close(error: Error | null): void
 }
 
@@ -82,6 +84,8 @@ export class WireChannel {
   readonly sendFailure: Sender<wire.FailureMessage>
   readonly sendCancel: Sender<wire.CancelMessage>
   readonly sendVerdict: Sender<wire.VerdictMessage>
+  readonly sendFetch: Sender<wire.FetchMessage>
+  readonly sendPiece: Sender<wire.PieceMessage>
 
   private readonly channel: Channel
   private readonly ended: Promise<boolean>
@@ -136,6 +140,9 @@ export class WireChannel {
     this.sendFailure = add(wire.failure, afterHello('failure', handlers.failure))
     this.sendCancel = add(wire.cancel, afterHello('cancel', handlers.cancel))
     this.sendVerdict = add(wire.verdict, afterHello('verdict', handlers.verdict))
+    // New message types go last: a type's index is its number on the wire.
+    this.sendFetch = add(wire.fetch, afterHello('fetch', handlers.fetch))
+    this.sendPiece = add(wire.piece, afterHello('piece', handlers.piece))
 
     connection.on('error', (err: Error) => {
       this.error ??= err

@@ -12,6 +12,9 @@ export interface DonorLink {
   sendAssign(msg: wire.AssignMessage): void
   sendCancel(msg: wire.CancelMessage): void
   sendVerdict(msg: wire.VerdictMessage): void
+  sendPiece(msg: wire.PieceMessage): void
+  /** Resolves true once all sent so far has reached the donor's side, false if the connection ended first. */
+  delivered?(): Promise<boolean>
 }
 
 /** The donor's side of a coordinator. */
@@ -22,6 +25,7 @@ export interface CoordinatorLink {
   sendProgress(msg: wire.ProgressMessage): void
   sendResult(msg: wire.ResultMessage): void
   sendFailure(msg: wire.FailureMessage): void
+  sendFetch(msg: wire.FetchMessage): void
   /** Resolves true once all sent so far has reached the coordinator's side, false if the connection ended first. */
   delivered?(): Promise<boolean>
 }
@@ -31,12 +35,14 @@ export interface CoordinatorSide {
   progress(link: DonorLink, msg: wire.ProgressMessage): void
   result(link: DonorLink, msg: wire.ResultMessage): void
   failure(link: DonorLink, msg: wire.FailureMessage): void
+  fetch(link: DonorLink, msg: wire.FetchMessage): void
 }
 
 export interface DonorSide {
   assign(link: CoordinatorLink, msg: wire.AssignMessage): void
   cancel(link: CoordinatorLink, msg: wire.CancelMessage): void
   verdict(link: CoordinatorLink, msg: wire.VerdictMessage): void
+  piece(link: CoordinatorLink, msg: wire.PieceMessage): void
 }
 
 /**
@@ -56,7 +62,8 @@ export function localLinks(
     hello,
     sendAssign: (msg) => later(() => donor.assign(toCoordinator, msg)),
     sendCancel: (msg) => later(() => donor.cancel(toCoordinator, msg)),
-    sendVerdict: (msg) => later(() => donor.verdict(toCoordinator, msg))
+    sendVerdict: (msg) => later(() => donor.verdict(toCoordinator, msg)),
+    sendPiece: (msg) => later(() => donor.piece(toCoordinator, msg))
   }
   const toCoordinator: CoordinatorLink = {
     key,
@@ -64,7 +71,8 @@ export function localLinks(
     sendWant: (msg) => later(() => coordinator.want(toDonor, msg)),
     sendProgress: (msg) => later(() => coordinator.progress(toDonor, msg)),
     sendResult: (msg) => later(() => coordinator.result(toDonor, msg)),
-    sendFailure: (msg) => later(() => coordinator.failure(toDonor, msg))
+    sendFailure: (msg) => later(() => coordinator.failure(toDonor, msg)),
+    sendFetch: (msg) => later(() => coordinator.fetch(toDonor, msg))
   }
   return { toDonor, toCoordinator }
 }

@@ -2,7 +2,7 @@
  * Jobs are signed by their submitter's key, the peer's own ed25519 identity (the `key HEX`
  * that `start` prints), so a donor can decide whose code runs on its machine whatever path a
  * unit took to reach it. A signature covers one assign, a batch of units of one job: the job
- * id, task kind and version, each unit's index and input (which holds a wasm job's module),
+ * id, task kind and version, each unit's index and input (which names a job's program by SHA-256),
  * the key of the coordinator that may hand the batch out, and when the signature expires.
  * Binding the coordinator stops another peer from replaying a batch it saw signed for someone
  * else; the expiry stops a batch from being replayed for ever. Leases and the deadline are

@@ -15,6 +15,7 @@ import type { Encoding } from 'protomux'
 import { isPrintable, printable } from './printable.js'
 import { MAX_VALUE_BYTES } from '../../tasks/value-limits.js'
 import { MAX_TASK_NAME } from '../../tasks/contract.js'
+import { HASH_BYTES, MAX_SHARED_BYTES } from '../../tasks/shared-bytes.js'
 export type { Encoding }
 
 export const PROTOCOL = 'swarmgrid/1'
@@ -22,8 +23,9 @@ export const PROTOCOL = 'swarmgrid/1'
  * 2: assign carries the submitter's signature, result its CPU time and the donor's speed, failure may be 'refused'.
  * 3: assign carries a batch of units of one job under one signature.
  * 4: the signature binds the coordinator's key and an expiry (assign carries `expires`); names and ids hold no control characters.
+ * 5: unit inputs name shared bytes (a program) by SHA-256; a donor asks for them (fetch) and they come in pieces.
  */
-export const PROTOCOL_VERSION = 4
+export const PROTOCOL_VERSION = 5
 
 /** Limits that no honest peer comes near; past them a frame is malformed. */
 export const LIMITS = {
@@ -46,6 +48,9 @@ export const LIMITS = {
   /** Unit inputs and outputs: a frame is at most 16 MiB (secret-stream's 3-byte length). */
   payload: MAX_VALUE_BYTES,
   deadlineMs: 7 * 24 * 3600 * 1000,
+  /** Shared bytes (a program) in all, and in one piece: a piece never holds the channel up for long. */
+  sharedBytes: MAX_SHARED_BYTES,
+  pieceBytes: 1024 * 1024,
   /** A donor's benchmark score, 1000 being the reference machine. */
   speed: 1_000_000
 } as const
@@ -121,6 +126,18 @@ export interface CancelMessage {
 export interface VerdictMessage {
   lease: number
   accepted: boolean
+}
+
+/** Donor → coordinator: send me the shared bytes with this SHA-256, which a unit I hold names. */
+export interface FetchMessage {
+  hash: Uint8Array
+}
+/** Coordinator → donor: bytes [offset, offset + bytes.length) of the `total` shared bytes with this hash. */
+export interface PieceMessage {
+  hash: Uint8Array
+  offset: number
+  total: number
+  bytes: Uint8Array
 }
 
 export class MalformedMessageError extends SwarmgridError {
@@ -263,6 +280,22 @@ const failureKind: Encoding<FailureKind> = {
 export const failure = struct<FailureMessage>({ lease, kind: failureKind, reason: boundedText('reason', LIMITS.reason) })
 export const cancel = struct<CancelMessage>({ lease })
 export const verdict = struct<VerdictMessage>({ lease, accepted: c.bool as Encoding<boolean> })
+
+const hash = bounded(bytes, 'hash', (b) => b.byteLength === HASH_BYTES)
+
+export const fetch = struct<FetchMessage>({ hash })
+
+export const piece = struct<PieceMessage>(
+  {
+    hash,
+    offset: uint,
+    total: bounded(uint, 'shared bytes size', (n) => n > 0 && n <= LIMITS.sharedBytes),
+    bytes: bounded(bytes, 'piece size', (b) => b.byteLength > 0 && b.byteLength <= LIMITS.pieceBytes)
+  },
+  (m) => {
+    if (m.offset + m.bytes.byteLength > m.total) throw malformed('a piece past the end of its bytes')
+  }
+)
 
 /** Encodes one message alone, as the tests and the fuzzer need it. */
 export function encodeMessage<T>(enc: Encoding<T>, value: T): Uint8Array {

@@ -9,7 +9,13 @@ export interface JobRecord {
   id: string
   task: string
   taskVersion: number
+  /**
+   * The params as shown: long strings, byte strings and lists go by their size, since this record
+   * is rewritten behind every result. The job's whole params are stored once beside it (Store.jobParams).
+   */
   params: Params
+  /** Hex SHA-256 of the shared bytes its units name (tasks/shared-bytes.ts), each stored once (Store.sharedBytes). */
+  shared?: string[]
   units: number
   policy: JobPolicy
   state: JobState

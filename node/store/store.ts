@@ -38,6 +38,12 @@ export class Store {
   private readonly accepted: Database<AcceptedOutput, UnitKey>
   private readonly results: Database<Uint8Array, string>
   private readonly peers: Database<Reputation, string>
+  /** Shared bytes by hex SHA-256 (tasks/shared-bytes.ts): once, however many units and jobs name them. */
+  private readonly shared: Database<Uint8Array, string>
+  /** [hash, job] for every job whose units name the hash: the bytes go with the last of them. */
+  private readonly sharedUsers: Database<true, [string, string]>
+  /** Each job's whole params, as canonical CBOR, written once: the record holds only their outline. */
+  private readonly params: Database<Uint8Array, string>
   /** Job records and reputations change with every result: they are written behind (node/store/write-behind.ts). */
   private readonly jobWrites: WriteBehind<JobRecord>
   private readonly reputationWrites: WriteBehind<Reputation>
@@ -57,6 +63,9 @@ export class Store {
     this.accepted = this.guard(root.openDB({ name: 'accepted' }))
     this.results = this.guard(root.openDB({ name: 'results', encoding: 'binary' }))
     this.peers = this.guard(root.openDB({ name: 'peers' }))
+    this.shared = this.guard(root.openDB({ name: 'shared-bytes', encoding: 'binary' }))
+    this.sharedUsers = this.guard(root.openDB({ name: 'shared-users' }))
+    this.params = this.guard(root.openDB({ name: 'params', encoding: 'binary' }))
     this.jobWrites = this.writeBehind(this.jobs)
     this.reputationWrites = this.writeBehind(this.peers)
   }
@@ -65,7 +74,7 @@ export class Store {
     const path = storePath(dataDir)
     if (readOnly && !existsSync(path)) throw noStore(dataDir)
     if (!readOnly) mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-    return new Store(open({ path, maxDbs: 16, readOnly, commitDelay: COMMIT_DELAY_MS }), dataDir)
+    return new Store(open({ path, maxDbs: 32, readOnly, commitDelay: COMMIT_DELAY_MS }), dataDir)
   }
 
   /**
@@ -74,8 +83,20 @@ export class Store {
    * most INPUTS_PER_TXN, so that a huge job does not hold up the main thread in one piece;
    * if any fails, those written are removed again.
    */
-  async createJob(job: JobRecord, inputs: readonly Uint8Array[]): Promise<void> {
+  async createJob(
+    job: JobRecord,
+    inputs: readonly Uint8Array[],
+    extra: { shared?: ReadonlyMap<string, Uint8Array>; params?: Uint8Array } = {}
+  ): Promise<void> {
     try {
+      await this.root.transaction(() => {
+        for (const [hash, bytes] of extra.shared ?? []) {
+          if (this.shared.doesExist(hash)) continue
+          this.shared.put(hash, bytes)
+        }
+        for (const hash of extra.shared?.keys() ?? []) this.sharedUsers.put([hash, job.id], true)
+        if (extra.params) this.params.put(job.id, extra.params)
+      })
       for (let start = 0; start < inputs.length; start += INPUTS_PER_TXN) {
         await this.root.transaction(() => {
           const end = Math.min(inputs.length, start + INPUTS_PER_TXN)
@@ -88,6 +109,8 @@ export class Store {
         this.root.transaction(() => {
           for (const { key } of this.inputs.getRange({ start: [job.id, 0], end: [job.id, Number.MAX_SAFE_INTEGER] }))
             this.inputs.remove(key)
+          this.forgetShared(job.id, [...(extra.shared?.keys() ?? [])])
+          this.params.remove(job.id)
         })
       )
       throw err
@@ -115,6 +138,30 @@ export class Store {
     if (!job) return Promise.resolve(false)
     this.jobWrites.take(id)
     return this.jobs.put(id, { ...job, ...change })
+  }
+
+  /** Shared bytes that a stored job's units name, by hex SHA-256. */
+  sharedBytes(hash: string): Uint8Array | undefined {
+    return this.shared.get(hash)
+  }
+
+  /** Whether shared bytes with this hash are stored, without reading them. */
+  hasSharedBytes(hash: string): boolean {
+    return this.shared.doesExist(hash)
+  }
+
+  /** The job's whole params as canonical CBOR; undefined for a job stored before they were kept apart (its record has them). */
+  jobParams(jobId: string): Uint8Array | undefined {
+    return this.params.get(jobId)
+  }
+
+  /** Inside a transaction: the job no longer uses these shared bytes, which go when no other job does. */
+  private forgetShared(jobId: string, hashes: string[]): void {
+    for (const hash of hashes) {
+      this.sharedUsers.remove([hash, jobId])
+      const others = this.sharedUsers.getKeys({ start: [hash, ''], end: [hash, '\uffff'] }) as Iterable<[string, string]>
+      if (![...others].some(([, job]) => job !== jobId)) this.shared.remove(hash)
+    }
   }
 
   input(jobId: string, unit: number): Uint8Array | undefined {
@@ -161,7 +208,8 @@ export class Store {
    * out) in one transaction; false if there was no such job. The caller makes sure it is not running.
    */
   async deleteJob(jobId: string): Promise<boolean> {
-    if (!this.job(jobId)) return false
+    const record = this.job(jobId)
+    if (!record) return false
     this.jobWrites.take(jobId)
     const range = { start: [jobId, 0] as UnitKey, end: [jobId, Number.MAX_SAFE_INTEGER] as UnitKey }
     const perJob = JOB_KEYED_SUBS.map((name) => this.sub<unknown, UnitKey>(name))
@@ -170,6 +218,8 @@ export class Store {
         for (const key of [...db.getKeys(range)]) db.remove(key as UnitKey)
       }
       this.results.remove(jobId)
+      this.forgetShared(jobId, record.shared ?? [])
+      this.params.remove(jobId)
       this.jobs.remove(jobId)
     })
     return true

@@ -49,6 +49,7 @@ class RecordingLink implements CoordinatorLink {
   sendFailure(msg: wire.FailureMessage): void {
     this.failures.set(msg.lease, msg)
   }
+  sendFetch(): void {}
   offered(): number {
     return this.wants.reduce((a, b) => a + b, 0)
   }
@@ -167,6 +168,8 @@ test('over a real connection: two large results sent at once leave in frames the
     failure: noop,
     cancel: noop,
     verdict: noop,
+    fetch: noop,
+    piece: noop,
     close: noop
   })
   const hello = { version: wire.PROTOCOL_VERSION, roles: wire.ROLE_DONOR | wire.ROLE_COORDINATOR, threads: 1, tasks: [] }
@@ -278,6 +281,8 @@ async function hostileCoordinator(grid: TestGrid, assigns: (channel: WireChannel
         assign: noop,
         cancel: noop,
         verdict: noop,
+        fetch: noop,
+        piece: noop,
         close: () => {
           closed++
         },

@@ -260,6 +260,8 @@ test("over a real connection, a result for another donor's lease closes the send
         failure: noop,
         cancel: noop,
         verdict: noop,
+        fetch: noop,
+        piece: noop,
         close: () => {
           closed = true
         }

@@ -13,7 +13,7 @@ import { build } from 'esbuild'
 import js, { type JsUnit } from '../../tasks/js.js'
 import { inlineJsFiles, parseJsonLines } from '../../tasks/js-files.js'
 import { ParamError } from '../../tasks/contract.js'
-import { decodeValue, encodeValue } from '../../tasks/values.js'
+import { asRunSees, decodeValue, encodeValue } from '../../tasks/values.js'
 import { runCli as cli, startTestGrid, tempDir, until, within } from '../support/helpers.js'
 import { ProcessGrid } from '../support/process-grid.js'
 
@@ -40,9 +40,7 @@ function exampleInputs(): unknown[] {
 
 /** Split, run every unit (its input and output through CBOR, as on the wire) and merge, in this process. */
 async function runLocally(code: string, inputs: unknown[], units: number, limits = caps) {
-  const parts = [...js.split({ code, inputs, memory: limits.wasmMemoryMb }, units, JOB)].map((unit) =>
-    decodeValue<JsUnit>(encodeValue(unit))
-  )
+  const parts = [...js.split({ code, inputs, memory: limits.wasmMemoryMb }, units, JOB)].map((unit) => asRunSees<JsUnit>(unit))
   const outputs: unknown[][] = []
   for (const [unitIndex, unit] of parts.entries())
     outputs.push(decodeValue(encodeValue(await js.run(unit, { progress() {}, unitIndex, limits }))))

@@ -184,6 +184,8 @@ async function hostileCoordinator(
         assign: noop,
         cancel: noop,
         verdict: noop,
+        fetch: noop,
+        piece: noop,
         close: noop,
         want: () => {
           if (sent) return

@@ -126,6 +126,7 @@ class ScriptedDonor implements DonorLink {
   }
   sendCancel(): void {}
   sendVerdict(): void {}
+  sendPiece(): void {}
 
   answer(coordinator: Coordinator): void {
     for (const { unit, lease, input } of this.pending.splice(0).flatMap((msg) => msg.units)) {

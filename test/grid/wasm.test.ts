@@ -7,7 +7,7 @@ import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import wasm from '../../tasks/wasm.js'
 import { ParamError } from '../../tasks/contract.js'
-import { decodeValue, encodeValue } from '../../tasks/values.js'
+import { asRunSees, decodeValue, encodeValue } from '../../tasks/values.js'
 import { checkModule, isMemoryCapError, runWasmUnit } from '../../worker/sandbox/wasm-sandbox.js'
 import { capModule, inspectModule, pagesFor, WasmRejectedError } from '../../worker/sandbox/wasm-binary.js'
 import { startTestGrid, until, within } from '../support/helpers.js'
@@ -19,7 +19,7 @@ const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64')
 
 function runLocally(params: Record<string, unknown>, units: number): unknown {
   const outputs = [...wasm.split(params, units)].map((input) => {
-    const output = wasm.run(decodeValue(encodeValue(input)), ctx)
+    const output = wasm.run(asRunSees(input), ctx)
     return decodeValue(encodeValue(output))
   })
   return wasm.merge(outputs, params)
@@ -136,9 +136,7 @@ test('on a grid: a module that loops forever or grows memory without bound is st
 })
 
 test("the memory a unit may use is its job's: a module that probes it answers the same on every donor that lends enough, and one that lends less declines", () => {
-  const [unit] = [...wasm.split({ module: base64(modules.probesMemory), inputs: [[0]], memory: 64 }, 1)].map((u) =>
-    decodeValue(encodeValue(u))
-  )
+  const [unit] = [...wasm.split({ module: base64(modules.probesMemory), inputs: [[0]], memory: 64 }, 1)].map((u) => asRunSees(u))
   const on = (lent: number) => wasm.run(unit as never, { ...ctx, limits: { wasmMemoryMb: lent } })
   assert.is(on(64), 1024, '64 MiB is 1024 pages')
   assert.is(on(256), 1024, 'a donor lending more gives the unit no more')

@@ -17,6 +17,7 @@ export class FakeDonor implements DonorLink {
   readonly assigned: wire.AssignedUnit[] = []
   readonly cancels: number[] = []
   readonly verdicts: wire.VerdictMessage[] = []
+  readonly pieces: wire.PieceMessage[] = []
 
   constructor(
     name: string,
@@ -36,6 +37,9 @@ export class FakeDonor implements DonorLink {
   }
   sendVerdict(msg: wire.VerdictMessage): void {
     this.verdicts.push(msg)
+  }
+  sendPiece(msg: wire.PieceMessage): void {
+    this.pieces.push(msg)
   }
 
   /** The lease it holds for a unit (the latest, if several). */

@@ -31,7 +31,9 @@ export const CODECS: Array<wire.Encoding<any>> = [
   wire.result,
   wire.failure,
   wire.cancel,
-  wire.verdict
+  wire.verdict,
+  wire.fetch,
+  wire.piece
 ]
 
 /** A small seeded PRNG (mulberry32), so a failing run can be replayed from its seed. */
@@ -96,6 +98,17 @@ function message(random: Random, type: number): unknown {
       return { lease, kind: random.pick(['error', 'timeout', 'memory', 'handback']), reason: random.string(wire.LIMITS.reason) }
     case 6:
       return { lease }
+    case 8:
+      return { hash: random.bytes(random.pick([32, 32, 31, 0])) }
+    case 9: {
+      const total = random.pick([1, 100, wire.LIMITS.sharedBytes, wire.LIMITS.sharedBytes + 1, 0])
+      return {
+        hash: random.bytes(random.pick([32, 32, 33])),
+        offset: random.pick([0, 0, 1, 99, total]),
+        total,
+        bytes: random.bytes(random.pick([1, 16, 100, 0]))
+      }
+    }
     default:
       return { lease, accepted: random.next() < 0.5 }
   }

@@ -4,6 +4,7 @@
  * says why, and the suites that need it skip with that message.
  */
 import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -76,4 +77,37 @@ export function buildRust(
   const why = run(rust.rustc, ['--target', rust.target, '-O', '-o', wasm, source]) ?? run(rust.rustc, ['-O', '-o', native, source])
   if (why) throw new Error(why)
   return { wasm: new Uint8Array(readFileSync(wasm)), native }
+}
+
+/**
+ * A real C program of about `padBytes` more than its code: a constant array of random bytes in
+ * its data segment, which it reads (it prints pad[argv[1] mod size]), so no build step drops it.
+ */
+export function buildPadded(dir: string, name: string, padBytes: number): Uint8Array {
+  mkdirSync(dir, { recursive: true })
+  const pad = randomBytes(padBytes)
+  // Each byte as \xHH in a string literal: clang reads tens of MiB of it in well under a second.
+  const hex = Buffer.from('0123456789abcdef')
+  const literal = Buffer.alloc(pad.length * 4)
+  for (let i = 0; i < pad.length; i++) {
+    literal[4 * i] = 0x5c
+    literal[4 * i + 1] = 0x78
+    literal[4 * i + 2] = hex[pad[i] >> 4]
+    literal[4 * i + 3] = hex[pad[i] & 15]
+  }
+  const source = join(dir, `${name}.c`)
+  writeFileSync(
+    source,
+    Buffer.concat([
+      Buffer.from(`#include <stdio.h>\n#include <stdlib.h>\nstatic const unsigned char pad[${padBytes}] = "`),
+      literal,
+      Buffer.from(
+        '";\nint main(int argc, char **argv) {\n' +
+          '  unsigned long i = argc > 1 ? strtoul(argv[1], 0, 10) : 0;\n' +
+          '  printf("%u\\n", pad[i % sizeof pad]);\n' +
+          '  return 0;\n}\n'
+      )
+    ])
+  )
+  return buildWasi(source, dir, name)
 }

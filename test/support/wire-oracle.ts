@@ -84,6 +84,10 @@ class Reader {
     }
     return out
   }
+  hash(): Uint8Array {
+    const b = this.blob()
+    return b.byteLength === 32 ? b : refuse('hash')
+  }
   boundedBlob(max: number, what: string): Uint8Array {
     const b = this.blob()
     return b.byteLength <= max ? b : refuse(what)
@@ -99,7 +103,7 @@ class Reader {
   }
 }
 
-export const MESSAGE_TYPES = ['hello', 'want', 'assign', 'progress', 'result', 'failure', 'cancel', 'verdict'] as const
+export const MESSAGE_TYPES = ['hello', 'want', 'assign', 'progress', 'result', 'failure', 'cancel', 'verdict', 'fetch', 'piece'] as const
 /** error, timeout, memory, handback, refused, output. */
 const FAILURE_KINDS = 6
 
@@ -165,7 +169,18 @@ const parsers: Array<(r: Reader) => Parsed> = [
   }),
   (r) => ({ lease: r.lease(), kind: r.boundedUint(FAILURE_KINDS - 1, 'failure kind'), reason: r.text(LIMITS.reason, 'reason') }),
   (r) => ({ lease: r.lease() }),
-  (r) => ({ lease: r.lease(), accepted: r.bool() })
+  (r) => ({ lease: r.lease(), accepted: r.bool() }),
+  (r) => ({ hash: r.hash() }),
+  (r) => {
+    const hash = r.hash()
+    const offset = r.uint()
+    const total = r.uint()
+    if (total === 0 || total > LIMITS.sharedBytes) refuse('shared bytes size')
+    const bytes = r.blob()
+    if (bytes.byteLength === 0 || bytes.byteLength > LIMITS.pieceBytes) refuse('piece size')
+    if (offset + bytes.byteLength > total) refuse('piece past the end')
+    return { hash, offset, total, bytes }
+  }
 ]
 
 /** The message of `type` in `payload`, or a Refused error when the format does not allow it. */
@@ -213,9 +228,11 @@ export function judgeFrame(frame: Uint8Array, channel: number, target: Target): 
   }
   const name = MESSAGE_TYPES[type]
   if (name === 'hello') return 'malformed' // a second hello (whatever its version)
-  const forCoordinator = name === 'want' || name === 'progress' || name === 'result' || name === 'failure'
+  const forCoordinator = name === 'want' || name === 'progress' || name === 'result' || name === 'failure' || name === 'fetch'
   if (forCoordinator ? !target.coordinates : !target.donates) return 'malformed'
   if (name === 'want' || name === 'cancel' || name === 'verdict') return 'well-formed'
+  // Whether a fetch names a job the sender holds leases of, or a piece one this donor asked for, is state the oracle does not see.
+  if (name === 'fetch' || name === 'piece') return 'unknown'
   if (name === 'assign') return 'unknown' // signatures, jobs and task kinds: the donor's own checks
   const lease = message.lease as number
   // Below this run's ids a lease may be an earlier run's: late, not a lie (a session sends far fewer than MAX_STALE).

@@ -1,6 +1,6 @@
 /**
- * Job size (issue 13, finding 10): a wasm module is copied into every unit, so a job's stored
- * inputs grow as module × units; they are capped. And a million-unit job is split and stored
+ * Job size (issue 13, finding 10): a job's stored unit inputs are capped; a module or program is
+ * stored once, not once per unit (issue 12, item 3). And a million-unit job is split and stored
  * in slices, so the peer's control API keeps answering while it is taken in. Real HTTP to a
  * real peer on 127.0.0.1.
  */
@@ -12,6 +12,7 @@ import { readControlToken } from '../../node/store/data-dir.js'
 import { MAX_JOB_INPUT_BYTES } from '../../node/coordinator/job-intake.js'
 import { encodeValue } from '../../tasks/values.js'
 import { ParamError } from '../../tasks/contract.js'
+import wasi from '../../tasks/wasi.js'
 
 /** A module that sums [lo, hi), padded to `size` bytes with a custom section, as a big real program would be. */
 function paddedModule(size: number): Uint8Array {
@@ -36,22 +37,29 @@ function paddedModule(size: number): Uint8Array {
   return new Uint8Array(module.subarray(0, module.length))
 }
 
-/** How many units of this module fit under the cap, from the encoded size of one. */
-function unitsThatFit(module: Uint8Array): number {
-  const one = encodeValue({ module, entry: 'run', args: [0, 1] }).byteLength
-  return Math.floor(MAX_JOB_INPUT_BYTES / (one + 2))
+/** A WASI command that does nothing: its runs' inputs are what weighs. */
+const EMPTY_COMMAND = wat('(module (memory (export "memory") 1) (func (export "_start")))')
+const STDIN = new Uint8Array(4 * 1024 * 1024 - 1024)
+
+/** How many runs of STDIN fit under the cap, from the encoded size of one. */
+function runsThatFit(): number {
+  const [unit] = wasi.split({ program: EMPTY_COMMAND, runs: [{ stdin: STDIN }] }, 1, { id: 'x'.repeat(16), createdAt: 0 })
+  return Math.floor(MAX_JOB_INPUT_BYTES / (encodeValue(unit).byteLength + 2))
 }
 
 test('a job whose inputs come to just over the cap is refused before anything is stored; just under is taken', async () => {
   const grid = await startTestGrid()
   try {
     const peer = await grid.add({ donate: false })
-    const module = paddedModule(1_000_000)
-    const fit = unitsThatFit(module)
-    const job = (units: number) => ({ task: 'wasm', params: { module, range: [0, units], entry: 'run', reduce: 'sum' }, units, quorum: 1 })
+    const fit = runsThatFit()
+    const job = (runs: number) => ({
+      task: 'wasi',
+      params: { program: EMPTY_COMMAND, runs: Array.from({ length: runs }, () => ({ stdin: STDIN })) },
+      quorum: 1
+    })
     const err = await peer.submit(job(fit + 2)).catch((e) => e)
     assert.instance(err, ParamError)
-    assert.match(err.message, /the job's unit inputs come to more than 256 MiB .*a wasm module is copied into every unit/)
+    assert.match(err.message, /the job's unit inputs come to more than 256 MiB/)
     assert.equal(peer.jobs(), [], 'nothing stored')
     const taken = await peer.submit(job(fit - 1))
     assert.is(taken.units, fit - 1)
@@ -62,25 +70,30 @@ test('a job whose inputs come to just over the cap is refused before anything is
   }
 })
 
-test('over HTTP: the same cap, with the reason in a 400', async () => {
+test('a wasm module is stored once, not once per unit: 20,000 units of a 1 MB module are taken over HTTP', async () => {
   const grid = await startTestGrid()
   try {
     const peer = await grid.add({ donate: false, http: 0 })
-    // Small enough for a request body (base64 under 1 MiB), units enough to pass the cap.
-    const module = paddedModule(700_000)
-    const units = unitsThatFit(module) + 2
+    // 20,000 copies of it would be 20 GB; once, it is its own size.
+    const module = paddedModule(1_000_000)
     const answer = await fetch(new URL('api/jobs', peer.url!), {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${readControlToken(peer.dataDir)}` },
       body: JSON.stringify({
         task: 'wasm',
-        params: { module: Buffer.from(module).toString('base64'), range: [0, units], reduce: 'sum' },
-        units,
+        params: { module: Buffer.from(module).toString('base64'), range: [0, 20_000], reduce: 'sum' },
+        units: 20_000,
         quorum: 1
       })
     })
-    assert.is(answer.status, 400)
-    assert.match(((await answer.json()) as { error: string }).error, /more than 256 MiB/)
+    assert.is(answer.status, 201)
+    const job = (await answer.json()) as { id: string; units: number }
+    assert.is(job.units, 20_000)
+    const store = peer.parts.store
+    assert.ok(store.input(job.id, 0)!.byteLength < 256, `a unit input is ${store.input(job.id, 0)!.byteLength} bytes`)
+    assert.equal(store.job(job.id)?.shared?.length, 1)
+    assert.is(store.sharedBytes(store.job(job.id)!.shared![0])!.byteLength, module.byteLength)
+    await peer.cancel(job.id)
   } finally {
     await grid.destroy()
   }

@@ -8,10 +8,10 @@ import * as assert from 'uvu/assert'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import wasi, { type WasiUnit } from '../../tasks/wasi.js'
+import wasi, { MAX_PROGRAM_BYTES, type WasiUnit } from '../../tasks/wasi.js'
 import { describeWasiResult, inlineWasiFiles, wasiParamsFromFlags } from '../../tasks/wasi-cli.js'
 import { ParamError } from '../../tasks/contract.js'
-import { decodeValue, encodeValue } from '../../tasks/values.js'
+import { asRunSees, decodeValue, encodeValue } from '../../tasks/values.js'
 import type { RunOutput } from '../../worker/sandbox/wasi/run.js'
 import { transformModule } from '../../worker/sandbox/wasi/code-transform.js'
 import { isOutputCapError } from '../../worker/sandbox/wasi/memfs.js'
@@ -38,7 +38,7 @@ const JOB = { id: '0123456789abcdef', createdAt: 1_764_000_000_123 }
 /** Split, then run each unit as a donor would: input and output through canonical CBOR. */
 function runAll(program: Uint8Array, runs: unknown[], memoryMb = 64) {
   return [...wasi.split({ program: b64(program), runs, memory: memoryMb }, 1, JOB)].map((unit, i) => {
-    const input = decodeValue<WasiUnit>(encodeValue(unit))
+    const input = asRunSees<WasiUnit>(unit)
     return decodeValue<RunOutput>(encodeValue(wasi.run(input, { unitIndex: i, progress() {}, limits: { wasmMemoryMb: memoryMb } })))
   })
 }
@@ -69,10 +69,10 @@ if (missing) {
     const native = buildNative(WORDSTAT_SOURCE, dir, 'wordstat')
     const runs = wordstatRuns(12)
     const outputs = runAll(wordstat, runs)
-    const [unit] = wasi.split({ program: b64(wordstat), runs: [{}] }, 1, JOB) as WasiUnit[]
+    const [unit] = [...wasi.split({ program: b64(wordstat), runs: [{}] }, 1, JOB)].map((u) => asRunSees<WasiUnit>(u))
     assert.ok(
-      unit.program.byteLength * 2 < wordstat.byteLength,
-      `units carry the program without its DWARF: ${unit.program.byteLength} of ${wordstat.byteLength} bytes`
+      (unit.program as Uint8Array).byteLength * 2 < wordstat.byteLength,
+      `units carry the program without its DWARF: ${(unit.program as Uint8Array).byteLength} of ${wordstat.byteLength} bytes`
     )
     runs.forEach((run, i) => {
       const expected = runNative(native, run, join(dir, `native-${i}`))
@@ -244,7 +244,8 @@ test('params: {"file"} values only through the CLI, file names stay under /, run
     [0]
   )
   throws(() => wasi.split({ program: { file: 'prog.wasm' } }, 1), /only the CLI reads/)
-  // 7.9 MiB in a "name" section, which units keep: 140 runs of it pass the 1 GiB a job's units may hold.
+  // 7.9 MiB in a "name" section, which units keep: 140 runs of it once came to more than a job's units
+  // could hold; now each unit names the program by its hash, and the program is past no cap.
   const name = new Uint8Array(7.9 * 1024 * 1024)
   name.set([4, ...Buffer.from('name')])
   const big = Buffer.concat([
@@ -258,11 +259,12 @@ test('params: {"file"} values only through the CLI, file names stay under /, run
     ]),
     name
   ])
-  assert.is([...wasi.split({ program: b64(big), runs: [{}, {}] }, 1)].length, 2)
-  throws(
-    () => wasi.split({ program: b64(big), runs: Array.from({ length: 140 }, () => ({})) }, 1),
-    /make \d+ bytes of units, at most 1073741824/
-  )
+  const units = [...wasi.split({ program: b64(big), runs: Array.from({ length: 140 }, () => ({})) }, 1)]
+  assert.is(units.length, 140)
+  assert.ok(encodeValue(units[0]).byteLength < 1024, 'a unit carries the hash of the program, not the program')
+  const tooBig = new Uint8Array(MAX_PROGRAM_BYTES + 1)
+  tooBig.set(Buffer.from(program.base64, 'base64'))
+  throws(() => wasi.split({ program: b64(tooBig) }, 1), new RegExp(`at most ${MAX_PROGRAM_BYTES}`))
   throws(() => wasi.split({ program, runs: [{ files: { '../x': 'a' } }] }, 1), /relative path without/)
   throws(() => wasi.split({ program, runs: [{ files: { 'out/x': 'a' } }] }, 1), /under out\//)
   throws(() => wasi.split({ program, runs: [{ argv: [] }] }, 1), /has "argv"/)

@@ -79,6 +79,7 @@ class RecordingLink implements CoordinatorLink {
   sendFailure(msg: wire.FailureMessage): void {
     this.failures.set(msg.lease, msg)
   }
+  sendFetch(): void {}
   settled(): number {
     return this.results.size + this.failures.size
   }

@@ -38,6 +38,7 @@ test("a late replica's verdict waits for the earlier batch's accept to be on dis
       for (const { lease } of msg.units) leases.set(name, lease)
     },
     sendCancel: () => {},
+    sendPiece: () => {},
     sendVerdict: () => {
       verdicts.set(name, store.acceptedOutput(jobId, 0) !== undefined)
     }

@@ -218,7 +218,8 @@ test('a donor back on a new connection before its old one closed gets its units 
         for (const { unit } of msg.units) assigned.push({ link: n, unit })
       },
       sendCancel: () => {},
-      sendVerdict: () => {}
+      sendVerdict: () => {},
+      sendPiece: () => {}
     })
     try {
       await coordinator.submit({ task: 'primes', params: { to: 1000 }, units: 2, quorum: 2, deadline: 300 })

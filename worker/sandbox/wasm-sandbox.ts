@@ -82,9 +82,16 @@ interface Compiled {
   entryType: FuncType
 }
 const cache = new Map<string, Compiled>()
+/** A module's hash by its bytes object: a donor's thread is handed the same object for every unit of it (worker/run-unit.ts). */
+const hashes = new WeakMap<Uint8Array, string>()
 
 function compile(unit: WasmUnit, maxPages: number): Compiled {
-  const key = `${createHash('sha256').update(unit.module).digest('hex')}/${maxPages}/${unit.entry}`
+  let hash = hashes.get(unit.module)
+  if (hash === undefined) {
+    hash = createHash('sha256').update(unit.module).digest('hex')
+    hashes.set(unit.module, hash)
+  }
+  const key = `${hash}/${maxPages}/${unit.entry}`
   let compiled = cache.get(key)
   if (!compiled) {
     const entryType = checkModule(unit.module, unit.entry)

@@ -50,9 +50,20 @@ interface Compiled {
   maximum: number
 }
 const cache = new Map<string, Compiled>()
+/** A program's hash by its bytes object: a donor's thread is handed the same object for every unit of it (worker/run-unit.ts). */
+const hashes = new WeakMap<Uint8Array, string>()
+
+function hashOf(bytes: Uint8Array): string {
+  let hash = hashes.get(bytes)
+  if (hash === undefined) {
+    hash = createHash('sha256').update(bytes).digest('hex')
+    hashes.set(bytes, hash)
+  }
+  return hash
+}
 
 function compile(bytes: Uint8Array, maxPages: number): Compiled {
-  const key = `${createHash('sha256').update(bytes).digest('hex')}/${maxPages}`
+  const key = `${hashOf(bytes)}/${maxPages}`
   let compiled = cache.get(key)
   if (!compiled) {
     checkWasiModule(bytes)

@@ -1,0 +1,122 @@
+/**
+ * The donor's cache of shared bytes (programs) on disk, DATA/blobs/<hex SHA-256>: bounded,
+ * least recently used out first (a file's mtime is its last use, so the order outlives a
+ * restart), each file written whole or not at all (tmp + rename) and checked against its name
+ * when read: a corrupt file is deleted and its bytes fetched again. The cache only saves
+ * fetches: a write that fails (a full disk) is reported and the unit runs from memory.
+ */
+import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs'
+import { readFile, rename, unlink, utimes, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { sha256Hex } from '../../tasks/shared-bytes.js'
+
+export const DEFAULT_SHARED_CACHE_BYTES = 512 * 1024 * 1024
+const NAME = /^[0-9a-f]{64}$/
+
+export class SharedCache {
+  /** Hash → size, least recently used first. */
+  private readonly entries = new Map<string, number>()
+  private total = 0
+  /** Hashes being written now: two coordinators may send the same program at once. */
+  private readonly writing = new Set<string>()
+
+  /** `dir` null: nothing is kept (a donor without a data dir). `warn` hears what went wrong, never a throw. */
+  constructor(
+    readonly dir: string | null,
+    readonly maxBytes: number = DEFAULT_SHARED_CACHE_BYTES,
+    private readonly warn: (text: string) => void = () => {}
+  ) {
+    if (!dir) return
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      const files = readdirSync(dir).flatMap((name) => {
+        const path = join(dir, name)
+        // A write cut short by a crash left its temporary file behind.
+        if (!NAME.test(name)) {
+          if (name.endsWith('.tmp')) unlinkSync(path)
+          return []
+        }
+        const stat = statSync(path)
+        return [{ name, size: stat.size, used: stat.mtimeMs }]
+      })
+      for (const f of files.sort((a, b) => a.used - b.used)) this.remember(f.name, f.size)
+    } catch (err) {
+      this.warn(`shared-bytes cache ${dir}: ${(err as Error).message}`)
+    }
+  }
+
+  get bytes(): number {
+    return this.total
+  }
+
+  has(hash: string): boolean {
+    return this.entries.has(hash)
+  }
+
+  /** The bytes, if kept here and whole; a file that no longer matches its hash is deleted. */
+  async read(hash: string): Promise<Uint8Array | null> {
+    if (!this.dir || !this.entries.has(hash)) return null
+    const path = join(this.dir, hash)
+    let bytes: Uint8Array
+    try {
+      bytes = await readFile(path)
+    } catch (err) {
+      this.forget(hash)
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.warn(`shared-bytes cache: reading ${hash.slice(0, 12)}: ${(err as Error).message}`)
+      return null
+    }
+    if (sha256Hex(bytes) !== hash) {
+      this.warn(`shared-bytes cache: ${hash.slice(0, 12)} was corrupt on disk; deleted, it is fetched again`)
+      this.forget(hash)
+      await unlink(path).catch(() => {})
+      return null
+    }
+    this.remember(hash, bytes.byteLength)
+    const now = new Date()
+    await utimes(path, now, now).catch(() => {})
+    return bytes
+  }
+
+  /** Keeps the bytes (already checked against their hash), making room by the least recently used. */
+  async write(hash: string, bytes: Uint8Array): Promise<void> {
+    if (!this.dir || this.entries.has(hash) || this.writing.has(hash) || bytes.byteLength > this.maxBytes) return
+    this.writing.add(hash)
+    try {
+      await this.writeNew(this.dir, hash, bytes)
+    } finally {
+      this.writing.delete(hash)
+    }
+  }
+
+  private async writeNew(dir: string, hash: string, bytes: Uint8Array): Promise<void> {
+    for (const old of [...this.entries.keys()]) {
+      if (this.total + bytes.byteLength <= this.maxBytes) break
+      this.forget(old)
+      await unlink(join(dir, old)).catch(() => {})
+    }
+    const path = join(dir, hash)
+    const tmp = `${path}.${process.pid}.tmp`
+    try {
+      await writeFile(tmp, bytes, { mode: 0o600 })
+      await rename(tmp, path)
+      this.remember(hash, bytes.byteLength)
+    } catch (err) {
+      await unlink(tmp).catch(() => {})
+      this.warn(`shared-bytes cache: could not keep ${hash.slice(0, 12)} (${(err as Error).message}); it runs from memory`)
+    }
+  }
+
+  private remember(hash: string, size: number): void {
+    this.forget(hash)
+    this.entries.set(hash, size)
+    this.total += size
+  }
+
+  private forget(hash: string): void {
+    const size = this.entries.get(hash)
+    if (size === undefined) return
+    this.entries.delete(hash)
+    this.total -= size
+  }
+}
