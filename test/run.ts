@@ -13,8 +13,9 @@ const EXIT_GRACE_MS = Number(process.env.SWARMGRID_EXIT_GRACE_MS) || 30_000
 const SKIP_MARK = 'skipped: '
 const here = fileURLToPath(new URL('.', import.meta.url))
 const uvu = fileURLToPath(new URL('../../node_modules/uvu/bin.js', import.meta.url))
-// A pattern given picks among the suites by name ('wasi|js'); it never picks their .d.ts or .map beside them.
-const pattern = `^(?=.*(?:${process.argv[2] ?? ''})).*\\.test\\.js$`
+// A pattern given picks among the suites by name ('wasi|js'), never the .d.ts or .map beside them;
+// the runner's own test runs its fixtures (*.suite.js) this way.
+const pattern = process.argv[2] === undefined ? '\\.test\\.js$' : `^(?=.*(?:${process.argv[2]})).*\\.(test|suite)\\.js$`
 
 const child = spawn(process.execPath, [uvu, here, pattern], {
   stdio: ['ignore', 'pipe', 'inherit'],

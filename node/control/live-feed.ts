@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { toJsonSafe } from '../../tasks/values.js'
+import { outlineOf, type OutlineLimits } from '../coordinator/params-outline.js'
 import type { LogEntry } from '../../base/log.js'
 import type { JobView } from '../coordinator/job-view.js'
 import type { DonorStats } from '../donor/donor.js'
@@ -26,8 +27,8 @@ const MAX_JOBS_WITH_HISTORY = 100
 export const MAX_FEED_CLIENTS = 32
 /** A client this far behind is dropped; its EventSource reconnects and gets a snapshot. */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024
-/** Params longer than this go to the dashboard as their length. */
-const MAX_PARAM_CHARS = 200
+/** A job's program and inputs would ride along in every update: past these they go by their size. */
+const FEED_OUTLINE: OutlineLimits = { chars: 200, bytes: 0, items: 64 }
 
 /** [time ms, results received, progress 0..1]: cumulative, so rates survive lost samples. */
 export type Sample = [number, number, number]
@@ -255,31 +256,7 @@ function send(res: ServerResponse, event: string, data: unknown): void {
 
 /** The job without its result's bytes: an image goes by its own URL, not in every update. */
 export function slim(view: JobView): FeedJob {
-  return { ...view, params: slimParams(view.params), result: stripBytes(view.result) }
-}
-
-/**
- * A job's program and inputs (js code, a wasm or wasi module, a run's stdin) would ride along in
- * every update: long values go by their size, at any depth, and {"base64": …} by its bytes.
- */
-function slimParams(params: JobView['params']): JobView['params'] {
-  if (!params || typeof params !== 'object') return params
-  return slimParam(params) as JobView['params']
-}
-
-function slimParam(value: unknown): unknown {
-  if (typeof value === 'string') return value.length > MAX_PARAM_CHARS ? { $chars: value.length } : value
-  if (value instanceof Uint8Array || value === null || typeof value !== 'object') return stripBytes(value)
-  if (Array.isArray(value)) return value.length > 64 ? { $items: value.length } : value.map(slimParam)
-  const base64 = (value as { base64?: unknown }).base64
-  if (typeof base64 === 'string' && Object.keys(value).length === 1) return { $bytes: base64Bytes(base64) }
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, slimParam(v)]))
-}
-
-/** How many bytes a base64 text holds, without decoding it. */
-function base64Bytes(text: string): number {
-  const clean = text.replace(/[^A-Za-z0-9+/]/g, '')
-  return Math.floor((clean.length * 3) / 4)
+  return { ...view, params: stripBytes(outlineOf(view.params, FEED_OUTLINE)) as JobView['params'], result: stripBytes(view.result) }
 }
 
 function stripBytes(value: unknown): unknown {

@@ -9,6 +9,7 @@ import { encodeValue } from '../../tasks/values.js'
 import { resolveSpec, type JobSpec } from './job-spec.js'
 import type { JobRecord } from '../store/records.js'
 import { sizeUnits } from './unit-sizing.js'
+import { outlineOf } from './params-outline.js'
 import { LIMITS } from '../protocol/wire.js'
 import { collectShared, MAX_SHARED_BYTES } from '../../tasks/shared-bytes.js'
 
@@ -115,18 +116,4 @@ export async function takeIn(spec: JobSpec, registry: TaskRegistry, options: Int
     ...(sized ? { sizing: { ...sized, units: inputs.length } } : {})
   }
   return { task, record, inputs, shared, params: encodeValue(params) }
-}
-
-/** Past these a param is shown by its size: the record that holds the outline is rewritten behind every result. */
-const OUTLINE_CHARS = 4096
-const OUTLINE_BYTES = 1024
-const OUTLINE_ITEMS = 64
-
-/** The params as a job's record keeps them: long strings, byte strings and lists by their size, as the live feed shows them. */
-export function outlineOf(value: unknown): unknown {
-  if (value instanceof Uint8Array) return value.byteLength > OUTLINE_BYTES ? { $bytes: value.byteLength } : value
-  if (typeof value === 'string') return value.length > OUTLINE_CHARS ? { $chars: value.length } : value
-  if (Array.isArray(value)) return value.length > OUTLINE_ITEMS ? { $items: value.length } : value.map(outlineOf)
-  if (value === null || typeof value !== 'object') return value
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, outlineOf(v)]))
 }
