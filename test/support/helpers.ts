@@ -237,13 +237,22 @@ export class Background {
 
   /** Sends `signal` and resolves with the exit code; a process still up after `ms` is killed, and fails the test. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', ms = STOP_MS): Promise<number | null> {
+    const wasRunning = this.running
     this.signal(signal)
+    let code: number | null
     try {
-      return await within(this.exited, ms, `swarmgrid ${this.args.join(' ')} to exit on ${signal}`)
+      code = await within(this.exited, ms, `swarmgrid ${this.args.join(' ')} to exit on ${signal}`)
     } catch (err) {
       this.signal('SIGKILL')
       await this.exited
       throw new Error(`${(err as Error).message}; killed it. Its last log: ${this.logs.slice(-5).join(' | ')}`)
     }
+    // A peer hears SIGINT and SIGTERM and exits with a status: dying of a signal here is a crash to name.
+    if (code === null && wasRunning && signal !== 'SIGKILL') {
+      throw new Error(
+        `swarmgrid ${this.args.join(' ')} died of ${this.child.signalCode} after ${signal}. Its last log: ${this.logs.slice(-8).join(' | ')}`
+      )
+    }
+    return code
   }
 }
