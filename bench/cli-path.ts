@@ -32,7 +32,17 @@ export interface CliCpuFigure {
   piscinaMs: number
   ratioFromDonor: number
   ratioFromSubmit: number
-  rounds: { fromDonor: number[]; fromSubmit: number[]; piscina: number[] }
+  rounds: { fromDonor: number[]; fromSubmit: number[]; piscina: number[]; phases: CliCpuPhases[] }
+}
+/**
+ * Where a round's submit-to-done time went, by the submitting peer's own clock (the job's
+ * createdAt and finishedAt) against the spawn and exit seen here: the process's start up to the
+ * job stored, the job's run, and the result's write, the peer's stop and the exit.
+ */
+export interface CliCpuPhases {
+  startMs: number
+  jobMs: number
+  endMs: number
 }
 
 const POLL_MS = 5
@@ -95,6 +105,7 @@ export async function cliCpuFigure(
   const fromDonor: number[] = []
   const fromSubmit: number[] = []
   const piscina: number[] = []
+  const phases: CliCpuPhases[] = []
   const grid = await CliGrid.start()
   try {
     for (let round = 1; round <= rounds; round++) {
@@ -102,6 +113,7 @@ export async function cliCpuFigure(
       const started = performance.now()
       const donor = grid.start(`donor-${round}`, ['--threads', String(threads)])
       await grid.ready(donor)
+      const spawnedAt = Date.now()
       const run = await grid.submit(
         `submitter-${round}`,
         [
@@ -125,6 +137,10 @@ export async function cliCpuFigure(
       }
       fromDonor.push(total)
       fromSubmit.push(run.ms)
+      const { createdAt, finishedAt } = run.view!
+      if (finishedAt !== null) {
+        phases.push({ startMs: createdAt - spawnedAt, jobMs: finishedAt - createdAt, endMs: spawnedAt + run.ms - finishedAt })
+      }
       piscina.push(await piscinaColdBatch(threads, inputs))
     }
   } finally {
@@ -139,6 +155,6 @@ export async function cliCpuFigure(
     piscinaMs: best.piscina,
     ratioFromDonor: best.fromDonor / best.piscina,
     ratioFromSubmit: best.fromSubmit / best.piscina,
-    rounds: { fromDonor, fromSubmit, piscina }
+    rounds: { fromDonor, fromSubmit, piscina, phases }
   }
 }

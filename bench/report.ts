@@ -288,6 +288,12 @@ export function printReport(res: Results, only: Set<string>, json: boolean): voi
       `1p: ${c.threads} donor threads, best of ${c.rounds.piscina.length} rounds (submit to done ${c.rounds.fromSubmit.map(ms).join(', ')}; ` +
         `donor spawn to done ${c.rounds.fromDonor.map(ms).join(', ')}; Piscina ${c.rounds.piscina.map(ms).join(', ')})`
     )
+    if (c.rounds.phases?.length) {
+      out.push(
+        `1p: submit's start to the job stored, the job, the result written to exit: ` +
+          c.rounds.phases.map((p) => `${ms(p.startMs)} + ${ms(p.jobMs)} + ${ms(p.endMs)}`).join('; ')
+      )
+    }
   }
   if (res.wasi && 'skipped' in res.wasi && res.wasi.skipped) out.push(`6 wasi: skipped, ${res.wasi.skipped}`)
   if (res.wasi && 'ratio' in res.wasi) {

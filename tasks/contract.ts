@@ -44,7 +44,11 @@ export interface TaskModule<Input = unknown, Output = unknown, Result = unknown>
   merge(outputs: Output[], params: Params, job?: JobContext): Result
   /** Units to split into when the submitter gives no --units (default 16). */
   defaultUnits?: number
-  /** Loads what a synchronous split or merge needs (a sandbox); the registry awaits it. */
+  /**
+   * Loads what a synchronous split or merge needs (a sandbox). The coordinator awaits it before
+   * a job of this kind is split or merged, not at every peer's start: QuickJS alone took a
+   * peer's start 30-90 ms whether or not a js job ever came (bench figure 1p).
+   */
   prepare?(): Promise<void>
   /**
    * True when merge can do without some outputs: a unit that fails (max-errors reached) is

@@ -7,7 +7,6 @@ import { SwarmgridError } from '../base/errors.js'
 import { readdir } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { isMainThread } from 'node:worker_threads'
 import { isTaskModule, isTaskName, MAX_TASK_NAME, type TaskModule } from './contract.js'
 import { builtinTaskByName } from './index.js'
 
@@ -49,12 +48,6 @@ function problems(value: unknown): string {
  * A registry whose tasks have loaded what their synchronous split and merge need. Unit threads
  * only run units, which load what they need themselves: they skip it.
  */
-async function prepared(registry: TaskRegistry): Promise<TaskRegistry> {
-  if (!isMainThread) return registry
-  for (const { name } of registry.list()) await registry.get(name)!.prepare?.()
-  return registry
-}
-
 export class TaskRegistry {
   private constructor(
     private readonly tasks: Map<string, TaskModule>,
@@ -66,7 +59,7 @@ export class TaskRegistry {
   static async load(dir?: string): Promise<TaskRegistry> {
     const tasks = new Map(Object.entries(builtinTaskByName))
     const sources = new Map<string, string>()
-    if (dir === undefined) return prepared(new TaskRegistry(tasks, sources, undefined))
+    if (dir === undefined) return new TaskRegistry(tasks, sources, undefined)
     const abs = resolve(dir)
     let files: string[]
     try {
@@ -98,7 +91,7 @@ export class TaskRegistry {
       tasks.set(task.name, task)
       sources.set(task.name, url)
     }
-    return prepared(new TaskRegistry(tasks, sources, abs))
+    return new TaskRegistry(tasks, sources, abs)
   }
 
   get(name: string): TaskModule | undefined {

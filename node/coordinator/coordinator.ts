@@ -426,6 +426,9 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private async complete(job: ActiveJob): Promise<void> {
     if (this.storeFailed.has(job)) return
     try {
+      // A job resumed from the store was not split in this run, so its task may not be prepared;
+      // a task with nothing to prepare is merged at once, as before, with no turn given away.
+      if (job.task.prepare) await job.task.prepare()
       const { result, partial } = mergeOutputs(this.store, job)
       await this.finish(job, { state: 'done', error: partial }, result)
     } catch (err) {

@@ -70,6 +70,7 @@ export interface IntakeOptions {
 
 export async function takeIn(spec: JobSpec, registry: TaskRegistry, options: IntakeOptions): Promise<Intake> {
   const task = registry.require(spec.task)
+  await task.prepare?.()
   const params = spec.params ?? {}
   const { policy, units, unitSeconds } = resolveSpec(spec, task, options.distinctHosts)
   const sized =

@@ -15,6 +15,8 @@ export const MAX_BATCH_UNITS = 1024
 export const HELD_AHEAD_MS = 40
 /** Units held per thread when nothing is measured yet, or units are long: one running, one waiting. */
 export const MIN_HELD_PER_THREAD = LIMITS.heldPerThreadAtFirst
+/** Batches handed to the pool per thread: one running, one waiting, so a thread never idles between them. */
+export const BATCHES_PER_THREAD = 2
 /** Jobs remembered; older ones are forgotten first. */
 const JOBS_REMEMBERED = 256
 /** Weight of the newest run time in the running mean: a job's unit sizes settle within a few dozen. */
@@ -46,12 +48,23 @@ export class BatchSizing {
     return Math.max(1, Math.min(byTime, MAX_BATCH_UNITS, fairShare))
   }
 
+  /** Units of a job that make a whole batch, however many are in hand (1 until its run time is measured). */
+  fullBatch(job: string): number {
+    const mean = this.means.get(job)
+    if (mean === undefined) return 1
+    return Math.max(1, Math.min(MAX_BATCH_UNITS, Math.floor(BATCH_TARGET_MS / Math.max(mean, 0.001))))
+  }
+
   /** Units to hold for a coordinator whose latest job is `job`: running, queued and on their way. */
   held(job: string | undefined): number {
     const mean = job === undefined ? undefined : this.means.get(job)
     if (mean === undefined) return this.threads * MIN_HELD_PER_THREAD
+    // Every batch the pool holds full, plus what covers a round trip: a window of one batch per
+    // thread left the second batch to take the few units in hand, so 20 ms units ran 1-3 to a
+    // thread task, and each task, want and assign cost main-thread CPU the units lost (figure 1p).
     const perThread =
-      Math.ceil(HELD_AHEAD_MS / Math.max(mean, 0.001)) + Math.min(MAX_BATCH_UNITS, Math.floor(BATCH_TARGET_MS / Math.max(mean, 0.001)))
+      Math.ceil(HELD_AHEAD_MS / Math.max(mean, 0.001)) +
+      BATCHES_PER_THREAD * Math.min(MAX_BATCH_UNITS, Math.floor(BATCH_TARGET_MS / Math.max(mean, 0.001)))
     return this.threads * Math.max(MIN_HELD_PER_THREAD, Math.min(perThread, LIMITS.heldPerThread))
   }
 }

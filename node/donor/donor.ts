@@ -22,7 +22,7 @@ import { PendingResults } from './pending-results.js'
 import { createUnitPool, type UnitPool } from '../../worker/unit-pool.js'
 import type { DonorPolicy } from './policy.js'
 import type { Gate } from './governor.js'
-import { BatchSizing } from './batch-sizing.js'
+import { BATCHES_PER_THREAD, BatchSizing } from './batch-sizing.js'
 import { failureOf, type HeldUnit } from './held-unit.js'
 import { Orphans } from './orphans.js'
 import { donorThreads } from './threads.js'
@@ -30,8 +30,6 @@ import { sharedHashesOf } from '../../tasks/value-limits.js'
 import { SharedBytesError, SharedSource } from './shared-source.js'
 import { SharedCache } from './shared-cache.js'
 
-/** Batches handed to the pool per thread: one running, one waiting, so a thread never idles between them. */
-const BATCHES_PER_THREAD = 2
 /** Kinds that run their submitter's own code, under the donor's --wasm-memory and --wasm-time caps. */
 /** Past its cap a js unit stops itself; the donor's own timer is the backstop, a little later. */
 const JS_CAP_GRACE_MS = 2000
@@ -314,24 +312,30 @@ export class Donor extends EventEmitter implements DonorSide {
   /** Hands the pool batches of waiting units, as many as keep every thread busy. */
   private pump(): void {
     while (this.batchesInPool < this.threads * BATCHES_PER_THREAD) {
-      const batch = this.nextBatch()
+      // While a batch waits behind every running one, the next may wait for units enough to fill
+      // it: handing the pool whatever was in hand ran 20 ms units one or two to a thread task.
+      const batch = this.nextBatch(this.batchesInPool > this.threads)
       if (!batch) return
       void this.runBatch(batch)
     }
   }
 
-  /** The oldest waiting unit and those of its job and coordinator right behind it, as many as suit their run time. */
-  private nextBatch(): Batch | null {
+  /**
+   * The oldest waiting unit and those of its job and coordinator right behind it, as many as suit
+   * their run time; with `fullOnly`, none unless that many are in hand.
+   */
+  private nextBatch(fullOnly: boolean): Batch | null {
     this.waiting = this.waiting.filter((held) => !held.stopped)
     const first = this.waiting[0]
     if (!first) return null
-    const size = first.alone ? 1 : this.sizing.batchSize(first.job, this.waiting.length)
+    const size = first.alone ? 1 : fullOnly ? this.sizing.fullBatch(first.job) : this.sizing.batchSize(first.job, this.waiting.length)
     let taken = 1
     while (taken < size && taken < this.waiting.length) {
       const next = this.waiting[taken]
       if (next.alone || next.job !== first.job || next.link !== first.link) break
       taken++
     }
+    if (fullOnly && taken < size) return null
     const batch: Batch = { units: this.waiting.splice(0, taken), abort: new AbortController() }
     for (const held of batch.units) held.batch = batch
     return batch
@@ -515,8 +519,12 @@ export class Donor extends EventEmitter implements DonorSide {
   private offer(link: CoordinatorLink): void {
     const state = this.links.get(link)
     if (!state || this.stopping || this.gate !== 'open') return
-    const slots = Math.min(LIMITS.slots, this.sizing.held(state.latestJob) - state.offered - state.held.size)
-    if (slots <= 0) return
+    const target = this.sizing.held(state.latestJob)
+    const slots = Math.min(LIMITS.slots, target - state.offered - state.held.size)
+    // Short units free a slot every few ms: asking for each alone costs a want, an assign and a
+    // signature per unit on both main threads, CPU the unit threads lose. Asking once a quarter
+    // of the window is free keeps three quarters of it in hand (the window covers a round trip).
+    if (slots <= 0 || slots < Math.floor(target / 4)) return
     state.offered += slots
     state.allowance += slots
     link.sendWant({ slots })

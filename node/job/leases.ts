@@ -3,11 +3,11 @@
  * can be told apart) and the ones out now (so that ticks and departures look at those and not
  * at every unit). Opening and closing a lease also keeps the unit's own `active` map in step.
  */
-import { leasedTo, type Lease, type Unit } from './unit-record.js'
+import { leasedTo, unlease, type Lease, type Unit } from './unit-record.js'
 
 export class JobLeases {
   /** Every lease this job issued, settled or not, so late and bogus results can be told apart. */
-  private readonly issued = new Map<number, Lease & { answered: boolean }>()
+  private readonly issued = new Map<number, Lease>()
   /** Leases out now, so that ticks and departures look at those and not at every unit. */
   private readonly live = new Map<number, Lease>()
   /** How many of the live leases each peer holds, so a coordinator can bound what one donor holds. */
@@ -17,16 +17,7 @@ export class JobLeases {
     leasedTo(unit).set(lease.id, lease)
     this.live.set(lease.id, lease)
     this.livePerPeer.set(lease.peer, (this.livePerPeer.get(lease.peer) ?? 0) + 1)
-    // Spelt out rather than spread: the simulator makes millions of these, and a spread is slow.
-    this.issued.set(lease.id, {
-      id: lease.id,
-      unit: lease.unit,
-      peer: lease.peer,
-      deadline: lease.deadline,
-      host: lease.host,
-      spot: lease.spot,
-      answered: false
-    })
+    this.issued.set(lease.id, lease)
   }
 
   /** Takes the lease off the unit and out of the live ones; false when the unit no longer held it. */
@@ -37,7 +28,7 @@ export class JobLeases {
       if (left > 0) this.livePerPeer.set(lease.peer, left)
       else this.livePerPeer.delete(lease.peer)
     }
-    return unit.active.delete(id)
+    return unlease(unit, id)
   }
 
   /** Live leases this peer holds. */
@@ -47,10 +38,10 @@ export class JobLeases {
 
   /** A lease of an earlier run: known, so its result may count, but not live (see JobMachine.adopt). */
   adopt(id: number, unit: number, peer: string): void {
-    if (!this.issued.has(id)) this.issued.set(id, { id, unit, peer, deadline: 0, answered: false })
+    if (!this.issued.has(id)) this.issued.set(id, { id, unit, peer, deadline: 0, host: undefined, spot: false, answered: false })
   }
 
-  get(id: number): (Lease & { answered: boolean }) | undefined {
+  get(id: number): Lease | undefined {
     return this.issued.get(id)
   }
 

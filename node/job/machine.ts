@@ -16,12 +16,14 @@ import type { LeaseCounter } from './lease-counter.js'
 import { JobLeases } from './leases.js'
 import { UnitQueue } from './unit-queue.js'
 import {
+  addTried,
+  addVote,
+  forgetTried,
   groupSizes,
   hasDisagreement,
   hostTried,
   isSettled,
   newUnit,
-  triedBy,
   tallyOf,
   unitStateOf,
   type Lease,
@@ -108,7 +110,7 @@ export class JobMachine {
         if (decisions.length >= slots) break
         const unit = this.units[index]
         if (freshOnly && !this.queue.isRetry(index) && (unit.active.size > 0 || unit.votes.length > 0)) continue
-        if (unit.tried.has(peer.key) || (this.policy.distinctHosts && hostTried(unit, peer.host))) continue
+        if (unit.tried.includes(peer.key) || (this.policy.distinctHosts && hostTried(unit, peer.host))) continue
         const decision = this.lease(unit, peer, now, false)
         if (this.replicasWanted(unit) === 0) this.queue.remove(index)
         decisions.push(decision)
@@ -217,7 +219,7 @@ export class JobMachine {
     if (unit.votes.some((v) => v.peer === peer)) return this.reopen(unit, 'a peer answered it twice')
 
     // A late result from a lease that expired still counts while the unit is open.
-    unit.votes.push({ peer, lease: leaseId, group, host: lease.host ?? peer })
+    addVote(unit, { peer, lease: leaseId, group, host: lease.host ?? peer })
     const verdict = this.acceptance.decide(this.tally(unit))
     if (verdict !== null) return this.accept(unit, verdict.group, verdict.why)
     this.undecided.add(unit.index)
@@ -245,7 +247,7 @@ export class JobMachine {
    */
   private onSpotCheck(unit: Unit, lease: number, peer: string, host: string, group: string): Decision[] {
     const vote: Vote = { peer, lease, group, host, judged: true }
-    unit.votes.push(vote)
+    addVote(unit, vote)
     const known = unit.accepted!
     const passed = group === known
     if (passed || this.acceptance.decide(this.tally(unit))?.group === known) {
@@ -280,7 +282,7 @@ export class JobMachine {
     // after the lease expired: else a unit no donor can finish would go round for ever.
     if (!live) return kind === 'handback' ? [] : this.countError(unit, `${kind}: ${reason}`)
     if (kind === 'handback') {
-      unit.tried.delete(peer)
+      forgetTried(unit, peer)
       return this.reopen(unit, 'handed back')
     }
     return this.countError(unit, `${kind}: ${reason}`)
@@ -293,7 +295,7 @@ export class JobMachine {
       const unit = this.units[lease.unit]
       this.leases.close(unit, lease.id)
       // Never answered, so it may run this unit again should it come back.
-      if (!unit.votes.some((v) => v.peer === peer)) unit.tried.delete(peer)
+      if (!unit.votes.some((v) => v.peer === peer)) forgetTried(unit, peer)
       decisions.push(...this.reopen(unit, 'donor left'))
     }
     return decisions
@@ -488,10 +490,11 @@ export class JobMachine {
       peer: peer.key,
       deadline: now + this.policy.leaseMs,
       host: peer.host,
-      spot
+      spot,
+      answered: false
     }
     this.leases.open(unit, lease)
-    triedBy(unit).add(peer.key)
+    addTried(unit, peer.key)
     return { type: 'assign', lease: lease.id, unit: unit.index, peer: peer.key, deadline: lease.deadline }
   }
 
@@ -501,7 +504,7 @@ export class JobMachine {
       const at = Math.floor(((draw + attempt * 0.618034) % 1) * this.known.length)
       const unit = this.units[this.known[at]]
       if (unit.accepted === null) continue
-      if (unit.tried.has(peer.key) || (this.policy.distinctHosts && hostTried(unit, peer.host))) continue
+      if (unit.tried.includes(peer.key) || (this.policy.distinctHosts && hostTried(unit, peer.host))) continue
       return unit
     }
     return undefined

@@ -14,6 +14,8 @@ export interface Lease {
   deadline: number
   host?: string
   spot?: boolean
+  /** Set once a result or failure report came for it: one record serves the unit and the job's log of leases. */
+  answered: boolean
 }
 export interface Vote {
   peer: string
@@ -27,8 +29,11 @@ export interface Unit {
   index: number
   active: Map<number, Lease>
   votes: Vote[]
-  /** Peers that ran or are running this unit: a replica never goes twice to one peer. */
-  tried: Set<string>
+  /**
+   * Peers that ran or are running this unit: a replica never goes twice to one peer. An array,
+   * as it holds one to a few keys, where a Set costs ~80 B more per unit a job keeps to its end.
+   */
+  tried: string[]
   errors: number
   accepted: string | null
   failed: string | null
@@ -36,24 +41,21 @@ export interface Unit {
 
 /**
  * Shared by every unit not yet leased (most of a huge job's units, most of its life), so that
- * a million-unit job does not make two million empty collections before it can start. A unit
- * gets its own on its first lease (leasedTo, triedBy); these two refuse to be written to.
+ * a million-unit job does not make millions of empty collections before it can start. A unit
+ * gets its own on its first lease (leasedTo, addTried, addVote); the shared ones refuse writes.
  */
 class NoLeases extends Map<number, Lease> {
   override set(): this {
     throw new Error("a unit's own leases are made by leasedTo()")
   }
 }
-class NoPeers extends Set<string> {
-  override add(): this {
-    throw new Error("a unit's own peers are made by triedBy()")
-  }
-}
 const NO_LEASES = new NoLeases()
-const NO_PEERS = new NoPeers()
+/** Frozen, so that a write throws: a unit's own lists are made by addTried() and addVote(). */
+const NO_PEERS: string[] = Object.freeze([]) as unknown as string[]
+const NO_VOTES: Vote[] = Object.freeze([]) as unknown as Vote[]
 
 export function newUnit(index: number): Unit {
-  return { index, active: NO_LEASES, votes: [], tried: NO_PEERS, errors: 0, accepted: null, failed: null }
+  return { index, active: NO_LEASES, votes: NO_VOTES, tried: NO_PEERS, errors: 0, accepted: null, failed: null }
 }
 
 /** The unit's own map of leases out, made the first time it is leased. */
@@ -62,10 +64,32 @@ export function leasedTo(unit: Unit): Map<number, Lease> {
   return unit.active
 }
 
-/** The unit's own set of peers that ran it, made the first time it is leased. */
-export function triedBy(unit: Unit): Set<string> {
-  if (unit.tried === NO_PEERS) unit.tried = new Set()
-  return unit.tried
+/**
+ * Takes a lease off the unit; false when it did not hold it. A unit left with none shares the
+ * empty map again, so that a finished million-unit job does not keep a million empty maps alive.
+ */
+export function unlease(unit: Unit, id: number): boolean {
+  if (!unit.active.delete(id)) return false
+  if (unit.active.size === 0) unit.active = NO_LEASES
+  return true
+}
+
+/** Counts `peer` among those that ran or run the unit. */
+export function addTried(unit: Unit, peer: string): void {
+  // A first entry gets a list of its own sized to it: a push onto an empty array reserves 17 slots.
+  if (unit.tried === NO_PEERS) unit.tried = [peer]
+  else if (!unit.tried.includes(peer)) unit.tried.push(peer)
+}
+
+/** The peer may run the unit again (it handed it back, or left without answering). */
+export function forgetTried(unit: Unit, peer: string): void {
+  const at = unit.tried.indexOf(peer)
+  if (at >= 0) unit.tried.splice(at, 1)
+}
+
+export function addVote(unit: Unit, vote: Vote): void {
+  if (unit.votes === NO_VOTES) unit.votes = [vote]
+  else unit.votes.push(vote)
 }
 
 export function unitStateOf(unit: Unit): UnitState {

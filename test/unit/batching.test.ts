@@ -5,7 +5,7 @@
  */
 import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
-import { BatchSizing, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../../node/donor/batch-sizing.js'
+import { BATCHES_PER_THREAD, BatchSizing, HELD_AHEAD_MS, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../../node/donor/batch-sizing.js'
 import { frameSized } from '../../node/coordinator/assign-batches.js'
 import { Donor } from '../../node/donor/donor.js'
 import type { CoordinatorLink } from '../../node/protocol/links.js'
@@ -29,6 +29,16 @@ test('short units are batched, up to the cap and never beyond a fair share of wh
   assert.is(sizing.batchSize('j', 100_000), MAX_BATCH_UNITS)
   assert.is(sizing.batchSize('j', 10), 5, 'ten waiting units are shared by two threads')
   assert.ok(sizing.held('j') > sizing.held(undefined), 'a donor of short units holds more of them')
+})
+
+test('a donor holds enough 20 ms units to fill every batch its pool holds, and a whole batch is its run time, not what waits', () => {
+  const sizing = new BatchSizing(2)
+  assert.is(sizing.fullBatch('j'), 1, 'unmeasured: one at a time')
+  sizing.record('j', 20)
+  assert.is(sizing.fullBatch('j'), 5)
+  assert.is(sizing.batchSize('j', 4), 2, 'the fair share of what waits, for when a thread would idle')
+  const perThread = BATCHES_PER_THREAD * 5 + Math.ceil(HELD_AHEAD_MS / 20)
+  assert.is(sizing.held('j'), 2 * perThread, 'two whole batches per thread and a round trip ahead')
 })
 
 test('long units run alone and are held no deeper than for an unmeasured job', () => {
