@@ -1,5 +1,6 @@
 /** Prints the bench's results as aligned tables (for people and the README) or as JSON. */
 import type { Results } from './results.js'
+import { describeProgramWire } from './program-wire.js'
 
 type Align = 'l' | 'r'
 
@@ -165,6 +166,31 @@ function headline(res: Results): string[][] {
       '-'
     ])
   }
+  if (res.wasiGo && 'nativeRatio' in res.wasiGo) {
+    const g = res.wasiGo
+    rows.push([
+      `6 wasi: a Go program (${(g.moduleBytes / 1e6).toFixed(1)} MB), ${g.runs} runs, CPU time`,
+      ms(g.shimSerialMs),
+      `${ms(g.nativeSerialMs)} native Go build`,
+      ratio(g.nativeRatio),
+      'report',
+      '-'
+    ])
+  }
+  if (res.programWire && 'ratio' in res.programWire) {
+    const p = res.programWire
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`
+    const worst = Math.max(...p.perDonor.map((d) => d.bytes))
+    rows.push([
+      `7 program: ${mib(p.programBytes)} over ${p.units} units, bytes to a donor`,
+      mib(worst),
+      `${mib(p.programBytes)} the program`,
+      ratio(p.ratio),
+      '< 2',
+      verdict(p.ratio < 2, p.ratio / 2)
+    ])
+    rows.push([`  a second job of it, bytes to a donor`, mib(Math.max(...p.secondJobPerDonor)), '', '', 'report', '-'])
+  }
   return rows
 }
 
@@ -295,6 +321,8 @@ export function printReport(res: Results, only: Set<string>, json: boolean): voi
       )
     }
   }
+  if (res.wasiGo && 'skipped' in res.wasiGo) out.push(`6 wasi go: skipped, ${res.wasiGo.skipped}`)
+  if (res.programWire) out.push(...describeProgramWire(res.programWire))
   if (res.wasi && 'skipped' in res.wasi && res.wasi.skipped) out.push(`6 wasi: skipped, ${res.wasi.skipped}`)
   if (res.wasi && 'ratio' in res.wasi) {
     out.push(

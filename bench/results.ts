@@ -6,6 +6,8 @@ import type { ScaleRow } from './machine-scale.js'
 import type { JsFigure } from './js-sandbox.js'
 import type { WasiFigure } from './wasi.js'
 import type { CliCpuFigure, CliJoinFigure } from './cli-path.js'
+import type { ProgramWireFigure } from './program-wire.js'
+import type { WasiGoFigure } from './wasi-go.js'
 
 export interface Machine {
   cpu: string
@@ -55,4 +57,6 @@ export interface Results {
   wasi?: WasiFigure | { skipped: string }
   cliJoin?: CliJoinFigure
   cliCpu?: CliCpuFigure
+  programWire?: ProgramWireFigure | { skipped: string }
+  wasiGo?: WasiGoFigure | { skipped: string }
 }

@@ -2,7 +2,7 @@
  * `npm run bench`: swarmgrid's figures, each beside a baseline measured in this same run, and
  * their ratio. Ratios are printed, never asserted: a loaded machine slows the baseline too.
  *
- *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire,js,wasi,cli-join,cli-cpu,program-wire] [--profile DIR]
+ *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire,js,wasi,cli-join,cli-cpu,program-wire,wasi-go] [--profile DIR]
  *
  * Runs in about two minutes on a 2-core machine: the loopback grid figures first, then the
  * coordinator scale figure in a child process (with --expose-gc, for honest heap numbers). Then
@@ -25,9 +25,23 @@ import { profiled } from './profile.js'
 import { jsFigure } from './js-sandbox.js'
 import { wasiFigure } from './wasi.js'
 import { cliCpuFigure, cliJoinFigure } from './cli-path.js'
-import { describeProgramWire, programWireFigure } from './program-wire.js'
+import { programWireFigure } from './program-wire.js'
+import { wasiGoFigure } from './wasi-go.js'
 
-const FIGURES = ['cpu', 'dispatch', 'sizing', 'join', 'scale', 'wire', 'js', 'wasi', 'cli-join', 'cli-cpu', 'program-wire'] as const
+const FIGURES = [
+  'cpu',
+  'dispatch',
+  'sizing',
+  'join',
+  'scale',
+  'wire',
+  'js',
+  'wasi',
+  'cli-join',
+  'cli-cpu',
+  'program-wire',
+  'wasi-go'
+] as const
 type Figure = (typeof FIGURES)[number]
 
 /** 9 million numbers per unit from 10^9 up: 20-40 ms of sieving each on a current core. */
@@ -270,11 +284,14 @@ async function main(): Promise<void> {
     progress("js: the same functions in QuickJS (the js task's sandbox) and in V8, in this thread", json)
     results.js = await jsFigure()
   }
+  if (only.has('wasi-go')) {
+    progress('wasi go: examples/wasi/go in the shim and as a native build, one run after another', json)
+    results.wasiGo = wasiGoFigure()
+  }
   // Its own grid, apart from the others: bytes per donor of one job, not a timing.
-  const programWire = only.has('program-wire') ? await programWireFigure((text) => progress(text, json)) : null
+  if (only.has('program-wire')) results.programWire = await programWireFigure((text) => progress(text, json))
   progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`, json)
-  printReport(programWire ? ({ ...results, programWire } as Results) : results, only, json)
-  if (programWire && !json) console.log(describeProgramWire(programWire).join('\n'))
+  printReport(results, only, json)
 }
 
 await main()

@@ -2,7 +2,7 @@
  * What a Go program costs in the wasi shim: examples/wasi/go/wordfreq over a 3.5 MB stdin, built
  * for wasip1 and natively by the same Go, the shim's CPU time for the runs one after another
  * against the native build's (GOMAXPROCS=1: the shim runs goroutines on one thread), plus the
- * module's size and its first run (rewrite and compile). Not in `npm run bench` yet:
+ * module's size and its first run (rewrite and compile). `npm run bench -- --only wasi-go`, or alone:
  *
  *   node dist/bench/wasi-go.js [--json]
  */

@@ -6,6 +6,7 @@
 import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ProcessGrid, calmRun, fixtureDir } from '../support/process-grid.js'
 import { until } from '../support/helpers.js'
 import { RUN_SPAN } from '../../node/store/lease-log.js'
@@ -57,6 +58,9 @@ test("a coordinator SIGKILLed four times mid-job resumes: nothing accepted is lo
     // Killed before anything is accepted (its donors at work), then at three points on the way.
     for (const [kill, threshold] of [0, 5, 15, 24].entries()) {
       await grid.wait('c', job.id, 60_000, { until: (view) => view.accepted >= threshold && view.progress > 0 })
+      // The view counts an accept as it is decided; its output reaches the disk a commit later.
+      const deadline = Date.now() + 10_000
+      while ((await acceptedSoFar(grid, job.id, UNITS)).size < threshold && Date.now() < deadline) await sleep(20)
       const left = donors.map((d) => d.count(sawLeave))
       await grid.peers.get('c')!.stop('SIGKILL')
       const before = await acceptedSoFar(grid, job.id, UNITS)
