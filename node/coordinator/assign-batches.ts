@@ -1,6 +1,11 @@
-/** How a coordinator packs new leases into assigns: one per donor and job, as few as fit in a frame. */
+/** How a coordinator packs new leases into assigns and sends them: one per donor and job, as few as fit in a frame. */
 import { LIMITS, type AssignedUnit, type AssignMessage } from '../protocol/wire.js'
 import type { JobRecord } from '../store/records.js'
+import type { Store } from '../store/store.js'
+import type { DonorLink } from '../protocol/links.js'
+import type { ActiveJob } from './active-job.js'
+import type { AssignDecision } from './decision-handlers.js'
+import type { LeaseRoutes } from './lease-routes.js'
 
 /** Signed later, by the peer's signer: until then the key and signature are empty. */
 const UNSIGNED = new Uint8Array(0)
@@ -54,4 +59,31 @@ export function byPeer<T extends { peer: string }>(items: T[]): Map<string, T[]>
     else groups.set(item.peer, [item])
   }
   return groups
+}
+
+/** The coordinator as the sending of assigns sees it. */
+export interface AssignContext {
+  store: Pick<Store, 'input'>
+  leases: Pick<LeaseRoutes, 'open'>
+  clock(): number
+  linkOf(key: string): DonorLink | undefined
+  signAssign(msg: AssignMessage): AssignMessage
+}
+
+/** Each donor's new leases of a job go out as few assigns as fit in a frame, one signature each. */
+export function sendAssigns(ctx: AssignContext, job: ActiveJob, decisions: AssignDecision[]): void {
+  for (const [peer, leased] of byPeer(decisions)) {
+    const link = ctx.linkOf(peer)
+    if (!link) continue
+    const units: AssignedUnit[] = []
+    for (const d of leased) {
+      const input = ctx.store.input(job.record.id, d.unit)
+      if (!input) continue
+      ctx.leases.open(d.lease, job, d.unit, d.peer)
+      units.push({ lease: d.lease, unit: d.unit, input })
+    }
+    // A job stored by an earlier version may have a longer deadline than the wire carries.
+    const deadlineMs = Math.min(LIMITS.deadlineMs, Math.max(1, Math.min(...leased.map((d) => d.deadline)) - ctx.clock()))
+    for (const msg of assignsOf(job.record, units, deadlineMs)) link.sendAssign(ctx.signAssign(msg))
+  }
 }

@@ -1,9 +1,10 @@
 /**
  * node/coordinator/ — the networked side of the job machine: this class routes donors' messages in and carries
- * decisions out, one handler per decision type; beside it, taking jobs in (job-intake.ts,
- * job-spec.ts, unit-sizing.ts, piece-runner.ts), routing leases (lease-routes.ts), donors' offers
- * and assign batches (donor-offers.ts, assign-batches.ts), results and merging (result-groups.ts,
- * job-merge.ts, left-out-units.ts), credit (credit.ts) and the views of a job (job-view.ts,
+ * decisions out, one handler per decision type (decision-handlers.ts); beside it, taking jobs in
+ * (job-intake.ts, job-spec.ts, unit-sizing.ts, piece-runner.ts), routing leases (lease-routes.ts),
+ * donors' offers and sending assigns (donor-offers.ts, assign-batches.ts), results and verdicts
+ * (result-groups.ts, unit-acceptance.ts, left-out-units.ts), a job's end: merging, stopping, writing
+ * it (job-ending.ts, job-merge.ts), credit (credit.ts) and the views of a job (job-view.ts,
  * unit-explain.ts).
  *
  * The coordinator: owns the jobs submitted to this peer. It splits them, leases units to the
@@ -23,20 +24,20 @@ import { LeftOutUnits } from './left-out-units.js'
 import { CreditLedger } from './credit.js'
 import { jobView, type JobView } from './job-view.js'
 import { TrustKeeper } from '../trust/keeper.js'
-import { activeJob, countResults, type ActiveJob } from './active-job.js'
+import { activeJob, type ActiveJob } from './active-job.js'
 import { LeaseRoutes } from './lease-routes.js'
 import { SharedSender } from './shared-sender.js'
 import { candidateOf } from './result-groups.js'
 import { limitsOf, ValueLimitError } from '../../tasks/value-limits.js'
-import { mergeOutputs } from './job-merge.js'
+import { JobEnding } from './job-ending.js'
 import type { JobSpec } from './job-spec.js'
 import { describeSizing } from './unit-sizing.js'
 import { takeIn } from './job-intake.js'
 import { DonorOffers, runsTask, threads, type Offer } from './donor-offers.js'
-import { assignsOf, byPeer } from './assign-batches.js'
-import { decisionHandlers, type AssignDecision, type DecisionHandler, type DecisionHandlers, type Turn } from './decision-handlers.js'
+import { sendAssigns, type AssignContext } from './assign-batches.js'
+import { acceptUnit, unacceptUnit, type AcceptanceContext } from './unit-acceptance.js'
+import { decisionHandlers, type DecisionHandler, type DecisionHandlers, type Turn } from './decision-handlers.js'
 import type * as wire from '../protocol/wire.js'
-import { LIMITS } from '../protocol/wire.js'
 import { printable } from '../protocol/printable.js'
 
 const TICK_MS = 500
@@ -60,8 +61,11 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
   private readonly sharedSender: SharedSender
   /** Each job's accepted outputs still on their way to disk. */
   private readonly writing = new WeakMap<ActiveJob, Promise<void>>()
-  /** Jobs a store write failed for: they stop, saying why (stopOnStoreFailure), and are never merged. */
-  private readonly storeFailed = new WeakSet<ActiveJob>()
+  /** Merging, stopping and writing the end of a job (job-ending.ts). */
+  private readonly ending: JobEnding
+  /** What writing a unit's verdict (unit-acceptance.ts) and sending assigns (assign-batches.ts) see of this coordinator. */
+  private readonly acceptance: AcceptanceContext
+  private readonly assigning: AssignContext
   private readonly timer: NodeJS.Timeout
   /** Ends the measuring of jobs being sized for --unit-seconds when this peer stops. */
   private readonly stopping = new AbortController()
@@ -91,11 +95,11 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       missed: (peer) => this.donors.missed(peer),
       log: (kind, text, job, peer) => this.log(kind, text, job, peer),
       writing: this.writing,
-      accept: (job, d) => this.accept(job, d),
-      unaccept: (job, d) => this.unaccept(job, d),
+      accept: (job, d) => acceptUnit(this.acceptance, job, d),
+      unaccept: (job, d) => unacceptUnit(this.acceptance, job, d),
       leftOut: (job, unit, reason) => this.leftOut.record(job, unit, reason),
-      complete: (job) => this.complete(job),
-      finish: (job, change) => this.finish(job, change),
+      complete: (job) => this.ending.complete(job),
+      finish: (job, change) => this.ending.finish(job, change),
       violation: (link, reason) => this.violation(link, reason)
     })
     this.leases = new LeaseRoutes(store, (link, reason) => this.violation(link, reason))
@@ -107,6 +111,26 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     )
     this.credit = new CreditLedger(store)
     this.trust = new TrustKeeper(store)
+    const clock = () => this.clock()
+    const linkOf = (key: string) => this.linkOf(key)
+    const log = (kind: string, text: string, job?: string, peer?: string) => this.log(kind, text, job, peer)
+    this.acceptance = { store, trust: this.trust, credit: this.credit, clock, log, hostOf: (key) => this.hostOf(key) }
+    this.assigning = { store, leases: this.leases, clock, linkOf, signAssign: (msg) => this.signAssign(msg) }
+    this.ending = new JobEnding({
+      store,
+      credit: this.credit,
+      leases: this.leases,
+      clock,
+      isLive: (job) => this.jobs.get(job.record.id) === job,
+      linkOf,
+      view: (job) => this.view(job),
+      log,
+      ended: (job, view) => {
+        this.jobs.delete(job.record.id)
+        this.emit('progress', job.record.id)
+        this.emit('finished', view)
+      }
+    })
     this.timer = setInterval(() => this.tick(), TICK_MS)
     this.timer.unref()
     store.failures.on((failure) => this.log('store', failure.message))
@@ -124,7 +148,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       job.machine.adopt(adopted)
       job.machine.resultsReceived = record.results
       if (record.policy.partial && job.machine.state === 'running' && job.machine.restoreFailed(this.leftOut.of(record.id))) {
-        void this.complete(job)
+        void this.ending.complete(job)
       }
       for (const lease of adopted) this.leases.adopt(lease.id, job, lease.unit)
       this.log('job', `resumed ${record.task} job ${record.id.slice(0, 8)} at ${record.accepted}/${record.units} units`, record.id)
@@ -152,7 +176,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     const job = this.jobs.get(id)
     if (!job) return undefined
     await this.execute(job, job.machine.handle({ type: 'cancel', now: this.clock() }))
-    await this.finish(job, { state: 'cancelled', error: 'cancelled by its submitter' })
+    await this.ending.finish(job, { state: 'cancelled', error: 'cancelled by its submitter' })
     return this.view(job)
   }
 
@@ -280,7 +304,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     const machine = new JobMachine(record.units, record.policy, this.leases.counter, accepted, this.trust.acceptanceFor(record.policy))
     const job = activeJob(this.store, record, task, machine)
     this.jobs.set(record.id, job)
-    if (machine.state === 'done') void this.complete(job)
+    if (machine.state === 'done') void this.ending.complete(job)
     return job
   }
 
@@ -331,14 +355,6 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     this.dispatchAll()
   }
 
-  /** Opens an accepted unit again; its answer stays a candidate, so that more votes for it need not bring it again. */
-  private unaccept(job: ActiveJob, d: Extract<Decision, { type: 'unaccept' }>): Promise<void> {
-    this.log('backtrack', `unit ${d.unit} is open again: ${d.reason}`, job.record.id)
-    job.candidates.reopen(d.unit)
-    countResults(job)
-    return this.store.unaccept(job.record, d.unit)
-  }
-
   private handleAll(event: MachineEvent): void {
     for (const job of this.jobs.values()) {
       if (job.machine.state === 'running') void this.execute(job, job.machine.handle(event))
@@ -347,24 +363,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
 
   /** Carries out a machine's decisions; a store write that fails stops the job, saying why, and never throws. */
   private execute(job: ActiveJob, decisions: Decision[], from?: DonorLink): Promise<void> {
-    return this.carryOut(job, decisions, from).catch((err) => this.stopOnStoreFailure(job, err))
-  }
-
-  /** A write the job depends on failed (a full disk): its leases are cancelled and it ends failed, with the cause. */
-  private async stopOnStoreFailure(job: ActiveJob, err: unknown): Promise<void> {
-    if (this.jobs.get(job.record.id) !== job || job.finishing) return
-    // At once, before the cause is known: no merge of a job with an output missing, no more leases.
-    this.storeFailed.add(job)
-    this.cancelLeases(job)
-    const failure = await this.store.failures.describe(err)
-    await this.finish(job, { state: 'failed', error: `stopped: ${failure.message}` })
-  }
-
-  /** Ends the job's machine and tells each donor to drop what it holds of it. */
-  private cancelLeases(job: ActiveJob): void {
-    for (const d of job.machine.handle({ type: 'cancel', now: this.clock() })) {
-      if (d.type === 'cancel-lease') this.linkOf(d.peer)?.sendCancel({ lease: d.lease })
-    }
+    return this.carryOut(job, decisions, from).catch((err) => this.ending.stopOnStoreFailure(job, err))
   }
 
   /**
@@ -381,95 +380,10 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
       const waiting = (this.handlers[d.type] as DecisionHandler<Decision>)(job, d, turn)
       if (waiting) await waiting
     }
-    if (turn.assigns.length > 0) this.sendAssigns(job, turn.assigns)
+    if (turn.assigns.length > 0) sendAssigns(this.assigning, job, turn.assigns)
     if (turn.reopened) this.dispatchAll()
     this.emit('progress', job.record.id)
     await turn.written
-  }
-
-  /** Each donor's new leases of a job go out as few assigns as fit in a frame, one signature each. */
-  private sendAssigns(job: ActiveJob, decisions: AssignDecision[]): void {
-    for (const [peer, leased] of byPeer(decisions)) {
-      const link = this.linkOf(peer)
-      if (!link) continue
-      const units: wire.AssignedUnit[] = []
-      for (const d of leased) {
-        const input = this.store.input(job.record.id, d.unit)
-        if (!input) continue
-        this.leases.open(d.lease, job, d.unit, d.peer)
-        units.push({ lease: d.lease, unit: d.unit, input })
-      }
-      // A job stored by an earlier version may have a longer deadline than the wire carries.
-      const deadlineMs = Math.min(LIMITS.deadlineMs, Math.max(1, Math.min(...leased.map((d) => d.deadline)) - this.clock()))
-      for (const msg of assignsOf(job.record, units, deadlineMs)) link.sendAssign(this.signAssign(msg))
-    }
-  }
-
-  private async accept(job: ActiveJob, d: Extract<Decision, { type: 'accept' }>): Promise<void> {
-    // A disputed unit under credibility keeps its rival answers: backtracking may yet accept one.
-    const candidate = job.candidates.take(d.unit, d.group, !!job.record.policy.trust)
-    job.progress.delete(d.unit)
-    if (!candidate) return
-    for (const peer of d.outvoted) {
-      job.outvoted.add(peer)
-      this.log('disagreement', `unit ${d.unit}: ${short(peer)} was outvoted by ${d.agreeing.map(short).join(', ')}`, job.record.id, peer)
-    }
-    countResults(job)
-    const why = this.trust.explanation(job.record.policy, d, (key) => this.hostOf(key))
-    await this.store.accept(job.record, d.unit, { output: candidate.bytes, digest: d.group, peers: d.agreeing, at: this.clock(), why })
-    job.candidates.written(d.unit, d.group)
-    // Reputation was updated as the decision came in (TrustKeeper.observe).
-    this.credit.grant(job.record.id, d.unit, d.agreeing)
-  }
-
-  /** All units accepted: merge their outputs in unit order into the job's result. */
-  private async complete(job: ActiveJob): Promise<void> {
-    if (this.storeFailed.has(job)) return
-    try {
-      // A job resumed from the store was not split in this run, so its task may not be prepared;
-      // a task with nothing to prepare is merged at once, as before, with no turn given away.
-      if (job.task.prepare) await job.task.prepare()
-      const { result, partial } = mergeOutputs(this.store, job)
-      await this.finish(job, { state: 'done', error: partial }, result)
-    } catch (err) {
-      await this.finish(job, { state: 'failed', error: `merge failed: ${(err as Error).message}` })
-    }
-  }
-
-  private async finish(job: ActiveJob, change: Pick<JobRecord, 'state'> & Partial<JobRecord>, result?: Uint8Array): Promise<void> {
-    if (job.finishing) return
-    job.finishing = true
-    let finished: JobRecord = {
-      ...job.record,
-      ...change,
-      finishedAt: this.clock(),
-      outvoted: [...job.outvoted],
-      results: job.machine.resultsReceived,
-      accepted: job.machine.acceptedCount
-    }
-    try {
-      await this.store.finishJob(finished.id, finished, result)
-    } catch (err) {
-      // The end could not be written (a full disk): the job ends failed here, and says why; a
-      // restart finds it running on disk and takes it up again.
-      const failure = await this.store.failures.describe(err)
-      finished = { ...finished, state: 'failed', error: change.state === 'failed' ? finished.error : `stopped: ${failure.message}` }
-      this.cancelLeases(job)
-    }
-    // Only now, with the result on disk, may anyone see the job as finished.
-    job.record = finished
-    this.credit.forget(finished.id)
-    this.leases.closeJob(job)
-    const view = this.view(job)
-    this.log(
-      'job',
-      `${job.record.task} job ${job.record.id.slice(0, 8)} ${job.record.state}` + (job.record.error ? `: ${job.record.error}` : ''),
-      job.record.id
-    )
-    this.jobs.delete(job.record.id)
-    this.emit('progress', job.record.id)
-    this.emit('finished', view)
-    job.settle(view)
   }
 
   private view(job: ActiveJob): JobView {
@@ -482,7 +396,7 @@ export class Coordinator extends EventEmitter implements CoordinatorSide {
     if (job.record.refusals?.some((r) => r.peer === link.key)) return
     const refusals = [...(job.record.refusals ?? []), { peer: link.key, reason, at: this.clock() }]
     job.record = { ...job.record, refusals }
-    this.store.updateJob(job.record.id, { refusals }).catch((err: unknown) => this.stopOnStoreFailure(job, err))
+    this.store.updateJob(job.record.id, { refusals }).catch((err: unknown) => this.ending.stopOnStoreFailure(job, err))
     this.log('refused', `donor ${short(link.key)} refused job ${job.record.id.slice(0, 8)}: ${reason}`, job.record.id, link.key)
   }
 

@@ -1,28 +1,28 @@
 /**
  * node/donor/ — lending this machine: this donor, the units it holds (held-unit.ts) and runs in batches
- * (batch-sizing.ts), results kept for a coordinator that went away (pending-results.ts), whose
+ * (batch-runner.ts, batch-sizing.ts), the programs they name (shared-source.ts, shared-cache.ts), results kept for a coordinator that went away (pending-results.ts), whose
  * jobs it runs (policy.ts), and its owner's controls: when to donate (governor.ts, schedule.ts,
  * thermal.ts) and the pause and resume commands (controls.ts).
  *
  * The donor: offers its threads to the coordinators it meets, runs the units they lease it in
  * a Piscina pool with a deadline and a memory limit per unit, and reports back. Short units
  * run in batches, and the donor holds enough of them in hand that its threads never wait on
- * the network (batch-sizing.ts).
+ * the network (batch-sizing.ts). This class takes assigns in and checks them, and keeps what it
+ * holds per coordinator; its batch pump (batch-runner.ts) runs them.
  */
 import { EventEmitter } from 'node:events'
 import type { TaskRegistry } from '../../tasks/registry.js'
-import { fromUnitError, type UnitOutcome, type UnitReporter } from '../../worker/messages.js'
 import type { CoordinatorLink, DonorSide } from '../protocol/links.js'
 import { LIMITS } from '../protocol/wire.js'
 import { protocolViolation } from '../protocol/violation.js'
-import { checkValue, limitsOf, ValueLimitError } from '../../tasks/value-limits.js'
 import type * as wire from '../protocol/wire.js'
 import { SANDBOXED_TASKS } from '../../tasks/sandboxed.js'
 import { PendingResults } from './pending-results.js'
 import { createUnitPool, type UnitPool } from '../../worker/unit-pool.js'
 import type { DonorPolicy } from './policy.js'
 import type { Gate } from './governor.js'
-import { BATCHES_PER_THREAD, BatchSizing } from './batch-sizing.js'
+import { BatchSizing } from './batch-sizing.js'
+import { BatchRunner } from './batch-runner.js'
 import { failureOf, type HeldUnit } from './held-unit.js'
 import { Orphans } from './orphans.js'
 import { donorThreads } from './threads.js'
@@ -30,7 +30,6 @@ import { sharedHashesOf } from '../../tasks/value-limits.js'
 import { SharedBytesError, SharedSource } from './shared-source.js'
 import { SharedCache } from './shared-cache.js'
 
-/** Kinds that run their submitter's own code, under the donor's --wasm-memory and --wasm-time caps. */
 /** Past its cap a js unit stops itself; the donor's own timer is the backstop, a little later. */
 const JS_CAP_GRACE_MS = 2000
 /** Shared byte strings (programs) one unit may name: every built-in task names one at most. */
@@ -67,12 +66,6 @@ export interface DonorStats {
   gate: Gate
 }
 
-/** Units on their way through one thread together. */
-interface Batch {
-  units: HeldUnit[]
-  abort: AbortController
-}
-
 interface LinkState {
   offered: number
   /**
@@ -89,22 +82,6 @@ interface LinkState {
   latestJob?: string
 }
 
-/**
- * A unit's input as decoded is a view into the frame it came in, and posting a view to a
- * thread copies its whole buffer: a frame of up to 15 MiB cut into many small batches (wasi
- * units, each carrying its program) was copied whole for every batch. Just the input goes.
- */
-function ownBuffer(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
-}
-
-/** The shared bytes the units of a batch name, each once. */
-function sharedOfBatch(units: HeldUnit[]): Array<[string, Uint8Array]> | undefined {
-  const shared = new Map<string, Uint8Array>()
-  for (const held of units) for (const [hash, bytes] of held.shared) shared.set(hash, bytes)
-  return shared.size > 0 ? [...shared] : undefined
-}
-
 export class Donor extends EventEmitter implements DonorSide {
   readonly threads: number
   private readonly pool: Pick<UnitPool, 'run' | 'destroy'>
@@ -117,10 +94,8 @@ export class Donor extends EventEmitter implements DonorSide {
   private readonly sizing: BatchSizing
   /** The programs units name by hash: in memory, in the cache on disk, or fetched once from their coordinator. */
   readonly shared: SharedSource
-  /** Units leased and not yet in a batch, oldest first. */
-  private waiting: HeldUnit[] = []
-  private batchesInPool = 0
-  private pumpScheduled = false
+  /** Units in hand on their way through the pool, in batches (batch-runner.ts). */
+  private readonly batches: BatchRunner
   private stopping = false
 
   constructor(private readonly options: DonorOptions) {
@@ -129,6 +104,26 @@ export class Donor extends EventEmitter implements DonorSide {
     this.pool = options.pool ?? createUnitPool({ threads: this.threads, memoryMb: options.memoryMb })
     this.sizing = new BatchSizing(this.threads)
     this.shared = options.shared ?? new SharedSource(new SharedCache(null))
+    this.batches = new BatchRunner({
+      threads: this.threads,
+      pool: this.pool,
+      sizing: this.sizing,
+      registry: options.registry,
+      wasm: options.wasm,
+      nice: options.nice,
+      speed: options.speed,
+      stats: this.stats,
+      stopping: () => this.stopping,
+      stop: (held, why) => this.stop(held, why),
+      report: (held, err) => this.report(held, err),
+      release: (held) => this.release(held),
+      deliver: (link, results) => {
+        if (this.links.has(link)) this.send(link, results)
+        else this.deliverLater(link.key, results)
+      },
+      offer: (link) => this.offer(link),
+      unitStarted: (held) => this.emit('unit-start', held)
+    })
   }
 
   /** A coordinator is reachable: offer it what this donor can take. */
@@ -219,10 +214,10 @@ export class Donor extends EventEmitter implements DonorSide {
         shared: []
       }
       state.held.set(unit.lease, held)
-      if (sharedHashes.length === 0) this.waiting.push(held)
+      if (sharedHashes.length === 0) this.batches.add(held)
       else void this.whenShared(held)
     }
-    this.schedulePump()
+    this.batches.schedulePump()
   }
 
   piece(link: CoordinatorLink, msg: wire.PieceMessage): void {
@@ -244,8 +239,8 @@ export class Donor extends EventEmitter implements DonorSide {
       return
     }
     held.shared = got
-    this.waiting.push(held)
-    this.schedulePump()
+    this.batches.add(held)
+    this.batches.schedulePump()
   }
 
   cancel(link: CoordinatorLink, msg: wire.CancelMessage): void {
@@ -299,164 +294,6 @@ export class Donor extends EventEmitter implements DonorSide {
 
   // --- inside ---
 
-  /** Units leased in one frame arrive as several assigns: batch them once all are in. */
-  private schedulePump(): void {
-    if (this.pumpScheduled) return
-    this.pumpScheduled = true
-    setImmediate(() => {
-      this.pumpScheduled = false
-      this.pump()
-    })
-  }
-
-  /** Hands the pool batches of waiting units, as many as keep every thread busy. */
-  private pump(): void {
-    while (this.batchesInPool < this.threads * BATCHES_PER_THREAD) {
-      // While a batch waits behind every running one, the next may wait for units enough to fill
-      // it: handing the pool whatever was in hand ran 20 ms units one or two to a thread task.
-      const batch = this.nextBatch(this.batchesInPool > this.threads)
-      if (!batch) return
-      void this.runBatch(batch)
-    }
-  }
-
-  /**
-   * The oldest waiting unit and those of its job and coordinator right behind it, as many as suit
-   * their run time; with `fullOnly`, none unless that many are in hand.
-   */
-  private nextBatch(fullOnly: boolean): Batch | null {
-    this.waiting = this.waiting.filter((held) => !held.stopped)
-    const first = this.waiting[0]
-    if (!first) return null
-    const size = first.alone ? 1 : fullOnly ? this.sizing.fullBatch(first.job) : this.sizing.batchSize(first.job, this.waiting.length)
-    let taken = 1
-    while (taken < size && taken < this.waiting.length) {
-      const next = this.waiting[taken]
-      if (next.alone || next.job !== first.job || next.link !== first.link) break
-      taken++
-    }
-    if (fullOnly && taken < size) return null
-    const batch: Batch = { units: this.waiting.splice(0, taken), abort: new AbortController() }
-    for (const held of batch.units) held.batch = batch
-    return batch
-  }
-
-  private async runBatch(batch: Batch): Promise<void> {
-    this.batchesInPool++
-    const [first] = batch.units
-    let deadline: NodeJS.Timeout | undefined
-    const reporter: UnitReporter = {
-      progress: (index, fraction) => {
-        const held = batch.units[index]
-        if (held && !held.stopped) held.link.sendProgress({ lease: held.lease, fraction })
-      },
-      // The clock starts on the thread, not in the pool's queue behind another batch. Every unit
-      // of a batch has the same limit; a batch that runs past it is run again unit by unit.
-      started: () => {
-        for (const held of batch.units) held.started = true
-        // Node fires a timer of 2^31 ms or more at once: the wire's 7 days are below that, but a local link skips the wire.
-        deadline ??= setTimeout(
-          () => {
-            if (batch.units.length === 1) this.stop(first, 'deadline')
-            else batch.abort.abort()
-          },
-          Math.min(first.limitMs, LIMITS.deadlineMs)
-        )
-      }
-    }
-    for (const held of batch.units) this.emit('unit-start', held)
-    let outcomes: UnitOutcome[] | null = null
-    let crash: Error | null = null
-    try {
-      const response = await this.pool.run(
-        {
-          task: first.task,
-          tasksDir: this.options.registry.dir ?? null,
-          units: batch.units.map(({ unit, input }) => ({ unit, input: ownBuffer(input) })),
-          shared: sharedOfBatch(batch.units),
-          limits: { wasmMemoryMb: this.options.wasm?.memoryMb, wasmTimeMs: this.options.wasm?.timeMs },
-          nice: this.options.nice
-        },
-        { signal: batch.abort.signal, reporter }
-      )
-      outcomes = response.outcomes
-    } catch (err) {
-      crash = err as Error
-    } finally {
-      clearTimeout(deadline)
-      this.batchesInPool--
-    }
-    if (outcomes) this.settle(batch, outcomes)
-    else this.settleCrashed(batch, crash!)
-    this.pump()
-  }
-
-  /** Each unit's outcome goes to its coordinator; results to one coordinator leave together. */
-  private settle(batch: Batch, outcomes: UnitOutcome[]): void {
-    const results: wire.ResultMessage[] = []
-    batch.units.forEach((held, index) => {
-      const outcome = outcomes[index]
-      if (held.stopped) {
-        this.report(held, new Error(held.stopped))
-      } else if (outcome?.ok && !this.fits(held, outcome.output)) {
-        // Sent anyway it would break the frame, or be refused by the coordinator, on every resend.
-        this.stats.unitsRun++
-      } else if (outcome?.ok) {
-        this.stats.unitsRun++
-        this.sizing.record(held.job, outcome.runMs)
-        results.push({
-          lease: held.lease,
-          runMs: Math.round(outcome.runMs),
-          output: outcome.output,
-          cpuMs: Math.round(outcome.cpuMs),
-          speed: this.options.speed ?? 1000
-        })
-      } else {
-        this.report(held, fromUnitError(outcome?.error ?? { name: 'Error', message: 'no outcome for this unit' }))
-      }
-      this.release(held)
-    })
-    if (results.length > 0) {
-      const { link } = batch.units[0]
-      if (this.links.has(link)) this.send(link, results)
-      else this.deliverLater(link.key, results)
-    }
-    this.reoffer(batch)
-  }
-
-  /** The batch as a whole failed (stopped, or its thread died): which unit was to blame is found by running each alone. */
-  private settleCrashed(batch: Batch, crash: Error): void {
-    const again = batch.units.length > 1 && !this.stopping
-    const retried: HeldUnit[] = []
-    for (const held of batch.units) {
-      if (again && !held.stopped) {
-        held.alone = true
-        held.batch = null
-        held.started = false
-        retried.push(held)
-        continue
-      }
-      this.report(held, crash)
-      this.release(held)
-    }
-    this.waiting.unshift(...retried)
-    this.reoffer(batch)
-  }
-
-  /** Whether an output is within its task's limits and the wire's; if not, the unit is reported failed for it. */
-  private fits(held: HeldUnit, output: Uint8Array): boolean {
-    try {
-      const limits = limitsOf(this.options.registry.get(held.task))
-      checkValue(output, { ...limits, bytes: Math.min(limits.bytes, LIMITS.payload) })
-      return true
-    } catch (err) {
-      this.stats.failed++
-      const why = err instanceof ValueLimitError ? 'output too large' : 'output unreadable'
-      held.link.sendFailure({ lease: held.lease, kind: 'error', reason: `${why}: ${(err as Error).message}` })
-      return false
-    }
-  }
-
   private report(held: HeldUnit, err: Error): void {
     const failure = failureOf(held, err)
     if (!failure) return
@@ -470,11 +307,6 @@ export class Donor extends EventEmitter implements DonorSide {
     this.links.get(held.link)?.held.delete(held.lease)
     this.orphans.delete(held)
     this.emit('unit-end', held)
-  }
-
-  private reoffer(batch: Batch): void {
-    const links = new Set(batch.units.map((held) => held.link))
-    for (const link of links) this.offer(link)
   }
 
   private stop(held: HeldUnit, why: NonNullable<HeldUnit['stopped']>): void {

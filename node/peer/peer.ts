@@ -1,6 +1,8 @@
 /**
- * node/peer/ — the thin public class that puts the parts together: this peer, its DHT bootstrap node
- * (bootstrap.ts), rediscovery of lost peers (rediscovery.ts) and bans (ban-list.ts).
+ * node/peer/ — the thin public class that puts the parts together: this peer, its connections and the
+ * routing of their messages (connections.ts), its DHT node (dht-node.ts) and bootstrap node
+ * (bootstrap.ts), reachability (reachability.ts), rediscovery of lost peers (rediscovery.ts), bans
+ * (ban-list.ts), retention of finished jobs (retention.ts) and the list of peers it knows (peer-views.ts).
  *
  * A swarmgrid peer: joins the grid's topic, speaks the wire protocol on every connection,
  * coordinates the jobs submitted to it, donates its threads, and serves its control API.
@@ -32,19 +34,19 @@ import type { UnitReport } from '../job/types.js'
 import { unitReport } from '../coordinator/unit-explain.js'
 import type { Reputation } from '../store/records.js'
 import { FinishedJobViews } from '../control/job-list.js'
-import { WireChannel } from '../protocol/channel.js'
+import { Connections } from './connections.js'
+import { peerViews } from './peer-views.js'
+import { loopbackGrid, makeDht } from './dht-node.js'
 import { Rediscovery } from './rediscovery.js'
 import { PROTOCOL_VERSION, ROLE_COORDINATOR, ROLE_DONOR, type HelloMessage } from '../protocol/wire.js'
 import { parseBootstrap, type HostPort } from './bootstrap.js'
 import { probeReachable } from './reachability.js'
-import { checksPassed } from '../trust/ledger.js'
 import { startDonation, type DonationOptions, type DonorControls } from '../donor/controls.js'
 import { assignSigner } from '../protocol/signing.js'
 import { BanList } from './ban-list.js'
 import { RetentionSweeper } from './retention.js'
 import { deleteFinishedJob } from '../store/job-delete.js'
 import { addOpsRoutes } from '../control/ops-routes.js'
-import { guardConnection, heartbeatMs, MAX_FRAME, MAX_FRAME_BEFORE_HELLO } from '../protocol/connection-guard.js'
 
 export const DEFAULT_GRID = 'public'
 const DEFAULT_MAX_PEERS = 64
@@ -108,7 +110,8 @@ export class Peer extends EventEmitter implements ControlledPeer {
   url: string | null = null
   private controls: DonorControls | null = null
 
-  private readonly channels = new Set<WireChannel>()
+  /** Every connection, its messages routed to the coordinator and donor (connections.ts). */
+  private readonly connections: Connections
   private selfLinks: { toDonor: DonorLink; toCoordinator: CoordinatorLink } | null = null
   private closing: Promise<void> | null = null
   private rediscovery: Rediscovery | null = null
@@ -135,10 +138,16 @@ export class Peer extends EventEmitter implements ControlledPeer {
     coordinator.on('log', (entry: LogEntry) => this.record(entry))
     coordinator.on('progress', (id: string) => this.emit('progress', id))
     coordinator.on('finished', (view: JobView) => this.emit('finished', view))
-    coordinator.on('violation', (link: DonorLink, reason: string) => {
-      // A peer's own donor is never a channel: only network peers lose their connection.
-      if (this.channels.has(link as WireChannel)) (link as WireChannel).destroy(new Error(reason))
+    this.connections = new Connections({
+      swarm,
+      bans,
+      coordinator,
+      coordinates: this.roles.coordinate,
+      donor,
+      hello: () => this.hello(),
+      record: (entry) => this.record(entry)
     })
+    coordinator.on('violation', (link: DonorLink, reason: string) => this.connections.drop(link, reason))
     const onDonor = () => this.emit('donor')
     donor?.on('unit-start', onDonor).on('unit-end', onDonor).on('verdict', onDonor)
     this.feed = new LiveFeed(this)
@@ -322,41 +331,11 @@ export class Peer extends EventEmitter implements ControlledPeer {
   }
 
   peers(): PeerView[] {
-    const connected = new Map([...this.channels].filter((c) => c.hello).map((c) => [c.key, c]))
-    // From the records, not the job views: a view decodes the job's whole result.
-    const outvoted = new Set([
-      ...this.store.listJobs().flatMap((j) => j.outvoted),
-      ...this.coordinator.activeJobs().flatMap((j) => j.outvoted)
-    ])
-    const reputations = new Map(this.store.allReputations().map((r) => [r.key, r]))
-    const keys = new Set([...connected.keys(), ...reputations.keys()])
-    keys.delete(this.key)
-    return [...keys].map((key) => {
-      const channel = connected.get(key)
-      const reputation = reputations.get(key)
-      const judged = (reputation?.validated ?? 0) + (reputation?.invalidated ?? 0)
-      const hello = channel?.hello
-      return {
-        key,
-        host: channel?.host ?? reputation?.host ?? 'unknown',
-        connected: !!channel,
-        roles: hello ? rolesOf(hello.roles) : [],
-        tasks: hello?.tasks.map((t) => t.name) ?? [],
-        threads: hello?.threads ?? 0,
-        validated: reputation?.validated ?? 0,
-        invalidated: reputation?.invalidated ?? 0,
-        errors: reputation?.errors ?? 0,
-        agreement: judged > 0 ? reputation!.validated / judged : null,
-        outvoted: outvoted.has(key) || (reputation?.invalidated ?? 0) > 0,
-        credit: this.coordinator.credit.get(key)?.credit ?? 0,
-        checks: checksPassed(reputation),
-        blacklisted: reputation?.blacklisted ?? null
-      }
-    })
+    return peerViews(this.key, this.connections.greeted(), this.store, this.coordinator)
   }
 
   connectionCount(): number {
-    return this.channels.size
+    return this.connections.size
   }
 
   /** Stops cleanly: units in flight are handed back, connections and the store closed. */
@@ -366,7 +345,7 @@ export class Peer extends EventEmitter implements ControlledPeer {
   }
 
   private async open(): Promise<void> {
-    this.swarm.on('connection', (conn: SecretStream) => this.onConnection(conn))
+    this.swarm.on('connection', (conn: SecretStream) => this.connections.accept(conn))
     if (this.donor && this.roles.coordinate) {
       this.selfLinks = localLinks(this.key, this.hello(), this.coordinator, this.donor)
     }
@@ -401,72 +380,6 @@ export class Peer extends EventEmitter implements ControlledPeer {
     this.record({ at: Date.now(), kind: 'peer', text: `joined grid "${this.grid}" as ${short(this.key)}` })
   }
 
-  private onConnection(conn: SecretStream): void {
-    if (this.bans.isBanned(conn.remotePublicKey.toString('hex'))) {
-      conn.destroy()
-      return
-    }
-    // Declared before the guard that reads it: a frame may arrive before the channel is made.
-    let channel: WireChannel
-    guardConnection(conn, { maxFrame: () => (channel?.hello ? MAX_FRAME : MAX_FRAME_BEFORE_HELLO) })
-    const donor = this.donor
-    const coordinator = this.roles.coordinate ? this.coordinator : null
-    const refuse = (what: string, role: string) => () => {
-      throw new Error(`unexpected ${what}: this peer does not ${role}`)
-    }
-    try {
-      channel = new WireChannel(
-        conn,
-        {
-          hello: (msg) => {
-            this.record({
-              at: Date.now(),
-              kind: 'peer',
-              text: `peer ${short(channel.key)} joined (${channel.host}, ${msg.threads} threads)`,
-              peer: channel.key
-            })
-            if (donor && msg.roles & ROLE_COORDINATOR) donor.attach(channel)
-          },
-          want: coordinator ? (msg) => coordinator.want(channel, msg) : refuse('want', 'coordinate'),
-          progress: coordinator ? (msg) => coordinator.progress(channel, msg) : refuse('progress', 'coordinate'),
-          result: coordinator ? (msg) => coordinator.result(channel, msg) : refuse('result', 'coordinate'),
-          failure: coordinator ? (msg) => coordinator.failure(channel, msg) : refuse('failure', 'coordinate'),
-          fetch: coordinator ? (msg) => coordinator.fetch(channel, msg) : refuse('fetch', 'coordinate'),
-          assign: donor ? (msg) => donor.assign(channel, msg) : refuse('assign', 'donate'),
-          cancel: donor ? (msg) => donor.cancel(channel, msg) : refuse('cancel', 'donate'),
-          verdict: donor ? (msg) => donor.verdict(channel, msg) : refuse('verdict', 'donate'),
-          piece: donor ? (msg) => donor.piece(channel, msg) : refuse('piece', 'donate'),
-          close: (error) => {
-            this.channels.delete(channel)
-            this.coordinator.removeDonor(channel)
-            donor?.detach(channel)
-            if (channel.violation) this.offended(channel.key, channel.violation)
-            const why = error ? `: ${error.message}` : ''
-            this.record({
-              at: Date.now(),
-              kind: channel.violation ? 'violation' : 'peer',
-              text: `peer ${short(channel.key)} left${why}`,
-              peer: channel.key
-            })
-          }
-        },
-        this.hello()
-      )
-    } catch (err) {
-      conn.destroy(err as Error)
-      return
-    }
-    this.channels.add(channel)
-  }
-
-  /** A peer broke the protocol: it has lost its connection, and a repeat offender its access. */
-  private offended(key: string, violation: Error): void {
-    const ban = this.bans.strike(key, violation.message)
-    if (!ban) return
-    this.swarm.peers.get(key)?.ban(true)
-    this.record({ at: Date.now(), kind: 'ban', text: `banned ${short(key)}: ${ban.reason}`, peer: key })
-  }
-
   private record(entry: LogEntry): void {
     this.log.push(entry)
     if (this.log.length > LOG_LENGTH) this.log.splice(0, this.log.length - LOG_LENGTH)
@@ -486,34 +399,6 @@ export class Peer extends EventEmitter implements ControlledPeer {
     await this.store.close()
     await this.lock?.release()
   }
-}
-
-function rolesOf(bits: number): string[] {
-  return [bits & ROLE_DONOR ? 'donor' : '', bits & ROLE_COORDINATOR ? 'coordinator' : ''].filter(Boolean)
-}
-
-const isLoopback = (host: string) => host.startsWith('127.') || host === 'localhost' || host === '::1'
-
-/** Whether every bootstrap node is on loopback, so that every peer of the grid runs on this machine. */
-function loopbackGrid(opts: PeerOptions): boolean {
-  const nodes = opts.dht
-    ? (opts.dht as unknown as { bootstrapNodes?: HostPort[] }).bootstrapNodes
-    : parseBootstrap(opts.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)
-  return !!nodes && nodes.length > 0 && nodes.every((b) => isLoopback(b.host))
-}
-
-function makeDht(opts: PeerOptions): HyperDHT {
-  const bootstrap = parseBootstrap(opts.bootstrap ?? process.env.SWARMGRID_BOOTSTRAP)
-  const allLoopback = bootstrap?.every((b) => isLoopback(b.host))
-  const host = opts.host ?? (allLoopback ? '127.0.0.1' : undefined)
-  // SWARMGRID_REACHABLE=1: this peer's address is reachable directly (a LAN, no NAT), so others
-  // need not hole-punch to it; Hyperswarm only learns that by itself after minutes of uptime.
-  // A node bound to loopback is reachable by definition: no NAT lies between two processes of one
-  // machine. Left firewalled, hyperdht races its same-host shortcut against a hole punch that a
-  // one-node DHT cannot analyse; the server aborts the punch and destroys the stream the client has
-  // just connected, which then stays half-open until a keep-alive timeout (docs/first-contact.md).
-  const reachable = process.env.SWARMGRID_REACHABLE === '1' || (host !== undefined && isLoopback(host)) ? { firewalled: false } : {}
-  return new HyperDHT({ bootstrap, connectionKeepAlive: heartbeatMs(), ...(host ? { host } : {}), ...reachable })
 }
 
 export function defaultThreads(): number {
