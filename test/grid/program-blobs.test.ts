@@ -33,12 +33,12 @@ import { withoutDebugInfo } from '../../worker/sandbox/wasi/code-transform.js'
 import { readControlToken } from '../../node/store/data-dir.js'
 import { gridWith, startTestGrid, tempDir, until, within } from '../support/helpers.js'
 import { withCoordinator } from '../support/donor-links.js'
+import { b64 } from '../support/wasi-runs.js'
 import { buildPadded, clangMissing } from '../support/wasi-programs.js'
 
 const dir = await tempDir('swarmgrid-program-blobs-')
 const missing = clangMissing(dir)
 const MiB = 1024 * 1024
-const b64 = (bytes: Uint8Array) => ({ base64: Buffer.from(bytes).toString('base64') })
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 const runsOf = (n: number) => Array.from({ length: n }, (_, i) => ({ args: [String(i * 7919)] }))
 
@@ -265,9 +265,8 @@ if (missing) {
 
 let nextLease = 1_000
 
-/** Leases `donor` two runs of `program`, unsigned, as `link`'s coordinator; returns their leases. */
-function assignWasi(donor: Donor, link: CoordinatorLink, program: Uint8Array): number[] {
-  const units = [...wasi.split({ program: b64(program), runs: runsOf(2) }, 1, { id: 'feedfacefeedface', createdAt: 0 })]
+/** Leases `donor` a wasi unit per input, unsigned, as `link`'s coordinator; returns their leases. */
+function assignInputs(donor: Donor, link: CoordinatorLink, inputs: unknown[]): number[] {
   const msg: wire.AssignMessage = {
     job: 'feedfacefeedface',
     task: 'wasi',
@@ -276,10 +275,15 @@ function assignWasi(donor: Donor, link: CoordinatorLink, program: Uint8Array): n
     expires: 0,
     signer: new Uint8Array(0),
     signature: new Uint8Array(0),
-    units: units.map((u, unit) => ({ lease: nextLease++, unit, input: encodeValue(u) }))
+    units: inputs.map((input, unit) => ({ lease: nextLease++, unit, input: encodeValue(input) }))
   }
   donor.assign(link, msg)
   return msg.units.map((u) => u.lease)
+}
+
+/** Leases `donor` two runs of `program`. */
+function assignWasi(donor: Donor, link: CoordinatorLink, program: Uint8Array): number[] {
+  return assignInputs(donor, link, [...wasi.split({ program: b64(program), runs: runsOf(2) }, 1, { id: 'feedfacefeedface', createdAt: 0 })])
 }
 
 /** The bytes as a coordinator sends them: in order, in pieces of the wire's size. */
@@ -332,20 +336,7 @@ test('a coordinator naming more programs than a donor takes at once gets those u
   const link = new RecordingLink()
   donor.attach(link)
   const ref = () => new SharedBytes(null, randomHash())
-  const assign = (inputs: unknown[]) => {
-    const msg: wire.AssignMessage = {
-      job: 'feedfacefeedface',
-      task: 'wasi',
-      taskVersion: 1,
-      deadlineMs: 30_000,
-      expires: 0,
-      signer: new Uint8Array(0),
-      signature: new Uint8Array(0),
-      units: inputs.map((input, unit) => ({ lease: nextLease++, unit, input: encodeValue(input) }))
-    }
-    donor.assign(link, msg)
-    return msg.units.map((u) => u.lease)
-  }
+  const assign = (inputs: unknown[]) => assignInputs(donor, link, inputs)
   try {
     const [greedy] = assign([{ program: [ref(), ref(), ref(), ref(), ref()] }])
     assert.match(link.failures.get(greedy)?.reason ?? '', /names 5 programs, at most 4/)

@@ -94,6 +94,19 @@ export class ProcessGrid {
     return keys
   }
 
+  /**
+   * A coordinator 'c' and donors 'd1'…'dN', each started with its flags, every one ready and every
+   * donor's threads offered to 'c'; resolves with their keys, c's first.
+   */
+  async coordinatorWithDonors(donors: number, donorFlags: string[], coordinatorFlags = ['--no-donate']): Promise<string[]> {
+    const names = Array.from({ length: donors }, (_, i) => `d${i + 1}`)
+    this.start('c', coordinatorFlags)
+    for (const name of names) this.start(name, donorFlags)
+    const keys = await this.ready('c', ...names)
+    await this.donorsOffered('c', donors)
+    return keys
+  }
+
   /** Waits until `count` donors have offered their threads to the coordinator `name`; says what it saw if not. */
   async donorsOffered(name: string, count: number, ms = 60_000): Promise<void> {
     const peer = this.peers.get(name)!

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
+import type { JobView } from '../../node/coordinator/job-view.js'
 
 const WORDS = [
   'the',
@@ -90,3 +91,17 @@ export function runNative(exe: string, run: WordstatRun, dir: string): NativeOut
   walk(join(dir, 'out'))
   return { exit: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, files }
 }
+
+/** Bytes as the control API takes them in a job's params. */
+export const b64 = (bytes: Uint8Array) => ({ base64: Buffer.from(bytes).toString('base64') })
+/** A run's bytes as `submit --json` and the API give them. */
+export const decode = (s: string) => Buffer.from(s, 'base64')
+
+/** One run of a wasi job's result, as JSON carries it (bytes in base64). */
+export interface JsonRun {
+  exit: number
+  stdout: string
+  stderr: string
+  files: Record<string, string>
+}
+export const runsOf = (view: JobView) => (view.result as { runs: JsonRun[] }).runs

@@ -19,11 +19,8 @@ const DETECT_MS = 10_000
 test('donors killed with SIGKILL or frozen with SIGSTOP mid-unit lose their leases; the answer is exact', async () => {
   const grid = await ProcessGrid.start()
   try {
-    grid.start('c', ['--no-donate', '--tasks', SLOW])
-    for (const name of ['d1', 'd2', 'd3']) grid.start(name, donorFlags)
-    const [, k1, k2] = await grid.ready('c', 'd1', 'd2', 'd3')
+    const [, k1, k2] = await grid.coordinatorWithDonors(3, donorFlags, ['--no-donate', '--tasks', SLOW])
     const c = grid.peers.get('c')!
-    await grid.donorsOffered('c', 3)
 
     const params = { ms: 300 }
     const job = await grid.submit('c', { task: 'slow', params, units: 30, quorum: 2, deadline: DEADLINE_S })

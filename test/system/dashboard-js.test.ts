@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { chromium, type Browser } from 'playwright-core'
-import { startTestGrid, until } from '../support/helpers.js'
+import { gridWith } from '../support/helpers.js'
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js'
 
 const CODE =
@@ -19,12 +19,9 @@ const WORDS = Array.from({ length: 120 }, (_, i) => `word${'ae'.repeat(i % 5)}${
 
 test('the form uploads code and JSON-lines inputs; the card shows the outputs by input', async () => {
   assert.ok(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM=/path)`)
-  const grid = await startTestGrid()
+  const { grid, coordinator } = await gridWith([{}, {}], { donate: false, http: 0 })
   let browser: Browser | undefined
   try {
-    const coordinator = await grid.add({ donate: false, http: 0 })
-    for (let i = 0; i < 2; i++) await grid.add({ coordinate: false })
-    await until(() => coordinator.parts.coordinator.donorCount() === 2, 20_000, 'donors to connect')
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
     const problems: string[] = []

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import * as assert from 'uvu/assert'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { test } from '../support/test.js'
-import { startTestGrid, tempDir, until } from '../support/helpers.js'
+import { gridWith, tempDir } from '../support/helpers.js'
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js'
 import { wasiParamsFromFlags } from '../../tasks/wasi-cli.js'
 import type { WasiResult } from '../../tasks/wasi.js'
@@ -59,12 +59,9 @@ if (!existsSync(WORDSTAT)) {
 } else {
   test('the dashboard submits a wasi job as the CLI would and downloads its runs byte for byte', async () => {
     assert.ok(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM=/path)`)
-    const grid = await startTestGrid()
+    const { grid, coordinator } = await gridWith([{}, {}], { donate: false, http: 0 })
     let browser: Browser | undefined
     try {
-      const coordinator = await grid.add({ donate: false, http: 0 })
-      for (let i = 0; i < 2; i++) await grid.add({ coordinate: false })
-      await until(() => coordinator.parts.coordinator.donorCount() === 2, 20_000, 'donors to connect')
       browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true })
       const problems: string[] = []

@@ -19,15 +19,13 @@ import { WORDFREQ_DIR, buildGoNative, buildGoWasi, findGo } from '../support/go-
 import { runCli, tempDir } from '../support/helpers.js'
 import { ProcessGrid } from '../support/process-grid.js'
 import { test } from '../support/test.js'
-import { runNative, wordstatRuns, type WordstatRun } from '../support/wasi-runs.js'
+import { b64, decode, runNative, runsOf, wordstatRuns, type WordstatRun } from '../support/wasi-runs.js'
 
 const NAME =
   "a Go program built for wasip1 gives, on a grid at quorum 2, its native build's bytes; its clock and random lines are the job's"
 ;('a Go program built for wasip1 gives, on a grid at quorum 2, its native build’s bytes; its clock and random lines are the job’s')
 const dir = await tempDir('swarmgrid-wasi-go-')
 const go = findGo(dir)
-const b64 = (bytes: Uint8Array) => ({ base64: Buffer.from(bytes).toString('base64') })
-const decode = (s: string) => Buffer.from(s, 'base64')
 /**
  * The default --wasm-memory (256 MiB), which the example's job file asks for each run; a time cap
  * far above a run's 0.2 s (a 2.9 MB module is rewritten and compiled in its first unit, on a
@@ -43,14 +41,6 @@ const withoutClock = (stdout: Buffer | string) =>
     .filter((line) => !CLOCK_LINE.test(line))
     .join('\n')
 const clockLines = (stdout: string) => stdout.split('\n').filter((line) => CLOCK_LINE.test(line))
-
-interface JsonRun {
-  exit: number
-  stdout: string
-  stderr: string
-  files: Record<string, string>
-}
-const runsOf = (view: JobView) => (view.result as { runs: JsonRun[] }).runs
 
 /** Go's time.Time.Format(time.RFC3339Nano) of a time in ms: trailing zeros of the fraction go. */
 const rfc3339Nano = (ms: number) => new Date(ms).toISOString().replace(/\.?0+Z$/, 'Z')
@@ -105,10 +95,7 @@ if (typeof go === 'string') {
 
     const grid = await ProcessGrid.start()
     try {
-      grid.start('c', ['--no-donate'])
-      for (const name of ['d1', 'd2', 'd3']) grid.start(name, DONOR_FLAGS)
-      await grid.ready('c', 'd1', 'd2', 'd3')
-      await grid.donorsOffered('c', 3)
+      await grid.coordinatorWithDonors(3, DONOR_FLAGS)
 
       const job = await grid.submit('c', { task: 'wasi', quorum: 2, params: { memory: 64, program: b64(wasm), runs } })
       // Two identical runs at quorum 3: every donor must print the same time and random numbers.

@@ -15,21 +15,11 @@ import type { JobView } from '../../node/coordinator/job-view.js'
 import { ProcessGrid } from '../support/process-grid.js'
 import { runCli, tempDir } from '../support/helpers.js'
 import { WORDSTAT_SOURCE, buildNative, buildWasi, clangMissing, fixture } from '../support/wasi-programs.js'
-import { DICT, runNative, wordstatRuns } from '../support/wasi-runs.js'
+import { DICT, b64, decode, runNative, runsOf, wordstatRuns } from '../support/wasi-runs.js'
 
 const dir = await tempDir('swarmgrid-wasi-grid-')
 const missing = clangMissing(dir)
-const b64 = (bytes: Uint8Array) => ({ base64: Buffer.from(bytes).toString('base64') })
-const decode = (s: string) => Buffer.from(s, 'base64')
 const DONOR_FLAGS = ['--no-coordinate', '--threads', '1', '--wasm-time', '3', '--wasm-memory', '64']
-
-interface JsonRun {
-  exit: number
-  stdout: string
-  stderr: string
-  files: Record<string, string>
-}
-const runsOf = (view: JobView) => (view.result as { runs: JsonRun[] }).runs
 
 if (missing) {
   test(`wasi on a grid: SKIPPED, ${missing}`, () => {})
@@ -40,10 +30,7 @@ if (missing) {
     const program = (name: string) => b64(buildWasi(fixture(name), dir, name))
     const grid = await ProcessGrid.start()
     try {
-      grid.start('c', ['--no-donate'])
-      for (const name of ['d1', 'd2', 'd3']) grid.start(name, DONOR_FLAGS)
-      await grid.ready('c', 'd1', 'd2', 'd3')
-      await grid.donorsOffered('c', 3)
+      await grid.coordinatorWithDonors(3, DONOR_FLAGS)
 
       // 12 runs reading stdin, taking args and reading an input file, each against the native build.
       const runs = wordstatRuns(12)

@@ -27,11 +27,10 @@ import {
   fixture,
   rustForWasi
 } from '../support/wasi-programs.js'
-import { runNative, wordstatRuns, type WordstatRun } from '../support/wasi-runs.js'
+import { b64, runNative, wordstatRuns, type WordstatRun } from '../support/wasi-runs.js'
 
 const dir = await tempDir('swarmgrid-wasi-')
 const missing = clangMissing(dir)
-const b64 = (bytes: Uint8Array) => ({ base64: Buffer.from(bytes).toString('base64') })
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8')
 const JOB = { id: '0123456789abcdef', createdAt: 1_764_000_000_123 }
 
