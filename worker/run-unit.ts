@@ -16,23 +16,14 @@ import { decodeValue, encodeValue } from '../tasks/values.js'
 import { toUnitError, type RunRequest, type RunResponse, type UnitOutcome, type UnitReporter } from './messages.js'
 import { threadCpuMs } from './cpu-meter.js'
 import { resolveShared } from '../tasks/shared-bytes.js'
+import { RecentShared } from './recent-shared.js'
 
 /** Shared bytes this thread saw last, by hash: the same bytes object each time, which the sandboxes cache their work by. */
-const SHARED_KEPT = 4
-const sharedSeen = new Map<string, Uint8Array>()
+const sharedSeen = new RecentShared(4)
 
 /** The batch's shared bytes, each the object this thread saw first for its hash. */
 function sharedOf(request: RunRequest): Map<string, Uint8Array> {
-  const shared = new Map<string, Uint8Array>()
-  for (const [hash, bytes] of request.shared ?? []) {
-    let kept = sharedSeen.get(hash)
-    if (kept) sharedSeen.delete(hash)
-    else kept = bytes
-    sharedSeen.set(hash, kept)
-    if (sharedSeen.size > SHARED_KEPT) sharedSeen.delete(sharedSeen.keys().next().value!)
-    shared.set(hash, kept)
-  }
-  return shared
+  return new Map((request.shared ?? []).map(([hash, bytes]) => [hash, sharedSeen.get(hash, bytes)]))
 }
 
 /** A unit reports progress at most this often, however often its task calls ctx.progress. */

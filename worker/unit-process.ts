@@ -6,6 +6,7 @@
 import { setPriority } from 'node:os'
 import { createUnitPool } from './unit-pool.js'
 import { inSharedMemory } from '../tasks/shared-bytes.js'
+import { RecentShared } from './recent-shared.js'
 import {
   toUnitError,
   type BatchRequest,
@@ -18,20 +19,11 @@ import {
 
 const CPU_REPORT_MS = 200
 /** Shared bytes kept in this process's shared memory, by hash, so its threads get each once and without a copy per batch. */
-const SHARED_KEPT = 4
-const sharedKept = new Map<string, Uint8Array>()
+const sharedKept = new RecentShared(4, inSharedMemory)
 
 function inOwnSharedMemory(request: BatchRequest): BatchRequest {
   if (!request.shared) return request
-  const shared = request.shared.map(([hash, bytes]): [string, Uint8Array] => {
-    let kept = sharedKept.get(hash)
-    if (kept) sharedKept.delete(hash)
-    else kept = inSharedMemory(bytes)
-    sharedKept.set(hash, kept)
-    if (sharedKept.size > SHARED_KEPT) sharedKept.delete(sharedKept.keys().next().value!)
-    return [hash, kept]
-  })
-  return { ...request, shared }
+  return { ...request, shared: request.shared.map(([hash, bytes]): [string, Uint8Array] => [hash, sharedKept.get(hash, bytes)]) }
 }
 
 function send(msg: FromUnitProcess): void {

@@ -138,9 +138,9 @@ export class SharedSource {
     if (fetch.received < msg.total) return
     if (!fetch.bytes) return this.end(link, hash, fetch.dropped)
     if (sha256Hex(fetch.bytes) !== hash) throw fail('its SHA-256 is not the one asked for')
-    const bytes = inSharedMemory(fetch.bytes)
-    this.end(link, hash, null, bytes)
-    void this.cache.write(hash, bytes)
+    // Already in shared memory: the pieces were put there as they came.
+    this.end(link, hash, null, fetch.bytes)
+    void this.cache.write(hash, fetch.bytes)
   }
 
   /** Bytes in memory now: those units hold and those on their way. */

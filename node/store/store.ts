@@ -91,10 +91,9 @@ export class Store {
     try {
       await this.root.transaction(() => {
         for (const [hash, bytes] of extra.shared ?? []) {
-          if (this.shared.doesExist(hash)) continue
-          this.shared.put(hash, bytes)
+          if (!this.shared.doesExist(hash)) this.shared.put(hash, bytes)
+          this.sharedUsers.put([hash, job.id], true)
         }
-        for (const hash of extra.shared?.keys() ?? []) this.sharedUsers.put([hash, job.id], true)
         if (extra.params) this.params.put(job.id, extra.params)
       })
       for (let start = 0; start < inputs.length; start += INPUTS_PER_TXN) {
