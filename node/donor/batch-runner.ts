@@ -102,7 +102,11 @@ export class BatchRunner {
     const first = this.waiting[0]
     if (!first) return null
     const { sizing } = this.ctx
-    const size = first.alone ? 1 : fullOnly ? sizing.fullBatch(first.job) : sizing.batchSize(first.job, this.waiting.length)
+    const size = first.alone
+      ? 1
+      : fullOnly
+        ? sizing.fullBatch(first.job, first.limitMs)
+        : sizing.batchSize(first.job, this.waiting.length, first.limitMs)
     let taken = 1
     while (taken < size && taken < this.waiting.length) {
       const next = this.waiting[taken]

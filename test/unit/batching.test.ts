@@ -5,7 +5,14 @@
  */
 import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
-import { BATCHES_PER_THREAD, BatchSizing, HELD_AHEAD_MS, MAX_BATCH_UNITS, MIN_HELD_PER_THREAD } from '../../node/donor/batch-sizing.js'
+import {
+  BATCHES_PER_THREAD,
+  BATCH_TARGET_MS,
+  BatchSizing,
+  HELD_AHEAD_MS,
+  MAX_BATCH_UNITS,
+  MIN_HELD_PER_THREAD
+} from '../../node/donor/batch-sizing.js'
 import { frameSized } from '../../node/coordinator/assign-batches.js'
 import { Donor } from '../../node/donor/donor.js'
 import type { CoordinatorLink } from '../../node/protocol/links.js'
@@ -35,10 +42,20 @@ test('a donor holds enough 20 ms units to fill every batch its pool holds, and a
   const sizing = new BatchSizing(2)
   assert.is(sizing.fullBatch('j'), 1, 'unmeasured: one at a time')
   sizing.record('j', 20)
-  assert.is(sizing.fullBatch('j'), 5)
+  const whole = BATCH_TARGET_MS / 20
+  assert.is(sizing.fullBatch('j'), whole)
   assert.is(sizing.batchSize('j', 4), 2, 'the fair share of what waits, for when a thread would idle')
-  const perThread = BATCHES_PER_THREAD * 5 + Math.ceil(HELD_AHEAD_MS / 20)
+  const perThread = BATCHES_PER_THREAD * whole + Math.ceil(HELD_AHEAD_MS / 20)
   assert.is(sizing.held('j'), 2 * perThread, 'two whole batches per thread and a round trip ahead')
+})
+
+test('a batch keeps well inside the time limit of its units, which it is held to as a whole', () => {
+  const sizing = new BatchSizing(2)
+  sizing.record('j', 20)
+  assert.is(sizing.fullBatch('j', 400), 5, 'a quarter of a 400 ms limit')
+  assert.is(sizing.batchSize('j', 1000, 400), 5)
+  assert.is(sizing.fullBatch('j', 50), 1, 'a limit shorter than a few units: one at a time')
+  assert.is(sizing.fullBatch('j', 60_000), BATCH_TARGET_MS / 20, 'a long limit: the target')
 })
 
 test('long units run alone and are held no deeper than for an unmeasured job', () => {
