@@ -58,10 +58,10 @@ const ROUNDS = 3
 const JOIN_RUNS = 7
 /** Donor processes timed from spawn to the coordinator's first result from them. */
 const CLI_JOIN_RUNS = 10
-/** A CPU-bound job of about 8 s on two plain threads (as in issue 11), and its rounds. */
+/** A CPU-bound job of about 7 s on two plain threads (as in issue 11), and its rounds: as many as figures 1, 2 and 6 take. */
 const CLI_CPU_UNITS = 600
 const CLI_CPU_PARAMS = { from: 1_000_000_000, to: 1_000_000_000 + CLI_CPU_UNITS * 9_000_000 }
-const CLI_CPU_ROUNDS = 2
+const CLI_CPU_ROUNDS = ROUNDS
 /** Time each coordinator-scale job may run before it is cut short. */
 const SCALE_BUDGET_MS = 4000
 /** Past this the run is stuck, not slow: say so and leave rather than hang a CI job. */
