@@ -102,8 +102,9 @@ export async function demoCommand({ values }: Parsed): Promise<number> {
     const ok = checks.every((c) => c.ok)
     say(ok ? `all ${checks.length} answers match a run without the grid` : 'SOME ANSWERS ARE WRONG')
     if (values.keep) {
+      const signalled = untilSignal()
       say(`the grid keeps running; dashboard ${coordinator.dashboardUrl} — Ctrl-C to stop`)
-      await untilSignal()
+      await signalled
     }
     return ok ? 0 : 1
   } finally {

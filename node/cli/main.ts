@@ -36,8 +36,10 @@ async function bootstrapCommand({ values }: Parsed): Promise<number> {
   const host = values.host ?? '127.0.0.1'
   const port = integerFlag('bootstrap', values, 'port', 0) ?? DEFAULT_BOOTSTRAP_PORT
   const node = await runBootstrapNode(host, port)
+  // Listening before the line that says so: a signal sent on reading it must stop this cleanly.
+  const signalled = untilSignal()
   console.log(`bootstrap ${host}:${node.address().port}`)
-  await untilSignal()
+  await signalled
   await node.destroy()
   return 0
 }
@@ -53,13 +55,16 @@ async function startCommand({ values }: Parsed): Promise<number> {
     log.say('error', `cannot start: ${(err as Error).message}`)
     throw Object.assign(err as Error, { reported: true })
   }
+  // Listening before `ready`: a script that stops the peer as soon as it reads it got a process
+  // killed by the signal, its store not closed, instead of a clean stop (test/system/data-dir.test.ts).
+  const signalled = untilSignal()
   console.log(`key ${peer.key}`)
   console.log(peer.url ? `ready ${peer.dashboardUrl}` : 'ready')
   const print = (entry: LogEntry) => log.write(entry)
   // Peers may have joined while this one was still starting: their lines are in the log already.
   peer.log.forEach(print)
   peer.on('log', print)
-  const signal = await untilSignal()
+  const signal = await signalled
   log.say('info', `${signal}: stopping (handing back units in flight)`)
   await peer.stop()
   log.say('info', 'stopped')

@@ -16,11 +16,11 @@ import { CliGrid } from '../support/cli-path.js'
 const DIST = fileURLToPath(new URL('../../', import.meta.url))
 const SHARED = ['tasks/', 'base/', 'worker/sandbox/'].map((dir) => join(DIST, dir))
 
-/** Every module the bundle imports by path: relative ones resolved, packages as named. */
+/** Every module the bundle imports or requires: relative ones resolved, packages as named. */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8')
   const found = new Set<string>()
-  for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g)) {
+  for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\b(?:__)?require\s*\(\s*)["']([^"']+)["']/g)) {
     const spec = match[1]
     found.add(spec.startsWith('.') ? resolve(dirname(file), spec) : spec)
   }

@@ -55,6 +55,22 @@ test('status of a data dir with no peer ever says how to start one', async () =>
   }
 })
 
+test('a peer or a bootstrap node signalled the moment it prints that it is ready stops cleanly', async () => {
+  await withBootstrap(async (address, dir) => {
+    for (let i = 0; i < 5; i++) {
+      const peer = new Background(['start', '--bootstrap', address, '--data', join(dir, `p${i}`), '--no-donate', '--no-http'])
+      await peer.line('ready')
+      // stop() fails naming the signal if the process died of it rather than stopping.
+      assert.is(await peer.stop('SIGTERM'), 0, `try ${i + 1}: exit status`)
+    }
+  })
+  for (let i = 0; i < 5; i++) {
+    const bootstrap = new Background(['bootstrap', '--host', '127.0.0.1', '--port', '0'])
+    await bootstrap.line('bootstrap ')
+    assert.is(await bootstrap.stop('SIGTERM'), 0, `bootstrap try ${i + 1}: exit status`)
+  }
+})
+
 test('bootstrap, two started peers, submit --json, status, results and a clean stop', async () => {
   await withBootstrap(async (address, dir) => {
     const peers: Background[] = []
