@@ -45,8 +45,8 @@ function problems(value: unknown): string {
 }
 
 /**
- * A registry whose tasks have loaded what their synchronous split and merge need. Unit threads
- * only run units, which load what they need themselves: they skip it.
+ * The task kinds a peer knows: the built-ins, and those loaded from a --tasks dir. Loading does
+ * not prepare them: the coordinator awaits a kind's prepare() when it splits or merges a job of it.
  */
 export class TaskRegistry {
   private constructor(

@@ -1,10 +1,11 @@
 /**
  * Build step (npm run build): the swarmgrid command as one file, over tsc's dist/node/cli/main.js.
- * Node 20 has no module compile cache, and resolving, reading and compiling some 240 modules one
- * by one took ~150 ms of every command's start, `submit` included (bench figure 1p).
+ * Node 20 has no module compile cache, and resolving, reading and compiling about 250 modules
+ * one by one took ~150 ms of every command's start, `submit` included (bench figure 1p).
  *
  * Left as files of their own:
  * - native packages, and those that load files beside them (lmdb, piscina, sodium, udx, quickjs);
+ * - cbor-x, whose extensions tasks/values.ts registers on its one instance;
  * - tasks/, base/ and worker/sandbox/: a task module from --tasks imports them through the
  *   package, and must meet the very classes the command uses (ParamError, SharedBytes), not copies;
  * - the unit threads' entries, which Piscina loads by path.
