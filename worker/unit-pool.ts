@@ -5,8 +5,9 @@
  */
 import { SwarmgridError } from '../base/errors.js'
 import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
-import { Piscina } from 'piscina'
+import type { Piscina as PiscinaPool } from 'piscina'
 import { MessageChannel } from 'node:worker_threads'
 import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
@@ -83,7 +84,18 @@ export function createUnitPool(options: UnitPoolOptions): UnitPool {
   return new ProcessPool(options)
 }
 
+const requireHere = createRequire(import.meta.url)
+
+/**
+ * Piscina, loaded with the first pool: a process that runs no units (submit --no-donate, a
+ * coordinator, every other command) never needs it, and it was ~8 ms of each one's start.
+ */
+function piscina(): typeof PiscinaPool {
+  return (requireHere('piscina') as typeof import('piscina')).Piscina
+}
+
 function threadPool(options: UnitPoolOptions): UnitPool {
+  const Piscina = piscina()
   const pool = new Piscina({
     ...unitWorkerEntry(),
     minThreads: options.threads,

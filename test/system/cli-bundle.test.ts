@@ -36,6 +36,8 @@ test('the command is one file: of the project, it loads only what task modules s
     importsOf(CLI).some((spec) => spec === 'hyperswarm' || spec === 'hyperdht'),
     'pure-JS packages are inside the bundle'
   )
+  // A command that runs no units (submit --no-donate, status, --version) never loads the pool.
+  assert.not.ok(importsOf(CLI).includes('piscina'), 'piscina is required with the first unit pool, not imported')
 })
 
 const MODULE = (tasksUrl: string) => `import { js, ParamError } from ${JSON.stringify(tasksUrl)}
