@@ -32,7 +32,8 @@ export const ERROR_CODES = {
   MALFORMED_VALUE: { userFault: false, http: 502 },
   OVERSIZED_FRAME: { userFault: false, http: 502 },
   NO_TOKEN: { userFault: false, http: 500 },
-  STORE_WRITE_FAILED: { userFault: false, http: 507 }
+  STORE_WRITE_FAILED: { userFault: false, http: 507 },
+  SHARED_BYTES_UNAVAILABLE: { userFault: false, http: 502 }
 } as const satisfies Record<string, { userFault: boolean; http: number }>
 
 export type ErrorCode = keyof typeof ERROR_CODES

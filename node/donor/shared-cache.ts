@@ -6,9 +6,10 @@
  * fetches: a write that fails (a full disk) is reported and the unit runs from memory.
  */
 import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs'
-import { readFile, rename, unlink, utimes, writeFile } from 'node:fs/promises'
+import { open, rename, unlink, utimes, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { sha256Hex } from '../../tasks/shared-bytes.js'
+import { MAX_SHARED_BYTES } from '../../tasks/shared-bytes.js'
 
 export const DEFAULT_SHARED_CACHE_BYTES = 512 * 1024 * 1024
 const NAME = /^[0-9a-f]{64}$/
@@ -57,25 +58,25 @@ export class SharedCache {
   async read(hash: string): Promise<Uint8Array | null> {
     if (!this.dir || !this.entries.has(hash)) return null
     const path = join(this.dir, hash)
-    let bytes: Uint8Array
+    let read: { bytes: Buffer; hash: string } | null
     try {
-      bytes = await readFile(path)
+      read = await readHashed(path)
     } catch (err) {
       this.forget(hash)
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
         this.warn(`shared-bytes cache: reading ${hash.slice(0, 12)}: ${(err as Error).message}`)
       return null
     }
-    if (sha256Hex(bytes) !== hash) {
+    if (read?.hash !== hash) {
       this.warn(`shared-bytes cache: ${hash.slice(0, 12)} was corrupt on disk; deleted, it is fetched again`)
       this.forget(hash)
       await unlink(path).catch(() => {})
       return null
     }
-    this.remember(hash, bytes.byteLength)
+    this.remember(hash, read.bytes.byteLength)
     const now = new Date()
     await utimes(path, now, now).catch(() => {})
-    return bytes
+    return read.bytes
   }
 
   /** Keeps the bytes (already checked against their hash), making room by the least recently used. */
@@ -118,5 +119,32 @@ export class SharedCache {
     if (size === undefined) return
     this.entries.delete(hash)
     this.total -= size
+  }
+}
+
+/** Read and hashed this much at a time: each step holds the event loop about a millisecond. */
+const READ_CHUNK = 1024 * 1024
+
+/**
+ * The file's bytes, and their hex SHA-256, hashed as they are read: hashing a 32 MiB program
+ * in one call held the donor's event loop, and with it every coordinator's messages, ~30 ms.
+ * A file larger than any shared bytes may be is not read at all.
+ */
+async function readHashed(path: string): Promise<{ bytes: Buffer; hash: string } | null> {
+  const file = await open(path, 'r')
+  try {
+    const { size } = await file.stat()
+    if (size > MAX_SHARED_BYTES) return null
+    const bytes = Buffer.allocUnsafeSlow(size)
+    const hasher = createHash('sha256')
+    for (let at = 0; at < size; ) {
+      const { bytesRead } = await file.read(bytes, at, Math.min(READ_CHUNK, size - at), at)
+      if (bytesRead === 0) return null
+      hasher.update(bytes.subarray(at, at + bytesRead))
+      at += bytesRead
+    }
+    return { bytes, hash: hasher.digest('hex') }
+  } finally {
+    await file.close()
   }
 }

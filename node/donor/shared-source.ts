@@ -7,7 +7,9 @@
  * on it or it is cached. A coordinator that sends anything else broke the protocol. The bytes
  * live in shared memory, so that the unit threads see them without a copy per batch.
  */
-import { inSharedMemory, sha256Hex } from '../../tasks/shared-bytes.js'
+import { createHash, type Hash } from 'node:crypto'
+import { SwarmgridError } from '../../base/errors.js'
+import { inSharedMemory } from '../../tasks/shared-bytes.js'
 import type { CoordinatorLink } from '../protocol/links.js'
 import { protocolViolation } from '../protocol/violation.js'
 import type * as wire from '../protocol/wire.js'
@@ -31,6 +33,8 @@ interface Fetch {
   total: number | null
   /** Where the pieces go; null when they are dropped (see dropped). */
   bytes: Uint8Array | null
+  /** Hashes the pieces as they come, so that the last one holds the event loop no longer than the others. */
+  hasher: Hash
   /** Why the pieces are taken and dropped: no room for them here now. */
   dropped: SharedBytesError | null
   received: number
@@ -46,13 +50,13 @@ interface InMemory {
 }
 
 /** Why a unit cannot have its program: 'handback' when this donor is only full for now, and another may run it. */
-export class SharedBytesError extends Error {
+export class SharedBytesError extends SwarmgridError {
   override name = 'SharedBytesError'
   constructor(
     message: string,
     readonly kind: 'error' | 'handback' = 'error'
   ) {
-    super(message)
+    super('SHARED_BYTES_UNAVAILABLE', message)
   }
 }
 
@@ -132,12 +136,15 @@ export class SharedSource {
     }
     if (msg.total !== fetch.total) throw fail(`a piece says ${msg.total} bytes where the first said ${fetch.total}`)
     if (msg.offset !== fetch.received) throw fail(`a piece at ${msg.offset} where ${fetch.received} was next`)
-    fetch.bytes?.set(msg.bytes, msg.offset)
+    if (fetch.bytes) {
+      fetch.bytes.set(msg.bytes, msg.offset)
+      fetch.hasher.update(msg.bytes)
+    }
     fetch.received += msg.bytes.byteLength
     fetch.stall.refresh()
     if (fetch.received < msg.total) return
     if (!fetch.bytes) return this.end(link, hash, fetch.dropped)
-    if (sha256Hex(fetch.bytes) !== hash) throw fail('its SHA-256 is not the one asked for')
+    if (fetch.hasher.digest('hex') !== hash) throw fail('its SHA-256 is not the one asked for')
     // Already in shared memory: the pieces were put there as they came.
     this.end(link, hash, null, fetch.bytes)
     void this.cache.write(hash, fetch.bytes)
@@ -196,7 +203,18 @@ export class SharedSource {
       this.stallMs
     )
     stall.unref()
-    ofLink.set(hash, { link, total: null, bytes: null, dropped: null, received: 0, done, resolve, reject, stall })
+    ofLink.set(hash, {
+      link,
+      total: null,
+      bytes: null,
+      hasher: createHash('sha256'),
+      dropped: null,
+      received: 0,
+      done,
+      resolve,
+      reject,
+      stall
+    })
     this.fetchCount++
     link.sendFetch({ hash: Buffer.from(hash, 'hex') })
     return done

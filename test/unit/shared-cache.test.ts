@@ -5,15 +5,16 @@
  */
 import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
-import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { SharedCache } from '../../node/donor/shared-cache.js'
-import { sha256Hex } from '../../tasks/shared-bytes.js'
+import { MAX_SHARED_BYTES, sha256Hex } from '../../tasks/shared-bytes.js'
 import { tempDir } from '../support/helpers.js'
 
 const KiB = 1024
+const MiB = 1024 * KiB
 
 function blob(): { hash: string; bytes: Uint8Array } {
   const bytes = new Uint8Array(randomBytes(KiB))
@@ -69,6 +70,45 @@ test('a file that no longer matches its hash is deleted on read, and reads as mi
     assert.not.ok(reopened.has(a.hash))
     assert.match(warnings[0], /was corrupt on disk; deleted, it is fetched again/)
     assert.is(reopened.bytes, 0)
+  } finally {
+    await rm(join(dir, '..'), { recursive: true, force: true })
+  }
+})
+
+test('a 32 MiB program is read back and checked without holding the event loop for more than a few ms', async () => {
+  const dir = join(await tempDir(), 'blobs')
+  try {
+    const cache = new SharedCache(dir)
+    const bytes = new Uint8Array(randomBytes(MAX_SHARED_BYTES))
+    const hash = sha256Hex(bytes)
+    await cache.write(hash, bytes)
+    let last = performance.now()
+    let longest = 0
+    const ticks = setInterval(() => {
+      const now = performance.now()
+      longest = Math.max(longest, now - last)
+      last = now
+    }, 1)
+    const read = await cache.read(hash).finally(() => clearInterval(ticks))
+    assert.ok(read && Buffer.from(read).equals(Buffer.from(bytes)), 'read whole')
+    // Hashed in one call, the check held the loop ~30 ms here; in 1 MiB steps, 2-5 ms.
+    assert.ok(longest < 15, `the event loop was held ${longest.toFixed(1)} ms at once`)
+  } finally {
+    await rm(join(dir, '..'), { recursive: true, force: true })
+  }
+})
+
+test('a file grown past what shared bytes may be is not read but deleted, to be fetched again', async () => {
+  const dir = join(await tempDir(), 'blobs')
+  try {
+    const a = blob()
+    await new SharedCache(dir).write(a.hash, a.bytes)
+    // Sparse: 8 GiB that take no disk, and that no buffer could hold.
+    truncateSync(join(dir, a.hash), 8 * 1024 * MiB)
+    const warnings: string[] = []
+    assert.is(await new SharedCache(dir, undefined, (text) => warnings.push(text)).read(a.hash), null)
+    assert.not.ok(existsSync(join(dir, a.hash)))
+    assert.match(warnings.join('\n'), /was corrupt on disk; deleted, it is fetched again/)
   } finally {
     await rm(join(dir, '..'), { recursive: true, force: true })
   }
