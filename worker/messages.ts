@@ -76,7 +76,19 @@ export interface UnitProcessConfig {
   nice?: number
 }
 
-export type ToUnitProcess = { t: 'run'; id: number; request: BatchRequest } | { t: 'cancel'; id: number }
+/**
+ * Shared bytes the unit process keeps, by hash, the last few that batches named. The peer
+ * mirrors the same choice, so it sends each program's bytes once while kept and the hash alone
+ * (null bytes) after.
+ */
+export const UNIT_PROCESS_SHARED_KEPT = 4
+
+/** A batch as it crosses to the unit process: shared bytes it holds already come as null. */
+export interface UnitProcessBatch extends Omit<BatchRequest, 'shared'> {
+  shared?: Array<[string, Uint8Array | null]>
+}
+
+export type ToUnitProcess = { t: 'run'; id: number; request: UnitProcessBatch } | { t: 'cancel'; id: number }
 
 export type FromUnitProcess =
   | { t: 'started'; id: number }

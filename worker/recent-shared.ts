@@ -12,6 +12,10 @@ export class RecentShared {
     private readonly adopt: (bytes: Uint8Array) => Uint8Array = (bytes) => bytes
   ) {}
 
+  has(hash: string): boolean {
+    return this.kept.has(hash)
+  }
+
   /** The bytes kept for `hash`, kept now from `bytes` if none were; the least recently named go past `size`. */
   get(hash: string, bytes: Uint8Array): Uint8Array {
     let kept = this.kept.get(hash)

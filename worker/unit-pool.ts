@@ -19,8 +19,10 @@ import {
   type UnitProcessConfig,
   type RunRequest,
   type RunResponse,
-  type UnitReporter
+  type UnitReporter,
+  UNIT_PROCESS_SHARED_KEPT
 } from './messages.js'
+import { RecentShared } from './recent-shared.js'
 import { unitProcessEntry, unitWorkerEntry } from './pool-entry.js'
 import { CpuLimiter } from './cpu-limiter.js'
 import { processCpuMs } from './cpu-meter.js'
@@ -36,6 +38,8 @@ export interface UnitPool {
   destroy(): Promise<void>
   /** CPU ms used by units outside this process so far (0 when they run in it). */
   externalCpuMs(): number
+  /** Bytes of programs copied to another process so far (0 when units run in this one). */
+  sharedBytesCopied(): number
   /** What holds the units to --cpu-limit, when there is one. */
   readonly limiter: CpuLimiter | null
 }
@@ -120,6 +124,7 @@ function threadPool(options: UnitPoolOptions): UnitPool {
     },
     destroy: () => pool.destroy(),
     externalCpuMs: () => 0,
+    sharedBytesCopied: () => 0,
     limiter: null
   }
 }
@@ -150,6 +155,9 @@ class ProcessPool implements UnitPool {
   private reportedCpu = 0
   /** CPU of processes that ran units before the current one (it is restarted if it dies). */
   private pastCpu = 0
+  /** What the unit process keeps of shared bytes, mirrored: it is sent the same hashes in the same order. */
+  private childShared = new RecentShared(UNIT_PROCESS_SHARED_KEPT)
+  private copied = 0
   readonly limiter: CpuLimiter
   private destroyed = false
 
@@ -183,9 +191,7 @@ class ProcessPool implements UnitPool {
         },
         { once: true }
       )
-      // Shared memory does not cross to another process: the bytes go as a copy, and the child puts them in its own.
-      const shared = request.shared?.map(([hash, bytes]): [string, Uint8Array] => [hash, new Uint8Array(bytes)])
-      this.send({ t: 'run', id, request: shared ? { ...request, shared } : request })
+      this.send({ t: 'run', id, request: { ...request, shared: request.shared?.map(([hash, bytes]) => this.toChild(hash, bytes)) } })
     })
   }
 
@@ -207,6 +213,22 @@ class ProcessPool implements UnitPool {
     })
   }
 
+  sharedBytesCopied(): number {
+    return this.copied
+  }
+
+  /**
+   * Shared memory does not cross to another process: bytes the child does not keep go as a copy,
+   * which it puts in its own; bytes it keeps go as their hash alone.
+   */
+  private toChild(hash: string, bytes: Uint8Array): [string, Uint8Array | null] {
+    const kept = this.childShared.has(hash)
+    this.childShared.get(hash, bytes)
+    if (kept) return [hash, null]
+    this.copied += bytes.byteLength
+    return [hash, new Uint8Array(bytes)]
+  }
+
   private childCpuMs(): number {
     const pid = this.child?.pid
     return (pid !== undefined ? processCpuMs(pid) : null) ?? this.reportedCpu
@@ -226,6 +248,7 @@ class ProcessPool implements UnitPool {
       env: { ...process.env, SWARMGRID_UNIT_PROCESS: JSON.stringify(config) }
     })
     this.child = child
+    this.childShared = new RecentShared(UNIT_PROCESS_SHARED_KEPT)
     this.reportedCpu = 0
     this.busy = 0
     child.on('message', (msg: FromUnitProcess) => this.onMessage(msg))

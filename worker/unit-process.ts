@@ -13,18 +13,29 @@ import {
   type FromUnitProcess,
   type RunResponse,
   type ToUnitProcess,
+  type UnitProcessBatch,
   type UnitProcessConfig,
-  type UnitReporter
+  type UnitReporter,
+  UNIT_PROCESS_SHARED_KEPT
 } from './messages.js'
 
 const CPU_REPORT_MS = 200
 /** Shared bytes kept in this process's shared memory, by hash, so its threads get each once and without a copy per batch. */
-const sharedKept = new RecentShared(4, inSharedMemory)
+const sharedKept = new RecentShared(UNIT_PROCESS_SHARED_KEPT, inSharedMemory)
 
-function inOwnSharedMemory(request: BatchRequest): BatchRequest {
-  if (!request.shared) return request
-  return { ...request, shared: request.shared.map(([hash, bytes]): [string, Uint8Array] => [hash, sharedKept.get(hash, bytes)]) }
+/**
+ * The batch with its shared bytes in this process's memory. Called as each batch arrives, in
+ * the order the peer sent them, which is what keeps its mirror of sharedKept true.
+ */
+function inOwnSharedMemory(request: UnitProcessBatch): BatchRequest {
+  const shared = request.shared?.map(([hash, bytes]): [string, Uint8Array] => {
+    if (bytes === null && !sharedKept.has(hash)) throw new Error(`the unit process holds no bytes for ${hash.slice(0, 12)}`)
+    return [hash, sharedKept.get(hash, bytes ?? NONE)]
+  })
+  return { ...request, shared }
 }
+
+const NONE = new Uint8Array(0)
 
 function send(msg: FromUnitProcess): void {
   if (process.connected) process.send!(msg)
@@ -62,10 +73,17 @@ function main(): void {
       started: () => send({ t: 'started', id }),
       progress: (index, fraction) => send({ t: 'progress', id, index, fraction })
     }
+    let request: BatchRequest
+    try {
+      request = inOwnSharedMemory(msg.request)
+    } catch (err) {
+      send({ t: 'failed', id, error: toUnitError(err) })
+      return
+    }
     const abort = new AbortController()
     running.set(id, abort)
     pool
-      .run(inOwnSharedMemory(msg.request), { reporter, signal: abort.signal })
+      .run(request, { reporter, signal: abort.signal })
       .then(
         (response: RunResponse) => send({ t: 'done', id, response }),
         (err: unknown) => send({ t: 'failed', id, error: toUnitError(err) })
