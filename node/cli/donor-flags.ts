@@ -12,7 +12,8 @@ export const DONOR_FLAGS = {
   trust: { type: 'string', multiple: true },
   'allow-tasks': { type: 'string' },
   'wasm-memory': { type: 'string' },
-  'wasm-time': { type: 'string' }
+  'wasm-time': { type: 'string' },
+  'program-cache': { type: 'string' }
 } as const
 
 export const DONOR_HELP = `  --cpu-limit PCT         units use at most PCT% of the machine's CPU time, held second by second
@@ -27,4 +28,5 @@ export const DONOR_HELP = `  --cpu-limit PCT         units use at most PCT% of t
   --allow-tasks A,B       run only these task kinds (for example wasm,primes)
   --wasm-memory MB        memory cap of one wasm, wasi or js unit (default 256, at most 4096; js: QuickJS's heap limit)
   --wasm-time SECONDS     time cap of one wasm, wasi or js unit (default 60; js: QuickJS's interrupt handler)
+  --program-cache MB      disk kept for programs fetched from coordinators, for their later jobs (default 512; 0: none)
   (${WASI_CAPS_TEXT})`

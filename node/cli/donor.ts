@@ -26,6 +26,10 @@ function percentFlag(command: string, values: Record<string, any>, flag: string)
   return n
 }
 
+function mebibytes(mb: number | undefined): number | undefined {
+  return mb === undefined ? undefined : mb * 1024 * 1024
+}
+
 /** The donation options from start's (and submit's) flags, checked now so a typo is a usage error. */
 export function donationOptions(command: string, values: Record<string, any>): DonationOptions {
   const options: DonationOptions = {
@@ -43,7 +47,8 @@ export function donationOptions(command: string, values: Record<string, any>): D
     nice: values.nice !== undefined ? integerFlag(command, values, 'nice', 0) : command === 'start' ? START_NICE : undefined,
     // wasm32 addresses 4 GiB at most: a larger cap makes every wasm unit fail to instantiate.
     wasmMemoryMb: integerFlag(command, values, 'wasm-memory', 1, MAX_WASM_MEMORY_MB),
-    wasmTimeSeconds: integerFlag(command, values, 'wasm-time')
+    wasmTimeSeconds: integerFlag(command, values, 'wasm-time'),
+    sharedCacheBytes: mebibytes(integerFlag(command, values, 'program-cache', 0))
   }
   if (options.nice !== undefined && options.nice > 19) throw new UsageError(command, `--nice takes 0 to 19, not ${options.nice}`)
   if (options.resumeBelowPct !== undefined && options.pauseWhenBusyPct === undefined) {

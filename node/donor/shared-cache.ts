@@ -41,6 +41,12 @@ export class SharedCache {
         return [{ name, size: stat.size, used: stat.mtimeMs }]
       })
       for (const f of files.sort((a, b) => a.used - b.used)) this.remember(f.name, f.size)
+      // Started with a smaller bound than the last run's: the least recently used go now.
+      for (const [old, size] of this.entries) {
+        if (this.total <= this.maxBytes) break
+        this.forget(old)
+        unlinkSync(join(dir, old))
+      }
     } catch (err) {
       this.warn(`shared-bytes cache ${dir}: ${(err as Error).message}`)
     }

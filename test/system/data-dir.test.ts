@@ -159,7 +159,7 @@ test('two peers in one process on one data dir: the second is refused with a cod
   }
 })
 
-test('flags at and just past their limits: --memory, --http, --wasm-memory, negative --units; messages, not crashes', async () => {
+test('flags at and just past their limits: --memory, --http, --wasm-memory, --program-cache, negative --units; messages, not crashes', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['start', '--memory', '1'], /--memory takes a whole number of at least 16, not "1"/],
     [['start', '--memory', '15'], /--memory takes a whole number of at least 16, not "15"/],
@@ -168,6 +168,7 @@ test('flags at and just past their limits: --memory, --http, --wasm-memory, nega
     [['start', '--http', '-1'], /--http takes a whole number from 0 to 65535, not "-1"/],
     [['start', '--wasm-memory', '4097'], /--wasm-memory takes a whole number from 1 to 4096, not "4097"/],
     [['start', '--wasm-memory', '5000'], /--wasm-memory takes a whole number from 1 to 4096, not "5000"/],
+    [['start', '--program-cache', '-1'], /--program-cache takes a whole number of at least 0, not "-1"/],
     [['submit', 'primes', '--units', '-1'], /--units takes a whole number of at least 1, not "-1"/],
     [['submit', 'primes', '--quorum', '-2'], /--quorum/]
   ]

@@ -75,6 +75,28 @@ test('a file that no longer matches its hash is deleted on read, and reads as mi
   }
 })
 
+test('started with a smaller bound than before, the cache lets the least recently used files go at once; with 0 it keeps none', async () => {
+  const dir = join(await tempDir(), 'blobs')
+  try {
+    const [a, b, c] = [blob(), blob(), blob()]
+    const big = new SharedCache(dir, 3 * KiB)
+    for (const x of [a, b, c]) await big.write(x.hash, x.bytes)
+    const old = new Date(Date.now() - 60_000)
+    utimesSync(join(dir, b.hash), old, old)
+    const small = new SharedCache(dir, 2 * KiB)
+    assert.is(small.bytes, 2 * KiB)
+    assert.not.ok(existsSync(join(dir, b.hash)), 'b, used longest ago, went')
+    assert.ok(small.has(a.hash) && small.has(c.hash))
+    const none = new SharedCache(dir, 0)
+    assert.is(none.bytes, 0)
+    assert.equal(readdirSync(dir), [])
+    await none.write(a.hash, a.bytes)
+    assert.equal(readdirSync(dir), [], 'nothing is written')
+  } finally {
+    await rm(join(dir, '..'), { recursive: true, force: true })
+  }
+})
+
 test('a 32 MiB program is read back and checked without holding the event loop for more than a few ms', async () => {
   const dir = join(await tempDir(), 'blobs')
   try {
@@ -106,7 +128,8 @@ test('a file grown past what shared bytes may be is not read but deleted, to be 
     // Sparse: 8 GiB that take no disk, and that no buffer could hold.
     truncateSync(join(dir, a.hash), 8 * 1024 * MiB)
     const warnings: string[] = []
-    assert.is(await new SharedCache(dir, undefined, (text) => warnings.push(text)).read(a.hash), null)
+    const roomy = new SharedCache(dir, 16 * 1024 * MiB, (text) => warnings.push(text))
+    assert.is(await roomy.read(a.hash), null)
     assert.not.ok(existsSync(join(dir, a.hash)))
     assert.match(warnings.join('\n'), /was corrupt on disk; deleted, it is fetched again/)
   } finally {
