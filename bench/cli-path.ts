@@ -8,6 +8,8 @@
  * cli-cpu: a donor process spawned, `submit` run as soon as it is ready, until submit exits
  *   with the job done; set against the same units on a plain Piscina pool created inside the
  *   timing. Both spans are given: from the donor's spawn, and from the submit's spawn.
+ *   With several donors, the same threads split between as many processes: what a job pays
+ *   for sharing its units out, and for a donor's batches that others wait on at its end.
  */
 import { performance } from 'node:perf_hooks'
 import primes, { type PrimesInput } from '../tasks/primes.js'
@@ -26,6 +28,8 @@ export interface CliJoinFigure {
 export interface CliCpuFigure {
   units: number
   threads: number
+  /** Donor processes, the threads split evenly between them. */
+  donors: number
   /** Best of the rounds: donor spawned to submit exited; submit spawned to submit exited; plain Piscina with its start. */
   fromDonorMs: number
   fromSubmitMs: number
@@ -98,8 +102,10 @@ export async function cliCpuFigure(
   units: number,
   threads: number,
   rounds: number,
-  say: (text: string) => void
+  say: (text: string) => void,
+  donors = 1
 ): Promise<CliCpuFigure> {
+  if (threads % donors !== 0) throw new Error(`cli-cpu: ${threads} threads do not split evenly between ${donors} donors`)
   const inputs = [...primes.split(params, units)] as PrimesInput[]
   const expected = inputs.reduce((sum, input) => sum + (primes.run(input, { unitIndex: 0, progress() {} }) as { count: number }).count, 0)
   const fromDonor: number[] = []
@@ -109,10 +115,12 @@ export async function cliCpuFigure(
   const grid = await CliGrid.start()
   try {
     for (let round = 1; round <= rounds; round++) {
-      say(`cli-cpu: round ${round} of ${rounds}, ${units} primes units: donor and submit processes, then plain Piscina`)
+      say(
+        `cli-cpu: round ${round} of ${rounds}, ${units} primes units: ${donors} donor process${donors > 1 ? 'es' : ''} and a submit process, then plain Piscina`
+      )
       const started = performance.now()
-      const donor = grid.start(`donor-${round}`, ['--threads', String(threads)])
-      await grid.ready(donor)
+      const spawned = Array.from({ length: donors }, (_, i) => grid.start(`donor-${round}-${i}`, ['--threads', String(threads / donors)]))
+      await Promise.all(spawned.map((donor) => grid.ready(donor)))
       const spawnedAt = Date.now()
       const run = await grid.submit(
         `submitter-${round}`,
@@ -131,7 +139,7 @@ export async function cliCpuFigure(
         300_000
       )
       const total = performance.now() - started
-      await donor.stop('SIGTERM')
+      await Promise.all(spawned.map((donor) => donor.stop('SIGTERM')))
       if (run.code !== 0 || (run.view?.result as { count?: number } | null)?.count !== expected) {
         throw new Error(`cli-cpu: submit exited ${run.code} with ${run.stdout.slice(0, 300)} ${run.stderr.slice(-300)}`)
       }
@@ -150,6 +158,7 @@ export async function cliCpuFigure(
   return {
     units,
     threads,
+    donors,
     fromDonorMs: best.fromDonor,
     fromSubmitMs: best.fromSubmit,
     piscinaMs: best.piscina,

@@ -101,6 +101,17 @@ function headline(res: Results): string[][] {
       '-'
     ])
   }
+  if (res.cliCpuSplit) {
+    const c = res.cliCpuSplit
+    rows.push([
+      `   the same, ${c.donors} donor processes of ${c.threads / c.donors} thread${c.threads / c.donors > 1 ? 's' : ''}`,
+      ms(c.fromSubmitMs),
+      `${ms(c.piscinaMs)} Piscina incl. its start`,
+      ratio(c.ratioFromSubmit),
+      'report',
+      '-'
+    ])
+  }
   if (res.scale) {
     const rows4 = res.scale.rows
     const base = rows4.find((r) => r.quorum === 1) ?? rows4[0]
@@ -320,6 +331,12 @@ export function printReport(res: Results, only: Set<string>, json: boolean): voi
           c.rounds.phases.map((p) => `${ms(p.startMs)} + ${ms(p.jobMs)} + ${ms(p.endMs)}`).join('; ')
       )
     }
+  }
+  if (res.cliCpuSplit) {
+    const c = res.cliCpuSplit
+    out.push(
+      `1p with ${c.donors} donors: submit to done ${c.rounds.fromSubmit.map(ms).join(', ')}; Piscina ${c.rounds.piscina.map(ms).join(', ')}`
+    )
   }
   if (res.wasiGo && 'skipped' in res.wasiGo) out.push(`6 wasi go: skipped, ${res.wasiGo.skipped}`)
   if (res.programWire) out.push(...describeProgramWire(res.programWire))

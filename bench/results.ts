@@ -57,6 +57,8 @@ export interface Results {
   wasi?: WasiFigure | { skipped: string }
   cliJoin?: CliJoinFigure
   cliCpu?: CliCpuFigure
+  /** The same job with the threads split between two donor processes. */
+  cliCpuSplit?: CliCpuFigure
   programWire?: ProgramWireFigure | { skipped: string }
   wasiGo?: WasiGoFigure | { skipped: string }
 }

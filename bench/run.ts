@@ -2,7 +2,7 @@
  * `npm run bench`: swarmgrid's figures, each beside a baseline measured in this same run, and
  * their ratio. Ratios are printed, never asserted: a loaded machine slows the baseline too.
  *
- *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire,js,wasi,cli-join,cli-cpu,program-wire,wasi-go] [--profile DIR]
+ *   node dist/bench/run.js [--json] [--only cpu,dispatch,sizing,join,scale,wire,js,wasi,cli-join,cli-cpu,cli-cpu-split,program-wire,wasi-go] [--profile DIR]
  *
  * Runs in about two minutes on a 2-core machine: the loopback grid figures first, then the
  * coordinator scale figure in a child process (with --expose-gc, for honest heap numbers). Then
@@ -39,6 +39,7 @@ const FIGURES = [
   'wasi',
   'cli-join',
   'cli-cpu',
+  'cli-cpu-split',
   'program-wire',
   'wasi-go'
 ] as const
@@ -274,6 +275,10 @@ async function main(): Promise<void> {
   if (only.has('cli-join')) results.cliJoin = await cliJoinFigure(CLI_JOIN_RUNS, results.threads, (text) => progress(text, json))
   if (only.has('cli-cpu')) {
     results.cliCpu = await cliCpuFigure(CLI_CPU_PARAMS, CLI_CPU_UNITS, results.threads, CLI_CPU_ROUNDS, (text) => progress(text, json))
+  }
+  if (only.has('cli-cpu-split') && results.threads % 2 === 0) {
+    const say = (text: string) => progress(text, json)
+    results.cliCpuSplit = await cliCpuFigure(CLI_CPU_PARAMS, CLI_CPU_UNITS, results.threads, CLI_CPU_ROUNDS, say, 2)
   }
   if (only.has('wire')) {
     const unit = [...primes.split(CPU_PARAMS, CPU_UNITS)][0] as PrimesInput
