@@ -42,7 +42,7 @@ export class SharedCache {
       })
       for (const f of files.sort((a, b) => a.used - b.used)) this.remember(f.name, f.size)
       // Started with a smaller bound than the last run's: the least recently used go now.
-      for (const [old, size] of this.entries) {
+      for (const old of [...this.entries.keys()]) {
         if (this.total <= this.maxBytes) break
         this.forget(old)
         unlinkSync(join(dir, old))
