@@ -5,7 +5,7 @@
  */
 import { test } from '../support/test.js'
 import * as assert from 'uvu/assert'
-import { existsSync, readdirSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -104,17 +104,20 @@ test('a 32 MiB program is read back and checked without holding the event loop f
     const bytes = new Uint8Array(randomBytes(MAX_SHARED_BYTES))
     const hash = sha256Hex(bytes)
     await cache.write(hash, bytes)
-    let last = performance.now()
+    // Time on the CPU between two turns of the event loop, not wall time, which the rest of the
+    // suite's processes stretch whenever they take this core (Linux: the thread's schedstat).
+    const onCpuMs = () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6
+    let last = onCpuMs()
     let longest = 0
     const ticks = setInterval(() => {
-      const now = performance.now()
+      const now = onCpuMs()
       longest = Math.max(longest, now - last)
       last = now
     }, 1)
     const read = await cache.read(hash).finally(() => clearInterval(ticks))
     assert.ok(read && Buffer.from(read).equals(Buffer.from(bytes)), 'read whole')
     // Hashed in one call, the check held the loop ~30 ms here; in 1 MiB steps, 2-5 ms.
-    assert.ok(longest < 15, `the event loop was held ${longest.toFixed(1)} ms at once`)
+    assert.ok(longest < 15, `the event loop was held ${longest.toFixed(1)} ms of CPU at once`)
   } finally {
     await rm(join(dir, '..'), { recursive: true, force: true })
   }
