@@ -45,7 +45,11 @@ export class SharedCache {
       for (const old of [...this.entries.keys()]) {
         if (this.total <= this.maxBytes) break
         this.forget(old)
-        unlinkSync(join(dir, old))
+        try {
+          unlinkSync(join(dir, old))
+        } catch (err) {
+          this.warn(`shared-bytes cache: could not delete ${old.slice(0, 12)}: ${(err as Error).message}`)
+        }
       }
     } catch (err) {
       this.warn(`shared-bytes cache ${dir}: ${(err as Error).message}`)
