@@ -146,6 +146,8 @@ function processGone(code: number | null, signal: string | null): Error {
   return new Error(`the process running units ended (${signal ?? `exit code ${code}`})`)
 }
 
+const HASH_ONLY = new Uint8Array(0)
+
 class ProcessPool implements UnitPool {
   private child: ChildProcess | null = null
   private watchdog: ChildProcess | null = null
@@ -223,7 +225,8 @@ class ProcessPool implements UnitPool {
    */
   private toChild(hash: string, bytes: Uint8Array): [string, Uint8Array | null] {
     const kept = this.childShared.has(hash)
-    this.childShared.get(hash, bytes)
+    // Only the hashes are mirrored: holding the bytes here would keep programs the donor let go.
+    this.childShared.get(hash, HASH_ONLY)
     if (kept) return [hash, null]
     this.copied += bytes.byteLength
     return [hash, new Uint8Array(bytes)]
