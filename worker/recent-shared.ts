@@ -12,17 +12,23 @@ export class RecentShared {
     private readonly adopt: (bytes: Uint8Array) => Uint8Array = (bytes) => bytes
   ) {}
 
-  has(hash: string): boolean {
-    return this.kept.has(hash)
+  /** The bytes kept for `hash`, now the most recently named; undefined if none are. */
+  touch(hash: string): Uint8Array | undefined {
+    const kept = this.kept.get(hash)
+    if (kept) {
+      this.kept.delete(hash)
+      this.kept.set(hash, kept)
+    }
+    return kept
   }
 
   /** The bytes kept for `hash`, kept now from `bytes` if none were; the least recently named go past `size`. */
   get(hash: string, bytes: Uint8Array): Uint8Array {
-    let kept = this.kept.get(hash)
-    if (kept) this.kept.delete(hash)
-    else kept = this.adopt(bytes)
-    this.kept.set(hash, kept)
+    const kept = this.touch(hash)
+    if (kept) return kept
+    const adopted = this.adopt(bytes)
+    this.kept.set(hash, adopted)
     if (this.kept.size > this.size) this.kept.delete(this.kept.keys().next().value!)
-    return kept
+    return adopted
   }
 }

@@ -224,10 +224,9 @@ class ProcessPool implements UnitPool {
    * which it puts in its own; bytes it keeps go as their hash alone.
    */
   private toChild(hash: string, bytes: Uint8Array): [string, Uint8Array | null] {
-    const kept = this.childShared.has(hash)
+    if (this.childShared.touch(hash)) return [hash, null]
     // Only the hashes are mirrored: holding the bytes here would keep programs the donor let go.
     this.childShared.get(hash, HASH_ONLY)
-    if (kept) return [hash, null]
     this.copied += bytes.byteLength
     return [hash, new Uint8Array(bytes)]
   }

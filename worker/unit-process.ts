@@ -29,13 +29,12 @@ const sharedKept = new RecentShared(UNIT_PROCESS_SHARED_KEPT, inSharedMemory)
  */
 function inOwnSharedMemory(request: UnitProcessBatch): BatchRequest {
   const shared = request.shared?.map(([hash, bytes]): [string, Uint8Array] => {
-    if (bytes === null && !sharedKept.has(hash)) throw new Error(`the unit process holds no bytes for ${hash.slice(0, 12)}`)
-    return [hash, sharedKept.get(hash, bytes ?? NONE)]
+    const kept = bytes === null ? sharedKept.touch(hash) : sharedKept.get(hash, bytes)
+    if (!kept) throw new Error(`the unit process holds no bytes for ${hash.slice(0, 12)}`)
+    return [hash, kept]
   })
   return { ...request, shared }
 }
-
-const NONE = new Uint8Array(0)
 
 function send(msg: FromUnitProcess): void {
   if (process.connected) process.send!(msg)
