@@ -36,6 +36,11 @@ export interface CliCpuFigure {
   piscinaMs: number
   ratioFromDonor: number
   ratioFromSubmit: number
+  /**
+   * The median of each round's submit-to-done over the Piscina run right after it: the host's
+   * slow and fast phases last tens of seconds, and a round's two runs mostly share one.
+   */
+  pairedRatioFromSubmit: number
   rounds: { fromDonor: number[]; fromSubmit: number[]; piscina: number[]; phases: CliCpuPhases[] }
 }
 /**
@@ -164,6 +169,7 @@ export async function cliCpuFigure(
     piscinaMs: best.piscina,
     ratioFromDonor: best.fromDonor / best.piscina,
     ratioFromSubmit: best.fromSubmit / best.piscina,
+    pairedRatioFromSubmit: median(fromSubmit.map((ms, i) => ms / piscina[i])),
     rounds: { fromDonor, fromSubmit, piscina, phases }
   }
 }

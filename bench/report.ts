@@ -93,6 +93,14 @@ function headline(res: Results): string[][] {
       verdict(c.ratioFromSubmit <= 1.1, c.ratioFromSubmit / 1.1)
     ])
     rows.push([
+      `   median of the ${c.rounds.piscina.length} rounds' own ratios`,
+      '',
+      'Piscina run right after each',
+      ratio(c.pairedRatioFromSubmit),
+      'report',
+      '-'
+    ])
+    rows.push([
       `   from the donor's spawn (its start too)`,
       ms(c.fromDonorMs),
       `${ms(c.piscinaMs)} Piscina incl. its start`,

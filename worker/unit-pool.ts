@@ -157,8 +157,11 @@ class ProcessPool implements UnitPool {
   private reportedCpu = 0
   /** CPU of processes that ran units before the current one (it is restarted if it dies). */
   private pastCpu = 0
-  /** What the unit process keeps of shared bytes, mirrored: it is sent the same hashes in the same order. */
-  private childShared = new RecentShared(UNIT_PROCESS_SHARED_KEPT)
+  /**
+   * What the unit process keeps of shared bytes, mirrored: it is sent the same hashes in the same
+   * order. A new process keeps nothing, so each spawn starts a new mirror.
+   */
+  private childShared!: RecentShared
   private copied = 0
   readonly limiter: CpuLimiter
   private destroyed = false
