@@ -190,10 +190,14 @@ export class Store {
   async finishJob(jobId: string, change: Partial<JobRecord>, result?: Uint8Array): Promise<void> {
     const job = this.job(jobId)
     this.jobWrites.take(jobId)
+    // What the job's results changed (reputations, credit) goes down with its end, not up to a
+    // second later: `swarmgrid status` reads them from disk as soon as the job is done.
+    const behind = this.flushWritesBehind()
     await this.root.transaction(() => {
       if (result) this.results.put(jobId, result)
       if (job) this.jobs.put(jobId, { ...job, ...change })
     })
+    await behind
     // A job is seen as finished only once its end is synced to disk, as accepted outputs are.
     await this.root.flushed
   }
@@ -253,6 +257,10 @@ export class Store {
     return writes
   }
 
+  private async flushWritesBehind(): Promise<void> {
+    await Promise.all(this.writeBehinds.map((writes) => writes.flush()))
+  }
+
   /**
    * A named database of its own, for a module that keeps its records beside these (lease log, bans).
    * @internal as writeBehind
@@ -282,7 +290,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.writeBehinds.map((writes) => writes.flush()))
+    await this.flushWritesBehind()
     await this.root.close()
     this.failures.close()
   }
