@@ -17,6 +17,18 @@ declare module 'hyperdht' {
     fullyBootstrapped(): Promise<void>
     address(): { host: string; port: number }
     destroy(opts?: { force?: boolean }): Promise<void>
+    /** The local addresses of these that a socket bound there can reach itself on: those shared with a connecting peer. */
+    validateLocalAddresses(addresses: Array<{ host: string; port: number }>): Promise<Array<{ host: string; port: number }>>
+    /** The UDX instance the node's sockets come from. */
+    readonly udx: { createSocket(): UdxSocket }
+  }
+  /** A UDX datagram socket (udx-native), as far as swarmgrid uses one directly. */
+  export interface UdxSocket {
+    bind(port: number, host: string): void
+    address(): { host: string; port: number }
+    on(event: 'message', listener: () => void): void
+    trySend(buffer: Buffer, port: number, host: string): void
+    close(): Promise<void>
   }
 }
 declare module 'hyperdht/testnet.js' {
