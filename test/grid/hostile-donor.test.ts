@@ -203,6 +203,7 @@ test('a donor that declared one thread holds two units however much it asks for,
     assert.is(four.assigned.length, 4 * wire.LIMITS.heldPerThreadAtFirst, 'just past its limit, the last slot is not filled')
     // A result per thread back earns a slot per thread: the standing offer is filled as far as that.
     for (const { lease } of four.assigned.slice(0, 4)) coordinator.result(four, resultOf(lease, encodeValue({ count: 0 })))
+    await Promise.resolve() // the coordinator leases again once the turn's results are all in
     assert.is(four.assigned.length, 4 * wire.LIMITS.heldPerThreadAtFirst + 1, 'four leases closed, one slot was still offered')
     coordinator.want(four, { slots: 100 })
     assert.is(four.assigned.length - 4, 4 * (wire.LIMITS.heldPerThreadAtFirst + 1))

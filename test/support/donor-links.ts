@@ -15,6 +15,8 @@ export class FakeDonor implements DonorLink {
   readonly key: string
   readonly hello: wire.HelloMessage
   readonly assigned: wire.AssignedUnit[] = []
+  /** Assign messages received: each is a signature for both ends to make and check. */
+  assigns = 0
   readonly cancels: number[] = []
   readonly verdicts: wire.VerdictMessage[] = []
   readonly pieces: wire.PieceMessage[] = []
@@ -30,6 +32,7 @@ export class FakeDonor implements DonorLink {
   }
 
   sendAssign(msg: wire.AssignMessage): void {
+    this.assigns++
     this.assigned.push(...msg.units)
   }
   sendCancel(msg: wire.CancelMessage): void {
